@@ -1,1 +1,260 @@
-fn main() {}
+//! `dmsched`: validate schedule documents, simulate them on a simulated
+//! clock, inspect a device's store.
+
+mod simulate;
+mod svg;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use dmsched::store::Store;
+use dmsched::{Engine, EngineConfig};
+use jiff::Timestamp;
+
+#[derive(Parser)]
+#[command(
+    name = "dmsched",
+    version,
+    about = "Device-side OMA DM Scheduling: validate, simulate, inspect"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a schedule document (or an array of them). Exit 0 if valid;
+    /// else exit 1 with one `JSON-path: message` line per problem on stderr.
+    Validate {
+        /// The JSON file.
+        file: PathBuf,
+        /// Smallest allowed interval between occurrences, seconds.
+        #[arg(long)]
+        min_interval: Option<u64>,
+    },
+    /// Run schedules through the real engine on a simulated clock.
+    Simulate {
+        /// JSON file with one schedule document or an array of them.
+        file: PathBuf,
+        /// Start of the simulation (RFC 3339).
+        #[arg(long)]
+        from: Timestamp,
+        /// End of the simulation (RFC 3339).
+        #[arg(long)]
+        until: Timestamp,
+        /// JSONL trace: {"at", "event", "fields"} | {"at", "set": {uri: value}} | {"at", "off_until"} | {"at", "time_zone"}.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// JSON object of initial tree values, {"./uri": value}.
+        #[arg(long)]
+        tree: Option<PathBuf>,
+        /// Device id (seeds the jitter).
+        #[arg(long, default_value = "device-1")]
+        device_id: String,
+        /// Server id owning the schedules.
+        #[arg(long, default_value = "server")]
+        owner: String,
+        /// The device's time zone (for `local`).
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Smallest allowed interval between occurrences, seconds.
+        #[arg(long)]
+        min_interval: Option<u64>,
+        /// One JSON object per occurrence per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write a timeline picture.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Show the schedules, owners, states, next runs and last outcomes in a store (read only).
+    Inspect {
+        /// The store file.
+        db: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dmsched: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config(min_interval: Option<u64>) -> EngineConfig {
+    let mut cfg = EngineConfig::default();
+    if let Some(m) = min_interval {
+        cfg.limits.min_interval_seconds = m;
+    }
+    cfg
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Validate { file, min_interval } => {
+            let cfg = config(min_interval);
+            let docs = simulate::read_documents(&file)?;
+            let many = docs.len() > 1;
+            let mut bad = false;
+            let mut ids = Vec::new();
+            for (i, doc) in docs.iter().enumerate() {
+                match dmsched::engine::check_document(doc, &cfg.limits, Timestamp::UNIX_EPOCH) {
+                    Ok(s) => ids.push(s.id),
+                    Err(problems) => {
+                        bad = true;
+                        for p in problems {
+                            let path = if many {
+                                p.path.replacen('$', &format!("$[{i}]"), 1)
+                            } else {
+                                p.path
+                            };
+                            eprintln!("{path}: {}", p.message);
+                        }
+                    }
+                }
+            }
+            if bad {
+                return Ok(ExitCode::from(1));
+            }
+            println!("valid: {}", ids.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Simulate {
+            file,
+            from,
+            until,
+            events,
+            tree,
+            device_id,
+            owner,
+            time_zone,
+            min_interval,
+            json,
+            svg,
+        } => {
+            let mut cfg = config(min_interval);
+            cfg.time_zone = time_zone;
+            let rows = simulate::simulate(simulate::SimOptions {
+                schedules: &file,
+                from,
+                until,
+                events: events.as_deref(),
+                tree: tree.as_deref(),
+                device_id,
+                owner,
+                config: cfg,
+            })?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                for r in &rows {
+                    writeln!(out, "{}", serde_json::to_string(r)?)?;
+                }
+            } else {
+                print_table(&mut out, &rows)?;
+            }
+            if let Some(path) = svg {
+                std::fs::write(&path, svg::render(&rows, from, until))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Inspect { db, json } => {
+            if !db.exists() {
+                anyhow::bail!("{} does not exist", db.display());
+            }
+            let store = Store::open(&db)?;
+            let ins = Engine::inspect(store, EngineConfig::default())?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&ins)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                out,
+                "{} schedules, {} interrupted firings, {} reports in the outbox, last seen {}",
+                ins.schedules.len(),
+                ins.in_flight,
+                ins.outbox,
+                ins.last_now
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "never".into())
+            )?;
+            for s in &ins.schedules {
+                writeln!(
+                    out,
+                    "\n{}/{}  {}{}",
+                    s.owner,
+                    s.id,
+                    s.state.as_str(),
+                    s.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                )?;
+                for t in &s.tasks {
+                    writeln!(
+                        out,
+                        "  {:<16} {:<12} runs {:<4} next {:<22} last {}{}",
+                        t.id,
+                        t.trigger,
+                        t.runs,
+                        t.next_run
+                            .map(|x| x.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        t.last_outcome.map(|o| o.as_str()).unwrap_or("-"),
+                        t.waiting
+                            .as_deref()
+                            .or(t.ended.as_deref())
+                            .map(|w| format!("  [{w}]"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_table(out: &mut impl Write, rows: &[simulate::Row]) -> Result<()> {
+    writeln!(
+        out,
+        "{:<22} {:<22} {:<30} {:<9} REASON",
+        "DUE (UTC)", "RUN AT", "SCHEDULE/TASK", "OUTCOME"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<22} {:<22} {:<30} {:<9} {}",
+            r.due.to_string(),
+            r.run_at
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "-".into()),
+            format!("{}/{}", r.schedule, r.task),
+            r.outcome,
+            r.reason.as_deref().unwrap_or("")
+        )?;
+    }
+    let count = |o: &str| rows.iter().filter(|r| r.outcome == o).count();
+    writeln!(
+        out,
+        "\n{} occurrences: {} ran, {} failed, {} missed, {} skipped, {} deferred",
+        rows.len(),
+        count("ran"),
+        count("failed"),
+        count("missed"),
+        count("skipped"),
+        count("deferred")
+    )?;
+    Ok(())
+}

@@ -1,10 +1,27 @@
 //! dmsched — device-side OMA DM Scheduling.
 //!
-//! Layers (data flows one way): `model`, `when` and `expr` are leaves; the
-//! `engine` evaluates schedules against an injected clock and talks to the
-//! `store` (SQLite) and to the host through the traits in [`host`].
+//! A DM server hands the device a schedule: DM commands plus the times,
+//! tree values and events that should trigger them. This crate verifies it,
+//! stores it ([`store`], SQLite), evaluates it ([`engine`]) against an
+//! injected clock, runs the actions through the host ([`host`]) with the
+//! owning server's rights, and queues reports.
+//!
+//! Layers (data flows one way): [`model`], [`when`] and [`expr`] are
+//! leaves; the [`engine`] uses them and the [`store`], and calls the host.
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod expr;
+pub mod host;
 pub mod model;
+pub mod store;
 pub mod when;
+
+pub use engine::{
+    Engine, EngineConfig, EngineError, Event, Inspection, ReportBatch, ScheduleInfo, ScheduleState,
+    TaskInfo,
+};
+pub use host::{
+    Access, ActionExecutor, Authorizer, Host, HostError, PromptAnswer, ReportSink, RunContext,
+    TreeAccess, UserPrompt,
+};

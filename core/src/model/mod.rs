@@ -1,1 +1,20 @@
-//! Schedule model.
+//! The schedule model: the document a management authority submits, its
+//! JSON form, limits and structural validation.
+//!
+//! The JSON format is documented in `docs/schedule-format.md` and described
+//! by `docs/schedule.schema.json`.
+
+mod action;
+mod outcome;
+mod schedule;
+mod validate;
+
+pub use action::{Action, Command, Op, RawAction};
+pub use outcome::{CommandResult, Firing, Outcome, Report};
+pub use schedule::{
+    Calendar, Constraints, Delivery, EventMatch, Every, Misfire, Policy, ReportWhen, Retry,
+    Schedule, Task, Termination, Trigger,
+};
+pub use validate::{
+    Limits, Problem, is_valid_id, is_valid_uri, parse_document, validate_structure,
+};

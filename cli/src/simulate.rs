@@ -1,0 +1,341 @@
+//! `dmsched simulate`: the real engine on a simulated clock, with a
+//! simulated tree that the schedule's own actions change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use dmsched::expr::Value;
+use dmsched::model::{Action, CommandResult, Op};
+use dmsched::store::Store;
+use dmsched::{
+    ActionExecutor, Engine, EngineConfig, Event, Host, HostError, RunContext, TreeAccess,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One line of the `--events` JSONL file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TraceLine {
+    at: Timestamp,
+    /// An event name to post.
+    #[serde(default)]
+    event: Option<String>,
+    /// Its fields.
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+    /// Tree values to set (each one is a tree change).
+    #[serde(default)]
+    set: BTreeMap<String, Value>,
+    /// The device is off from `at` until this instant.
+    #[serde(default)]
+    off_until: Option<Timestamp>,
+    /// The device's time zone changes.
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+/// One simulated occurrence, as printed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub schedule: String,
+    pub task: String,
+    pub due: Timestamp,
+    pub run_at: Option<Timestamp>,
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Default)]
+struct SimTree {
+    nodes: Mutex<HashMap<String, Value>>,
+}
+
+impl TreeAccess for SimTree {
+    fn read(&self, _owner: &str, uri: &str) -> Result<Option<Value>, HostError> {
+        Ok(self
+            .nodes
+            .lock()
+            .map_err(|_| HostError("tree lock poisoned".into()))?
+            .get(uri)
+            .cloned())
+    }
+}
+
+/// Applies actions to the simulated tree and records which URIs changed.
+struct SimExec {
+    tree: Arc<SimTree>,
+    changed: Mutex<Vec<String>>,
+}
+
+fn value_of(data: Option<&str>, format: Option<&str>) -> Value {
+    let d = data.unwrap_or("");
+    match format {
+        Some("int") => d.parse().map(Value::Int).unwrap_or(Value::Str(d.into())),
+        Some("float") => d.parse().map(Value::Float).unwrap_or(Value::Str(d.into())),
+        Some("bool") => Value::Bool(d == "true"),
+        _ => Value::Str(d.into()),
+    }
+}
+
+impl SimExec {
+    fn run(
+        &self,
+        a: &Action,
+        nodes: &mut HashMap<String, Value>,
+        out: &mut Vec<CommandResult>,
+    ) -> bool {
+        match a {
+            Action::Command(c) => {
+                let mut data = None;
+                let status = match c.op {
+                    Op::Add | Op::Replace => {
+                        nodes.insert(
+                            c.target.clone(),
+                            value_of(c.data.as_deref(), c.format.as_deref()),
+                        );
+                        self.note(&c.target);
+                        200
+                    }
+                    Op::Delete => {
+                        if nodes.remove(&c.target).is_some() {
+                            self.note(&c.target);
+                            200
+                        } else {
+                            404
+                        }
+                    }
+                    Op::Get => match nodes.get(&c.target) {
+                        Some(v) => {
+                            data = Some(v.to_string());
+                            200
+                        }
+                        None => 404,
+                    },
+                    Op::Exec => 200,
+                    Op::Copy => match c.source.as_ref().and_then(|s| nodes.get(s).cloned()) {
+                        Some(v) => {
+                            nodes.insert(c.target.clone(), v);
+                            self.note(&c.target);
+                            200
+                        }
+                        None => 404,
+                    },
+                };
+                out.push(CommandResult {
+                    op: c.op,
+                    target: c.target.clone(),
+                    status,
+                    data,
+                });
+                (200..300).contains(&status)
+            }
+            Action::Sequence(v) => v.iter().all(|a| self.run(a, nodes, out)),
+            Action::Atomic(v) => {
+                let saved = nodes.clone();
+                let ok = v.iter().all(|a| self.run(a, nodes, out));
+                if !ok {
+                    *nodes = saved;
+                }
+                ok
+            }
+        }
+    }
+
+    fn note(&self, uri: &str) {
+        if let Ok(mut c) = self.changed.lock() {
+            c.push(uri.to_string());
+        }
+    }
+}
+
+impl ActionExecutor for SimExec {
+    fn execute(
+        &self,
+        _ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        let mut nodes = self
+            .tree
+            .nodes
+            .lock()
+            .map_err(|_| HostError("tree lock poisoned".into()))?;
+        let mut out = Vec::new();
+        for a in actions {
+            if !self.run(a, &mut nodes, &mut out) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Options of one simulation.
+pub struct SimOptions<'a> {
+    pub schedules: &'a Path,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub events: Option<&'a Path>,
+    pub tree: Option<&'a Path>,
+    pub device_id: String,
+    pub owner: String,
+    pub config: EngineConfig,
+}
+
+/// Reads a file holding one schedule document or an array of them.
+pub fn read_documents(path: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    Ok(match v {
+        serde_json::Value::Array(items) => items.iter().map(|i| i.to_string()).collect(),
+        _ => vec![text],
+    })
+}
+
+/// Runs the simulation and returns one row per occurrence, in time order.
+pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
+    if o.until < o.from {
+        bail!("--until {} is before --from {}", o.until, o.from);
+    }
+    let tree = Arc::new(SimTree::default());
+    if let Some(p) = o.tree {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let init: BTreeMap<String, Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{}: expected an object of URI → value", p.display()))?;
+        tree.nodes
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .extend(init);
+    }
+    let mut trace: Vec<TraceLine> = Vec::new();
+    if let Some(p) = o.events {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            trace.push(
+                serde_json::from_str(line).with_context(|| format!("{}:{}", p.display(), i + 1))?,
+            );
+        }
+    }
+    trace.sort_by_key(|t| t.at);
+    let exec = Arc::new(SimExec {
+        tree: tree.clone(),
+        changed: Mutex::new(Vec::new()),
+    });
+    let host = Host {
+        tree: tree.clone(),
+        executor: exec.clone(),
+        prompt: None,
+        reports: None,
+        authorizer: None,
+    };
+    let mut cfg = o.config;
+    cfg.device_id = o.device_id;
+    let mut engine = Engine::open(Store::open_in_memory()?, host, cfg)?;
+    for doc in read_documents(o.schedules)? {
+        engine
+            .submit(&o.owner, &doc, o.from)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut rows = Vec::new();
+    let record = |fs: Vec<dmsched::model::Firing>, rows: &mut Vec<Row>| {
+        rows.extend(fs.into_iter().map(|f| Row {
+            schedule: f.schedule,
+            task: f.task,
+            due: f.due,
+            run_at: f.run_at,
+            outcome: f.outcome.as_str().to_string(),
+            reason: f.reason,
+        }))
+    };
+    let mut now = o.from;
+    let mut ti = 0;
+    let mut steps = 0u64;
+    loop {
+        steps += 1;
+        if steps > 5_000_000 {
+            bail!("simulation did not settle after 5,000,000 steps");
+        }
+        // Apply the changes the last actions made to the tree.
+        let changed: Vec<String> =
+            std::mem::take(&mut *exec.changed.lock().map_err(|_| anyhow::anyhow!("lock"))?);
+        for uri in changed {
+            let fs = engine.on_tree_changed(&uri, now)?;
+            record(fs, &mut rows);
+        }
+        let next_trace = trace.get(ti).map(|t| t.at);
+        let next_wake = engine.next_wakeup().map(|w| w.max(now));
+        let next = match (next_trace, next_wake) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => break,
+        };
+        if next > o.until {
+            break;
+        }
+        now = next;
+        if next_trace == Some(now) {
+            let line = &trace[ti];
+            ti += 1;
+            if let Some(tz) = &line.time_zone {
+                engine.set_time_zone(tz, now)?;
+            }
+            let set: Vec<(String, Value)> = line.set.clone().into_iter().collect();
+            if !set.is_empty() {
+                let mut nodes = tree.nodes.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+                for (k, v) in &set {
+                    nodes.insert(k.clone(), v.clone());
+                }
+            }
+            for (k, _) in &set {
+                let fs = engine.on_tree_changed(k, now)?;
+                record(fs, &mut rows);
+            }
+            if let Some(name) = &line.event {
+                let ev = Event {
+                    name: name.clone(),
+                    fields: line.fields.clone(),
+                };
+                let fs = engine.on_event(&ev, now)?;
+                record(fs, &mut rows);
+            }
+            if let Some(off) = line.off_until {
+                // The device is off: nothing ticks, events after `at` and
+                // before `off_until` are lost.
+                now = off.max(now);
+                while trace.get(ti).is_some_and(|t| t.at < now) {
+                    ti += 1;
+                }
+            }
+            continue;
+        }
+        let fs = engine.tick(now)?;
+        record(fs, &mut rows);
+    }
+    // Occurrences still waiting at the end are deferred.
+    for s in engine.list_all() {
+        for t in s.tasks {
+            if let Some(p) = t.pending {
+                rows.push(Row {
+                    schedule: s.id.clone(),
+                    task: t.id.clone(),
+                    due: p.due,
+                    run_at: None,
+                    outcome: "deferred".into(),
+                    reason: t.waiting.clone(),
+                });
+            }
+        }
+    }
+    rows.sort_by_key(|a| (a.due, a.run_at));
+    Ok(rows)
+}

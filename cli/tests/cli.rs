@@ -1,0 +1,304 @@
+//! The `dmsched` command, run as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dmsched(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dmsched"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn validate_accepts_the_example_fleet() {
+    let out = dmsched(&["validate", "examples/fleet.json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nightly-maintenance"));
+}
+
+#[test]
+fn validate_reports_one_json_path_line_per_problem_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.json",
+        r#"{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25", "dtstart": "2026-01-01T00:00:00", "tz": "Nowhere/City"}}, "actions": [{"op": "Get", "target": "nope"}]}]}"#,
+    );
+    let out = dmsched(&["validate", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("$.tasks[0].trigger.calendar.rrule: ")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("$.tasks[0].trigger.calendar.tz: ")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("$.tasks[0].actions[0].target: ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_reports_malformed_json_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.json",
+        r#"{"id": "x", "tasks": [{"id": 3}]}"#,
+    );
+    let out = dmsched(&["validate", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("$.tasks[0].id: "), "{err}");
+}
+
+#[test]
+fn simulate_json_prints_one_object_per_occurrence_with_the_documented_keys() {
+    let out = dmsched(&[
+        "simulate",
+        "examples/fleet.json",
+        "--from",
+        "2026-03-06T00:00:00Z",
+        "--until",
+        "2026-03-10T00:00:00Z",
+        "--tree",
+        "examples/fleet-tree.json",
+        "--events",
+        "examples/fleet-events.jsonl",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.len() > 20, "{text}");
+    for r in &rows {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["due", "outcome", "reason", "run_at", "schedule", "task"],
+            "{r}"
+        );
+        let due = r["due"].as_str().unwrap();
+        assert!(due.ends_with('Z'), "{due}");
+        assert!(
+            [
+                "ran",
+                "missed",
+                "skipped",
+                "deferred",
+                "failed",
+                "interrupted"
+            ]
+            .contains(&r["outcome"].as_str().unwrap())
+        );
+    }
+    // The spring-forward night: 02:30 New York does not exist on 8 March and runs at 03:30 EDT (+ jitter).
+    let cleanup: Vec<&serde_json::Value> = rows.iter().filter(|r| r["task"] == "cleanup").collect();
+    assert!(
+        cleanup.iter().any(|r| r["due"] == "2026-03-08T07:30:00Z"),
+        "{cleanup:?}"
+    );
+    assert!(
+        cleanup.iter().any(|r| r["due"] == "2026-03-09T06:30:00Z"),
+        "{cleanup:?}"
+    );
+    // The firmware check fell into the downtime and ran once when the device came back.
+    let fw: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["schedule"] == "firmware-check")
+        .collect();
+    assert_eq!(fw.len(), 1, "{fw:?}");
+    assert_eq!(fw[0]["outcome"], "ran");
+    assert_eq!(fw[0]["run_at"], "2026-03-07T14:00:00Z");
+    // Low battery switched the power saver on.
+    assert!(
+        rows.iter().any(|r| r["schedule"] == "power-saver"
+            && r["task"] == "enable"
+            && r["outcome"] == "ran")
+    );
+}
+
+#[test]
+fn simulate_is_deterministic_and_draws_a_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let args = |svg: &str| {
+        vec![
+            "simulate".to_string(),
+            "examples/fleet.json".into(),
+            "--from".into(),
+            "2026-03-06T00:00:00Z".into(),
+            "--until".into(),
+            "2026-03-08T00:00:00Z".into(),
+            "--svg".into(),
+            svg.into(),
+        ]
+    };
+    let a: Vec<String> = args(svg.to_str().unwrap());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let first = dmsched(&a);
+    let second = dmsched(&a);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(first.stdout, second.stdout);
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg"));
+    assert!(picture.contains("telemetry/battery"));
+}
+
+#[test]
+fn simulate_with_another_device_id_spreads_differently() {
+    let run = |id: &str| {
+        dmsched(&[
+            "simulate",
+            "examples/fleet.json",
+            "--from",
+            "2026-03-06T00:00:00Z",
+            "--until",
+            "2026-03-07T00:00:00Z",
+            "--device-id",
+            id,
+            "--json",
+        ])
+        .stdout
+    };
+    assert_ne!(run("a"), run("b"), "jitter depends on the device id");
+}
+
+#[test]
+fn inspect_shows_a_missing_store_as_an_error_and_never_creates_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("none.db");
+    let out = dmsched(&["inspect", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!p.exists());
+}
+
+#[test]
+fn inspect_reports_a_corrupt_store_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.db");
+    std::fs::write(
+        &p,
+        b"this is not a database, just text padded out to look like one........",
+    )
+    .unwrap();
+    let before = std::fs::read(&p).unwrap();
+    let out = dmsched(&["inspect", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("corrupt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+}
+
+#[test]
+fn inspect_lists_schedules_of_a_store() {
+    use dmsched::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.db");
+    {
+        struct Nop;
+        impl dmsched::TreeAccess for Nop {
+            fn read(
+                &self,
+                _: &str,
+                _: &str,
+            ) -> Result<Option<dmsched::expr::Value>, dmsched::HostError> {
+                Ok(None)
+            }
+        }
+        impl dmsched::ActionExecutor for Nop {
+            fn execute(
+                &self,
+                _: &dmsched::RunContext,
+                _: &[dmsched::model::Action],
+            ) -> Result<Vec<dmsched::model::CommandResult>, dmsched::HostError> {
+                Ok(vec![])
+            }
+        }
+        let nop = std::sync::Arc::new(Nop);
+        let host = dmsched::Host {
+            tree: nop.clone(),
+            executor: nop,
+            prompt: None,
+            reports: None,
+            authorizer: None,
+        };
+        let mut e = dmsched::Engine::open(
+            Store::open(&p).unwrap(),
+            host,
+            dmsched::EngineConfig::default(),
+        )
+        .unwrap();
+        let docs: Vec<serde_json::Value> = serde_json::from_str(
+            &std::fs::read_to_string(repo().join("examples/fleet.json")).unwrap(),
+        )
+        .unwrap();
+        for d in &docs {
+            e.submit(
+                "operator-a",
+                &d.to_string(),
+                "2026-03-06T00:00:00Z".parse().unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    let out = dmsched(&["inspect", p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("5 schedules"), "{text}");
+    assert!(
+        text.contains("operator-a/nightly-maintenance  active"),
+        "{text}"
+    );
+    let json = dmsched(&["inspect", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["schedules"].as_array().unwrap().len(), 5);
+}

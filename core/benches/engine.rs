@@ -1,0 +1,221 @@
+//! Engine benchmarks: `next_wakeup` and `tick` at 1k/10k/100k schedules,
+//! `on_tree_changed` by number of watchers, durable submit against a raw
+//! rusqlite insert with the same PRAGMAs, and open + recover of a
+//! 100k-schedule store. Figures: docs/performance.md.
+//!
+//! Run: `cargo bench -p dmsched --bench engine`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use dmsched::expr::Value;
+use dmsched::model::{Action, CommandResult};
+use dmsched::store::Store;
+use dmsched::{ActionExecutor, Engine, EngineConfig, Host, HostError, RunContext, TreeAccess};
+use jiff::Timestamp;
+
+struct Tree;
+impl TreeAccess for Tree {
+    fn read(&self, _: &str, _: &str) -> Result<Option<Value>, HostError> {
+        Ok(Some(Value::Int(10)))
+    }
+}
+struct Exec;
+impl ActionExecutor for Exec {
+    fn execute(&self, _: &RunContext, actions: &[Action]) -> Result<Vec<CommandResult>, HostError> {
+        Ok(actions
+            .iter()
+            .flat_map(|a| a.commands())
+            .map(|c| CommandResult {
+                op: c.op,
+                target: c.target.clone(),
+                status: 200,
+                data: None,
+            })
+            .collect())
+    }
+}
+
+fn host() -> Host {
+    Host {
+        tree: Arc::new(Tree),
+        executor: Arc::new(Exec),
+        prompt: None,
+        reports: None,
+        authorizer: None,
+    }
+}
+
+fn cfg() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.limits.max_schedules_per_owner = 1_000_000;
+    c.limits.min_interval_seconds = 1;
+    c
+}
+
+const T0: &str = "2026-01-01T00:00:00Z";
+
+fn t0() -> Timestamp {
+    T0.parse().unwrap()
+}
+
+/// A daily schedule starting in 2030 (nothing of it is due in 2026), whose
+/// constraint reads three URIs watched by 100, 10 and 1 tasks respectively
+/// (at 100k schedules).
+fn daily(i: usize) -> String {
+    let h = (i / 60) % 24;
+    let m = i % 60;
+    format!(
+        r#"{{"id": "s{i}", "tasks": [{{"id": "t", "trigger": {{"calendar": {{"rrule": "FREQ=DAILY;BYHOUR={h};BYMINUTE={m}", "dtstart": "2030-01-01T00:00:00", "tz": "Europe/Berlin"}}}},
+        "constraints": {{"require": "./Bat/{a} > 5 && ./Ten/{b} > 0 && ./One/{i} > 0"}},
+        "actions": [{{"op": "Replace", "target": "./Vendor/Job/{i}", "data": "1"}}]}}]}}"#,
+        a = i % 1000,
+        b = i % 10_000,
+    )
+}
+
+/// The one task that is due every second.
+const EVERY_SECOND: &str = r#"{"id": "pulse", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 1, "anchor": "2026-01-01T00:00:00Z"}},
+    "actions": [{"op": "Replace", "target": "./Vendor/Pulse", "data": "1"}]}]}"#;
+
+fn engine_with(n: usize, path: Option<&Path>) -> Engine {
+    let store = match path {
+        Some(p) => Store::open(p).unwrap(),
+        None => Store::open_in_memory().unwrap(),
+    };
+    let mut e = Engine::open(store, host(), cfg()).unwrap();
+    for i in 0..n {
+        e.submit("srv", &daily(i), t0()).unwrap();
+    }
+    e
+}
+
+fn bench_next_wakeup(c: &mut Criterion) {
+    let mut g = c.benchmark_group("next_wakeup");
+    for n in [1_000usize, 10_000, 100_000] {
+        let e = engine_with(n, None);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| black_box(e.next_wakeup()))
+        });
+    }
+    g.finish();
+}
+
+/// `tick` with nothing due, and with exactly one task due, at growing totals.
+fn bench_tick(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tick");
+    for n in [1_000usize, 10_000, 100_000] {
+        let mut e = engine_with(n, None);
+        let idle = t0();
+        g.bench_with_input(BenchmarkId::new("nothing_due", n), &n, |b, _| {
+            b.iter(|| black_box(e.tick(idle).unwrap()))
+        });
+        e.submit("srv", EVERY_SECOND, t0()).unwrap();
+        let mut second = 0i64;
+        g.bench_with_input(BenchmarkId::new("one_due", n), &n, |b, _| {
+            b.iter_batched(
+                || {
+                    second += 1;
+                    t0().checked_add(jiff::SignedDuration::from_secs(second))
+                        .unwrap()
+                },
+                |now| {
+                    let f = e.tick(now).unwrap();
+                    debug_assert_eq!(f.len(), 1);
+                    black_box(f)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// `on_tree_changed` of a URI watched by 0, 1, 10 or 100 tasks, among 100k schedules.
+fn bench_tree_changed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("on_tree_changed");
+    let mut e = engine_with(100_000, None);
+    for (uri, watchers) in [
+        ("./Nobody", 0usize),
+        ("./One/7", 1),
+        ("./Ten/7", 10),
+        ("./Bat/7", 100),
+    ] {
+        let now = t0();
+        g.bench_with_input(BenchmarkId::new("watchers", watchers), &watchers, |b, _| {
+            b.iter(|| black_box(e.on_tree_changed(uri, now).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+/// Durable submit vs a raw rusqlite insert transaction with the same PRAGMAs, same disk.
+fn bench_submit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("durable_submit");
+    g.sample_size(30).measurement_time(Duration::from_secs(8));
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut e = engine_with(0, Some(&dir.path().join("engine.db")));
+    let mut i = 0usize;
+    g.bench_function("dmsched_submit", |b| {
+        b.iter(|| {
+            i += 1;
+            e.submit("srv", &daily(i), t0()).unwrap()
+        })
+    });
+    let conn = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, owner TEXT, name TEXT, doc TEXT)")
+        .unwrap();
+    let mut conn = conn;
+    let mut j = 0usize;
+    g.bench_function("raw_rusqlite_insert", |b| {
+        b.iter(|| {
+            j += 1;
+            let doc = daily(j);
+            let tx = conn.transaction().unwrap();
+            tx.execute(
+                "INSERT INTO t (owner, name, doc) VALUES ('srv', ?1, ?2)",
+                rusqlite::params![format!("s{j}"), doc],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        })
+    });
+    g.finish();
+}
+
+/// Open + recover a store holding 100k schedules.
+fn bench_open(c: &mut Criterion) {
+    let mut g = c.benchmark_group("open_recover");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let path = dir.path().join("big.db");
+    let started = Instant::now();
+    {
+        // Build it fast on a relaxed connection; the bench opens it normally.
+        let e = engine_with(100_000, Some(&path));
+        drop(e);
+    }
+    eprintln!("built 100k-schedule store in {:?}", started.elapsed());
+    g.bench_function("100k", |b| {
+        b.iter(|| {
+            let e = Engine::open(Store::open(&path).unwrap(), host(), cfg()).unwrap();
+            black_box(e.next_wakeup())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_next_wakeup,
+    bench_tick,
+    bench_tree_changed,
+    bench_submit,
+    bench_open
+);
+criterion_main!(benches);

@@ -1,0 +1,355 @@
+//! Turning a schedule document into an executable plan: zones resolved,
+//! RRULEs parsed, expressions parsed, limits checked. Every problem is
+//! located by its JSON path.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::expr::{Expr, ExprLimits};
+use crate::model::{Limits, Problem, Schedule, Task, Trigger, parse_document, validate_structure};
+use crate::when::{self, Calendar, RRule, Window};
+
+/// A zone as written in a schedule: fixed, or the device's own.
+#[derive(Clone, Debug)]
+pub(crate) enum Zone {
+    Fixed(TimeZone),
+    Local,
+}
+
+impl Zone {
+    fn parse(name: &str) -> Result<Zone, String> {
+        if name == "local" {
+            Ok(Zone::Local)
+        } else {
+            when::zone(name).map(Zone::Fixed).map_err(|e| e.to_string())
+        }
+    }
+
+    pub(crate) fn resolve<'a>(&'a self, device: &'a TimeZone) -> &'a TimeZone {
+        match self {
+            Zone::Fixed(tz) => tz,
+            Zone::Local => device,
+        }
+    }
+
+    pub(crate) fn is_local(&self) -> bool {
+        matches!(self, Zone::Local)
+    }
+}
+
+/// A compiled trigger.
+#[derive(Clone, Debug)]
+pub(crate) enum CTrigger {
+    At(Timestamp),
+    Every { period: u64, anchor: Timestamp },
+    Calendar { cal: Box<Calendar> },
+    Event { name: String, filter: Option<Expr> },
+    BecomesTrue(Expr),
+}
+
+impl CTrigger {
+    pub(crate) fn is_time(&self) -> bool {
+        matches!(
+            self,
+            CTrigger::At(_) | CTrigger::Every { .. } | CTrigger::Calendar { .. }
+        )
+    }
+
+    /// The first nominal occurrence at or after `start`.
+    pub(crate) fn first_at_or_after(&self, start: Timestamp) -> Option<Timestamp> {
+        let before = start
+            .checked_sub(jiff::SignedDuration::from_nanos(1))
+            .ok()?;
+        self.next_after(before)
+    }
+
+    /// The first nominal occurrence strictly after `after`.
+    pub(crate) fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
+        match self {
+            CTrigger::At(t) => (*t > after).then_some(*t),
+            CTrigger::Every { period, anchor } => {
+                Some(when::every_next_after(*anchor, *period, after))
+            }
+            CTrigger::Calendar { cal } => cal.next_after(after).map(|o| o.at),
+            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) => None,
+        }
+    }
+}
+
+/// A compiled task.
+#[derive(Clone, Debug)]
+pub(crate) struct CTask {
+    pub trigger: CTrigger,
+    pub calendar_zone: Option<Zone>,
+    pub require: Option<Expr>,
+    pub windows: Vec<Window>,
+    pub term_event: Option<(String, Option<Expr>)>,
+    pub term_when: Option<Expr>,
+}
+
+impl CTask {
+    /// Every URI whose change can matter to this task.
+    pub(crate) fn watched_uris(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let exprs = [
+            match &self.trigger {
+                CTrigger::BecomesTrue(e) => Some(e),
+                _ => None,
+            },
+            self.require.as_ref(),
+            self.term_when.as_ref(),
+        ];
+        for e in exprs.into_iter().flatten() {
+            for u in e.uris() {
+                if !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every event name that matters to this task.
+    pub(crate) fn watched_events(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let CTrigger::Event { name, .. } = &self.trigger {
+            out.push(name.clone());
+        }
+        if let Some((name, _)) = &self.term_event
+            && !out.contains(name)
+        {
+            out.push(name.clone());
+        }
+        out
+    }
+}
+
+/// A compiled schedule.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub doc: Schedule,
+    pub zone: Zone,
+    pub tasks: Vec<CTask>,
+}
+
+impl Plan {
+    pub(crate) fn uses_local_zone(&self) -> bool {
+        self.zone.is_local()
+            || self
+                .tasks
+                .iter()
+                .any(|t| t.calendar_zone.as_ref().is_some_and(Zone::is_local))
+    }
+}
+
+/// Parses and fully validates a JSON document.
+pub fn check_document(
+    json: &str,
+    limits: &Limits,
+    accepted_at: Timestamp,
+) -> Result<Schedule, Vec<Problem>> {
+    let doc = parse_document(json, limits).map_err(|p| vec![p])?;
+    compile(&doc, limits, accepted_at, &TimeZone::UTC)?;
+    Ok(doc)
+}
+
+pub(crate) fn compile(
+    doc: &Schedule,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+) -> Result<Plan, Vec<Problem>> {
+    let mut problems = validate_structure(doc, limits);
+    let zone = match Zone::parse(doc.tz.as_deref().unwrap_or("UTC")) {
+        Ok(z) => z,
+        Err(e) => {
+            problems.push(Problem::new("$.tz", e));
+            Zone::Fixed(TimeZone::UTC)
+        }
+    };
+    let xl = ExprLimits {
+        max_len: limits.max_expr_len,
+        max_depth: limits.max_expr_depth,
+        ..ExprLimits::default()
+    };
+    let mut tasks = Vec::with_capacity(doc.tasks.len());
+    for (i, t) in doc.tasks.iter().enumerate() {
+        let p = format!("$.tasks[{i}]");
+        match compile_task(t, &p, &xl, limits, accepted_at, device_tz) {
+            Ok(ct) => tasks.push(ct),
+            Err(mut v) => problems.append(&mut v),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Plan {
+            doc: doc.clone(),
+            zone,
+            tasks,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn expr(src: &str, path: String, xl: &ExprLimits, out: &mut Vec<Problem>) -> Option<Expr> {
+    match Expr::parse(src, xl) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            out.push(Problem::new(path, e.to_string()));
+            None
+        }
+    }
+}
+
+fn compile_task(
+    t: &Task,
+    p: &str,
+    xl: &ExprLimits,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+) -> Result<CTask, Vec<Problem>> {
+    let mut out = Vec::new();
+    let mut calendar_zone = None;
+    let trigger = match &t.trigger {
+        Trigger::At(ts) => Some(CTrigger::At(*ts)),
+        Trigger::Every(e) => Some(CTrigger::Every {
+            period: e.seconds.max(1),
+            anchor: e.anchor.unwrap_or(accepted_at),
+        }),
+        Trigger::Calendar(c) => {
+            let zone = Zone::parse(&c.tz)
+                .map_err(|e| out.push(Problem::new(format!("{p}.trigger.calendar.tz"), e)))
+                .ok();
+            let rule = RRule::parse(&c.rrule)
+                .map_err(|e| {
+                    out.push(Problem::new(
+                        format!("{p}.trigger.calendar.rrule"),
+                        e.to_string(),
+                    ))
+                })
+                .ok();
+            match (zone, rule) {
+                (Some(zone), Some(rule)) => {
+                    let tz = zone.resolve(device_tz).clone();
+                    match Calendar::new(&rule, c.dtstart, tz, t.policy.dst) {
+                        Ok(cal) => {
+                            check_min_interval(&cal, c, p, limits, &mut out);
+                            calendar_zone = Some(zone);
+                            Some(CTrigger::Calendar { cal: Box::new(cal) })
+                        }
+                        Err(e) => {
+                            out.push(Problem::new(format!("{p}.trigger.calendar"), e.to_string()));
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            }
+        }
+        Trigger::Event(ev) => {
+            let filter = ev
+                .filter
+                .as_deref()
+                .and_then(|f| expr(f, format!("{p}.trigger.event.filter"), xl, &mut out));
+            Some(CTrigger::Event {
+                name: ev.name.clone(),
+                filter,
+            })
+        }
+        Trigger::BecomesTrue(src) => {
+            let e = expr(src, format!("{p}.trigger.becomes_true"), xl, &mut out);
+            if let Some(e) = &e
+                && e.uris().is_empty()
+            {
+                out.push(Problem::new(
+                    format!("{p}.trigger.becomes_true"),
+                    "the condition reads no tree node, so it can never change",
+                ));
+            }
+            if let Some(e) = &e
+                && e.uses_event()
+            {
+                out.push(Problem::new(
+                    format!("{p}.trigger.becomes_true"),
+                    "a becomes_true condition cannot use event fields",
+                ));
+            }
+            e.map(CTrigger::BecomesTrue)
+        }
+    };
+    let require = t.constraints.require.as_deref().and_then(|s| {
+        let e = expr(s, format!("{p}.constraints.require"), xl, &mut out)?;
+        if e.uses_event() {
+            out.push(Problem::new(
+                format!("{p}.constraints.require"),
+                "constraints cannot use event fields",
+            ));
+        }
+        Some(e)
+    });
+    let term_when = t
+        .termination
+        .when
+        .as_deref()
+        .and_then(|s| expr(s, format!("{p}.termination.when"), xl, &mut out));
+    let term_event = t.termination.on_event.as_ref().map(|ev| {
+        let f = ev
+            .filter
+            .as_deref()
+            .and_then(|f| expr(f, format!("{p}.termination.on_event.filter"), xl, &mut out));
+        (ev.name.clone(), f)
+    });
+    match trigger {
+        Some(trigger) if out.is_empty() => Ok(CTask {
+            trigger,
+            calendar_zone,
+            require,
+            windows: t.constraints.windows.clone(),
+            term_event,
+            term_when,
+        }),
+        _ => Err(out),
+    }
+}
+
+/// A calendar rule must not fire more often than the minimum interval:
+/// checked on its first 64 occurrences from DTSTART.
+fn check_min_interval(
+    cal: &Calendar,
+    c: &crate::model::Calendar,
+    p: &str,
+    limits: &Limits,
+    out: &mut Vec<Problem>,
+) {
+    let min = limits.min_interval_seconds;
+    if min == 0 {
+        return;
+    }
+    let Ok(start) = TimeZone::UTC.to_timestamp(c.dtstart) else {
+        return;
+    };
+    // Start a day early so that any zone offset is covered.
+    let Ok(mut at) = start.checked_sub(jiff::SignedDuration::from_hours(26)) else {
+        return;
+    };
+    let mut prev: Option<Timestamp> = None;
+    for _ in 0..64 {
+        let Some(o) = cal.next_after(at) else { break };
+        if let Some(prev) = prev {
+            let gap = o.at.duration_since(prev).as_secs();
+            if gap >= 0 && (gap as u64) < min {
+                out.push(Problem::new(
+                    format!("{p}.trigger.calendar.rrule"),
+                    format!(
+                        "occurrences {gap} s apart ({prev} and {}), below the minimum interval of {min} s",
+                        o.at
+                    ),
+                ));
+                return;
+            }
+        }
+        prev = Some(o.at);
+        at = o.at;
+    }
+}

@@ -1,0 +1,52 @@
+//! The engine's error type.
+
+use crate::model::Problem;
+use crate::store::StoreError;
+
+/// Why an engine call failed. Nothing already stored is lost by a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The schedule document is invalid; one problem per JSON path.
+    #[error("invalid schedule: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+    /// No such schedule (or not visible to the requester).
+    #[error("no schedule {id:?} of owner {owner:?}")]
+    NotFound {
+        /// Owner asked for.
+        owner: String,
+        /// Schedule id asked for.
+        id: String,
+    },
+    /// A live schedule with this id already exists for this owner.
+    #[error("schedule {id:?} of owner {owner:?} already exists")]
+    Exists {
+        /// Owner.
+        owner: String,
+        /// Schedule id.
+        id: String,
+    },
+    /// The requester may not act on another authority's schedule.
+    #[error("server {requester:?} may not {action} schedule {id:?} of {owner:?}")]
+    PermissionDenied {
+        /// Who asked.
+        requester: String,
+        /// Who owns it.
+        owner: String,
+        /// Which schedule.
+        id: String,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// A quota or limit would be exceeded.
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// The request does not fit the schedule's state (e.g. resume an active schedule).
+    #[error("{0}")]
+    InvalidState(String),
+    /// The store failed; the change was not made.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    /// Stored data could not be decoded.
+    #[error("stored data is unreadable: {0}")]
+    Decode(String),
+}

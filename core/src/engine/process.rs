@@ -1,0 +1,794 @@
+//! Processing one task: termination, new occurrences (with misfire
+//! handling), constraints, confirmation, the journaled run, retries and
+//! reports. Every state change is persisted in one transaction before the
+//! engine acts on it.
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::compile::{CTask, CTrigger, Plan};
+use super::index::{Index, TaskKey};
+use super::state::{Pending, ScheduleState, TaskState};
+use super::{EngineConfig, EngineError};
+use crate::expr::{Env, Expr, Value};
+use crate::host::{Host, PromptAnswer, RunContext, TreeAccess};
+use crate::model::{Firing, Misfire, Outcome, Report, ReportWhen, Task};
+use crate::store::Store;
+use crate::when;
+
+/// A device event: a name and typed fields.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    /// Event name (`boot`, `network`, `charger`, `sim_change`, `app_installed`, custom).
+    pub name: String,
+    /// Fields, readable in filters as `event.<field>`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// A schedule held by the engine.
+#[derive(Debug)]
+pub(crate) struct Sched {
+    pub sid: i64,
+    pub owner: String,
+    pub id: String,
+    pub state: ScheduleState,
+    pub reason: Option<String>,
+    pub accepted_at: Timestamp,
+    pub plan: std::sync::Arc<Plan>,
+    pub tasks: Vec<TaskState>,
+    /// The lifecycle state changed and must be written.
+    pub state_dirty: bool,
+}
+
+impl Sched {
+    pub(crate) fn key(&self, tidx: u32) -> TaskKey {
+        (self.sid, tidx)
+    }
+
+    pub(crate) fn jitter_name(&self) -> String {
+        format!("{}/{}", self.owner, self.id)
+    }
+}
+
+/// Why a task is looked at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cause<'a> {
+    Time,
+    Event(&'a Event),
+    Tree(&'a str),
+}
+
+/// What processing needs from the engine, borrowed apart from the schedules.
+pub(crate) struct Cx<'a> {
+    pub cfg: &'a EngineConfig,
+    pub tz: &'a TimeZone,
+    pub store: &'a mut Store,
+    pub host: &'a Host,
+    pub index: &'a mut Index,
+    pub out: &'a mut Vec<Firing>,
+    /// The `now` of the call, saved with every change.
+    pub now: Timestamp,
+}
+
+/// A finished occurrence on its way to the outbox.
+pub(crate) struct Final {
+    pub firing: Firing,
+    pub report: bool,
+}
+
+enum Journal {
+    None,
+    Start(u64, u32),
+    Finish(i64),
+}
+
+pub(crate) fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    t.checked_add(SignedDuration::from_secs(secs))
+        .unwrap_or(Timestamp::MAX)
+}
+
+pub(crate) fn sub_secs(t: Timestamp, secs: u64) -> Timestamp {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    t.checked_sub(SignedDuration::from_secs(secs))
+        .unwrap_or(Timestamp::MIN)
+}
+
+struct EvalEnv<'a> {
+    tree: &'a dyn TreeAccess,
+    owner: &'a str,
+    changed: Option<&'a str>,
+    event: Option<&'a Event>,
+}
+
+impl Env for EvalEnv<'_> {
+    fn node(&self, uri: &str) -> Result<Option<Value>, String> {
+        self.tree.read(self.owner, uri).map_err(|e| e.0)
+    }
+    fn changed(&self, uri: &str) -> bool {
+        self.changed == Some(uri)
+    }
+    fn event_field(&self, name: &str) -> Option<Value> {
+        let ev = self.event?;
+        match ev.fields.get(name) {
+            Some(v) => Some(v.clone()),
+            None if name == "name" || name == "type" => Some(Value::Str(ev.name.clone())),
+            None => None,
+        }
+    }
+}
+
+fn eval(cx: &Cx<'_>, owner: &str, e: &Expr, cause: Cause<'_>) -> Result<bool, String> {
+    let env = EvalEnv {
+        tree: cx.host.tree.as_ref(),
+        owner,
+        changed: match cause {
+            Cause::Tree(u) => Some(u),
+            _ => None,
+        },
+        event: match cause {
+            Cause::Event(e) => Some(e),
+            _ => None,
+        },
+    };
+    e.eval_bool(&env).map_err(|e| e.to_string())
+}
+
+fn jitter(cx: &Cx<'_>, s: &Sched, t: &Task, seq: u64) -> u64 {
+    u64::from(when::jitter_seconds(
+        &cx.cfg.device_id,
+        &s.jitter_name(),
+        &t.id,
+        seq,
+        t.policy.jitter_seconds,
+    ))
+}
+
+fn firing(s: &Sched, tidx: usize, seq: u64, due: Timestamp, outcome: Outcome) -> Firing {
+    Firing {
+        owner: s.owner.clone(),
+        schedule: s.id.clone(),
+        task: s.plan.doc.tasks[tidx].id.clone(),
+        seq,
+        due,
+        run_at: None,
+        outcome,
+        reason: None,
+        attempts: 0,
+        results: Vec::new(),
+    }
+}
+
+fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<Final>) {
+    let st = &mut s.tasks[tidx];
+    st.last_outcome = Some(f.outcome);
+    st.last_reason = f.reason.clone();
+    let report = match s.plan.doc.tasks[tidx].policy.report {
+        ReportWhen::Never => false,
+        ReportWhen::OnFailure => f.outcome.is_failure(),
+        ReportWhen::Always => true,
+    };
+    finals.push(Final { firing: f, report });
+}
+
+/// Writes the task's state, its finished occurrences' reports and the
+/// journal change in one transaction, then hands the firings out.
+fn persist(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    finals: &mut Vec<Final>,
+    journal: Journal,
+) -> Result<Option<i64>, EngineError> {
+    let state =
+        serde_json::to_string(&s.tasks[tidx]).map_err(|e| EngineError::Decode(e.to_string()))?;
+    let mut reports = Vec::new();
+    let fid;
+    {
+        let tx = cx.store.tx()?;
+        tx.put_task(s.sid, tidx as u32, &state)?;
+        tx.set_meta(super::META_LAST_NOW, &cx.now.to_string())?;
+        if s.state_dirty {
+            tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
+        }
+        for f in finals.iter().filter(|f| f.report) {
+            let body =
+                serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
+            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
+            reports.push(Report {
+                id,
+                firing: f.firing.clone(),
+            });
+        }
+        fid = match journal {
+            Journal::None => None,
+            Journal::Start(seq, attempt) => {
+                let now = s.tasks[tidx]
+                    .pending
+                    .as_ref()
+                    .map(|p| p.not_before.to_string())
+                    .unwrap_or_default();
+                Some(tx.journal_start(s.sid, tidx as u32, seq, attempt, &now)?)
+            }
+            Journal::Finish(fid) => {
+                tx.journal_finish(fid)?;
+                None
+            }
+        };
+        tx.commit()?;
+    }
+    s.state_dirty = false;
+    cx.out.extend(finals.drain(..).map(|f| f.firing));
+    if let Some(sink) = &cx.host.reports {
+        for r in &reports {
+            sink.report_ready(r);
+        }
+    }
+    Ok(fid)
+}
+
+/// Looks at one task because of `cause`, does what is due, persists, re-arms.
+pub(crate) fn process(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    now: Timestamp,
+    cause: Cause<'_>,
+) -> Result<(), EngineError> {
+    if s.state != ScheduleState::Active || s.tasks[tidx].ended.is_some() {
+        cx.index.set_timer(s.key(tidx as u32), None);
+        return Ok(());
+    }
+    if s.plan.doc.valid_until.is_some_and(|u| u <= now) {
+        return end_schedule(cx, s, ScheduleState::Expired, "valid_until reached", now);
+    }
+    let backup = s.tasks[tidx].clone();
+    let mut finals = Vec::new();
+    let r = process_inner(cx, s, tidx, now, cause, &mut finals).and_then(|()| {
+        // Nothing changed: nothing to write.
+        if finals.is_empty() && !s.state_dirty && s.tasks[tidx] == backup {
+            return Ok(());
+        }
+        persist(cx, s, tidx, &mut finals, Journal::None).map(|_| ())
+    });
+    if r.is_err() {
+        s.tasks[tidx] = backup;
+    }
+    if s.tasks.iter().all(|t| t.ended.is_some()) && s.state == ScheduleState::Active {
+        s.state = ScheduleState::Completed;
+        s.reason = Some("every task ended".into());
+        s.state_dirty = true;
+        let tx = cx.store.tx()?;
+        tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
+        tx.commit()?;
+        s.state_dirty = false;
+    }
+    rearm(cx, s, tidx, now);
+    r
+}
+
+fn process_inner(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    now: Timestamp,
+    cause: Cause<'_>,
+    finals: &mut Vec<Final>,
+) -> Result<(), EngineError> {
+    let plan = s.plan.clone();
+    let ct = &plan.tasks[tidx];
+    let t = &plan.doc.tasks[tidx];
+    // Termination first: an ended task starts nothing new.
+    if let Some(until) = t.termination.until
+        && now >= until
+    {
+        end_task(cx, s, tidx, "until reached", finals);
+        return Ok(());
+    }
+    if let (Cause::Event(ev), Some((name, filter))) = (cause, &ct.term_event)
+        && &ev.name == name
+        && filter
+            .as_ref()
+            .is_none_or(|f| eval(cx, &s.owner, f, cause).unwrap_or(false))
+    {
+        end_task(cx, s, tidx, &format!("ended by event {name}"), finals);
+        return Ok(());
+    }
+    if let (Cause::Tree(uri), Some(w)) = (cause, &ct.term_when)
+        && w.uris().iter().any(|u| u == uri)
+        && eval(cx, &s.owner, w, cause).unwrap_or(false)
+    {
+        end_task(cx, s, tidx, "termination condition became true", finals);
+        return Ok(());
+    }
+    let valid = s.plan.doc.valid_from.is_none_or(|f| f <= now);
+    match &ct.trigger {
+        trig if trig.is_time() => {
+            generate(cx, s, tidx, ct, t, now, finals)?;
+        }
+        CTrigger::Event { name, filter } => {
+            if let Cause::Event(ev) = cause
+                && &ev.name == name
+                && filter
+                    .as_ref()
+                    .is_none_or(|f| eval(cx, &s.owner, f, cause).unwrap_or(false))
+            {
+                if valid {
+                    new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                } else {
+                    let seq = bump_seq(s, tidx);
+                    let mut f = firing(s, tidx, seq, now, Outcome::Skipped);
+                    f.reason = Some("event arrived before valid_from".into());
+                    finalize(s, tidx, f, finals);
+                }
+            }
+        }
+        CTrigger::BecomesTrue(e) => {
+            let relevant = match cause {
+                Cause::Tree(uri) => e.uris().iter().any(|u| u == uri),
+                _ => false,
+            };
+            if relevant || !s.tasks[tidx].primed {
+                let first = !s.tasks[tidx].primed;
+                if let Ok(v) = eval(cx, &s.owner, e, cause) {
+                    let st = &mut s.tasks[tidx];
+                    st.primed = true;
+                    if v && (st.armed || first) {
+                        st.armed = false;
+                        if valid {
+                            new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                        }
+                    } else if !v {
+                        st.armed = true;
+                    }
+                } else {
+                    s.tasks[tidx].primed = true;
+                }
+            }
+        }
+        _ => {}
+    }
+    try_run(cx, s, tidx, ct, t, now, finals)?;
+    let st = &s.tasks[tidx];
+    if ct.trigger.is_time() && st.next_due.is_none() && st.pending.is_none() && st.ended.is_none() {
+        end_task(cx, s, tidx, "no more occurrences", finals);
+    }
+    Ok(())
+}
+
+fn bump_seq(s: &mut Sched, tidx: usize) -> u64 {
+    let st = &mut s.tasks[tidx];
+    let seq = st.seq;
+    st.seq += 1;
+    seq
+}
+
+/// Creates the occurrences of a time trigger that are due, applying the
+/// misfire policy to those whose time passed more than the grace ago.
+/// A run of skipped occurrences is reported once (the last, with a count).
+fn generate(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    ct: &CTask,
+    t: &Task,
+    now: Timestamp,
+    finals: &mut Vec<Final>,
+) -> Result<(), EngineError> {
+    let max_delay = t.constraints.max_delay_seconds.unwrap_or(0);
+    let grace = max_delay.max(cx.cfg.misfire_grace_seconds);
+    let mut caught_up = 0u32;
+    let mut batch: Vec<Firing> = Vec::new();
+    let mut in_batch = 0u64;
+    while let Some(d) = s.tasks[tidx].next_due {
+        if d > now {
+            break;
+        }
+        let seq = s.tasks[tidx].seq;
+        let nb = add_secs(d, jitter(cx, s, t, seq));
+        let next = ct.trigger.next_after(d);
+        s.tasks[tidx].next_due = next;
+        let late = now > add_secs(nb, grace);
+        let next_late =
+            next.is_some_and(|n| now > add_secs(add_secs(n, jitter(cx, s, t, seq + 1)), grace));
+        let (run, why) = match t.policy.misfire {
+            _ if !late => (true, ""),
+            Misfire::Skip => (false, "missed while the device was off (misfire: skip)"),
+            Misfire::Once => (
+                !next_late,
+                "missed while the device was off; only the latest runs (misfire: once)",
+            ),
+            Misfire::All => (
+                caught_up < t.policy.misfire_cap,
+                "missed while the device was off; misfire_cap reached",
+            ),
+        };
+        if run {
+            flush_skipped(s, tidx, &mut batch, finals);
+            if late {
+                caught_up += 1;
+            }
+            new_occurrence(cx, s, tidx, t, d, now, late, finals);
+            try_run(cx, s, tidx, ct, t, now, finals)?;
+            continue;
+        }
+        let seq = bump_seq(s, tidx);
+        let mut f = firing(s, tidx, seq, d, Outcome::Skipped);
+        f.reason = Some(why.into());
+        batch.push(f);
+        in_batch += 1;
+        if in_batch >= cx.cfg.max_misfire_records {
+            // Jump over the rest without recording each one.
+            let resume = sub_secs(now, grace + u64::from(t.policy.jitter_seconds));
+            let jump_to = ct.trigger.next_after(resume);
+            if jump_to.is_none_or(|j| j > d) {
+                let seq = bump_seq(s, tidx);
+                let mut f = firing(s, tidx, seq, d, Outcome::Skipped);
+                f.reason = Some(format!(
+                    "{why}; further occurrences up to {resume} skipped without a record each"
+                ));
+                batch.push(f);
+                s.tasks[tidx].next_due = jump_to;
+            }
+            in_batch = 0;
+        }
+    }
+    flush_skipped(s, tidx, &mut batch, finals);
+    Ok(())
+}
+
+/// Moves a run of skipped misfires into `finals`; only the last is reported.
+fn flush_skipped(s: &mut Sched, tidx: usize, batch: &mut Vec<Firing>, finals: &mut Vec<Final>) {
+    let n = batch.len();
+    for (i, mut f) in batch.drain(..).enumerate() {
+        let last = i + 1 == n;
+        if last && n > 1 {
+            f.reason = Some(format!(
+                "{} ({n} occurrences skipped in this catch-up)",
+                f.reason.as_deref().unwrap_or("skipped")
+            ));
+        }
+        finalize(s, tidx, f, finals);
+        if !last && let Some(fl) = finals.last_mut() {
+            fl.report = false;
+        }
+    }
+}
+
+/// A new occurrence becomes pending; an older one still waiting is missed.
+#[allow(clippy::too_many_arguments)]
+fn new_occurrence(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    t: &Task,
+    due: Timestamp,
+    now: Timestamp,
+    catch_up: bool,
+    finals: &mut Vec<Final>,
+) {
+    if let Some(old) = s.tasks[tidx].pending.take() {
+        let mut f = firing(s, tidx, old.seq, old.due, Outcome::Missed);
+        f.reason = Some(format!(
+            "replaced by a newer occurrence while {}",
+            old.waiting.as_deref().unwrap_or("waiting")
+        ));
+        f.attempts = old.attempt;
+        finalize(s, tidx, f, finals);
+    }
+    let seq = bump_seq(s, tidx);
+    let max_delay = t.constraints.max_delay_seconds.unwrap_or(0);
+    let not_before = add_secs(due, jitter(cx, s, t, seq));
+    let deadline = if catch_up {
+        add_secs(now.max(not_before), max_delay)
+    } else {
+        add_secs(not_before, max_delay)
+    };
+    s.tasks[tidx].pending = Some(Pending {
+        seq,
+        due,
+        not_before,
+        deadline,
+        attempt: 0,
+        in_flight: false,
+        waiting: None,
+    });
+}
+
+/// Runs the pending occurrence if its time has come and its constraints hold.
+#[allow(clippy::too_many_arguments)]
+fn try_run(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    ct: &CTask,
+    t: &Task,
+    now: Timestamp,
+    finals: &mut Vec<Final>,
+) -> Result<(), EngineError> {
+    let Some(p) = s.tasks[tidx].pending.clone() else {
+        return Ok(());
+    };
+    if p.in_flight || now < p.not_before {
+        return Ok(());
+    }
+    let tz = s.plan.zone.resolve(cx.tz).clone();
+    let mut unmet = None;
+    if !ct.windows.is_empty() && !when::in_windows(&ct.windows, &tz, now) {
+        unmet = Some("outside its time window".to_string());
+    } else if let Some(req) = &ct.require {
+        // Constraints are levels: they never see the event or the change.
+        match eval(cx, &s.owner, req, Cause::Time) {
+            Ok(true) => {}
+            Ok(false) => unmet = Some(format!("constraint not met: {}", req.source())),
+            Err(e) => unmet = Some(format!("constraint not evaluable: {e}")),
+        }
+    }
+    if let Some(reason) = unmet {
+        if now >= p.deadline {
+            s.tasks[tidx].pending = None;
+            let mut f = firing(s, tidx, p.seq, p.due, Outcome::Missed);
+            f.reason = Some(reason);
+            f.attempts = p.attempt;
+            finalize(s, tidx, f, finals);
+        } else if let Some(pp) = s.tasks[tidx].pending.as_mut() {
+            pp.waiting = Some(reason);
+        }
+        return Ok(());
+    }
+    let ctx = RunContext {
+        owner: s.owner.clone(),
+        schedule: s.id.clone(),
+        task: t.id.clone(),
+        seq: p.seq,
+        attempt: p.attempt,
+        due: p.due,
+        now,
+    };
+    if t.policy.confirm {
+        let title = s.plan.doc.name.clone().unwrap_or_else(|| s.id.clone());
+        let answer = match &cx.host.prompt {
+            Some(prompt) => prompt.confirm(&ctx, &title).map_err(|e| e.0),
+            None => Err("confirmation required but the host has no user prompt".into()),
+        };
+        match answer {
+            Ok(PromptAnswer::Accept) => {}
+            Ok(PromptAnswer::Postpone(secs)) => {
+                if let Some(pp) = s.tasks[tidx].pending.as_mut() {
+                    pp.not_before = add_secs(now, secs.max(1));
+                    pp.deadline = pp.deadline.max(pp.not_before);
+                    pp.waiting = Some("postponed by the user".into());
+                }
+                return Ok(());
+            }
+            Ok(PromptAnswer::Refuse) | Err(_) => {
+                s.tasks[tidx].pending = None;
+                let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
+                f.reason = Some(match answer {
+                    Err(e) => e,
+                    _ => "refused by the user".into(),
+                });
+                finalize(s, tidx, f, finals);
+                return Ok(());
+            }
+        }
+    }
+    // Journal the start before anything runs.
+    if let Some(pp) = s.tasks[tidx].pending.as_mut() {
+        pp.in_flight = true;
+        pp.waiting = None;
+    }
+    let fid = persist(cx, s, tidx, finals, Journal::Start(p.seq, p.attempt))?
+        .ok_or_else(|| EngineError::Decode("journal start returned no id".into()))?;
+    let (results, host_err) = match cx.host.executor.execute(&ctx, &t.actions) {
+        Ok(r) => (r, None),
+        Err(e) => (Vec::new(), Some(e.0)),
+    };
+    let failed = results.iter().find(|r| !r.is_success());
+    let ok = host_err.is_none() && failed.is_none();
+    let why = host_err.or_else(|| {
+        failed.map(|r| {
+            format!(
+                "{} {} returned status {}",
+                r.op.as_str(),
+                r.target,
+                r.status
+            )
+        })
+    });
+    if !ok && p.attempt < t.policy.retry.max {
+        let backoff = t
+            .policy
+            .retry
+            .backoff
+            .saturating_mul(1u64 << p.attempt.min(32));
+        let max_delay = t.constraints.max_delay_seconds.unwrap_or(0);
+        if let Some(pp) = s.tasks[tidx].pending.as_mut() {
+            pp.in_flight = false;
+            pp.attempt += 1;
+            pp.not_before = add_secs(now, backoff);
+            pp.deadline = add_secs(pp.not_before, max_delay);
+            pp.waiting = Some(format!(
+                "retry {} of {} after failure: {}",
+                pp.attempt,
+                t.policy.retry.max,
+                why.as_deref().unwrap_or("failed")
+            ));
+        }
+        persist(cx, s, tidx, finals, Journal::Finish(fid))?;
+        return Ok(());
+    }
+    let st = &mut s.tasks[tidx];
+    st.pending = None;
+    st.runs = st.runs.saturating_add(1);
+    st.last_run = Some(now);
+    let mut f = firing(
+        s,
+        tidx,
+        p.seq,
+        p.due,
+        if ok { Outcome::Ran } else { Outcome::Failed },
+    );
+    f.run_at = Some(now);
+    f.reason = why;
+    f.attempts = p.attempt + 1;
+    f.results = results;
+    finalize(s, tidx, f, finals);
+    if t.termination
+        .max_runs
+        .is_some_and(|m| s.tasks[tidx].runs >= m)
+    {
+        end_task(cx, s, tidx, "max_runs reached", finals);
+    } else if let Some(w) = &ct.term_when
+        && eval(cx, &s.owner, w, Cause::Time).unwrap_or(false)
+    {
+        end_task(cx, s, tidx, "termination condition became true", finals);
+    }
+    persist(cx, s, tidx, finals, Journal::Finish(fid))?;
+    Ok(())
+}
+
+/// Ends a task: no more occurrences; one still waiting is skipped.
+pub(crate) fn end_task(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    reason: &str,
+    finals: &mut Vec<Final>,
+) {
+    let st = &mut s.tasks[tidx];
+    st.ended = Some(reason.to_string());
+    st.next_due = None;
+    if let Some(p) = st.pending.take_if(|p| !p.in_flight) {
+        let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
+        f.reason = Some(format!("task ended: {reason}"));
+        f.attempts = p.attempt;
+        finalize(s, tidx, f, finals);
+    }
+    let ct = &s.plan.tasks[tidx];
+    cx.index
+        .forget(s.key(tidx as u32), &ct.watched_events(), &ct.watched_uris());
+}
+
+/// Ends a whole schedule (terminated, expired, suspended): waiting
+/// occurrences are skipped, indexes dropped, all in one transaction.
+pub(crate) fn end_schedule(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    state: ScheduleState,
+    reason: &str,
+    _now: Timestamp,
+) -> Result<(), EngineError> {
+    let mut finals = Vec::new();
+    for tidx in 0..s.tasks.len() {
+        if let Some(p) = s.tasks[tidx].pending.take_if(|p| !p.in_flight) {
+            let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
+            f.reason = Some(format!("schedule {}: {reason}", state.as_str()));
+            f.attempts = p.attempt;
+            finalize(s, tidx, f, &mut finals);
+        }
+        let ct = &s.plan.tasks[tidx];
+        cx.index
+            .forget(s.key(tidx as u32), &ct.watched_events(), &ct.watched_uris());
+    }
+    s.state = state;
+    s.reason = Some(reason.to_string());
+    s.state_dirty = true;
+    let mut reports = Vec::new();
+    {
+        let tx = cx.store.tx()?;
+        tx.set_state(s.sid, state.as_str(), Some(reason))?;
+        for (tidx, st) in s.tasks.iter().enumerate() {
+            let json = serde_json::to_string(st).map_err(|e| EngineError::Decode(e.to_string()))?;
+            tx.put_task(s.sid, tidx as u32, &json)?;
+        }
+        for f in finals.iter().filter(|f| f.report) {
+            let body =
+                serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
+            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
+            reports.push(Report {
+                id,
+                firing: f.firing.clone(),
+            });
+        }
+        tx.commit()?;
+    }
+    s.state_dirty = false;
+    cx.out.extend(finals.into_iter().map(|f| f.firing));
+    if let Some(sink) = &cx.host.reports {
+        for r in &reports {
+            sink.report_ready(r);
+        }
+    }
+    Ok(())
+}
+
+/// When the task next needs attention, and how late that may be.
+pub(crate) fn wake_of(
+    cx: &Cx<'_>,
+    s: &Sched,
+    tidx: usize,
+    now: Timestamp,
+) -> Option<(Timestamp, Timestamp)> {
+    if s.state != ScheduleState::Active {
+        return None;
+    }
+    let st = &s.tasks[tidx];
+    if st.ended.is_some() {
+        return None;
+    }
+    let t = &s.plan.doc.tasks[tidx];
+    let ct = &s.plan.tasks[tidx];
+    let slack = t.constraints.max_delay_seconds.unwrap_or(0);
+    let mut best: Option<(Timestamp, Timestamp)> = None;
+    let mut offer = |w: Timestamp, slack: u64| {
+        let cand = (w, add_secs(w, slack));
+        best = Some(match best {
+            None => cand,
+            Some(b) => (b.0.min(cand.0), b.1.min(cand.1)),
+        });
+    };
+    if let Some(d) = st.next_due {
+        offer(add_secs(d, jitter(cx, s, t, st.seq)), slack);
+    }
+    if let Some(p) = &st.pending
+        && !p.in_flight
+    {
+        if now < p.not_before {
+            offer(p.not_before, slack);
+        } else {
+            let tz = s.plan.zone.resolve(cx.tz);
+            let open = if ct.windows.is_empty() {
+                None
+            } else {
+                when::next_window_open(&ct.windows, tz, now)
+            };
+            match open {
+                Some(o) if o > now && o < p.deadline => offer(o, 0),
+                _ => offer(p.deadline.max(now), 0),
+            }
+        }
+    }
+    if ct.trigger.is_time() && st.next_due.is_none() && st.pending.is_none() {
+        // Nothing more will come: look once more so that the task ends.
+        offer(now, 0);
+    }
+    if matches!(ct.trigger, CTrigger::BecomesTrue(_)) && !st.primed {
+        offer(now, 0);
+    }
+    if let Some(u) = t.termination.until {
+        offer(u, 0);
+    }
+    if let Some(u) = s.plan.doc.valid_until {
+        offer(u, 0);
+    }
+    best
+}
+
+pub(crate) fn rearm(cx: &mut Cx<'_>, s: &Sched, tidx: usize, now: Timestamp) {
+    let w = wake_of(cx, s, tidx, now);
+    cx.index.set_timer(s.key(tidx as u32), w);
+}

@@ -1,0 +1,105 @@
+//! Runtime state of schedules and tasks, as persisted in the store.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Outcome;
+
+/// Lifecycle state of a schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleState {
+    /// Verified and running.
+    Active,
+    /// Stopped by its server; resumes on request.
+    Suspended,
+    /// Ended by its server.
+    Terminated,
+    /// Past its `valid_until`.
+    Expired,
+    /// Every task ended by its own termination conditions.
+    Completed,
+    /// Could not be restored (stored document no longer valid for this build).
+    Failed,
+}
+
+impl ScheduleState {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleState::Active => "active",
+            ScheduleState::Suspended => "suspended",
+            ScheduleState::Terminated => "terminated",
+            ScheduleState::Expired => "expired",
+            ScheduleState::Completed => "completed",
+            ScheduleState::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<ScheduleState> {
+        Some(match s {
+            "active" => ScheduleState::Active,
+            "suspended" => ScheduleState::Suspended,
+            "terminated" => ScheduleState::Terminated,
+            "expired" => ScheduleState::Expired,
+            "completed" => ScheduleState::Completed,
+            "failed" => ScheduleState::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Active or suspended: the schedule can still run or be resumed.
+    pub fn is_live(self) -> bool {
+        matches!(self, ScheduleState::Active | ScheduleState::Suspended)
+    }
+}
+
+/// An occurrence that has come due and not finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub seq: u64,
+    pub due: Timestamp,
+    /// Earliest run: due + jitter, or later after a postponement or a retry backoff.
+    pub not_before: Timestamp,
+    /// After this the occurrence is missed if its constraints still fail.
+    pub deadline: Timestamp,
+    /// Failed attempts so far.
+    pub attempt: u32,
+    /// Journaled as started and not yet finished.
+    #[serde(default)]
+    pub in_flight: bool,
+    /// Why it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+}
+
+/// Per-task state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TaskState {
+    /// The next occurrence number.
+    pub seq: u64,
+    /// Next nominal instant of a time trigger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    /// Runs so far (ran or failed).
+    #[serde(default)]
+    pub runs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reason: Option<String>,
+    /// becomes_true: evaluated at least once since activation.
+    #[serde(default)]
+    pub primed: bool,
+    /// becomes_true: the condition was false last time (an edge can fire).
+    #[serde(default)]
+    pub armed: bool,
+    /// Why the task ended, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+}

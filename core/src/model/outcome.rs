@@ -1,0 +1,103 @@
+//! What happened to an occurrence, and the report that tells the server.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::action::Op;
+
+/// The final outcome of one occurrence of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The actions ran and every command succeeded (2xx).
+    Ran,
+    /// The actions ran and a command failed, after all retries.
+    Failed,
+    /// The constraints did not hold before the occurrence's deadline, or a newer occurrence replaced it.
+    Missed,
+    /// Policy decided not to run it (misfire policy, user refusal, validity, termination).
+    Skipped,
+    /// Still waiting (only in simulations that end while an occurrence waits).
+    Deferred,
+    /// The device stopped while it ran; at-most-once delivery does not run it again.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The lower-case name used in JSON and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ran => "ran",
+            Outcome::Failed => "failed",
+            Outcome::Missed => "missed",
+            Outcome::Skipped => "skipped",
+            Outcome::Deferred => "deferred",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// True for outcomes a `report: on_failure` policy reports.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Outcome::Ran)
+    }
+}
+
+/// The result of one executed DM command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResult {
+    /// The command verb.
+    pub op: Op,
+    /// Its target URI.
+    pub target: String,
+    /// SyncML status code (200 OK, 403 forbidden, 404 not found, 500 failed …).
+    pub status: u16,
+    /// Result data (Get).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+impl CommandResult {
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// One finished occurrence: what the engine returns from `tick`, `on_event`
+/// and `on_tree_changed`, and what a report carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Firing {
+    /// Owning server id.
+    pub owner: String,
+    /// Schedule id.
+    pub schedule: String,
+    /// Task id.
+    pub task: String,
+    /// Occurrence number within the task (0, 1, …).
+    pub seq: u64,
+    /// When the occurrence was due (nominal instant, or the event/condition time).
+    pub due: Timestamp,
+    /// When its actions ran, if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it did not run or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Attempts made (1 + retries).
+    #[serde(default)]
+    pub attempts: u32,
+    /// A status per executed command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<CommandResult>,
+}
+
+/// A report waiting in the outbox for delivery to its owner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Outbox id; acknowledge with it.
+    pub id: i64,
+    /// The occurrence reported.
+    pub firing: Firing,
+}

@@ -1,0 +1,249 @@
+//! The schedule document: what a management authority hands the device.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::action::Action;
+use crate::when::{DstPolicy, Window};
+
+/// A schedule: one or more tasks that belong to one management authority.
+///
+/// The owner is not part of the document: it is the identity of the server
+/// that submitted it, kept by the engine beside the document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Identifier, unique per owner: `[A-Za-z0-9_.-]`, 1–64 characters (a DM node name).
+    pub id: String,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Nothing runs before this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    /// At this instant the schedule expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+    /// Zone of the daily constraint windows: an IANA name, `"UTC"` (the
+    /// default) or `"local"` (the device's zone, as set by the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    /// The tasks, at least one.
+    pub tasks: Vec<Task>,
+}
+
+/// One trigger, its constraints, its actions, when it ends and how it behaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// Identifier, unique in the schedule: `[A-Za-z0-9_.-]`, 1–64 characters.
+    pub id: String,
+    /// What starts an occurrence.
+    pub trigger: Trigger,
+    /// What must hold when an occurrence runs.
+    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
+    /// The DM commands an occurrence runs, in order.
+    pub actions: Vec<Action>,
+    /// When the task ends by itself.
+    #[serde(default, skip_serializing_if = "Termination::is_empty")]
+    pub termination: Termination,
+    /// Jitter, misfires, retries, delivery, DST and reporting.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// What starts an occurrence of a task: exactly one of these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// Once, at an instant (RFC 3339).
+    At(Timestamp),
+    /// Every `seconds`, on the grid `anchor + k × seconds`.
+    Every(Every),
+    /// An iCalendar recurrence in a time zone.
+    Calendar(Calendar),
+    /// A device event, optionally filtered.
+    Event(EventMatch),
+    /// When a condition over tree values goes from false to true.
+    BecomesTrue(String),
+}
+
+/// Interval trigger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Every {
+    /// Period in seconds (at least the configured minimum interval).
+    pub seconds: u64,
+    /// Grid anchor; defaults to the instant the schedule was accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Timestamp>,
+}
+
+/// Calendar trigger: an RFC 5545 RRULE from a local start in a zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    /// The rule, e.g. `FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=3`.
+    pub rrule: String,
+    /// Local start date-time (no offset), e.g. `2026-01-01T03:00:00`.
+    pub dtstart: DateTime,
+    /// IANA zone name, `"UTC"`, or `"local"` for the device's zone.
+    pub tz: String,
+}
+
+/// An event name and an optional filter over its fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMatch {
+    /// Event name: `boot`, `network`, `charger`, `sim_change`, `app_installed`, or any host-defined name.
+    pub name: String,
+    /// Condition over `event.<field>` and tree values; absent means every event of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+}
+
+/// Conditions that must hold when an occurrence runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraints {
+    /// Daily windows in the schedule's zone; the occurrence runs inside one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<Window>,
+    /// A condition over tree values, e.g. `./DevDetail/Ext/Battery/Level >= 30`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<String>,
+    /// How long an occurrence may wait for its constraints before it is missed (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_seconds: Option<u64>,
+}
+
+impl Constraints {
+    /// True when no constraint is set.
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty() && self.require.is_none() && self.max_delay_seconds.is_none()
+    }
+}
+
+/// When a task ends by itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Termination {
+    /// No occurrence at or after this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    /// The task ends after this many runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runs: Option<u32>,
+    /// The task ends when this event arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_event: Option<EventMatch>,
+    /// The task ends when this condition is true (checked on tree changes and after each run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+}
+
+impl Termination {
+    /// True when no termination condition is set.
+    pub fn is_empty(&self) -> bool {
+        self.until.is_none()
+            && self.max_runs.is_none()
+            && self.on_event.is_none()
+            && self.when.is_none()
+    }
+}
+
+/// How a task behaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Each occurrence is delayed by a deterministic amount in `[0, jitter_seconds]`
+    /// derived from the device id, schedule, task and occurrence.
+    pub jitter_seconds: u32,
+    /// What to do with occurrences missed while the device was off.
+    pub misfire: Misfire,
+    /// With `misfire: all`, at most this many missed occurrences run.
+    pub misfire_cap: u32,
+    /// Retries after a failed run.
+    pub retry: Retry,
+    /// What a run interrupted by a crash becomes after restart.
+    pub delivery: Delivery,
+    /// DST gap and overlap handling for calendar triggers.
+    pub dst: DstPolicy,
+    /// When a report is produced.
+    pub report: ReportWhen,
+    /// Ask the user (host prompt) before each run.
+    pub confirm: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            jitter_seconds: 0,
+            misfire: Misfire::Once,
+            misfire_cap: 10,
+            retry: Retry::default(),
+            delivery: Delivery::AtMostOnce,
+            dst: DstPolicy::default(),
+            report: ReportWhen::OnFailure,
+            confirm: false,
+        }
+    }
+}
+
+/// Misfire policy: occurrences whose time passed while the device was off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misfire {
+    /// Record them as skipped.
+    Skip,
+    /// Run the most recent one once; skip the others.
+    Once,
+    /// Run each, oldest first, up to `misfire_cap`; skip the rest.
+    All,
+}
+
+/// Retry after a failed run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retry {
+    /// Retries after the first attempt (0 = none).
+    pub max: u32,
+    /// Seconds before the first retry; doubled for each further retry.
+    pub backoff: u64,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max: 0,
+            backoff: 60,
+        }
+    }
+}
+
+/// Delivery guarantee for a run interrupted by a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// An interrupted run is not repeated (recorded as interrupted).
+    AtMostOnce,
+    /// An interrupted run is run again after restart.
+    AtLeastOnce,
+}
+
+/// Report policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportWhen {
+    /// Never report runs.
+    Never,
+    /// Report failed, missed and skipped occurrences.
+    OnFailure,
+    /// Report every occurrence.
+    Always,
+}

@@ -1,0 +1,382 @@
+//! Parsing a schedule document and checking its structure against limits.
+//!
+//! Checks that need the time rules or the condition language (RRULE syntax,
+//! zones, expressions, minimum interval of a calendar rule) are made when the
+//! engine compiles a schedule; they report [`Problem`]s the same way.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::action::{Action, Op};
+use super::schedule::{Schedule, Trigger};
+
+/// Configurable limits a schedule must respect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted JSON document, in bytes.
+    pub max_document_bytes: usize,
+    /// Most tasks in one schedule.
+    pub max_tasks: usize,
+    /// Most commands in one task (counting the commands inside groups).
+    pub max_actions: usize,
+    /// Deepest nesting of Atomic/Sequence groups (a plain command is depth 1).
+    pub max_action_depth: usize,
+    /// Largest `data` of one command, in bytes.
+    pub max_data_bytes: usize,
+    /// Longest expression, in bytes.
+    pub max_expr_len: usize,
+    /// Deepest expression nesting.
+    pub max_expr_depth: usize,
+    /// Smallest interval between two time-triggered occurrences, in seconds.
+    pub min_interval_seconds: u64,
+    /// Most daily windows per task.
+    pub max_windows: usize,
+    /// Largest jitter, in seconds.
+    pub max_jitter_seconds: u32,
+    /// Largest `misfire_cap`.
+    pub max_misfire_cap: u32,
+    /// Most retries.
+    pub max_retries: u32,
+    /// Most schedules one owner may hold.
+    pub max_schedules_per_owner: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_bytes: 256 * 1024,
+            max_tasks: 64,
+            max_actions: 64,
+            max_action_depth: 4,
+            max_data_bytes: 64 * 1024,
+            max_expr_len: 4096,
+            max_expr_depth: 32,
+            min_interval_seconds: 60,
+            max_windows: 16,
+            max_jitter_seconds: 24 * 3600,
+            max_misfire_cap: 1000,
+            max_retries: 16,
+            max_schedules_per_owner: 100_000,
+        }
+    }
+}
+
+/// One problem in a schedule document, located by a JSON path such as
+/// `$.tasks[0].trigger.calendar.rrule`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Where, as a JSON path from the document root `$`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Parses a JSON schedule document. On failure, the one problem serde found,
+/// with its JSON path.
+pub fn parse_document(json: &str, limits: &Limits) -> Result<Schedule, Problem> {
+    if json.len() > limits.max_document_bytes {
+        return Err(Problem::new(
+            "$",
+            format!(
+                "document is {} bytes, more than the limit of {} bytes",
+                json.len(),
+                limits.max_document_bytes
+            ),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_str(json);
+    // serde_json's own recursion limit (128) bounds nesting before we see it.
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." || path.is_empty() {
+            "$".to_string()
+        } else {
+            format!("$.{path}")
+        };
+        Problem::new(path, e.into_inner().to_string())
+    })
+}
+
+/// A valid identifier: `[A-Za-z0-9_.-]`, 1–64 characters, not `.` or `..`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+/// Checks identifiers, counts, sizes and simple consistency rules.
+pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if !is_valid_id(&s.id) {
+        out.push(Problem::new(
+            "$.id",
+            format!("invalid id {:?}: use 1-64 of A-Z a-z 0-9 _ . -", s.id),
+        ));
+    }
+    if let (Some(from), Some(until)) = (s.valid_from, s.valid_until)
+        && until <= from
+    {
+        out.push(Problem::new(
+            "$.valid_until",
+            format!("valid_until {until} is not after valid_from {from}"),
+        ));
+    }
+    if s.tasks.is_empty() {
+        out.push(Problem::new(
+            "$.tasks",
+            "a schedule needs at least one task",
+        ));
+    }
+    if s.tasks.len() > limits.max_tasks {
+        out.push(Problem::new(
+            "$.tasks",
+            format!(
+                "{} tasks, more than the limit of {}",
+                s.tasks.len(),
+                limits.max_tasks
+            ),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, t) in s.tasks.iter().enumerate() {
+        let p = format!("$.tasks[{i}]");
+        if !is_valid_id(&t.id) {
+            out.push(Problem::new(
+                format!("{p}.id"),
+                format!("invalid id {:?}: use 1-64 of A-Z a-z 0-9 _ . -", t.id),
+            ));
+        } else if !seen.insert(t.id.as_str()) {
+            out.push(Problem::new(
+                format!("{p}.id"),
+                format!("duplicate task id {:?}", t.id),
+            ));
+        }
+        if let Trigger::Every(e) = &t.trigger
+            && e.seconds < limits.min_interval_seconds.max(1)
+        {
+            out.push(Problem::new(
+                format!("{p}.trigger.every.seconds"),
+                format!(
+                    "interval of {} s is below the minimum of {} s",
+                    e.seconds,
+                    limits.min_interval_seconds.max(1)
+                ),
+            ));
+        }
+        if let Trigger::Event(ev) = &t.trigger
+            && !is_valid_event_name(&ev.name)
+        {
+            out.push(Problem::new(
+                format!("{p}.trigger.event.name"),
+                format!(
+                    "invalid event name {:?}: use 1-64 of A-Z a-z 0-9 _ . -",
+                    ev.name
+                ),
+            ));
+        }
+        if let Some(ev) = &t.termination.on_event
+            && !is_valid_event_name(&ev.name)
+        {
+            out.push(Problem::new(
+                format!("{p}.termination.on_event.name"),
+                format!("invalid event name {:?}", ev.name),
+            ));
+        }
+        if t.termination.max_runs == Some(0) {
+            out.push(Problem::new(
+                format!("{p}.termination.max_runs"),
+                "max_runs must be at least 1",
+            ));
+        }
+        if t.constraints.windows.len() > limits.max_windows {
+            out.push(Problem::new(
+                format!("{p}.constraints.windows"),
+                format!(
+                    "{} windows, more than the limit of {}",
+                    t.constraints.windows.len(),
+                    limits.max_windows
+                ),
+            ));
+        }
+        for (w, window) in t.constraints.windows.iter().enumerate() {
+            if let Err(e) = window.validate() {
+                out.push(Problem::new(
+                    format!("{p}.constraints.windows[{w}]"),
+                    e.to_string(),
+                ));
+            }
+        }
+        let pol = &t.policy;
+        if pol.jitter_seconds > limits.max_jitter_seconds {
+            out.push(Problem::new(
+                format!("{p}.policy.jitter_seconds"),
+                format!(
+                    "{} s is more than the limit of {} s",
+                    pol.jitter_seconds, limits.max_jitter_seconds
+                ),
+            ));
+        }
+        if pol.misfire_cap > limits.max_misfire_cap {
+            out.push(Problem::new(
+                format!("{p}.policy.misfire_cap"),
+                format!(
+                    "{} is more than the limit of {}",
+                    pol.misfire_cap, limits.max_misfire_cap
+                ),
+            ));
+        }
+        if pol.retry.max > limits.max_retries {
+            out.push(Problem::new(
+                format!("{p}.policy.retry.max"),
+                format!(
+                    "{} retries, more than the limit of {}",
+                    pol.retry.max, limits.max_retries
+                ),
+            ));
+        }
+        if pol.retry.max > 0 && pol.retry.backoff == 0 {
+            out.push(Problem::new(
+                format!("{p}.policy.retry.backoff"),
+                "backoff must be at least 1 second when retries are allowed",
+            ));
+        }
+        validate_actions(&t.actions, &format!("{p}.actions"), limits, &mut out);
+    }
+    out
+}
+
+fn is_valid_event_name(name: &str) -> bool {
+    is_valid_id(name)
+}
+
+fn validate_actions(actions: &[Action], path: &str, limits: &Limits, out: &mut Vec<Problem>) {
+    if actions.is_empty() {
+        out.push(Problem::new(path, "at least one action is needed"));
+        return;
+    }
+    let count: usize = actions.iter().map(|a| a.commands().len()).sum();
+    if count > limits.max_actions {
+        out.push(Problem::new(
+            path,
+            format!(
+                "{count} commands, more than the limit of {}",
+                limits.max_actions
+            ),
+        ));
+    }
+    for (i, a) in actions.iter().enumerate() {
+        check_action(a, &format!("{path}[{i}]"), 1, limits, out);
+    }
+}
+
+fn check_action(a: &Action, path: &str, depth: usize, limits: &Limits, out: &mut Vec<Problem>) {
+    if depth > limits.max_action_depth {
+        out.push(Problem::new(
+            path,
+            format!(
+                "groups nested deeper than the limit of {}",
+                limits.max_action_depth
+            ),
+        ));
+        return;
+    }
+    match a {
+        Action::Command(c) => {
+            if !is_valid_uri(&c.target) {
+                out.push(Problem::new(
+                    format!("{path}.target"),
+                    format!("invalid target URI {:?}: expected ./Segment/…", c.target),
+                ));
+            }
+            match (c.op, &c.source) {
+                (Op::Copy, None) => out.push(Problem::new(
+                    format!("{path}.source"),
+                    "Copy needs a `source` URI",
+                )),
+                (Op::Copy, Some(src)) if !is_valid_uri(src) => out.push(Problem::new(
+                    format!("{path}.source"),
+                    format!("invalid source URI {src:?}"),
+                )),
+                (Op::Copy, Some(_)) => {}
+                (_, Some(_)) => out.push(Problem::new(
+                    format!("{path}.source"),
+                    "`source` is only allowed with Copy",
+                )),
+                (_, None) => {}
+            }
+            if matches!(c.op, Op::Delete | Op::Get | Op::Copy) && c.data.is_some() {
+                out.push(Problem::new(
+                    format!("{path}.data"),
+                    format!("{} takes no data", c.op.as_str()),
+                ));
+            }
+            if let Some(d) = &c.data
+                && d.len() > limits.max_data_bytes
+            {
+                out.push(Problem::new(
+                    format!("{path}.data"),
+                    format!(
+                        "{} bytes, more than the limit of {}",
+                        d.len(),
+                        limits.max_data_bytes
+                    ),
+                ));
+            }
+        }
+        Action::Atomic(v) | Action::Sequence(v) => {
+            let key = if matches!(a, Action::Atomic(_)) {
+                "atomic"
+            } else {
+                "sequence"
+            };
+            if v.is_empty() {
+                out.push(Problem::new(
+                    format!("{path}.{key}"),
+                    "an empty group does nothing",
+                ));
+            }
+            for (i, child) in v.iter().enumerate() {
+                check_action(child, &format!("{path}.{key}[{i}]"), depth + 1, limits, out);
+            }
+        }
+    }
+}
+
+/// A DM URI as accepted in a schedule: `.` or `./seg/seg…`, no empty, `.` or
+/// `..` segments, no trailing `/`, no whitespace, at most 1024 bytes.
+/// A `?prop=`/`?list=` query is not allowed in scheduled commands.
+pub fn is_valid_uri(uri: &str) -> bool {
+    if uri == "." {
+        return true;
+    }
+    let Some(rest) = uri.strip_prefix("./") else {
+        return false;
+    };
+    uri.len() <= 1024
+        && rest.split('/').all(|s| {
+            !s.is_empty() && s != "." && s != ".." && !s.contains(['?', ' ', '\t', '\n', '\r'])
+        })
+}

@@ -1,0 +1,533 @@
+//! SQLite persistence: schedules with their owners and states, per-task
+//! runtime state, the firing journal and the report outbox.
+//!
+//! One file, WAL mode, `synchronous = FULL`: a transaction that returned is
+//! on disk and survives `kill -9` and power loss. Each engine state change is
+//! one transaction ([`Tx`]). Opening runs `PRAGMA integrity_check` and
+//! refuses a corrupt or foreign file with [`StoreError::Corrupt`]; it never
+//! replaces one.
+
+mod schema;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use schema::SCHEMA_VERSION;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file is not a dmsched store or is damaged.
+    #[error("store {path} is corrupt or not a dmsched database: {detail}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The file was written by a newer dmsched.
+    #[error("store schema version {found} is newer than this build supports ({supported})")]
+    TooNew {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// Any other SQLite failure (disk full, I/O error, locked …).
+    #[error("storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A stored schedule row.
+#[derive(Clone, Debug)]
+pub struct StoredSchedule {
+    /// Row id.
+    pub sid: i64,
+    /// Owning server id.
+    pub owner: String,
+    /// Schedule id.
+    pub id: String,
+    /// The schedule document (JSON).
+    pub doc: String,
+    /// Lifecycle state name.
+    pub state: String,
+    /// Why it is in that state.
+    pub reason: Option<String>,
+    /// When it was accepted (RFC 3339).
+    pub accepted_at: String,
+}
+
+/// A stored task-state row.
+#[derive(Clone, Debug)]
+pub struct StoredTask {
+    /// Schedule row id.
+    pub sid: i64,
+    /// Task index in the document.
+    pub tidx: u32,
+    /// Engine-defined state (JSON).
+    pub state: String,
+}
+
+/// A firing that was started and not finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// Journal row id.
+    pub fid: i64,
+    /// Schedule row id.
+    pub sid: i64,
+    /// Task index.
+    pub tidx: u32,
+    /// Occurrence number.
+    pub seq: u64,
+    /// Attempt number (0 = first).
+    pub attempt: u32,
+}
+
+/// Everything needed to rebuild the engine after a restart.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Every schedule, any state.
+    pub schedules: Vec<StoredSchedule>,
+    /// Every task state.
+    pub tasks: Vec<StoredTask>,
+    /// Firings interrupted by a crash.
+    pub in_flight: Vec<InFlight>,
+}
+
+/// The persistent store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if absent) the store at `path`, checks its integrity
+    /// and applies migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| corrupt_or(&shown, e))?;
+        Self::init(conn, &shown)
+    }
+
+    /// A private in-memory store (tests, simulations).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn init(mut conn: Connection, shown: &str) -> Result<Store, StoreError> {
+        let check: String = conn
+            .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
+            .map_err(|e| corrupt_or(shown, e))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: shown.to_string(),
+                detail: check,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| corrupt_or(shown, e))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            StoreError::Sqlite(e) => corrupt_or(shown, e),
+            other => other,
+        })?;
+        Ok(Store { conn })
+    }
+
+    /// Reads everything the engine needs to restart.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot::default();
+        let mut st = self.conn.prepare(
+            "SELECT sid, owner, id, doc, state, reason, accepted_at FROM schedules ORDER BY sid",
+        )?;
+        snap.schedules = st
+            .query_map([], |r| {
+                Ok(StoredSchedule {
+                    sid: r.get(0)?,
+                    owner: r.get(1)?,
+                    id: r.get(2)?,
+                    doc: r.get(3)?,
+                    state: r.get(4)?,
+                    reason: r.get(5)?,
+                    accepted_at: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut st = self
+            .conn
+            .prepare("SELECT sid, tidx, state FROM tasks ORDER BY sid, tidx")?;
+        snap.tasks = st
+            .query_map([], |r| {
+                Ok(StoredTask {
+                    sid: r.get(0)?,
+                    tidx: r.get(1)?,
+                    state: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut st = self
+            .conn
+            .prepare("SELECT fid, sid, tidx, seq, attempt FROM journal ORDER BY fid")?;
+        snap.in_flight = st
+            .query_map([], |r| {
+                Ok(InFlight {
+                    fid: r.get(0)?,
+                    sid: r.get(1)?,
+                    tidx: r.get(2)?,
+                    seq: r.get::<_, i64>(3)? as u64,
+                    attempt: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(snap)
+    }
+
+    /// A value from the meta table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Reports waiting for `owner` (all owners when `None`), oldest first, at most `limit`.
+    pub fn pending_reports(
+        &self,
+        owner: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let map = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        let rows = match owner {
+            Some(o) => self
+                .conn
+                .prepare_cached(
+                    "SELECT rid, owner, body FROM outbox WHERE owner = ?1 ORDER BY rid LIMIT ?2",
+                )?
+                .query_map(params![o, limit], map)?
+                .collect::<Result<Vec<_>, _>>()?,
+            None => self
+                .conn
+                .prepare_cached("SELECT rid, owner, body FROM outbox ORDER BY rid LIMIT ?1")?
+                .query_map(params![limit], map)?
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(rows)
+    }
+
+    /// How many reports of `owner` were evicted since its last acknowledgement.
+    pub fn dropped_reports(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT count FROM outbox_dropped WHERE owner = ?1",
+                [owner],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Number of reports in the outbox.
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Starts a transaction; nothing is stored until [`Tx::commit`].
+    pub fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
+        Ok(Tx {
+            tx: self.conn.transaction()?,
+        })
+    }
+}
+
+fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            path: path.to_string(),
+            detail: e.to_string(),
+        },
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+/// One atomic state change.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Tx<'_> {
+    /// Inserts a schedule; returns its row id.
+    pub fn insert_schedule(
+        &self,
+        owner: &str,
+        id: &str,
+        doc: &str,
+        state: &str,
+        accepted_at: &str,
+    ) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO schedules (owner, id, doc, state, reason, accepted_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+            )?
+            .execute(params![owner, id, doc, state, accepted_at])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Replaces a schedule's document.
+    pub fn update_doc(&self, sid: i64, doc: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE schedules SET doc = ?2 WHERE sid = ?1")?
+            .execute(params![sid, doc])?;
+        Ok(())
+    }
+
+    /// Sets a schedule's lifecycle state and reason.
+    pub fn set_state(&self, sid: i64, state: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE schedules SET state = ?2, reason = ?3 WHERE sid = ?1")?
+            .execute(params![sid, state, reason])?;
+        Ok(())
+    }
+
+    /// Deletes a schedule with its task states and journal rows.
+    pub fn delete_schedule(&self, sid: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM journal WHERE sid = ?1")?
+            .execute([sid])?;
+        self.tx
+            .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
+            .execute([sid])?;
+        self.tx
+            .prepare_cached("DELETE FROM schedules WHERE sid = ?1")?
+            .execute([sid])?;
+        Ok(())
+    }
+
+    /// Deletes every task state of a schedule.
+    pub fn delete_tasks(&self, sid: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
+            .execute([sid])?;
+        Ok(())
+    }
+
+    /// Writes a task's state.
+    pub fn put_task(&self, sid: i64, tidx: u32, state: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO tasks (sid, tidx, state) VALUES (?1, ?2, ?3)")?
+            .execute(params![sid, tidx, state])?;
+        Ok(())
+    }
+
+    /// Records that a firing starts; returns its journal id.
+    pub fn journal_start(
+        &self,
+        sid: i64,
+        tidx: u32,
+        seq: u64,
+        attempt: u32,
+        started_at: &str,
+    ) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO journal (sid, tidx, seq, attempt, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![sid, tidx, seq as i64, attempt, started_at])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Records that a firing finished (or was abandoned after a crash).
+    pub fn journal_finish(&self, fid: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM journal WHERE fid = ?1")?
+            .execute([fid])?;
+        Ok(())
+    }
+
+    /// Sets a meta value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
+    /// Appends a report for `owner`; when the outbox then holds more than
+    /// `capacity` reports, evicts the oldest and counts them as dropped for
+    /// their owners. Returns the new report id and how many were evicted.
+    pub fn push_report(
+        &self,
+        owner: &str,
+        body: &str,
+        capacity: usize,
+    ) -> Result<(i64, u64), StoreError> {
+        self.tx
+            .prepare_cached("INSERT INTO outbox (owner, body) VALUES (?1, ?2)")?
+            .execute(params![owner, body])?;
+        let rid = self.tx.last_insert_rowid();
+        let len: i64 = self
+            .tx
+            .prepare_cached("SELECT count(*) FROM outbox")?
+            .query_row([], |r| r.get(0))?;
+        let excess = len - i64::try_from(capacity).unwrap_or(i64::MAX);
+        if excess <= 0 {
+            return Ok((rid, 0));
+        }
+        let victims: Vec<(i64, String)> = self
+            .tx
+            .prepare_cached("SELECT rid, owner FROM outbox ORDER BY rid LIMIT ?1")?
+            .query_map([excess], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (vrid, vowner) in &victims {
+            self.tx
+                .prepare_cached("DELETE FROM outbox WHERE rid = ?1")?
+                .execute([vrid])?;
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO outbox_dropped (owner, count) VALUES (?1, 1)
+                     ON CONFLICT(owner) DO UPDATE SET count = count + 1",
+                )?
+                .execute([vowner])?;
+        }
+        Ok((rid, victims.len() as u64))
+    }
+
+    /// Removes acknowledged reports of `owner`; resets its dropped count.
+    /// Returns how many were removed. Ids of other owners are ignored.
+    pub fn ack_reports(&self, owner: &str, ids: &[i64]) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for id in ids {
+            n += self
+                .tx
+                .prepare_cached("DELETE FROM outbox WHERE rid = ?1 AND owner = ?2")?
+                .execute(params![id, owner])?;
+        }
+        self.tx
+            .prepare_cached("DELETE FROM outbox_dropped WHERE owner = ?1")?
+            .execute([owner])?;
+        Ok(n)
+    }
+
+    /// Makes the change durable.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_restores_schedules_tasks_and_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let mut s = Store::open(&path).unwrap();
+            let tx = s.tx().unwrap();
+            let sid = tx
+                .insert_schedule("srv", "a", "{}", "active", "2026-01-01T00:00:00Z")
+                .unwrap();
+            tx.put_task(sid, 0, "{\"seq\":3}").unwrap();
+            tx.journal_start(sid, 0, 3, 0, "2026-01-01T00:00:00Z")
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let snap = s.snapshot().unwrap();
+        assert_eq!(snap.schedules.len(), 1);
+        assert_eq!(snap.schedules[0].owner, "srv");
+        assert_eq!(snap.tasks[0].state, "{\"seq\":3}");
+        assert_eq!(snap.in_flight.len(), 1);
+        assert_eq!(snap.in_flight[0].seq, 3);
+    }
+
+    #[test]
+    fn uncommitted_transaction_leaves_store_unchanged() {
+        let mut s = Store::open_in_memory().unwrap();
+        {
+            let tx = s.tx().unwrap();
+            tx.insert_schedule("srv", "a", "{}", "active", "t").unwrap();
+        }
+        assert!(s.snapshot().unwrap().schedules.is_empty());
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), vec![0x42u8; 8192]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn outbox_evicts_oldest_first_and_counts_drops_per_owner() {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.tx().unwrap();
+        for i in 0..5 {
+            let owner = if i % 2 == 0 { "a" } else { "b" };
+            tx.push_report(owner, &format!("r{i}"), 3).unwrap();
+        }
+        tx.commit().unwrap();
+        let left: Vec<String> = s
+            .pending_reports(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.2)
+            .collect();
+        assert_eq!(left, ["r2", "r3", "r4"]);
+        assert_eq!(s.dropped_reports("a").unwrap(), 1);
+        assert_eq!(s.dropped_reports("b").unwrap(), 1);
+    }
+
+    #[test]
+    fn ack_removes_only_the_owners_reports() {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.tx().unwrap();
+        let (ra, _) = tx.push_report("a", "x", 10).unwrap();
+        let (rb, _) = tx.push_report("b", "y", 10).unwrap();
+        tx.commit().unwrap();
+        let tx = s.tx().unwrap();
+        assert_eq!(tx.ack_reports("a", &[ra, rb]).unwrap(), 1);
+        tx.commit().unwrap();
+        let left = s.pending_reports(None, 10).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].0, rb);
+    }
+}

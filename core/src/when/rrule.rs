@@ -1,0 +1,375 @@
+//! Parsing an RFC 5545 RRULE (the subset dmsched supports).
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+
+use super::WhenError;
+
+/// Recurrence frequency, coarsest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Freq {
+    /// Every year.
+    Yearly,
+    /// Every month.
+    Monthly,
+    /// Every week.
+    Weekly,
+    /// Every day.
+    Daily,
+    /// Every hour.
+    Hourly,
+    /// Every minute.
+    Minutely,
+    /// Every second.
+    Secondly,
+}
+
+/// The end of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// `UNTIL=…Z`: compared with the occurrence's instant.
+    Instant(Timestamp),
+    /// `UNTIL=…` without `Z` (or a date, meaning its midnight): compared with local time.
+    Local(DateTime),
+}
+
+/// A parsed rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RRule {
+    /// FREQ.
+    pub freq: Freq,
+    /// INTERVAL (≥ 1).
+    pub interval: u32,
+    /// COUNT.
+    pub count: Option<u32>,
+    /// UNTIL.
+    pub until: Option<Until>,
+    /// BYMONTH, 1–12.
+    pub by_month: Vec<u8>,
+    /// BYMONTHDAY, ±1–31.
+    pub by_month_day: Vec<i8>,
+    /// BYYEARDAY, ±1–366.
+    pub by_year_day: Vec<i16>,
+    /// BYDAY without ordinal: Monday = 0 … Sunday = 6.
+    pub by_weekday: Vec<u8>,
+    /// BYDAY with ordinal: (weekday, n), n in ±1–53.
+    pub by_nth_weekday: Vec<(u8, i8)>,
+    /// BYHOUR, 0–23.
+    pub by_hour: Vec<u8>,
+    /// BYMINUTE, 0–59.
+    pub by_minute: Vec<u8>,
+    /// BYSECOND, 0–59.
+    pub by_second: Vec<u8>,
+    /// BYSETPOS, ±1–366.
+    pub by_set_pos: Vec<i16>,
+    /// WKST: Monday = 0 … Sunday = 6 (default Monday).
+    pub wkst: u8,
+    text: String,
+}
+
+/// The largest COUNT accepted (occurrences of a COUNT rule are computed up front).
+pub const MAX_COUNT: u32 = 100_000;
+
+const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+fn weekday(s: &str) -> Option<u8> {
+    DAYS.iter().position(|d| *d == s).map(|i| i as u8)
+}
+
+fn list<T: Copy>(
+    part: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    valid: &str,
+) -> Result<Vec<T>, WhenError> {
+    let mut out = Vec::new();
+    for item in value.split(',') {
+        let v = parse(item.trim()).ok_or_else(|| {
+            WhenError::RRule(format!(
+                "RRULE part {part}: {item:?} is out of range {valid}"
+            ))
+        })?;
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn int_in(lo: i32, hi: i32, nonzero: bool) -> impl Fn(&str) -> Option<i32> {
+    move |s: &str| {
+        let v: i32 = s.strip_prefix('+').unwrap_or(s).parse().ok()?;
+        (v >= lo && v <= hi && !(nonzero && v == 0)).then_some(v)
+    }
+}
+
+fn parse_until(v: &str) -> Option<Until> {
+    let (body, utc) = match v.strip_suffix('Z') {
+        Some(b) => (b, true),
+        None => (v, false),
+    };
+    let num = |r: std::ops::Range<usize>| body.get(r)?.parse::<i64>().ok();
+    let time = match body.len() {
+        8 => None,
+        15 if body.as_bytes()[8] == b'T' => Some(&body[9..]),
+        _ => return None,
+    };
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = match time {
+        Some(_) => (num(9..11)?, num(11..13)?, num(13..15)?),
+        None => (0, 0, 0),
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let dt = DateTime::new(y as i16, m as i8, d as i8, hh as i8, mm as i8, ss as i8, 0).ok()?;
+    if utc {
+        time?;
+        Some(Until::Instant(
+            jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()?,
+        ))
+    } else {
+        Some(Until::Local(dt))
+    }
+}
+
+impl RRule {
+    /// Parses `FREQ=…;…` (an optional leading `RRULE:` is accepted).
+    pub fn parse(s: &str) -> Result<RRule, WhenError> {
+        let text = s.trim();
+        let body = text.strip_prefix("RRULE:").unwrap_or(text);
+        if body.is_empty() {
+            return Err(WhenError::RRule("empty RRULE".into()));
+        }
+        let mut r = RRule {
+            freq: Freq::Daily,
+            interval: 1,
+            count: None,
+            until: None,
+            by_month: vec![],
+            by_month_day: vec![],
+            by_year_day: vec![],
+            by_weekday: vec![],
+            by_nth_weekday: vec![],
+            by_hour: vec![],
+            by_minute: vec![],
+            by_second: vec![],
+            by_set_pos: vec![],
+            wkst: 0,
+            text: text.to_string(),
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        let mut freq = None;
+        for part in body.split(';') {
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                WhenError::RRule(format!("RRULE part {part:?} is not NAME=VALUE"))
+            })?;
+            let k = k.trim();
+            let v = v.trim();
+            if seen.contains(&k) {
+                return Err(WhenError::RRule(format!("RRULE part {k} appears twice")));
+            }
+            seen.push(k);
+            if v.is_empty() {
+                return Err(WhenError::RRule(format!("RRULE part {k} has no value")));
+            }
+            match k {
+                "FREQ" => {
+                    freq = Some(match v {
+                        "YEARLY" => Freq::Yearly,
+                        "MONTHLY" => Freq::Monthly,
+                        "WEEKLY" => Freq::Weekly,
+                        "DAILY" => Freq::Daily,
+                        "HOURLY" => Freq::Hourly,
+                        "MINUTELY" => Freq::Minutely,
+                        "SECONDLY" => Freq::Secondly,
+                        _ => return Err(WhenError::RRule(format!("RRULE part FREQ: unknown frequency {v:?}"))),
+                    })
+                }
+                "INTERVAL" => {
+                    r.interval = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|i| (1..=100_000).contains(i))
+                        .ok_or_else(|| WhenError::RRule(format!("RRULE part INTERVAL: {v:?} is not an integer in 1..=100000")))?
+                }
+                "COUNT" => {
+                    r.count = Some(
+                        v.parse::<u32>()
+                            .ok()
+                            .filter(|c| (1..=MAX_COUNT).contains(c))
+                            .ok_or_else(|| WhenError::RRule(format!("RRULE part COUNT: {v:?} is not an integer in 1..={MAX_COUNT}")))?,
+                    )
+                }
+                "UNTIL" => {
+                    r.until = Some(parse_until(v).ok_or_else(|| {
+                        WhenError::RRule(format!(
+                            "RRULE part UNTIL: {v:?} is not YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ"
+                        ))
+                    })?)
+                }
+                "BYMONTH" => r.by_month = list(k, v, |s| int_in(1, 12, false)(s).map(|x| x as u8), "1..=12")?,
+                "BYMONTHDAY" => {
+                    r.by_month_day = list(k, v, |s| int_in(-31, 31, true)(s).map(|x| x as i8), "-31..=31 (excluding 0)")?
+                }
+                "BYYEARDAY" => {
+                    r.by_year_day = list(k, v, |s| int_in(-366, 366, true)(s).map(|x| x as i16), "-366..=366 (excluding 0)")?
+                }
+                "BYHOUR" => r.by_hour = list(k, v, |s| int_in(0, 23, false)(s).map(|x| x as u8), "0..=23")?,
+                "BYMINUTE" => r.by_minute = list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59")?,
+                "BYSECOND" => r.by_second = list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59")?,
+                "BYSETPOS" => {
+                    r.by_set_pos = list(k, v, |s| int_in(-366, 366, true)(s).map(|x| x as i16), "-366..=366 (excluding 0)")?
+                }
+                "WKST" => {
+                    r.wkst = weekday(v).ok_or_else(|| WhenError::RRule(format!("RRULE part WKST: {v:?} is not MO..SU")))?
+                }
+                "BYDAY" => {
+                    for item in v.split(',') {
+                        let item = item.trim();
+                        let bad = || WhenError::RRule(format!("RRULE part BYDAY: {item:?} is not [±n]MO..SU with n in 1..=53"));
+                        if item.len() < 2 {
+                            return Err(bad());
+                        }
+                        let (n, d) = item.split_at(item.len() - 2);
+                        let wd = weekday(d).ok_or_else(bad)?;
+                        if n.is_empty() {
+                            r.by_weekday.push(wd);
+                        } else {
+                            let n = int_in(-53, 53, true)(n).ok_or_else(bad)?;
+                            r.by_nth_weekday.push((wd, n as i8));
+                        }
+                    }
+                }
+                "BYWEEKNO" => {
+                    return Err(WhenError::RRule("RRULE part BYWEEKNO is not supported".into()));
+                }
+                _ => return Err(WhenError::RRule(format!("RRULE part {k:?} is unknown"))),
+            }
+        }
+        r.freq = freq.ok_or_else(|| WhenError::RRule("RRULE needs a FREQ part".into()))?;
+        if r.count.is_some() && r.until.is_some() {
+            return Err(WhenError::RRule(
+                "RRULE may have COUNT or UNTIL, not both".into(),
+            ));
+        }
+        if !r.by_nth_weekday.is_empty() {
+            let limit = match r.freq {
+                Freq::Monthly => 5,
+                Freq::Yearly if r.by_month.is_empty() => 53,
+                Freq::Yearly => 5,
+                _ => {
+                    return Err(WhenError::RRule(
+                        "RRULE part BYDAY: an ordinal like 2MO or -1SU needs FREQ=MONTHLY or FREQ=YEARLY".into(),
+                    ));
+                }
+            };
+            if let Some((_, n)) = r
+                .by_nth_weekday
+                .iter()
+                .find(|(_, n)| n.unsigned_abs() > limit)
+            {
+                return Err(WhenError::RRule(format!(
+                    "RRULE part BYDAY: ordinal {n} is out of range ±1..={limit} for this frequency"
+                )));
+            }
+        }
+        if !r.by_month_day.is_empty() && r.freq == Freq::Weekly {
+            return Err(WhenError::RRule(
+                "RRULE part BYMONTHDAY is not allowed with FREQ=WEEKLY".into(),
+            ));
+        }
+        if !r.by_year_day.is_empty() && matches!(r.freq, Freq::Monthly | Freq::Weekly | Freq::Daily)
+        {
+            return Err(WhenError::RRule(
+                "RRULE part BYYEARDAY is not allowed with FREQ=MONTHLY, WEEKLY or DAILY".into(),
+            ));
+        }
+        Ok(r)
+    }
+}
+
+impl FromStr for RRule {
+    type Err = WhenError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RRule::parse(s)
+    }
+}
+
+impl fmt::Display for RRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(s: &str) -> String {
+        RRule::parse(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_every_supported_part() {
+        let r = RRule::parse("RRULE:FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYMONTH=1,7;BYMONTHDAY=-1,15;BYDAY=MO,-1SU;BYHOUR=3;BYMINUTE=0,30;BYSECOND=5;BYSETPOS=-1;WKST=SU").unwrap();
+        assert_eq!(r.freq, Freq::Monthly);
+        assert_eq!(r.interval, 2);
+        assert_eq!(r.count, Some(10));
+        assert_eq!(r.by_month, vec![1, 7]);
+        assert_eq!(r.by_month_day, vec![-1, 15]);
+        assert_eq!(r.by_weekday, vec![0]);
+        assert_eq!(r.by_nth_weekday, vec![(6, -1)]);
+        assert_eq!(r.by_minute, vec![0, 30]);
+        assert_eq!(r.by_set_pos, vec![-1]);
+        assert_eq!(r.wkst, 6);
+    }
+
+    #[test]
+    fn rrule_bymonthday_out_of_range_is_rejected() {
+        assert_eq!(
+            err("FREQ=MONTHLY;BYMONTHDAY=32"),
+            "RRULE part BYMONTHDAY: \"32\" is out of range -31..=31 (excluding 0)"
+        );
+        assert!(err("FREQ=MONTHLY;BYMONTHDAY=0").contains("excluding 0"));
+    }
+
+    #[test]
+    fn bad_rules_get_clear_errors() {
+        assert_eq!(err("BYHOUR=3"), "RRULE needs a FREQ part");
+        assert!(err("FREQ=FORTNIGHTLY").contains("unknown frequency"));
+        assert!(err("FREQ=DAILY;INTERVAL=0").contains("INTERVAL"));
+        assert!(err("FREQ=DAILY;COUNT=3;UNTIL=20260101T000000Z").contains("not both"));
+        assert!(err("FREQ=DAILY;BYHOUR=24").contains("BYHOUR"));
+        assert!(err("FREQ=DAILY;FREQ=DAILY").contains("twice"));
+        assert!(err("FREQ=DAILY;COLOUR=RED").contains("unknown"));
+        assert!(err("FREQ=WEEKLY;BYDAY=1MO").contains("needs FREQ=MONTHLY"));
+        assert!(err("FREQ=MONTHLY;BYDAY=6MO").contains("out of range"));
+        assert!(err("FREQ=DAILY;UNTIL=2026-01-01").contains("UNTIL"));
+        assert!(err("FREQ=DAILY;BYDAY=XX").contains("BYDAY"));
+        assert!(err("FREQ=DAILY;BYMONTH=").contains("no value"));
+        assert!(err("FREQ=DAILY;COUNT=1000000").contains("COUNT"));
+        assert!(err("FREQ=YEARLY;BYWEEKNO=1").contains("not supported"));
+        assert!(err("").contains("empty"));
+    }
+
+    #[test]
+    fn until_forms() {
+        let r = RRule::parse("FREQ=DAILY;UNTIL=20260301T120000Z").unwrap();
+        assert_eq!(
+            r.until,
+            Some(Until::Instant("2026-03-01T12:00:00Z".parse().unwrap()))
+        );
+        let r = RRule::parse("FREQ=DAILY;UNTIL=20260301T120000").unwrap();
+        assert_eq!(
+            r.until,
+            Some(Until::Local(jiff::civil::datetime(2026, 3, 1, 12, 0, 0, 0)))
+        );
+        let r = RRule::parse("FREQ=DAILY;UNTIL=20260301").unwrap();
+        assert_eq!(
+            r.until,
+            Some(Until::Local(jiff::civil::datetime(2026, 3, 1, 0, 0, 0, 0)))
+        );
+    }
+}

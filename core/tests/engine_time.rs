@@ -1,0 +1,292 @@
+//! Time behaviour of the engine, table-driven: misfires after downtime,
+//! DST gaps and overlaps, clock jumps of ±1 h and ±1 day, zone changes.
+//! The contract is documented in docs/time.md.
+
+mod common;
+
+use common::*;
+use dmsched::model::Outcome;
+
+fn every_minute_policy(policy: &str) -> String {
+    doc(
+        "a",
+        r#"{"every": {"seconds": 60, "anchor": "2026-01-01T00:00:00Z"}}"#,
+        &format!(r#""policy": {policy}"#),
+    )
+}
+
+/// Downtime of 10 minutes (occurrences 00:01..00:10 missed), then a tick
+/// at 00:10:30; the grace is 60 s so 00:10 still counts as on time.
+#[test]
+fn misfire_policies_after_downtime() {
+    // (policy, runs in the catch-up tick, skipped records)
+    let table = [
+        (r#"{"misfire": "skip"}"#, 1, 9),
+        (r#"{"misfire": "once"}"#, 2, 8),
+        (r#"{"misfire": "all", "misfire_cap": 100}"#, 10, 0),
+        (r#"{"misfire": "all", "misfire_cap": 3}"#, 4, 6),
+    ];
+    for (policy, runs, skipped) in table {
+        let w = World::new();
+        let mut e = engine(&w);
+        e.submit(
+            "srv",
+            &every_minute_policy(policy),
+            ts("2026-01-01T00:00:30Z"),
+        )
+        .unwrap();
+        // Device off from 00:00:30 to 00:10:30.
+        let f = e.tick(ts("2026-01-01T00:10:30Z")).unwrap();
+        let ran = f.iter().filter(|f| f.outcome == Outcome::Ran).count();
+        let sk = f.iter().filter(|f| f.outcome == Outcome::Skipped).count();
+        assert_eq!((ran, sk), (runs, skipped), "{policy}");
+        assert_eq!(w.run_count(), runs, "{policy}");
+        // The on-time occurrence (00:10) always runs, last.
+        assert_eq!(
+            f.last().unwrap().due,
+            ts("2026-01-01T00:10:00Z"),
+            "{policy}"
+        );
+        // Afterwards the grid continues.
+        assert_eq!(
+            e.next_wakeup(),
+            Some(ts("2026-01-01T00:11:00Z")),
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn misfire_once_runs_the_latest_missed_occurrence() {
+    let w = World::new();
+    let mut e = engine(&w);
+    e.submit(
+        "srv",
+        &doc(
+            "a",
+            r#"{"every": {"seconds": 3600, "anchor": "2026-01-01T00:00:00Z"}}"#,
+            r#""policy": {"misfire": "once"}"#,
+        ),
+        ts("2026-01-01T00:30:00Z"),
+    )
+    .unwrap();
+    let f = e.tick(ts("2026-01-01T05:30:00Z")).unwrap();
+    let ran: Vec<_> = f
+        .iter()
+        .filter(|f| f.outcome == Outcome::Ran)
+        .map(|f| f.due)
+        .collect();
+    assert_eq!(ran, vec![ts("2026-01-01T05:00:00Z")]);
+    let skipped = f.iter().filter(|f| f.outcome == Outcome::Skipped).count();
+    assert_eq!(skipped, 4);
+}
+
+#[test]
+fn long_downtime_is_summarised_not_enumerated() {
+    let w = World::new();
+    let mut e = engine(&w);
+    e.submit(
+        "srv",
+        &every_minute_policy(r#"{"misfire": "skip", "report": "always"}"#),
+        ts("2026-01-01T00:00:30Z"),
+    )
+    .unwrap();
+    // A year off: half a million missed occurrences.
+    let f = e.tick(ts("2027-01-01T00:00:30Z")).unwrap();
+    assert!(f.len() <= 1002, "{} records", f.len());
+    assert_eq!(e.next_wakeup(), Some(ts("2027-01-01T00:01:00Z")));
+    // One report for the whole catch-up.
+    assert_eq!(
+        e.pending_reports(Some("srv"), 10_000)
+            .unwrap()
+            .reports
+            .len(),
+        2
+    );
+}
+
+fn calendar(rrule: &str, dtstart: &str, tz: &str, dst: &str) -> String {
+    doc(
+        "c",
+        &format!(r#"{{"calendar": {{"rrule": "{rrule}", "dtstart": "{dtstart}", "tz": "{tz}"}}}}"#),
+        &format!(r#""policy": {{"dst": {dst}}}"#),
+    )
+}
+
+/// (name, rrule, dst policy, from, until, expected run instants)
+type DstCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+/// DST contract, table-driven. America/New_York 2026: spring forward on
+/// March 8 (02:00 → 03:00), fall back on November 1 (02:00 → 01:00).
+#[test]
+fn dst_gap_and_overlap_policies() {
+    let table: [DstCase; 4] = [
+        (
+            "gap shift moves 02:30 to 03:30 EDT",
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
+            r#"{"gap": "shift"}"#,
+            "2026-03-07T00:00:00Z",
+            "2026-03-10T00:00:00Z",
+            &[
+                "2026-03-07T07:30:00Z",
+                "2026-03-08T07:30:00Z",
+                "2026-03-09T06:30:00Z",
+            ],
+        ),
+        (
+            "gap skip drops the run",
+            "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
+            r#"{"gap": "skip"}"#,
+            "2026-03-07T00:00:00Z",
+            "2026-03-10T00:00:00Z",
+            &["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z"],
+        ),
+        (
+            "overlap first runs once at 01:30 EDT",
+            "FREQ=DAILY;BYHOUR=1;BYMINUTE=30",
+            r#"{"overlap": "first"}"#,
+            "2026-10-31T00:00:00Z",
+            "2026-11-03T00:00:00Z",
+            &[
+                "2026-10-31T05:30:00Z",
+                "2026-11-01T05:30:00Z",
+                "2026-11-02T06:30:00Z",
+            ],
+        ),
+        (
+            "overlap both runs at 01:30 EDT and 01:30 EST",
+            "FREQ=DAILY;BYHOUR=1;BYMINUTE=30",
+            r#"{"overlap": "both"}"#,
+            "2026-10-31T00:00:00Z",
+            "2026-11-03T00:00:00Z",
+            &[
+                "2026-10-31T05:30:00Z",
+                "2026-11-01T05:30:00Z",
+                "2026-11-01T06:30:00Z",
+                "2026-11-02T06:30:00Z",
+            ],
+        ),
+    ];
+    for (name, rrule, dst, from, until, want) in table {
+        let w = World::new();
+        let mut e = engine(&w);
+        e.submit(
+            "srv",
+            &calendar(rrule, "2026-01-01T00:00:00", "America/New_York", dst),
+            ts(from),
+        )
+        .unwrap();
+        run_until(&mut e, ts(until));
+        let want: Vec<_> = want.iter().map(|s| ts(s)).collect();
+        assert_eq!(w.run_times(), want, "{name}");
+    }
+}
+
+/// Clock jumps, table-driven. A task runs every hour on the hour (every)
+/// and daily at 12:00 UTC (calendar); the clock is at 10:30 after the
+/// 10:00 run, then jumps.
+#[test]
+fn clock_jumps_never_repeat_and_keep_intervals() {
+    // (jump seconds, expected next run of `every`, expected next run of `calendar`, runs caught up at the jump)
+    let table: [(i64, &str, &str, usize); 4] = [
+        (3600, "2026-01-01T12:00:00Z", "2026-01-01T12:00:00Z", 1),
+        (-3600, "2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z", 0),
+        (86_400, "2026-01-02T11:00:00Z", "2026-01-02T12:00:00Z", 2),
+        (-86_400, "2025-12-31T11:00:00Z", "2026-01-01T12:00:00Z", 0),
+    ];
+    for (jump, every_next, cal_next, caught_up) in table {
+        let w = World::new();
+        let mut e = engine(&w);
+        let t0 = ts("2026-01-01T09:59:00Z");
+        e.submit(
+            "srv",
+            &doc(
+                "every",
+                r#"{"every": {"seconds": 3600, "anchor": "2026-01-01T00:00:00Z"}}"#,
+                "",
+            ),
+            t0,
+        )
+        .unwrap();
+        e.submit(
+            "srv",
+            &doc("cal", r#"{"calendar": {"rrule": "FREQ=DAILY;BYHOUR=12", "dtstart": "2026-01-01T12:00:00", "tz": "UTC"}}"#, ""),
+            t0,
+        )
+        .unwrap();
+        e.tick(ts("2026-01-01T10:00:00Z")).unwrap();
+        e.tick(ts("2026-01-01T10:30:00Z")).unwrap();
+        let before = w.run_count();
+        let jumped = ts("2026-01-01T10:30:00Z")
+            .checked_add(jiff::SignedDuration::from_secs(jump))
+            .unwrap();
+        let f = e.tick(jumped).unwrap();
+        let ran = f.iter().filter(|f| f.outcome == Outcome::Ran).count();
+        assert_eq!(ran, caught_up, "jump {jump}");
+        assert_eq!(w.run_count(), before + caught_up, "jump {jump}");
+        let next = |id: &str| e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap();
+        assert_eq!(next("every"), ts(every_next), "jump {jump}: every");
+        assert_eq!(next("cal"), ts(cal_next), "jump {jump}: calendar");
+    }
+}
+
+/// The wall clock going back never re-runs an occurrence.
+#[test]
+fn clock_going_back_does_not_repeat_a_calendar_run() {
+    let w = World::new();
+    let mut e = engine(&w);
+    e.submit(
+        "srv",
+        &doc("cal", r#"{"calendar": {"rrule": "FREQ=DAILY;BYHOUR=12", "dtstart": "2026-01-01T12:00:00", "tz": "UTC"}}"#, ""),
+        ts("2026-01-01T11:00:00Z"),
+    )
+    .unwrap();
+    e.tick(ts("2026-01-01T12:00:00Z")).unwrap();
+    e.tick(ts("2026-01-01T11:30:00Z")).unwrap();
+    e.tick(ts("2026-01-01T12:00:00Z")).unwrap();
+    e.tick(ts("2026-01-01T12:30:00Z")).unwrap();
+    assert_eq!(w.run_count(), 1);
+}
+
+/// A schedule in the device's zone (`local`) is re-planned when the zone changes.
+#[test]
+fn device_zone_change_replans_local_schedules() {
+    let w = World::new();
+    let mut e = engine(&w);
+    e.set_time_zone("Europe/Berlin", ts("2026-01-01T00:00:00Z"))
+        .unwrap();
+    e.submit(
+        "srv",
+        &doc("cal", r#"{"calendar": {"rrule": "FREQ=DAILY;BYHOUR=9", "dtstart": "2026-01-01T09:00:00", "tz": "local"}}"#, ""),
+        ts("2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    e.submit(
+        "srv",
+        &doc("fixed", r#"{"calendar": {"rrule": "FREQ=DAILY;BYHOUR=9", "dtstart": "2026-01-01T09:00:00", "tz": "Europe/Berlin"}}"#, ""),
+        ts("2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let next =
+        |e: &dmsched::Engine, id: &str| e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap();
+    assert_eq!(next(&e, "cal"), ts("2026-01-01T08:00:00Z"));
+    e.set_time_zone("America/New_York", ts("2026-01-01T01:00:00Z"))
+        .unwrap();
+    assert_eq!(next(&e, "cal"), ts("2026-01-01T14:00:00Z"));
+    assert_eq!(
+        next(&e, "fixed"),
+        ts("2026-01-01T08:00:00Z"),
+        "a fixed zone is not affected"
+    );
+    assert!(
+        e.set_time_zone("Mars/Olympus", ts("2026-01-01T01:00:00Z"))
+            .is_err()
+    );
+}
