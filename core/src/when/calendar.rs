@@ -31,6 +31,14 @@ pub struct Occurrence {
 /// How far ahead a search for the next occurrence goes: 400 years.
 const HORIZON_SECONDS: i64 = 400 * 366 * 86_400;
 
+/// Most periods one search looks at (bounds rules whose filters can never
+/// all hold at once, e.g. MINUTELY;INTERVAL=90;BYHOUR=2).
+const MAX_PERIODS: u32 = 3_000_000;
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a.abs() } else { gcd(b, a % b) }
+}
+
 /// A rule in a zone, ready to answer "what comes next".
 #[derive(Clone, Debug)]
 pub struct Calendar {
@@ -99,9 +107,27 @@ impl Calendar {
             v.dedup();
             v
         };
-        let hours = dflt(&rule.by_hour, rule.freq < Freq::Hourly, sod / 3600);
-        let minutes = dflt(&rule.by_minute, rule.freq < Freq::Minutely, sod % 3600 / 60);
-        let seconds = dflt(&rule.by_second, rule.freq < Freq::Secondly, sod % 60);
+        let mut hours = dflt(&rule.by_hour, rule.freq < Freq::Hourly, sod / 3600);
+        let mut minutes = dflt(&rule.by_minute, rule.freq < Freq::Minutely, sod % 3600 / 60);
+        let mut seconds = dflt(&rule.by_second, rule.freq < Freq::Secondly, sod % 60);
+        // With the rule's own unit, only values INTERVAL steps can reach
+        // from DTSTART's count (as dateutil does); none reachable is an error.
+        let (own, base, from, part) = match rule.freq {
+            Freq::Hourly => (&mut hours, 24, sod / 3600, "BYHOUR"),
+            Freq::Minutely => (&mut minutes, 60, sod % 3600 / 60, "BYMINUTE"),
+            Freq::Secondly => (&mut seconds, 60, sod % 60, "BYSECOND"),
+            _ => (&mut Vec::new(), 1, 0, ""),
+        };
+        if !own.is_empty() && base > 1 {
+            let g = gcd(i64::from(rule.interval), base);
+            own.retain(|v| (i64::from(*v) - from).rem_euclid(g) == 0);
+            if own.is_empty() {
+                return Err(WhenError::RRule(format!(
+                    "RRULE part {part}: no value is ever reached with INTERVAL={} from DTSTART",
+                    rule.interval
+                )));
+            }
+        }
         let mut times = Vec::new();
         if rule.freq <= Freq::Daily {
             for h in &hours {
@@ -269,7 +295,7 @@ impl Calendar {
     /// period `k` on, in order, until `f` returns true or local time passes `stop`.
     fn scan(&self, mut k: i64, stop: i64, f: &mut dyn FnMut(i64) -> bool) {
         let mut buf = Vec::new();
-        loop {
+        for _ in 0..MAX_PERIODS {
             let Some(first) = self.period_start(k) else {
                 return;
             };
