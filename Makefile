@@ -28,7 +28,7 @@ rust-components:
 
 # python-dateutil is the independent oracle for calendar expansion.
 py-deps:
-	@$(PYTHON) -c "import dateutil" 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check python-dateutil
+	@$(PYTHON) -c "import dateutil, jsonschema" 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check python-dateutil jsonschema
 
 fmt:
 	$(CARGO) fmt --all --check

@@ -141,6 +141,8 @@ pub struct Engine {
     index: Index,
     last_now: Option<Timestamp>,
     recovered: Vec<Firing>,
+    /// Live (active or suspended) schedules per owner, for quotas.
+    live: HashMap<String, usize>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -176,6 +178,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            live: HashMap::new(),
         };
         engine.recover(true)?;
         Ok(engine)
@@ -201,6 +204,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            live: HashMap::new(),
         };
         engine.recover(false)?;
         Ok(Inspection {
@@ -271,6 +275,9 @@ impl Engine {
                 tasks: ts,
                 state_dirty: false,
             };
+            if s.state.is_live() {
+                *self.live.entry(row.owner.clone()).or_default() += 1;
+            }
             self.names.insert((row.owner, row.id), row.sid);
             self.scheds.insert(row.sid, s);
         }
@@ -530,11 +537,7 @@ impl Engine {
                 id: doc.id,
             });
         }
-        let count = self
-            .scheds
-            .values()
-            .filter(|s| s.owner == owner && s.state.is_live())
-            .count();
+        let count = self.live.get(owner).copied().unwrap_or(0);
         if count >= self.cfg.limits.max_schedules_per_owner {
             return Err(EngineError::LimitExceeded(format!(
                 "owner {owner:?} already has {count} schedules (limit {})",
@@ -580,6 +583,7 @@ impl Engine {
             },
         );
         self.names.insert((owner.to_string(), id), sid);
+        *self.live.entry(owner.to_string()).or_default() += 1;
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
     }
@@ -765,6 +769,7 @@ impl Engine {
             );
             end_schedule(&mut cx, s, to, &reason, now)?;
         }
+        self.note_liveness(owner, true, to.is_live());
         self.recovered.append(&mut out);
         Ok(self.info(sid, now))
     }
@@ -981,7 +986,22 @@ impl Engine {
             out,
             now,
         );
-        process(&mut cx, s, tidx, now, cause)
+        let was_live = s.state.is_live();
+        let r = process(&mut cx, s, tidx, now, cause);
+        if was_live && !s.state.is_live() {
+            let owner = s.owner.clone();
+            self.note_liveness(&owner, true, false);
+        }
+        r
+    }
+
+    fn note_liveness(&mut self, owner: &str, was: bool, is: bool) {
+        if was
+            && !is
+            && let Some(n) = self.live.get_mut(owner)
+        {
+            *n = n.saturating_sub(1);
+        }
     }
 
     /// Detects the wall clock going back and re-plans relative waits so
