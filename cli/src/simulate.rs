@@ -322,7 +322,7 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
         record(fs, &mut rows);
     }
     // Occurrences still waiting at the end are deferred.
-    for s in engine.list_all() {
+    for s in engine.list_all()? {
         for t in s.tasks {
             if let Some(p) = t.pending {
                 rows.push(Row {

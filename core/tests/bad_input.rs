@@ -57,7 +57,7 @@ fn bad_documents_get_clear_errors_and_leave_the_store_unchanged() {
     let mut e = dmsched::Engine::open(Store::open(&path).unwrap(), w.host(), c).unwrap();
     let now = ts("2026-01-01T00:00:00Z");
     e.submit("srv", GOOD, now).unwrap();
-    let before = e.list_all();
+    let before = e.list_all().unwrap();
     let dump = |p: &std::path::Path| {
         let s = Store::open(p).unwrap().snapshot().unwrap();
         (
@@ -86,7 +86,7 @@ fn bad_documents_get_clear_errors_and_leave_the_store_unchanged() {
         // A modification with the same bad document is refused too.
         assert!(e.modify("srv", "srv", &json, now).is_err(), "{name}");
     }
-    assert_eq!(e.list_all(), before);
+    assert_eq!(e.list_all().unwrap(), before);
     assert_eq!(dump(&path), stored);
 }
 

@@ -33,7 +33,7 @@ fn reopened_store_restores_schedule_state_and_next_run() {
         before = e.get("srv", "srv", "a").unwrap();
         assert_eq!(before.tasks[0].next_run, Some(ts("2026-01-01T00:02:00Z")));
     }
-    let e = engine_at(&w, &path);
+    let mut e = engine_at(&w, &path);
     let after = e.get("srv", "srv", "a").unwrap();
     assert_eq!(after.tasks[0].next_run, before.tasks[0].next_run);
     assert_eq!(after.tasks[0].runs, 1);
@@ -323,7 +323,7 @@ fn termination_until_event_and_condition() {
     e.on_tree_changed("./Stop", ts("2026-01-01T00:04:40Z"))
         .unwrap();
     run_until(&mut e, ts("2026-01-01T00:10:00Z"));
-    let runs = |id: &str| e.get("srv", "srv", id).unwrap().tasks[0].runs;
+    let mut runs = |id: &str| e.get("srv", "srv", id).unwrap().tasks[0].runs;
     assert_eq!(runs("u"), 3, "00:00, 00:01, 00:02 — not at until");
     assert_eq!(runs("e"), 5);
     assert_eq!(runs("w"), 5);
@@ -407,7 +407,7 @@ fn foreign_authority_is_refused_unless_authorised() {
     let every = r#"{"every": {"seconds": 60}}"#;
     e.submit("alpha", &doc("a", every, ""), now).unwrap();
     e.submit("beta", &doc("a", every, ""), now).unwrap();
-    assert_eq!(e.list("alpha").len(), 1);
+    assert_eq!(e.list("alpha").unwrap().len(), 1);
     assert!(matches!(
         e.get("beta", "alpha", "a"),
         Err(EngineError::NotFound { .. })
@@ -433,7 +433,7 @@ fn foreign_authority_is_refused_unless_authorised() {
         .lock()
         .unwrap()
         .push(("beta".into(), "alpha".into(), Access::Read));
-    assert_eq!(e.list("beta").len(), 2);
+    assert_eq!(e.list("beta").unwrap().len(), 2);
     assert!(matches!(
         e.terminate("beta", "alpha", "a", now),
         Err(EngineError::PermissionDenied { .. })
@@ -730,4 +730,56 @@ fn wakeup_window_allows_coalescing_within_max_delay() {
     // One wake-up at 01:20 serves both.
     let f = e.tick(ts("2026-01-01T01:20:00Z")).unwrap();
     assert_eq!(f.iter().filter(|f| f.outcome == Outcome::Ran).count(), 2);
+}
+
+/// After a restart, timers and watchers come back from the store without
+/// loading documents; a schedule is loaded when something touches it.
+#[test]
+fn restart_arms_timers_and_watchers_before_loading_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let w = World::new();
+    w.set("./Bat", Value::Int(50));
+    {
+        let mut e = engine_at(&w, &path);
+        let now = ts("2026-01-01T00:00:00Z");
+        e.submit(
+            "srv",
+            &doc("t", r#"{"at": "2026-01-01T05:00:00Z"}"#, ""),
+            now,
+        )
+        .unwrap();
+        e.submit("srv", &doc("ev", r#"{"event": {"name": "boot"}}"#, ""), now)
+            .unwrap();
+        e.submit(
+            "srv",
+            &doc("bt", r#"{"becomes_true": "./Bat < 20"}"#, ""),
+            now,
+        )
+        .unwrap();
+        e.tick(now).unwrap(); // primes becomes_true (false: armed)
+    }
+    let mut e = engine_at(&w, &path);
+    assert_eq!(e.next_wakeup(), Some(ts("2026-01-01T05:00:00Z")));
+    assert_eq!(e.len(), 3);
+    let f = e
+        .on_event(
+            &Event {
+                name: "boot".into(),
+                ..Event::default()
+            },
+            ts("2026-01-01T01:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].schedule, "ev");
+    w.set("./Bat", Value::Int(10));
+    let f = e
+        .on_tree_changed("./Bat", ts("2026-01-01T02:00:00Z"))
+        .unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].schedule, "bt");
+    let f = e.tick(ts("2026-01-01T05:00:00Z")).unwrap();
+    assert_eq!(f[0].schedule, "t");
+    assert_eq!(e.list_all().unwrap().len(), 3);
 }

@@ -231,7 +231,7 @@ fn clock_jumps_never_repeat_and_keep_intervals() {
         let ran = f.iter().filter(|f| f.outcome == Outcome::Ran).count();
         assert_eq!(ran, caught_up, "jump {jump}");
         assert_eq!(w.run_count(), before + caught_up, "jump {jump}");
-        let next = |id: &str| e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap();
+        let mut next = |id: &str| e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap();
         assert_eq!(next("every"), ts(every_next), "jump {jump}: every");
         assert_eq!(next("cal"), ts(cal_next), "jump {jump}: calendar");
     }
@@ -274,14 +274,15 @@ fn device_zone_change_replans_local_schedules() {
         ts("2026-01-01T00:00:00Z"),
     )
     .unwrap();
-    let next =
-        |e: &dmsched::Engine, id: &str| e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap();
-    assert_eq!(next(&e, "cal"), ts("2026-01-01T08:00:00Z"));
+    let next = |e: &mut dmsched::Engine, id: &str| {
+        e.get("srv", "srv", id).unwrap().tasks[0].next_run.unwrap()
+    };
+    assert_eq!(next(&mut e, "cal"), ts("2026-01-01T08:00:00Z"));
     e.set_time_zone("America/New_York", ts("2026-01-01T01:00:00Z"))
         .unwrap();
-    assert_eq!(next(&e, "cal"), ts("2026-01-01T14:00:00Z"));
+    assert_eq!(next(&mut e, "cal"), ts("2026-01-01T14:00:00Z"));
     assert_eq!(
-        next(&e, "fixed"),
+        next(&mut e, "fixed"),
         ts("2026-01-01T08:00:00Z"),
         "a fixed zone is not affected"
     );

@@ -159,6 +159,27 @@ pub(crate) fn compile(
     accepted_at: Timestamp,
     device_tz: &TimeZone,
 ) -> Result<Plan, Vec<Problem>> {
+    compile_with(doc, limits, accepted_at, device_tz, true)
+}
+
+/// Compiles a document that was verified when it was accepted: the rate
+/// check (which expands occurrences) is not repeated on every restart.
+pub(crate) fn compile_stored(
+    doc: &Schedule,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+) -> Result<Plan, Vec<Problem>> {
+    compile_with(doc, limits, accepted_at, device_tz, false)
+}
+
+fn compile_with(
+    doc: &Schedule,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+    check_rate: bool,
+) -> Result<Plan, Vec<Problem>> {
     let mut problems = validate_structure(doc, limits);
     let zone = match Zone::parse(doc.tz.as_deref().unwrap_or("UTC")) {
         Ok(z) => z,
@@ -175,7 +196,7 @@ pub(crate) fn compile(
     let mut tasks = Vec::with_capacity(doc.tasks.len());
     for (i, t) in doc.tasks.iter().enumerate() {
         let p = format!("$.tasks[{i}]");
-        match compile_task(t, &p, &xl, limits, accepted_at, device_tz) {
+        match compile_task(t, &p, &xl, limits, accepted_at, device_tz, check_rate) {
             Ok(ct) => tasks.push(ct),
             Err(mut v) => problems.append(&mut v),
         }
@@ -208,6 +229,7 @@ fn compile_task(
     limits: &Limits,
     accepted_at: Timestamp,
     device_tz: &TimeZone,
+    check_rate: bool,
 ) -> Result<CTask, Vec<Problem>> {
     let mut out = Vec::new();
     let mut calendar_zone = None;
@@ -234,7 +256,9 @@ fn compile_task(
                     let tz = zone.resolve(device_tz).clone();
                     match Calendar::new(&rule, c.dtstart, tz, t.policy.dst) {
                         Ok(cal) => {
-                            check_min_interval(&cal, c, p, limits, &mut out);
+                            if check_rate {
+                                check_min_interval(&cal, c, p, limits, &mut out);
+                            }
                             calendar_zone = Some(zone);
                             Some(CTrigger::Calendar { cal: Box::new(cal) })
                         }
@@ -314,7 +338,7 @@ fn compile_task(
 }
 
 /// A calendar rule must not fire more often than the minimum interval:
-/// checked on its first 64 occurrences from DTSTART.
+/// checked on its first 16 occurrences from DTSTART.
 fn check_min_interval(
     cal: &Calendar,
     c: &crate::model::Calendar,
@@ -334,7 +358,7 @@ fn check_min_interval(
         return;
     };
     let mut prev: Option<Timestamp> = None;
-    for _ in 0..64 {
+    for _ in 0..16 {
         let Some(o) = cal.next_after(at) else { break };
         if let Some(prev) = prev {
             let gap = o.at.duration_since(prev).as_secs();

@@ -37,9 +37,9 @@ pub use info::{PendingInfo, ScheduleInfo, TaskInfo};
 pub use process::Event;
 pub use state::ScheduleState;
 
-use compile::{CTrigger, Plan, compile};
+use compile::{CTrigger, Plan, compile, compile_stored};
 use index::Index;
-use process::{Cause, Cx, Sched, add_secs, end_schedule, process, rearm};
+use process::{Cause, Cx, Sched, add_secs, end_schedule, process, rearm, write_task};
 use state::TaskState;
 
 use crate::host::{Access, Host};
@@ -143,6 +143,20 @@ pub struct Engine {
     recovered: Vec<Firing>,
     /// Live (active or suspended) schedules per owner, for quotas.
     live: HashMap<String, usize>,
+    /// Schedules restored but not yet loaded (see `recover`).
+    cold: HashMap<i64, Cold>,
+    /// Opened by `inspect`: never writes.
+    read_only: bool,
+}
+
+/// A schedule's head, before its document is loaded.
+#[derive(Debug)]
+struct Cold {
+    owner: String,
+    id: String,
+    state: ScheduleState,
+    reason: Option<String>,
+    accepted_at: Timestamp,
 }
 
 impl std::fmt::Debug for Engine {
@@ -179,6 +193,8 @@ impl Engine {
             last_now,
             recovered: Vec::new(),
             live: HashMap::new(),
+            cold: HashMap::new(),
+            read_only: false,
         };
         engine.recover(true)?;
         Ok(engine)
@@ -192,7 +208,7 @@ impl Engine {
         let last_now = store
             .meta(META_LAST_NOW)?
             .and_then(|s| s.parse::<Timestamp>().ok());
-        let in_flight = store.snapshot()?.in_flight.len();
+        let in_flight = store.in_flight()?.len();
         let outbox = store.outbox_len()?;
         let mut engine = Engine {
             cfg,
@@ -205,100 +221,74 @@ impl Engine {
             last_now,
             recovered: Vec::new(),
             live: HashMap::new(),
+            cold: HashMap::new(),
+            read_only: true,
         };
         engine.recover(false)?;
         Ok(Inspection {
-            schedules: engine.list_all(),
+            schedules: engine.list_all()?,
             in_flight,
             outbox,
             last_now,
         })
     }
 
+    /// Restart: schedules come back "cold" (their head only) and their
+    /// timers and watchers are armed from the stored wake-ups and watch
+    /// lists, so that opening costs little per schedule. A schedule's
+    /// document is read and compiled ("warmed") when it is first needed.
     fn recover(&mut self, settle: bool) -> Result<(), EngineError> {
-        let snap = self.store.snapshot()?;
-        let mut tasks: HashMap<i64, Vec<TaskState>> = HashMap::new();
-        for t in snap.tasks {
-            let st: TaskState =
-                serde_json::from_str(&t.state).map_err(|e| EngineError::Decode(e.to_string()))?;
-            let v = tasks.entry(t.sid).or_default();
-            let i = t.tidx as usize;
-            if v.len() <= i {
-                v.resize(i + 1, TaskState::default());
-            }
-            v[i] = st;
-        }
-        let mut failed = Vec::new();
-        for row in snap.schedules {
+        for row in self.store.schedule_heads()? {
             let accepted_at = row
                 .accepted_at
                 .parse::<Timestamp>()
                 .map_err(|e| EngineError::Decode(e.to_string()))?;
-            let mut state = ScheduleState::parse(&row.state)
+            let state = ScheduleState::parse(&row.state)
                 .ok_or_else(|| EngineError::Decode(format!("unknown state {}", row.state)))?;
-            let mut reason = row.reason;
-            let doc: Schedule = match serde_json::from_str(&row.doc) {
-                Ok(d) => d,
-                Err(e) => return Err(EngineError::Decode(format!("schedule {}: {e}", row.id))),
-            };
-            let plan = match compile(&doc, &self.cfg.limits, accepted_at, &self.tz) {
-                Ok(p) => p,
-                Err(problems) => {
-                    // Keep it, visibly failed, rather than lose it.
-                    state = ScheduleState::Failed;
-                    reason = Some(format!(
-                        "no longer valid: {}",
-                        problems
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ));
-                    failed.push(row.sid);
-                    Plan {
-                        doc: doc.clone(),
-                        zone: compile::Zone::Fixed(TimeZone::UTC),
-                        tasks: Vec::new(),
-                    }
-                }
-            };
-            let mut ts = tasks.remove(&row.sid).unwrap_or_default();
-            ts.resize(doc.tasks.len(), TaskState::default());
-            let s = Sched {
-                sid: row.sid,
-                owner: row.owner.clone(),
-                id: row.id.clone(),
-                state,
-                reason,
-                accepted_at,
-                plan: std::sync::Arc::new(plan),
-                tasks: ts,
-                state_dirty: false,
-            };
-            if s.state.is_live() {
+            if state.is_live() {
                 *self.live.entry(row.owner.clone()).or_default() += 1;
             }
-            self.names.insert((row.owner, row.id), row.sid);
-            self.scheds.insert(row.sid, s);
+            self.names
+                .insert((row.owner.clone(), row.id.clone()), row.sid);
+            self.cold.insert(
+                row.sid,
+                Cold {
+                    owner: row.owner,
+                    id: row.id,
+                    state,
+                    reason: row.reason,
+                    accepted_at,
+                },
+            );
+        }
+        for t in self.store.task_index()? {
+            let key = (t.sid, t.tidx);
+            let (mut events, mut uris) = (Vec::new(), Vec::new());
+            for line in t.watch.lines() {
+                match line.split_once('\t') {
+                    Some(("e", name)) => events.push(name.to_string()),
+                    Some(("u", uri)) => uris.push(uri.to_string()),
+                    _ => {}
+                }
+            }
+            self.index.watch(key, &events, &uris);
+            let ts = |n: i64| Timestamp::from_nanosecond(i128::from(n)).ok();
+            let wake = t.wake.and_then(|(w, l)| Some((ts(w)?, ts(l)?)));
+            self.index.set_timer(key, wake);
         }
         if !settle {
             return Ok(());
         }
-        for sid in failed {
-            if let Some(s) = self.scheds.get(&sid) {
-                let tx = self.store.tx()?;
-                tx.set_state(sid, s.state.as_str(), s.reason.as_deref())?;
-                tx.commit()?;
-            }
-        }
         // Settle interrupted firings.
-        for inf in snap.in_flight {
-            let Some(s) = self.scheds.get_mut(&inf.sid) else {
+        for inf in self.store.in_flight()? {
+            if self.warm(inf.sid).is_err() || !self.scheds.contains_key(&inf.sid) {
                 let tx = self.store.tx()?;
                 tx.journal_finish(inf.fid)?;
                 tx.commit()?;
                 continue;
-            };
+            }
+            let now = self.last_now.unwrap_or(Timestamp::UNIX_EPOCH);
+            let s = self.scheds.get_mut(&inf.sid).expect("warmed above");
             let tidx = inf.tidx as usize;
             if tidx >= s.tasks.len() || tidx >= s.plan.doc.tasks.len() {
                 let tx = self.store.tx()?;
@@ -340,10 +330,8 @@ impl Engine {
                 }
                 _ => {}
             }
-            let json = serde_json::to_string(&s.tasks[tidx])
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
             let tx = self.store.tx()?;
-            tx.put_task(s.sid, inf.tidx, &json)?;
+            write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
             tx.journal_finish(inf.fid)?;
             if let Some(f) = report {
                 let body =
@@ -351,11 +339,91 @@ impl Engine {
                 tx.push_report(&s.owner, &body, self.cfg.outbox_capacity)?;
             }
             tx.commit()?;
+            self.arm_schedule(inf.sid, now);
         }
-        let now = self.last_now.unwrap_or(Timestamp::UNIX_EPOCH);
-        let sids: Vec<i64> = self.scheds.keys().copied().collect();
+        Ok(())
+    }
+
+    /// Loads and compiles a cold schedule. A stored document that no longer
+    /// compiles is kept, visibly `failed`, rather than lost.
+    fn warm(&mut self, sid: i64) -> Result<(), EngineError> {
+        let Some(cold) = self.cold.remove(&sid) else {
+            return Ok(());
+        };
+        let (doc_json, rows) = match self.store.load_schedule(sid) {
+            Ok(x) => x,
+            Err(e) => {
+                self.cold.insert(sid, cold);
+                return Err(e.into());
+            }
+        };
+        let doc: Schedule = serde_json::from_str(&doc_json)
+            .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", cold.id)))?;
+        let mut tasks = vec![TaskState::default(); doc.tasks.len()];
+        for (tidx, json) in rows {
+            if let Some(slot) = tasks.get_mut(tidx as usize) {
+                *slot =
+                    serde_json::from_str(&json).map_err(|e| EngineError::Decode(e.to_string()))?;
+            }
+        }
+        let (mut state, mut reason) = (cold.state, cold.reason);
+        let plan = match compile_stored(&doc, &self.cfg.limits, cold.accepted_at, &self.tz) {
+            Ok(p) => p,
+            Err(problems) => {
+                state = ScheduleState::Failed;
+                reason = Some(format!(
+                    "no longer valid: {}",
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+                if cold.state.is_live()
+                    && let Some(n) = self.live.get_mut(&cold.owner)
+                {
+                    *n = n.saturating_sub(1);
+                }
+                if !self.read_only {
+                    let tx = self.store.tx()?;
+                    tx.set_state(sid, state.as_str(), reason.as_deref())?;
+                    tx.commit()?;
+                }
+                Plan {
+                    doc: doc.clone(),
+                    zone: compile::Zone::Fixed(TimeZone::UTC),
+                    tasks: Vec::new(),
+                }
+            }
+        };
+        let failed = state == ScheduleState::Failed;
+        self.scheds.insert(
+            sid,
+            Sched {
+                sid,
+                owner: cold.owner,
+                id: cold.id,
+                state,
+                reason,
+                accepted_at: cold.accepted_at,
+                plan: std::sync::Arc::new(plan),
+                tasks,
+                state_dirty: false,
+            },
+        );
+        if failed {
+            for tidx in 0..doc.tasks.len() as u32 {
+                self.index.forget((sid, tidx), &[], &[]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Warms every cold schedule (listing everything, clock and zone changes).
+    fn warm_all(&mut self) -> Result<(), EngineError> {
+        let sids: Vec<i64> = self.cold.keys().copied().collect();
         for sid in sids {
-            self.arm_schedule(sid, now);
+            self.warm(sid)?;
         }
         Ok(())
     }
@@ -471,13 +539,7 @@ impl Engine {
         access: Access,
         action: &'static str,
     ) -> Result<(), EngineError> {
-        if requester == s.owner
-            || self
-                .host
-                .authorizer
-                .as_ref()
-                .is_some_and(|a| a.authorize(requester, &s.owner, &s.id, access))
-        {
+        if self.may(requester, &s.owner, &s.id, access) {
             Ok(())
         } else if access == Access::Read {
             // Do not reveal that another authority's schedule exists.
@@ -493,6 +555,20 @@ impl Engine {
                 action,
             })
         }
+    }
+
+    fn state_of(&self, sid: i64) -> Option<ScheduleState> {
+        self.scheds
+            .get(&sid)
+            .map(|s| s.state)
+            .or_else(|| self.cold.get(&sid).map(|c| c.state))
+    }
+
+    /// Finds a schedule by owner and id and loads it.
+    fn find_warm(&mut self, owner: &str, id: &str) -> Result<i64, EngineError> {
+        let sid = self.find(owner, id)?;
+        self.warm(sid)?;
+        Ok(sid)
     }
 
     fn find(&self, owner: &str, id: &str) -> Result<i64, EngineError> {
@@ -530,7 +606,7 @@ impl Engine {
             .get(&(owner.to_string(), doc.id.clone()))
             .copied();
         if let Some(sid) = old
-            && self.scheds.get(&sid).is_some_and(|s| s.state.is_live())
+            && self.state_of(sid).is_some_and(ScheduleState::is_live)
         {
             return Err(EngineError::Exists {
                 owner: owner.into(),
@@ -545,43 +621,41 @@ impl Engine {
             )));
         }
         let tasks = Self::initial_states(&plan, now, None);
-        let doc_json =
-            serde_json::to_string(&doc).map_err(|e| EngineError::Decode(e.to_string()))?;
+        let id = doc.id.clone();
+        let mut sched = Sched {
+            sid: 0,
+            owner: owner.to_string(),
+            id: id.clone(),
+            state: ScheduleState::Active,
+            reason: None,
+            accepted_at: now,
+            plan: std::sync::Arc::new(plan),
+            tasks,
+            state_dirty: false,
+        };
+        // The document is stored as received (it was fully verified above).
         let tx = self.store.tx()?;
         if let Some(sid) = old {
             tx.delete_schedule(sid)?;
         }
-        let sid = tx.insert_schedule(
+        sched.sid = tx.insert_schedule(
             owner,
-            &doc.id,
-            &doc_json,
+            &id,
+            json,
             ScheduleState::Active.as_str(),
             &now.to_string(),
         )?;
-        for (i, st) in tasks.iter().enumerate() {
-            let json = serde_json::to_string(st).map_err(|e| EngineError::Decode(e.to_string()))?;
-            tx.put_task(sid, i as u32, &json)?;
+        for tidx in 0..sched.tasks.len() {
+            write_task(&tx, &self.cfg, &self.tz, &sched, tidx, now)?;
         }
         tx.commit()?;
         if let Some(old) = old {
             self.disarm_schedule(old);
             self.scheds.remove(&old);
+            self.cold.remove(&old);
         }
-        let id = doc.id.clone();
-        self.scheds.insert(
-            sid,
-            Sched {
-                sid,
-                owner: owner.to_string(),
-                id: id.clone(),
-                state: ScheduleState::Active,
-                reason: None,
-                accepted_at: now,
-                plan: std::sync::Arc::new(plan),
-                tasks,
-                state_dirty: false,
-            },
-        );
+        let sid = sched.sid;
+        self.scheds.insert(sid, sched);
         self.names.insert((owner.to_string(), id), sid);
         *self.live.entry(owner.to_string()).or_default() += 1;
         self.arm_schedule(sid, now);
@@ -601,7 +675,7 @@ impl Engine {
     ) -> Result<ScheduleInfo, EngineError> {
         let doc =
             parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
-        let sid = self.find(owner, &doc.id)?;
+        let sid = self.find_warm(owner, &doc.id)?;
         let s = &self.scheds[&sid];
         self.authorize(requester, s, Access::Change, "modify")?;
         if !s.state.is_live() {
@@ -614,10 +688,7 @@ impl Engine {
         let plan = compile(&doc, &self.cfg.limits, s.accepted_at, &self.tz)
             .map_err(EngineError::Invalid)?;
         let tasks = Self::initial_states(&plan, now, Some((&s.plan.doc, &s.tasks)));
-        let doc_json =
-            serde_json::to_string(&doc).map_err(|e| EngineError::Decode(e.to_string()))?;
         // Skip what was waiting under the old document.
-        let mut out = Vec::new();
         let mut finals = Vec::new();
         for (tidx, st) in s.tasks.iter().enumerate() {
             if let Some(p) = st.pending.as_ref().filter(|p| !p.in_flight) {
@@ -635,21 +706,27 @@ impl Engine {
                 });
             }
         }
+        let new = Sched {
+            sid,
+            owner: s.owner.clone(),
+            id: s.id.clone(),
+            state: s.state,
+            reason: s.reason.clone(),
+            accepted_at: s.accepted_at,
+            plan: std::sync::Arc::new(plan),
+            tasks,
+            state_dirty: false,
+        };
         let tx = self.store.tx()?;
-        tx.update_doc(sid, &doc_json)?;
+        tx.update_doc(sid, json)?;
         tx.delete_tasks(sid)?;
-        for (i, st) in tasks.iter().enumerate() {
-            let json = serde_json::to_string(st).map_err(|e| EngineError::Decode(e.to_string()))?;
-            tx.put_task(sid, i as u32, &json)?;
+        for tidx in 0..new.tasks.len() {
+            write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;
         }
         tx.commit()?;
-        out.append(&mut finals);
-        self.recovered.append(&mut out);
+        self.recovered.append(&mut finals);
         self.disarm_schedule(sid);
-        if let Some(s) = self.scheds.get_mut(&sid) {
-            s.plan = std::sync::Arc::new(plan);
-            s.tasks = tasks;
-        }
+        self.scheds.insert(sid, new);
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
     }
@@ -674,7 +751,7 @@ impl Engine {
         id: &str,
         now: Timestamp,
     ) -> Result<ScheduleInfo, EngineError> {
-        let sid = self.find(owner, id)?;
+        let sid = self.find_warm(owner, id)?;
         let s = &self.scheds[&sid];
         self.authorize(requester, s, Access::Change, "resume")?;
         if s.state != ScheduleState::Suspended {
@@ -692,17 +769,26 @@ impl Engine {
             st.primed = false;
             st.armed = false;
         }
-        let tx = self.store.tx()?;
-        tx.set_state(sid, ScheduleState::Active.as_str(), None)?;
-        for (i, st) in states.iter().enumerate() {
-            let json = serde_json::to_string(st).map_err(|e| EngineError::Decode(e.to_string()))?;
-            tx.put_task(sid, i as u32, &json)?;
-        }
-        tx.commit()?;
-        if let Some(s) = self.scheds.get_mut(&sid) {
-            s.state = ScheduleState::Active;
-            s.reason = None;
-            s.tasks = states;
+        let s = self.scheds.get_mut(&sid).expect("warmed by find_warm");
+        let saved = (
+            s.state,
+            s.reason.take(),
+            std::mem::replace(&mut s.tasks, states),
+        );
+        s.state = ScheduleState::Active;
+        let written = (|| {
+            let tx = self.store.tx()?;
+            tx.set_state(sid, ScheduleState::Active.as_str(), None)?;
+            for tidx in 0..s.tasks.len() {
+                write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
+            }
+            tx.commit()?;
+            Ok::<(), EngineError>(())
+        })();
+        if let Err(e) = written {
+            // Nothing was stored: put the suspended state back.
+            (s.state, s.reason, s.tasks) = saved;
+            return Err(e);
         }
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
@@ -728,7 +814,7 @@ impl Engine {
         now: Timestamp,
         to: ScheduleState,
     ) -> Result<ScheduleInfo, EngineError> {
-        let sid = self.find(owner, id)?;
+        let sid = self.find_warm(owner, id)?;
         let s = &self.scheds[&sid];
         let (access, verb) = match to {
             ScheduleState::Terminated => (Access::End, "terminate"),
@@ -775,32 +861,58 @@ impl Engine {
     }
 
     /// A schedule, if `requester` may read it.
-    pub fn get(&self, requester: &str, owner: &str, id: &str) -> Result<ScheduleInfo, EngineError> {
+    pub fn get(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+    ) -> Result<ScheduleInfo, EngineError> {
         let sid = self.find(owner, id)?;
-        self.authorize(requester, &self.scheds[&sid], Access::Read, "read")?;
+        if !self.may(requester, owner, id, Access::Read) {
+            return Err(EngineError::NotFound {
+                owner: owner.to_string(),
+                id: id.to_string(),
+            });
+        }
+        self.warm(sid)?;
         Ok(self.info(sid, self.last_now.unwrap_or(Timestamp::UNIX_EPOCH)))
     }
 
     /// The schedules `requester` owns or may read, by owner then id.
-    pub fn list(&self, requester: &str) -> Vec<ScheduleInfo> {
-        self.list_where(|s| self.authorize(requester, s, Access::Read, "read").is_ok())
+    pub fn list(&mut self, requester: &str) -> Result<Vec<ScheduleInfo>, EngineError> {
+        let sids: Vec<i64> = self
+            .names
+            .iter()
+            .filter(|((owner, id), _)| self.may(requester, owner, id, Access::Read))
+            .map(|(_, sid)| *sid)
+            .collect();
+        self.infos(sids)
     }
 
     /// Every schedule of every owner (the device's own view, e.g. `dmsched inspect`).
-    pub fn list_all(&self) -> Vec<ScheduleInfo> {
-        self.list_where(|_| true)
+    pub fn list_all(&mut self) -> Result<Vec<ScheduleInfo>, EngineError> {
+        let sids: Vec<i64> = self.names.values().copied().collect();
+        self.infos(sids)
     }
 
-    fn list_where(&self, keep: impl Fn(&Sched) -> bool) -> Vec<ScheduleInfo> {
+    fn may(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        requester == owner
+            || self
+                .host
+                .authorizer
+                .as_ref()
+                .is_some_and(|a| a.authorize(requester, owner, id, access))
+    }
+
+    fn infos(&mut self, sids: Vec<i64>) -> Result<Vec<ScheduleInfo>, EngineError> {
         let now = self.last_now.unwrap_or(Timestamp::UNIX_EPOCH);
-        let mut v: Vec<_> = self
-            .scheds
-            .values()
-            .filter(|s| keep(s))
-            .map(|s| self.info(s.sid, now))
-            .collect();
+        let mut v = Vec::with_capacity(sids.len());
+        for sid in sids {
+            self.warm(sid)?;
+            v.push(self.info(sid, now));
+        }
         v.sort_by(|a, b| (&a.owner, &a.id).cmp(&(&b.owner, &b.id)));
-        v
+        Ok(v)
     }
 
     fn info(&self, sid: i64, now: Timestamp) -> ScheduleInfo {
@@ -973,6 +1085,7 @@ impl Engine {
         cause: Cause<'_>,
         out: &mut Vec<Firing>,
     ) -> Result<(), EngineError> {
+        self.warm(sid)?;
         let Some(s) = self.scheds.get_mut(&sid) else {
             self.index.set_timer((sid, tidx as u32), None);
             return Ok(());
@@ -1014,7 +1127,8 @@ impl Engine {
         if back <= jiff::SignedDuration::from_secs(1) {
             return Ok(());
         }
-        let tx = self.store.tx()?;
+        // Rare: every schedule is looked at.
+        self.warm_all()?;
         let mut touched = Vec::new();
         for s in self.scheds.values_mut() {
             for (tidx, st) in s.tasks.iter_mut().enumerate() {
@@ -1031,19 +1145,21 @@ impl Engine {
                     changed = true;
                 }
                 if changed {
-                    let json = serde_json::to_string(st)
-                        .map_err(|e| EngineError::Decode(e.to_string()))?;
-                    tx.put_task(s.sid, tidx as u32, &json)?;
-                    touched.push(s.sid);
+                    touched.push((s.sid, tidx));
                 }
             }
+        }
+        let tx = self.store.tx()?;
+        for (sid, tidx) in &touched {
+            write_task(&tx, &self.cfg, &self.tz, &self.scheds[sid], *tidx, now)?;
         }
         tx.set_meta(META_LAST_NOW, &now.to_string())?;
         tx.commit()?;
         tracing::info!(target: "dmsched::engine", back_seconds = back.as_secs(), "wall clock went back; re-planned");
         self.last_now = Some(now);
-        touched.dedup();
-        for sid in touched {
+        let mut sids: Vec<i64> = touched.into_iter().map(|(sid, _)| sid).collect();
+        sids.dedup();
+        for sid in sids {
             self.arm_schedule(sid, now);
         }
         Ok(())
@@ -1066,6 +1182,8 @@ impl Engine {
         })?;
         self.tz = tz;
         self.cfg.time_zone = name.to_string();
+        // Rare: every schedule is looked at.
+        self.warm_all()?;
         let sids: Vec<i64> = self
             .scheds
             .values()
@@ -1074,20 +1192,21 @@ impl Engine {
             .collect();
         for sid in sids {
             let s = self.scheds.get_mut(&sid).expect("listed above");
-            let Ok(plan) = compile(&s.plan.doc, &self.cfg.limits, s.accepted_at, &self.tz) else {
+            let Ok(plan) = compile_stored(&s.plan.doc, &self.cfg.limits, s.accepted_at, &self.tz)
+            else {
                 continue;
             };
-            let tx = self.store.tx()?;
-            for (tidx, (st, ct)) in s.tasks.iter_mut().zip(&plan.tasks).enumerate() {
+            for (st, ct) in s.tasks.iter_mut().zip(&plan.tasks) {
                 if st.ended.is_none() && matches!(ct.trigger, CTrigger::Calendar { .. }) {
                     st.next_due = ct.trigger.first_at_or_after(now);
-                    let json = serde_json::to_string(st)
-                        .map_err(|e| EngineError::Decode(e.to_string()))?;
-                    tx.put_task(sid, tidx as u32, &json)?;
                 }
             }
-            tx.commit()?;
             s.plan = std::sync::Arc::new(plan);
+            let tx = self.store.tx()?;
+            for tidx in 0..s.tasks.len() {
+                write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
+            }
+            tx.commit()?;
             self.arm_schedule(sid, now);
         }
         Ok(())
@@ -1124,11 +1243,11 @@ impl Engine {
 
     /// Number of schedules held (any state).
     pub fn len(&self) -> usize {
-        self.scheds.len()
+        self.names.len()
     }
 
     /// True when no schedule is held.
     pub fn is_empty(&self) -> bool {
-        self.scheds.is_empty()
+        self.names.is_empty()
     }
 }

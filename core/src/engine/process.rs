@@ -15,7 +15,7 @@ use super::{EngineConfig, EngineError};
 use crate::expr::{Env, Expr, Value};
 use crate::host::{Host, PromptAnswer, RunContext, TreeAccess};
 use crate::model::{Firing, Misfire, Outcome, Report, ReportWhen, Task};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 use crate::when;
 
 /// A device event: a name and typed fields.
@@ -138,8 +138,12 @@ fn eval(cx: &Cx<'_>, owner: &str, e: &Expr, cause: Cause<'_>) -> Result<bool, St
 }
 
 fn jitter(cx: &Cx<'_>, s: &Sched, t: &Task, seq: u64) -> u64 {
+    jitter_of(cx.cfg, s, t, seq)
+}
+
+fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u64 {
     u64::from(when::jitter_seconds(
-        &cx.cfg.device_id,
+        &cfg.device_id,
         &s.jitter_name(),
         &t.id,
         seq,
@@ -183,13 +187,11 @@ fn persist(
     finals: &mut Vec<Final>,
     journal: Journal,
 ) -> Result<Option<i64>, EngineError> {
-    let state =
-        serde_json::to_string(&s.tasks[tidx]).map_err(|e| EngineError::Decode(e.to_string()))?;
     let mut reports = Vec::new();
     let fid;
     {
         let tx = cx.store.tx()?;
-        tx.put_task(s.sid, tidx as u32, &state)?;
+        write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         tx.set_meta(super::META_LAST_NOW, &cx.now.to_string())?;
         if s.state_dirty {
             tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
@@ -701,9 +703,8 @@ pub(crate) fn end_schedule(
     {
         let tx = cx.store.tx()?;
         tx.set_state(s.sid, state.as_str(), Some(reason))?;
-        for (tidx, st) in s.tasks.iter().enumerate() {
-            let json = serde_json::to_string(st).map_err(|e| EngineError::Decode(e.to_string()))?;
-            tx.put_task(s.sid, tidx as u32, &json)?;
+        for tidx in 0..s.tasks.len() {
+            write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         }
         for f in finals.iter().filter(|f| f.report) {
             let body =
@@ -728,7 +729,8 @@ pub(crate) fn end_schedule(
 
 /// When the task next needs attention, and how late that may be.
 pub(crate) fn wake_of(
-    cx: &Cx<'_>,
+    cfg: &EngineConfig,
+    tz: &TimeZone,
     s: &Sched,
     tidx: usize,
     now: Timestamp,
@@ -752,7 +754,7 @@ pub(crate) fn wake_of(
         });
     };
     if let Some(d) = st.next_due {
-        offer(add_secs(d, jitter(cx, s, t, st.seq)), slack);
+        offer(add_secs(d, jitter_of(cfg, s, t, st.seq)), slack);
     }
     if let Some(p) = &st.pending
         && !p.in_flight
@@ -760,7 +762,7 @@ pub(crate) fn wake_of(
         if now < p.not_before {
             offer(p.not_before, slack);
         } else {
-            let tz = s.plan.zone.resolve(cx.tz);
+            let tz = s.plan.zone.resolve(tz);
             let open = if ct.windows.is_empty() {
                 None
             } else {
@@ -789,6 +791,49 @@ pub(crate) fn wake_of(
 }
 
 pub(crate) fn rearm(cx: &mut Cx<'_>, s: &Sched, tidx: usize, now: Timestamp) {
-    let w = wake_of(cx, s, tidx, now);
+    let w = wake_of(cx.cfg, cx.tz, s, tidx, now);
     cx.index.set_timer(s.key(tidx as u32), w);
+}
+
+fn nanos(t: Timestamp) -> i64 {
+    let n = t.as_nanosecond();
+    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The watch list stored with a task: `e<TAB>event` and `u<TAB>uri` lines;
+/// empty unless the schedule is active and the task has not ended.
+pub(crate) fn watch_line(s: &Sched, tidx: usize) -> String {
+    if s.state != ScheduleState::Active || s.tasks[tidx].ended.is_some() {
+        return String::new();
+    }
+    let ct = &s.plan.tasks[tidx];
+    let mut out = String::new();
+    for e in ct.watched_events() {
+        out.push_str("e\t");
+        out.push_str(&e);
+        out.push('\n');
+    }
+    for u in ct.watched_uris() {
+        out.push_str("u\t");
+        out.push_str(&u);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes a task's state with its next wake-up and watch list, so that a
+/// restart can arm it without reading the document.
+pub(crate) fn write_task(
+    tx: &Tx<'_>,
+    cfg: &EngineConfig,
+    tz: &TimeZone,
+    s: &Sched,
+    tidx: usize,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    let state =
+        serde_json::to_string(&s.tasks[tidx]).map_err(|e| EngineError::Decode(e.to_string()))?;
+    let wake = wake_of(cfg, tz, s, tidx, now).map(|(w, l)| (nanos(w), nanos(l)));
+    tx.put_task(s.sid, tidx as u32, &state, wake, &watch_line(s, tidx))?;
+    Ok(())
 }

@@ -69,6 +69,19 @@ pub struct StoredTask {
     pub state: String,
 }
 
+/// What a restart needs of a task to arm it without its document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskIndexRow {
+    /// Schedule row id.
+    pub sid: i64,
+    /// Task index.
+    pub tidx: u32,
+    /// Next wake-up and latest acceptable wake-up, nanoseconds since the epoch.
+    pub wake: Option<(i64, i64)>,
+    /// Watched events and URIs: lines `e<TAB>name` and `u<TAB>uri`.
+    pub watch: String,
+}
+
 /// A firing that was started and not finished.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InFlight {
@@ -194,6 +207,80 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         Ok(snap)
+    }
+
+    /// Every schedule row without its document (fast restart).
+    pub fn schedule_heads(&self) -> Result<Vec<StoredSchedule>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT sid, owner, id, state, reason, accepted_at FROM schedules ORDER BY sid",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(StoredSchedule {
+                    sid: r.get(0)?,
+                    owner: r.get(1)?,
+                    id: r.get(2)?,
+                    doc: String::new(),
+                    state: r.get(3)?,
+                    reason: r.get(4)?,
+                    accepted_at: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The wake-up and watch list of every task (fast restart).
+    pub fn task_index(&self) -> Result<Vec<TaskIndexRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT sid, tidx, wake, latest, watch FROM tasks")?;
+        let rows = st
+            .query_map([], |r| {
+                let wake: Option<i64> = r.get(2)?;
+                let latest: Option<i64> = r.get(3)?;
+                Ok(TaskIndexRow {
+                    sid: r.get(0)?,
+                    tidx: r.get(1)?,
+                    wake: wake.map(|w| (w, latest.unwrap_or(w))),
+                    watch: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// One schedule's document and task states, by task index.
+    pub fn load_schedule(&self, sid: i64) -> Result<(String, Vec<(u32, String)>), StoreError> {
+        let doc: String = self
+            .conn
+            .prepare_cached("SELECT doc FROM schedules WHERE sid = ?1")?
+            .query_row([sid], |r| r.get(0))?;
+        let tasks = self
+            .conn
+            .prepare_cached("SELECT tidx, state FROM tasks WHERE sid = ?1 ORDER BY tidx")?
+            .query_map([sid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok((doc, tasks))
+    }
+
+    /// Firings started and not finished.
+    pub fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT fid, sid, tidx, seq, attempt FROM journal ORDER BY fid")?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(InFlight {
+                    fid: r.get(0)?,
+                    sid: r.get(1)?,
+                    tidx: r.get(2)?,
+                    seq: r.get::<_, i64>(3)? as u64,
+                    attempt: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// A value from the meta table.
@@ -331,11 +418,29 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes a task's state.
-    pub fn put_task(&self, sid: i64, tidx: u32, state: &str) -> Result<(), StoreError> {
+    /// Writes a task's state, its next wake-up (and latest acceptable
+    /// wake-up), in nanoseconds since the epoch, and what it watches.
+    pub fn put_task(
+        &self,
+        sid: i64,
+        tidx: u32,
+        state: &str,
+        wake: Option<(i64, i64)>,
+        watch: &str,
+    ) -> Result<(), StoreError> {
         self.tx
-            .prepare_cached("INSERT OR REPLACE INTO tasks (sid, tidx, state) VALUES (?1, ?2, ?3)")?
-            .execute(params![sid, tidx, state])?;
+            .prepare_cached(
+                "INSERT OR REPLACE INTO tasks (sid, tidx, state, wake, latest, watch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                sid,
+                tidx,
+                state,
+                wake.map(|w| w.0),
+                wake.map(|w| w.1),
+                watch
+            ])?;
         Ok(())
     }
 
@@ -449,7 +554,8 @@ mod tests {
             let sid = tx
                 .insert_schedule("srv", "a", "{}", "active", "2026-01-01T00:00:00Z")
                 .unwrap();
-            tx.put_task(sid, 0, "{\"seq\":3}").unwrap();
+            tx.put_task(sid, 0, "{\"seq\":3}", Some((5, 7)), "e\tboot")
+                .unwrap();
             tx.journal_start(sid, 0, 3, 0, "2026-01-01T00:00:00Z")
                 .unwrap();
             tx.commit().unwrap();
@@ -461,6 +567,12 @@ mod tests {
         assert_eq!(snap.tasks[0].state, "{\"seq\":3}");
         assert_eq!(snap.in_flight.len(), 1);
         assert_eq!(snap.in_flight[0].seq, 3);
+        let ix = s.task_index().unwrap();
+        assert_eq!(ix[0].wake, Some((5, 7)));
+        assert_eq!(ix[0].watch, "e\tboot");
+        let (doc, states) = s.load_schedule(ix[0].sid).unwrap();
+        assert_eq!(doc, "{}");
+        assert_eq!(states, vec![(0, "{\"seq\":3}".to_string())]);
     }
 
     #[test]

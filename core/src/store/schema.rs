@@ -9,7 +9,10 @@ use super::StoreError;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
-    // 1: schedules, per-task state, firing journal, report outbox.
+    // 1: schedules, per-task state (with its next wake-up, in nanoseconds
+    // since the epoch, and the events/URIs it watches, so that a restart
+    // rebuilds the indexes without reading documents), firing journal,
+    // report outbox.
     "CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -25,9 +28,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         UNIQUE (owner, id)
     );
     CREATE TABLE tasks (
-        sid   INTEGER NOT NULL REFERENCES schedules(sid) ON DELETE CASCADE,
-        tidx  INTEGER NOT NULL,
-        state TEXT NOT NULL,
+        sid    INTEGER NOT NULL REFERENCES schedules(sid) ON DELETE CASCADE,
+        tidx   INTEGER NOT NULL,
+        state  TEXT NOT NULL,
+        wake   INTEGER,
+        latest INTEGER,
+        watch  TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (sid, tidx)
     ) WITHOUT ROWID;
     CREATE TABLE journal (
