@@ -16,8 +16,10 @@ pub(crate) struct Index {
     latest: BTreeSet<(Timestamp, TaskKey)>,
     /// Current (wake, latest) of each armed task.
     armed: HashMap<TaskKey, (Timestamp, Timestamp)>,
-    events: HashMap<String, BTreeSet<TaskKey>>,
-    uris: HashMap<String, BTreeSet<TaskKey>>,
+    /// Watchers per event name / URI, sorted (few per key: a Vec is
+    /// cheaper to build than a tree at restart).
+    events: HashMap<String, Vec<TaskKey>>,
+    uris: HashMap<String, Vec<TaskKey>>,
 }
 
 impl Index {
@@ -57,53 +59,71 @@ impl Index {
     /// Registers a task as a watcher of events and URIs.
     pub(crate) fn watch(&mut self, key: TaskKey, events: &[String], uris: &[String]) {
         for e in events {
-            self.events.entry(e.clone()).or_default().insert(key);
+            self.watch_event(key, e);
         }
         for u in uris {
-            self.uris.entry(u.clone()).or_default().insert(key);
+            self.watch_uri(key, u);
         }
+    }
+
+    /// Registers a task as a watcher of one event name.
+    pub(crate) fn watch_event(&mut self, key: TaskKey, name: &str) {
+        add(&mut self.events, name, key);
+    }
+
+    /// Registers a task as a watcher of one URI.
+    pub(crate) fn watch_uri(&mut self, key: TaskKey, uri: &str) {
+        add(&mut self.uris, uri, key);
     }
 
     /// Removes a task from every index.
     pub(crate) fn forget(&mut self, key: TaskKey, events: &[String], uris: &[String]) {
         self.set_timer(key, None);
         for e in events {
-            if let Some(set) = self.events.get_mut(e) {
-                set.remove(&key);
-                if set.is_empty() {
-                    self.events.remove(e);
-                }
-            }
+            remove(&mut self.events, e, key);
         }
         for u in uris {
-            if let Some(set) = self.uris.get_mut(u) {
-                set.remove(&key);
-                if set.is_empty() {
-                    self.uris.remove(u);
-                }
-            }
+            remove(&mut self.uris, u, key);
         }
     }
 
     /// Tasks watching event `name`.
     pub(crate) fn event_watchers(&self, name: &str) -> Vec<TaskKey> {
-        self.events
-            .get(name)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
+        self.events.get(name).cloned().unwrap_or_default()
     }
 
     /// Tasks watching `uri`.
     pub(crate) fn uri_watchers(&self, uri: &str) -> Vec<TaskKey> {
-        self.uris
-            .get(uri)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
+        self.uris.get(uri).cloned().unwrap_or_default()
     }
 
     /// Number of armed timers.
     pub(crate) fn timer_count(&self) -> usize {
         self.armed.len()
+    }
+}
+
+fn add(map: &mut HashMap<String, Vec<TaskKey>>, name: &str, key: TaskKey) {
+    match map.get_mut(name) {
+        Some(v) => {
+            if let Err(i) = v.binary_search(&key) {
+                v.insert(i, key);
+            }
+        }
+        None => {
+            map.insert(name.to_string(), vec![key]);
+        }
+    }
+}
+
+fn remove(map: &mut HashMap<String, Vec<TaskKey>>, name: &str, key: TaskKey) {
+    if let Some(v) = map.get_mut(name) {
+        if let Ok(i) = v.binary_search(&key) {
+            v.remove(i);
+        }
+        if v.is_empty() {
+            map.remove(name);
+        }
     }
 }
 

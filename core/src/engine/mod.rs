@@ -263,15 +263,13 @@ impl Engine {
         }
         for t in self.store.task_index()? {
             let key = (t.sid, t.tidx);
-            let (mut events, mut uris) = (Vec::new(), Vec::new());
             for line in t.watch.lines() {
                 match line.split_once('\t') {
-                    Some(("e", name)) => events.push(name.to_string()),
-                    Some(("u", uri)) => uris.push(uri.to_string()),
+                    Some(("e", name)) => self.index.watch_event(key, name),
+                    Some(("u", uri)) => self.index.watch_uri(key, uri),
                     _ => {}
                 }
             }
-            self.index.watch(key, &events, &uris);
             let ts = |n: i64| Timestamp::from_nanosecond(i128::from(n)).ok();
             let wake = t.wake.and_then(|(w, l)| Some((ts(w)?, ts(l)?)));
             self.index.set_timer(key, wake);
