@@ -26,9 +26,12 @@ rust-components:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
-# python-dateutil is the independent oracle for calendar expansion.
+# python-dateutil is the independent oracle for calendar expansion; jsonschema
+# checks docs/schedule.schema.json against the parser.
 py-deps:
-	@$(PYTHON) -c "import dateutil, jsonschema" 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check python-dateutil jsonschema
+	@$(PYTHON) -c "import dateutil, jsonschema" 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check python-dateutil jsonschema \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages python-dateutil jsonschema
 
 fmt:
 	$(CARGO) fmt --all --check

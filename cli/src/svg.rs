@@ -44,7 +44,7 @@ pub fn render(rows: &[Row], from: Timestamp, until: Timestamp) -> String {
     let x = |t: Timestamp| {
         LEFT + (t.duration_since(from).as_secs_f64() / span).clamp(0.0, 1.0) * (WIDTH - LEFT - 20.0)
     };
-    let height = TOP + LANE * lanes.len() as f64 + 60.0;
+    let height = TOP + LANE * lanes.len() as f64 + 70.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -53,9 +53,29 @@ pub fn render(rows: &[Row], from: Timestamp, until: Timestamp) -> String {
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="10" y="20" font-size="14">dmsched timeline {} → {}</text>"#,
-        from, until
+        r#"<text x="10" y="20" font-size="14">dmsched timeline {from} → {until} (UTC)</text>"#
     );
+    // Time axis: six evenly spaced ticks.
+    let axis_y = TOP + LANE * lanes.len() as f64 + 8.0;
+    for k in 0..=5 {
+        let t = from
+            .checked_add(jiff::SignedDuration::from_secs_f64(
+                span * f64::from(k) / 5.0,
+            ))
+            .unwrap_or(until);
+        let xt = x(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{xt:.1}" y1="{TOP}" x2="{xt:.1}" y2="{axis_y:.1}" stroke="#eee"/>"##
+        );
+        let label = t.strftime("%m-%d %H:%M").to_string();
+        let _ = writeln!(
+            s,
+            r##"<text x="{xt:.1}" y="{:.1}" text-anchor="{anchor}" fill="#555" font-size="10">{label}</text>"##,
+            axis_y + 12.0,
+            anchor = if k == 5 { "end" } else { "middle" }
+        );
+    }
     for (i, (sched, task)) in lanes.iter().enumerate() {
         let y = TOP + LANE * i as f64 + LANE / 2.0;
         let _ = writeln!(
@@ -104,7 +124,7 @@ pub fn render(rows: &[Row], from: Timestamp, until: Timestamp) -> String {
             );
         }
     }
-    let ly = TOP + LANE * lanes.len() as f64 + 30.0;
+    let ly = TOP + LANE * lanes.len() as f64 + 45.0;
     for (i, o) in ["ran", "failed", "missed", "skipped", "deferred"]
         .iter()
         .enumerate()
