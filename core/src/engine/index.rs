@@ -3,7 +3,9 @@
 //! queue of latest acceptable wake-ups for coalescing, and watcher maps
 //! from event names and tree URIs to tasks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use jiff::Timestamp;
 
@@ -35,6 +37,20 @@ impl Index {
             self.latest.insert((l, key));
             self.armed.insert(key, (w, l));
         }
+    }
+
+    /// Arms many timers at once (restart), replacing any armed before:
+    /// builds the ordered sets in bulk from sorted input.
+    pub(crate) fn set_timers_bulk(&mut self, timers: Vec<(TaskKey, (Timestamp, Timestamp))>) {
+        let mut by_wake: Vec<(Timestamp, TaskKey)> =
+            timers.iter().map(|(k, (w, _))| (*w, *k)).collect();
+        let mut by_latest: Vec<(Timestamp, TaskKey)> =
+            timers.iter().map(|(k, (_, l))| (*l, *k)).collect();
+        by_wake.sort_unstable();
+        by_latest.sort_unstable();
+        self.timers = by_wake.into_iter().collect();
+        self.latest = by_latest.into_iter().collect();
+        self.armed = timers.into_iter().collect();
     }
 
     /// The earliest armed wake-up.
@@ -105,6 +121,8 @@ impl Index {
 
 fn add(map: &mut HashMap<String, Vec<TaskKey>>, name: &str, key: TaskKey) {
     match map.get_mut(name) {
+        // Restart registers tasks in key order: append.
+        Some(v) if v.last().is_none_or(|l| *l < key) => v.push(key),
         Some(v) => {
             if let Err(i) = v.binary_search(&key) {
                 v.insert(i, key);

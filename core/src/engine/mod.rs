@@ -27,6 +27,8 @@ mod state;
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -136,27 +138,30 @@ pub struct Engine {
     tz: TimeZone,
     store: Store,
     host: Host,
-    scheds: HashMap<i64, Sched>,
-    names: HashMap<(String, String), i64>,
+    scheds: FxHashMap<i64, Sched>,
+    /// `owner NUL id` → row id (ids never contain NUL).
+    names: FxHashMap<String, i64>,
     index: Index,
     last_now: Option<Timestamp>,
     recovered: Vec<Firing>,
     /// Live (active or suspended) schedules per owner, for quotas.
     live: HashMap<String, usize>,
     /// Schedules restored but not yet loaded (see `recover`).
-    cold: HashMap<i64, Cold>,
+    cold: FxHashMap<i64, ScheduleState>,
     /// Opened by `inspect`: never writes.
     read_only: bool,
 }
 
-/// A schedule's head, before its document is loaded.
-#[derive(Debug)]
-struct Cold {
-    owner: String,
-    id: String,
-    state: ScheduleState,
-    reason: Option<String>,
-    accepted_at: Timestamp,
+fn name_key(owner: &str, id: &str) -> String {
+    let mut k = String::with_capacity(owner.len() + id.len() + 1);
+    k.push_str(owner);
+    k.push('\0');
+    k.push_str(id);
+    k
+}
+
+fn split_key(key: &str) -> (&str, &str) {
+    key.rsplit_once('\0').unwrap_or((key, ""))
 }
 
 impl std::fmt::Debug for Engine {
@@ -187,13 +192,13 @@ impl Engine {
             tz,
             store,
             host,
-            scheds: HashMap::new(),
-            names: HashMap::new(),
+            scheds: FxHashMap::default(),
+            names: FxHashMap::default(),
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
             live: HashMap::new(),
-            cold: HashMap::new(),
+            cold: FxHashMap::default(),
             read_only: false,
         };
         engine.recover(true)?;
@@ -215,13 +220,13 @@ impl Engine {
             tz,
             store,
             host: inert_host(),
-            scheds: HashMap::new(),
-            names: HashMap::new(),
+            scheds: FxHashMap::default(),
+            names: FxHashMap::default(),
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
             live: HashMap::new(),
-            cold: HashMap::new(),
+            cold: FxHashMap::default(),
             read_only: true,
         };
         engine.recover(false)?;
@@ -238,29 +243,14 @@ impl Engine {
     /// lists, so that opening costs little per schedule. A schedule's
     /// document is read and compiled ("warmed") when it is first needed.
     fn recover(&mut self, settle: bool) -> Result<(), EngineError> {
-        for row in self.store.schedule_heads()? {
-            let accepted_at = row
-                .accepted_at
-                .parse::<Timestamp>()
-                .map_err(|e| EngineError::Decode(e.to_string()))?;
-            let state = ScheduleState::parse(&row.state)
-                .ok_or_else(|| EngineError::Decode(format!("unknown state {}", row.state)))?;
-            if state.is_live() {
-                *self.live.entry(row.owner.clone()).or_default() += 1;
-            }
-            self.names
-                .insert((row.owner.clone(), row.id.clone()), row.sid);
-            self.cold.insert(
-                row.sid,
-                Cold {
-                    owner: row.owner,
-                    id: row.id,
-                    state,
-                    reason: row.reason,
-                    accepted_at,
-                },
-            );
+        for (sid, key, state) in self.store.schedule_heads()? {
+            let state = ScheduleState::parse(&state)
+                .ok_or_else(|| EngineError::Decode(format!("unknown state {state}")))?;
+            self.names.insert(key, sid);
+            self.cold.insert(sid, state);
         }
+        self.live = self.store.live_counts()?.into_iter().collect();
+        let mut timers = Vec::new();
         for t in self.store.task_index()? {
             let key = (t.sid, t.tidx);
             for line in t.watch.lines() {
@@ -271,9 +261,11 @@ impl Engine {
                 }
             }
             let ts = |n: i64| Timestamp::from_nanosecond(i128::from(n)).ok();
-            let wake = t.wake.and_then(|(w, l)| Some((ts(w)?, ts(l)?)));
-            self.index.set_timer(key, wake);
+            if let Some(wake) = t.wake.and_then(|(w, l)| Some((ts(w)?, ts(l)?))) {
+                timers.push((key, wake));
+            }
         }
+        self.index.set_timers_bulk(timers);
         if !settle {
             return Ok(());
         }
@@ -345,18 +337,18 @@ impl Engine {
     /// Loads and compiles a cold schedule. A stored document that no longer
     /// compiles is kept, visibly `failed`, rather than lost.
     fn warm(&mut self, sid: i64) -> Result<(), EngineError> {
-        let Some(cold) = self.cold.remove(&sid) else {
+        let Some(cold_state) = self.cold.remove(&sid) else {
             return Ok(());
         };
-        let (doc_json, rows) = match self.store.load_schedule(sid) {
+        let (row, rows) = match self.store.load_schedule(sid) {
             Ok(x) => x,
             Err(e) => {
-                self.cold.insert(sid, cold);
+                self.cold.insert(sid, cold_state);
                 return Err(e.into());
             }
         };
-        let doc: Schedule = serde_json::from_str(&doc_json)
-            .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", cold.id)))?;
+        let doc: Schedule = serde_json::from_str(&row.doc)
+            .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", row.id)))?;
         let mut tasks = vec![TaskState::default(); doc.tasks.len()];
         for (tidx, json) in rows {
             if let Some(slot) = tasks.get_mut(tidx as usize) {
@@ -364,8 +356,12 @@ impl Engine {
                     serde_json::from_str(&json).map_err(|e| EngineError::Decode(e.to_string()))?;
             }
         }
-        let (mut state, mut reason) = (cold.state, cold.reason);
-        let plan = match compile_stored(&doc, &self.cfg.limits, cold.accepted_at, &self.tz) {
+        let accepted_at = row
+            .accepted_at
+            .parse::<Timestamp>()
+            .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", row.id)))?;
+        let (mut state, mut reason) = (cold_state, row.reason);
+        let plan = match compile_stored(&doc, &self.cfg.limits, accepted_at, &self.tz) {
             Ok(p) => p,
             Err(problems) => {
                 state = ScheduleState::Failed;
@@ -377,8 +373,8 @@ impl Engine {
                         .collect::<Vec<_>>()
                         .join("; ")
                 ));
-                if cold.state.is_live()
-                    && let Some(n) = self.live.get_mut(&cold.owner)
+                if cold_state.is_live()
+                    && let Some(n) = self.live.get_mut(&row.owner)
                 {
                     *n = n.saturating_sub(1);
                 }
@@ -399,11 +395,11 @@ impl Engine {
             sid,
             Sched {
                 sid,
-                owner: cold.owner,
-                id: cold.id,
+                owner: row.owner,
+                id: row.id,
                 state,
                 reason,
-                accepted_at: cold.accepted_at,
+                accepted_at,
                 plan: std::sync::Arc::new(plan),
                 tasks,
                 state_dirty: false,
@@ -559,7 +555,7 @@ impl Engine {
         self.scheds
             .get(&sid)
             .map(|s| s.state)
-            .or_else(|| self.cold.get(&sid).map(|c| c.state))
+            .or_else(|| self.cold.get(&sid).copied())
     }
 
     /// Finds a schedule by owner and id and loads it.
@@ -571,7 +567,7 @@ impl Engine {
 
     fn find(&self, owner: &str, id: &str) -> Result<i64, EngineError> {
         self.names
-            .get(&(owner.to_string(), id.to_string()))
+            .get(&name_key(owner, id))
             .copied()
             .ok_or_else(|| EngineError::NotFound {
                 owner: owner.to_string(),
@@ -599,10 +595,7 @@ impl Engine {
         let doc =
             parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
         let plan = compile(&doc, &self.cfg.limits, now, &self.tz).map_err(EngineError::Invalid)?;
-        let old = self
-            .names
-            .get(&(owner.to_string(), doc.id.clone()))
-            .copied();
+        let old = self.names.get(&name_key(owner, &doc.id)).copied();
         if let Some(sid) = old
             && self.state_of(sid).is_some_and(ScheduleState::is_live)
         {
@@ -654,7 +647,7 @@ impl Engine {
         }
         let sid = sched.sid;
         self.scheds.insert(sid, sched);
-        self.names.insert((owner.to_string(), id), sid);
+        self.names.insert(name_key(owner, &id), sid);
         *self.live.entry(owner.to_string()).or_default() += 1;
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
@@ -881,7 +874,10 @@ impl Engine {
         let sids: Vec<i64> = self
             .names
             .iter()
-            .filter(|((owner, id), _)| self.may(requester, owner, id, Access::Read))
+            .filter(|(key, _)| {
+                let (owner, id) = split_key(key);
+                self.may(requester, owner, id, Access::Read)
+            })
             .map(|(_, sid)| *sid)
             .collect();
         self.infos(sids)

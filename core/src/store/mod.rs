@@ -209,23 +209,24 @@ impl Store {
         Ok(snap)
     }
 
-    /// Every schedule row without its document (fast restart).
-    pub fn schedule_heads(&self) -> Result<Vec<StoredSchedule>, StoreError> {
+    /// Every schedule's row id, `owner NUL id` and state (fast restart).
+    pub fn schedule_heads(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT sid, owner || char(0) || id, state FROM schedules")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Live (active or suspended) schedules per owner.
+    pub fn live_counts(&self) -> Result<Vec<(String, usize)>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT sid, owner, id, state, reason, accepted_at FROM schedules ORDER BY sid",
+            "SELECT owner, count(*) FROM schedules WHERE state IN ('active', 'suspended') GROUP BY owner",
         )?;
         let rows = st
-            .query_map([], |r| {
-                Ok(StoredSchedule {
-                    sid: r.get(0)?,
-                    owner: r.get(1)?,
-                    id: r.get(2)?,
-                    doc: String::new(),
-                    state: r.get(3)?,
-                    reason: r.get(4)?,
-                    accepted_at: r.get(5)?,
-                })
-            })?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -250,18 +251,31 @@ impl Store {
         Ok(rows)
     }
 
-    /// One schedule's document and task states, by task index.
-    pub fn load_schedule(&self, sid: i64) -> Result<(String, Vec<(u32, String)>), StoreError> {
-        let doc: String = self
+    /// One schedule's row (with its document) and task states, by task index.
+    pub fn load_schedule(
+        &self,
+        sid: i64,
+    ) -> Result<(StoredSchedule, Vec<(u32, String)>), StoreError> {
+        let row = self
             .conn
-            .prepare_cached("SELECT doc FROM schedules WHERE sid = ?1")?
-            .query_row([sid], |r| r.get(0))?;
+            .prepare_cached("SELECT sid, owner, id, doc, state, reason, accepted_at FROM schedules WHERE sid = ?1")?
+            .query_row([sid], |r| {
+                Ok(StoredSchedule {
+                    sid: r.get(0)?,
+                    owner: r.get(1)?,
+                    id: r.get(2)?,
+                    doc: r.get(3)?,
+                    state: r.get(4)?,
+                    reason: r.get(5)?,
+                    accepted_at: r.get(6)?,
+                })
+            })?;
         let tasks = self
             .conn
             .prepare_cached("SELECT tidx, state FROM tasks WHERE sid = ?1 ORDER BY tidx")?
             .query_map([sid], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        Ok((doc, tasks))
+        Ok((row, tasks))
     }
 
     /// Firings started and not finished.
@@ -570,8 +584,9 @@ mod tests {
         let ix = s.task_index().unwrap();
         assert_eq!(ix[0].wake, Some((5, 7)));
         assert_eq!(ix[0].watch, "e\tboot");
-        let (doc, states) = s.load_schedule(ix[0].sid).unwrap();
-        assert_eq!(doc, "{}");
+        let (row, states) = s.load_schedule(ix[0].sid).unwrap();
+        assert_eq!(row.doc, "{}");
+        assert_eq!(row.owner, "srv");
         assert_eq!(states, vec![(0, "{\"seq\":3}".to_string())]);
     }
 
