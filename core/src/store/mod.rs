@@ -167,19 +167,7 @@ impl Store {
         let mut st = self.conn.prepare(
             "SELECT sid, owner, id, doc, state, reason, accepted_at FROM schedules ORDER BY sid",
         )?;
-        snap.schedules = st
-            .query_map([], |r| {
-                Ok(StoredSchedule {
-                    sid: r.get(0)?,
-                    owner: r.get(1)?,
-                    id: r.get(2)?,
-                    doc: r.get(3)?,
-                    state: r.get(4)?,
-                    reason: r.get(5)?,
-                    accepted_at: r.get(6)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        snap.schedules = st.query_map([], schedule_row)?.collect::<Result<_, _>>()?;
         let mut st = self
             .conn
             .prepare("SELECT sid, tidx, state FROM tasks ORDER BY sid, tidx")?;
@@ -192,20 +180,7 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut st = self
-            .conn
-            .prepare("SELECT fid, sid, tidx, seq, attempt FROM journal ORDER BY fid")?;
-        snap.in_flight = st
-            .query_map([], |r| {
-                Ok(InFlight {
-                    fid: r.get(0)?,
-                    sid: r.get(1)?,
-                    tidx: r.get(2)?,
-                    seq: r.get::<_, i64>(3)? as u64,
-                    attempt: r.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        snap.in_flight = self.in_flight()?;
         Ok(snap)
     }
 
@@ -259,17 +234,7 @@ impl Store {
         let row = self
             .conn
             .prepare_cached("SELECT sid, owner, id, doc, state, reason, accepted_at FROM schedules WHERE sid = ?1")?
-            .query_row([sid], |r| {
-                Ok(StoredSchedule {
-                    sid: r.get(0)?,
-                    owner: r.get(1)?,
-                    id: r.get(2)?,
-                    doc: r.get(3)?,
-                    state: r.get(4)?,
-                    reason: r.get(5)?,
-                    accepted_at: r.get(6)?,
-                })
-            })?;
+            .query_row([sid], schedule_row)?;
         let tasks = self
             .conn
             .prepare_cached("SELECT tidx, state FROM tasks WHERE sid = ?1 ORDER BY tidx")?
@@ -357,6 +322,18 @@ impl Store {
             tx: self.conn.transaction()?,
         })
     }
+}
+
+fn schedule_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSchedule> {
+    Ok(StoredSchedule {
+        sid: r.get(0)?,
+        owner: r.get(1)?,
+        id: r.get(2)?,
+        doc: r.get(3)?,
+        state: r.get(4)?,
+        reason: r.get(5)?,
+        accepted_at: r.get(6)?,
+    })
 }
 
 fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
