@@ -1,0 +1,94 @@
+//! The FFI boundary: panics caught, the last error kept per thread, C
+//! strings in and out, and the registry of live engine handles.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::status::dms_status;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// Set while this thread is inside an engine call (callbacks run then).
+    pub(crate) static IN_ENGINE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records `msg` as the calling thread's last error and returns `status`.
+pub(crate) fn fail(status: dms_status, msg: impl Into<String>) -> dms_status {
+    let mut m = msg.into();
+    m.retain(|c| c != '\0');
+    LAST_ERROR.with(|e| *e.borrow_mut() = CString::new(m).unwrap_or_default());
+    status
+}
+
+/// The calling thread's last error message (valid until its next failing call).
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Runs `f`, turning a panic into `DMS_INTERNAL`: nothing unwinds into C.
+pub(crate) fn guard(f: impl FnOnce() -> dms_status) -> dms_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(s) => s,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            fail(
+                dms_status::DMS_INTERNAL,
+                format!("internal error (caught panic): {what}"),
+            )
+        }
+    }
+}
+
+/// A required C string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string valid for the call.
+pub(crate) unsafe fn arg<'a>(p: *const c_char, name: &str) -> Result<&'a str, dms_status> {
+    if p.is_null() {
+        return Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!("{name} is NULL"),
+        ));
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| {
+        fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!("{name} is not UTF-8"),
+        )
+    })
+}
+
+/// An optional C string argument (NULL → None).
+///
+/// # Safety
+/// As [`arg`].
+pub(crate) unsafe fn opt_arg<'a>(
+    p: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, dms_status> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { arg(p, name) }.map(Some)
+    }
+}
+
+/// Writes `s` as a new C string into `*out` (if `out` is not NULL).
+///
+/// # Safety
+/// `out` is NULL or valid for one pointer write.
+pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String) {
+    if out.is_null() {
+        return;
+    }
+    let c = CString::new(s.replace('\0', "")).unwrap_or_default();
+    // SAFETY: `out` is valid for writes per the caller's contract.
+    unsafe { *out = c.into_raw() };
+}

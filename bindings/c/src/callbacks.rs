@@ -1,0 +1,317 @@
+//! The host's callbacks (C function pointers + `user_data`) as the core's
+//! host traits. Values cross as JSON text in SDK-owned buffers.
+
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Arc;
+
+use dmsched_core::expr::Value;
+use dmsched_core::model::{Action, CommandResult, Report};
+use dmsched_core::{
+    Access, ActionExecutor, Authorizer, HostError, PromptAnswer, ReportSink, RunContext,
+    TreeAccess, UserPrompt,
+};
+
+/// A byte buffer the SDK owns; a callback fills it with `dms_buffer_set`.
+pub struct dms_buffer {
+    pub(crate) data: Vec<u8>,
+    pub(crate) set: bool,
+}
+
+/// The user's answer to a confirmation prompt.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dms_prompt_answer {
+    /// Run now.
+    DMS_PROMPT_ACCEPT = 0,
+    /// Do not run this occurrence.
+    DMS_PROMPT_REFUSE = 1,
+    /// Ask again after `*postpone_seconds`.
+    DMS_PROMPT_POSTPONE = 2,
+}
+
+/// What a server wants to do with a schedule it does not own.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dms_access {
+    /// List or get it.
+    DMS_ACCESS_READ = 0,
+    /// Modify, suspend or resume it.
+    DMS_ACCESS_CHANGE = 1,
+    /// Terminate it.
+    DMS_ACCESS_END = 2,
+}
+
+/// Reads a DM-tree node for a condition, with the rights of server `owner`.
+/// Write the value as JSON (`42`, `1.5`, `true`, `"text"`) into `value_json`
+/// with `dms_buffer_set` and return 0; return 0 without writing when the node
+/// does not exist; return non-zero (optionally with a message in
+/// `value_json`) when the read fails or is not allowed.
+pub type dms_tree_read_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        owner: *const c_char,
+        uri: *const c_char,
+        value_json: *mut dms_buffer,
+    ) -> i32,
+>;
+
+/// Executes a task's DM commands with the rights of `context.owner`.
+/// `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
+/// `actions_json` the task's actions as in the schedule document. Write a
+/// JSON array with one `{"op","target","status","data"?}` per command run
+/// into `results_json` and return 0; non-zero means the commands could not
+/// be run at all (a failed attempt; message in `results_json`).
+pub type dms_execute_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        context_json: *const c_char,
+        actions_json: *const c_char,
+        results_json: *mut dms_buffer,
+    ) -> i32,
+>;
+
+/// Asks the user before a run (policy `confirm`): write a `dms_prompt_answer`
+/// value to `*answer` (and `*postpone_seconds` for a postponement) and
+/// return 0; non-zero means no answer (the occurrence is skipped).
+pub type dms_confirm_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        context_json: *const c_char,
+        title: *const c_char,
+        answer: *mut i32,
+        postpone_seconds: *mut u64,
+    ) -> i32,
+>;
+
+/// A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
+pub type dms_report_ready_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, report_json: *const c_char)>;
+
+/// May `requester` perform `access` on schedule `id` of `owner`?
+pub type dms_authorize_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        requester: *const c_char,
+        owner: *const c_char,
+        id: *const c_char,
+        access: dms_access,
+    ) -> bool,
+>;
+
+/// Releases `user_data` when the engine is closed.
+pub type dms_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// The host's callbacks. `tree_read` and `execute` are required; the others
+/// may be NULL (then: a task with `confirm` is refused, reports are only
+/// polled, and only owners act on their schedules). Callbacks run on the
+/// thread that called into the engine, while the engine is locked, and must
+/// not call back into the same engine (`DMS_REENTRANT_CALL`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct dms_host {
+    /// Passed to every callback.
+    pub user_data: *mut c_void,
+    /// Tree reads for conditions.
+    pub tree_read: dms_tree_read_fn,
+    /// Runs actions.
+    pub execute: dms_execute_fn,
+    /// Asks the user (may be NULL).
+    pub confirm: dms_confirm_fn,
+    /// Told about new reports (may be NULL).
+    pub report_ready: dms_report_ready_fn,
+    /// Cross-authority access (may be NULL).
+    pub authorize: dms_authorize_fn,
+    /// Called once with `user_data` when the engine is closed (may be NULL).
+    pub destroy: dms_destroy_fn,
+}
+
+/// The host as the core sees it. `destroy` runs at drop only once the
+/// engine adopted the host (a failed open leaves `user_data` to the caller).
+pub(crate) struct CHost(pub dms_host, pub std::sync::atomic::AtomicBool);
+
+// SAFETY: the header documents that callbacks and `user_data` must be usable
+// from any thread that calls into the engine; the engine serialises calls.
+unsafe impl Send for CHost {}
+// SAFETY: as above.
+unsafe impl Sync for CHost {}
+
+fn cstr(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).unwrap_or_default()
+}
+
+fn buffer_text(b: &dms_buffer) -> String {
+    String::from_utf8_lossy(&b.data).into_owned()
+}
+
+fn context_json(ctx: &RunContext) -> String {
+    serde_json::json!({
+        "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
+        "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
+    })
+    .to_string()
+}
+
+impl TreeAccess for CHost {
+    fn read(&self, owner: &str, uri: &str) -> Result<Option<Value>, HostError> {
+        let f = self
+            .0
+            .tree_read
+            .ok_or_else(|| HostError("no tree_read callback".into()))?;
+        let mut buf = dms_buffer {
+            data: Vec::new(),
+            set: false,
+        };
+        let (o, u) = (cstr(owner), cstr(uri));
+        // SAFETY: the host supplied this function for exactly this call.
+        let st = unsafe { f(self.0.user_data, o.as_ptr(), u.as_ptr(), &mut buf) };
+        if st != 0 {
+            let msg = buffer_text(&buf);
+            return Err(HostError(if msg.is_empty() {
+                format!("tree read of {uri} failed (callback returned {st})")
+            } else {
+                msg
+            }));
+        }
+        if !buf.set {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf.data)
+            .map(Some)
+            .map_err(|e| HostError(format!("tree read of {uri}: value is not JSON: {e}")))
+    }
+}
+
+impl ActionExecutor for CHost {
+    fn execute(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        let f = self
+            .0
+            .execute
+            .ok_or_else(|| HostError("no execute callback".into()))?;
+        let c = cstr(&context_json(ctx));
+        let a = cstr(&serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?);
+        let mut buf = dms_buffer {
+            data: Vec::new(),
+            set: false,
+        };
+        // SAFETY: the host supplied this function for exactly this call.
+        let st = unsafe { f(self.0.user_data, c.as_ptr(), a.as_ptr(), &mut buf) };
+        if st != 0 {
+            let msg = buffer_text(&buf);
+            return Err(HostError(if msg.is_empty() {
+                format!("execute failed (callback returned {st})")
+            } else {
+                msg
+            }));
+        }
+        serde_json::from_slice(&buf.data).map_err(|e| {
+            HostError(format!(
+                "execute results are not a JSON array of {{op, target, status}}: {e}"
+            ))
+        })
+    }
+}
+
+impl UserPrompt for CHost {
+    fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError> {
+        let f = self
+            .0
+            .confirm
+            .ok_or_else(|| HostError("no confirm callback".into()))?;
+        let c = cstr(&context_json(ctx));
+        let t = cstr(title);
+        let mut answer = dms_prompt_answer::DMS_PROMPT_REFUSE as i32;
+        let mut secs = 0u64;
+        // SAFETY: the host supplied this function for exactly this call.
+        let st = unsafe {
+            f(
+                self.0.user_data,
+                c.as_ptr(),
+                t.as_ptr(),
+                &mut answer,
+                &mut secs,
+            )
+        };
+        if st != 0 {
+            return Err(HostError(format!(
+                "confirm failed (callback returned {st})"
+            )));
+        }
+        match answer {
+            a if a == dms_prompt_answer::DMS_PROMPT_ACCEPT as i32 => Ok(PromptAnswer::Accept),
+            a if a == dms_prompt_answer::DMS_PROMPT_REFUSE as i32 => Ok(PromptAnswer::Refuse),
+            a if a == dms_prompt_answer::DMS_PROMPT_POSTPONE as i32 => {
+                Ok(PromptAnswer::Postpone(secs))
+            }
+            other => Err(HostError(format!(
+                "confirm wrote an unknown answer {other}"
+            ))),
+        }
+    }
+}
+
+impl ReportSink for CHost {
+    fn report_ready(&self, report: &Report) {
+        if let Some(f) = self.0.report_ready
+            && let Ok(json) = serde_json::to_string(report)
+        {
+            let j = cstr(&json);
+            // SAFETY: the host supplied this function for exactly this call.
+            unsafe { f(self.0.user_data, j.as_ptr()) };
+        }
+    }
+}
+
+impl Authorizer for CHost {
+    fn authorize(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        let Some(f) = self.0.authorize else {
+            return false;
+        };
+        let (r, o, i) = (cstr(requester), cstr(owner), cstr(id));
+        let a = match access {
+            Access::Read => dms_access::DMS_ACCESS_READ,
+            Access::Change => dms_access::DMS_ACCESS_CHANGE,
+            Access::End => dms_access::DMS_ACCESS_END,
+        };
+        // SAFETY: the host supplied this function for exactly this call.
+        unsafe { f(self.0.user_data, r.as_ptr(), o.as_ptr(), i.as_ptr(), a) }
+    }
+}
+
+impl Drop for CHost {
+    fn drop(&mut self) {
+        if !self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Some(d) = self.0.destroy {
+            // SAFETY: called once, when the last reference to the host goes.
+            unsafe { d(self.0.user_data) };
+        }
+    }
+}
+
+/// The core host made from the C callbacks (one shared object), and that
+/// object, to mark it adopted once the engine opened.
+pub(crate) fn core_host(h: dms_host) -> (dmsched_core::Host, Arc<CHost>) {
+    let c = Arc::new(CHost(h, std::sync::atomic::AtomicBool::new(false)));
+    let host = dmsched_core::Host {
+        tree: c.clone(),
+        executor: c.clone(),
+        prompt: h
+            .confirm
+            .is_some()
+            .then(|| c.clone() as Arc<dyn UserPrompt>),
+        reports: h
+            .report_ready
+            .is_some()
+            .then(|| c.clone() as Arc<dyn ReportSink>),
+        authorizer: h
+            .authorize
+            .is_some()
+            .then(|| c.clone() as Arc<dyn Authorizer>),
+    };
+    (host, c)
+}

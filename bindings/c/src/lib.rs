@@ -1,0 +1,677 @@
+//! The C ABI of dmsched (hand-off mode): a C DM client keeps its own tree
+//! and protocol and hands scheduling to the SDK through `include/dmsched.h`.
+//!
+//! Conventions: every function returns a `dms_status` (0 = OK); results come
+//! through out-parameters written only on success; strings the SDK returns
+//! are freed with `dms_string_free`; the last failure's message on the
+//! calling thread is `dms_last_error()`; no panic crosses the boundary.
+//! Instants are Unix milliseconds (UTC). Data crosses as JSON (the schedule
+//! document of `docs/schedule-format.md`; the other shapes are documented per
+//! function). Bindings only translate: every decision is in the core.
+#![allow(non_camel_case_types)]
+#![warn(missing_docs)]
+
+mod boundary;
+mod callbacks;
+mod status;
+
+use std::collections::HashMap;
+use std::ffi::{CString, c_char};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use dmsched_core::store::Store;
+use dmsched_core::{Engine, EngineConfig, EngineError, Event};
+use jiff::Timestamp;
+
+use boundary::{IN_ENGINE, arg, fail, guard, opt_arg, put_string};
+pub use callbacks::{
+    dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
+    dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
+};
+pub use status::dms_status;
+
+/// Major version of the library and header.
+pub const DMS_VERSION_MAJOR: u32 = 0;
+/// Minor version.
+pub const DMS_VERSION_MINOR: u32 = 1;
+/// Patch version.
+pub const DMS_VERSION_PATCH: u32 = 0;
+
+/// An engine: a schedule store, its evaluator and the host's callbacks.
+/// Opaque; made by `dms_engine_open`, released by `dms_engine_close`.
+pub struct dms_engine {
+    _private: u8,
+}
+
+type Shared = Arc<Mutex<Engine>>;
+
+/// Engines opened and not yet closed, by handle address.
+static LIVE: Mutex<Option<HashMap<usize, Shared>>> = Mutex::new(None);
+
+/// How to open an engine. `store_path` is required; the others may be NULL.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct dms_config {
+    /// The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
+    pub store_path: *const c_char,
+    /// This device's id (seeds the deterministic jitter); NULL for `"device"`.
+    pub device_id: *const c_char,
+    /// The device's IANA time zone (used by `"tz": "local"`); NULL for `"UTC"`.
+    pub time_zone: *const c_char,
+    /// NULL, or a JSON object overriding engine settings: `limits` (see
+    /// docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
+    /// `max_misfire_records`.
+    pub options_json: *const c_char,
+}
+
+fn engine_err(e: &EngineError) -> dms_status {
+    fail(dms_status::from(e), status::message(e))
+}
+
+fn time(ms: i64) -> Result<Timestamp, dms_status> {
+    Timestamp::from_millisecond(ms).map_err(|e| {
+        fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!("time {ms} ms: {e}"),
+        )
+    })
+}
+
+fn lookup(e: *const dms_engine) -> Result<Shared, dms_status> {
+    if e.is_null() {
+        return Err(fail(dms_status::DMS_INVALID_HANDLE, "engine is NULL"));
+    }
+    LIVE.lock()
+        .ok()
+        .and_then(|g| g.as_ref().and_then(|m| m.get(&(e as usize)).cloned()))
+        .ok_or_else(|| {
+            fail(
+                dms_status::DMS_INVALID_HANDLE,
+                "engine handle is closed or was not made by dms_engine_open",
+            )
+        })
+}
+
+struct InEngine;
+
+impl Drop for InEngine {
+    fn drop(&mut self) {
+        IN_ENGINE.with(|f| f.set(false));
+    }
+}
+
+/// Runs `f` on the engine behind `e`: handle checked, re-entrance refused,
+/// the engine locked, panics caught.
+fn with_engine(
+    e: *const dms_engine,
+    f: impl FnOnce(&mut Engine) -> Result<(), dms_status>,
+) -> dms_status {
+    guard(|| {
+        let shared = match lookup(e) {
+            Ok(s) => s,
+            Err(st) => return st,
+        };
+        if IN_ENGINE.with(|f| f.get()) {
+            return fail(
+                dms_status::DMS_REENTRANT_CALL,
+                "a host callback called back into the engine",
+            );
+        }
+        // A panic inside a call poisons the lock; the engine's state is
+        // consistent with its store at every transaction, so go on.
+        let mut engine = shared.lock().unwrap_or_else(|p| p.into_inner());
+        IN_ENGINE.with(|f| f.set(true));
+        let _reset = InEngine;
+        match f(&mut engine) {
+            Ok(()) => dms_status::DMS_OK,
+            Err(s) => s,
+        }
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, dms_status> {
+    serde_json::to_string(v).map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))
+}
+
+/// The library version, e.g. `"0.1.0"` (static; do not free). Any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn dms_version() -> *const c_char {
+    c"0.1.0".as_ptr()
+}
+
+/// The message of the last failed call on this thread (static until the
+/// thread's next failing call; do not free). Never NULL. Any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn dms_last_error() -> *const c_char {
+    boundary::last_error_ptr()
+}
+
+/// Frees a string returned by this library. NULL is accepted. Any thread.
+///
+/// # Safety
+/// `s` is NULL or a string returned by this library and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: made by CString::into_raw in this library (caller's contract).
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// Sets a callback's output buffer to `len` bytes at `data` (copied).
+/// Call it from inside a callback only.
+///
+/// # Safety
+/// `buffer` is the buffer passed to the callback; `data` is valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_buffer_set(
+    buffer: *mut dms_buffer,
+    data: *const c_char,
+    len: usize,
+) -> dms_status {
+    guard(|| {
+        if buffer.is_null() || (data.is_null() && len > 0) {
+            return fail(dms_status::DMS_INVALID_ARGUMENT, "buffer or data is NULL");
+        }
+        // SAFETY: valid for the callback's duration (caller's contract).
+        let b = unsafe { &mut *buffer };
+        b.data.clear();
+        if len > 0 {
+            // SAFETY: `data` is valid for `len` bytes (caller's contract).
+            b.data
+                .extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) });
+        }
+        b.set = true;
+        dms_status::DMS_OK
+    })
+}
+
+/// Opens an engine on a store: restores every schedule, settles firings a
+/// crash interrupted. On success writes the handle to `*out`. On failure
+/// (bad arguments, corrupt store: `DMS_CORRUPT_STORE`, the file is left
+/// untouched) `host->destroy` is not called and `*out` is not written.
+/// Any thread; the handle may then be used from any thread (calls are
+/// serialised).
+///
+/// # Safety
+/// `config`, `host` and `out` are valid pointers; the strings in `config` are
+/// NUL-terminated or NULL; the callbacks and `user_data` stay valid until
+/// `dms_engine_close`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_open(
+    config: *const dms_config,
+    host: *const dms_host,
+    out: *mut *mut dms_engine,
+) -> dms_status {
+    guard(|| {
+        if config.is_null() || host.is_null() || out.is_null() {
+            return fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "config, host or out is NULL",
+            );
+        }
+        // SAFETY: non-null, valid per the contract.
+        let (cfg_c, host_c) = unsafe { (*config, *host) };
+        if host_c.tree_read.is_none() || host_c.execute.is_none() {
+            return fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "host->tree_read and host->execute are required",
+            );
+        }
+        let run = || -> Result<Box<dms_engine>, dms_status> {
+            // SAFETY: strings per the contract.
+            let path = unsafe { arg(cfg_c.store_path, "config->store_path") }?;
+            let mut cfg = match unsafe { opt_arg(cfg_c.options_json, "config->options_json") }? {
+                Some(j) => serde_json::from_str::<EngineConfig>(j).map_err(|e| {
+                    fail(
+                        dms_status::DMS_INVALID_ARGUMENT,
+                        format!("config->options_json: {e}"),
+                    )
+                })?,
+                None => EngineConfig::default(),
+            };
+            if let Some(d) = unsafe { opt_arg(cfg_c.device_id, "config->device_id") }? {
+                cfg.device_id = d.to_string();
+            }
+            if let Some(z) = unsafe { opt_arg(cfg_c.time_zone, "config->time_zone") }? {
+                cfg.time_zone = z.to_string();
+            }
+            let store = if path == ":memory:" {
+                Store::open_in_memory()
+            } else {
+                Store::open(Path::new(path))
+            }
+            .map_err(|e| engine_err(&EngineError::Storage(e)))?;
+            // The host is only adopted (and destroyed at close) on success.
+            let (core_host, adopted) = callbacks::core_host(host_c);
+            let engine = Engine::open(store, core_host, cfg).map_err(|e| engine_err(&e))?;
+            adopted.1.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(adopted);
+            let handle = Box::new(dms_engine { _private: 0 });
+            let addr = &*handle as *const dms_engine as usize;
+            let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            g.get_or_insert_with(HashMap::new)
+                .insert(addr, Arc::new(Mutex::new(engine)));
+            Ok(handle)
+        };
+        match run() {
+            Ok(h) => {
+                // SAFETY: `out` valid for one write.
+                unsafe { *out = Box::into_raw(h) };
+                dms_status::DMS_OK
+            }
+            Err(s) => s,
+        }
+    })
+}
+
+/// Closes an engine: waits for a call in progress on another thread, then
+/// releases everything and calls `host->destroy(user_data)`. NULL is
+/// accepted (no-op). Closing a handle twice returns `DMS_INVALID_HANDLE`
+/// the second time and does nothing. Any thread.
+///
+/// # Safety
+/// `e` is NULL or a handle from `dms_engine_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
+    guard(|| {
+        if e.is_null() {
+            return dms_status::DMS_OK;
+        }
+        let removed = {
+            let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            let r = g.as_mut().and_then(|m| m.remove(&(e as usize)));
+            // Free the registry itself when the last engine goes (no
+            // process-lifetime allocation left behind).
+            if g.as_ref().is_some_and(HashMap::is_empty) {
+                *g = None;
+            }
+            r
+        };
+        let Some(shared) = removed else {
+            return fail(
+                dms_status::DMS_INVALID_HANDLE,
+                "engine handle is already closed or was not made by dms_engine_open",
+            );
+        };
+        if IN_ENGINE.with(|f| f.get()) {
+            // Closing from inside a callback: keep it alive until the call ends.
+            drop(shared);
+        } else {
+            // Wait for a call in progress, then drop (runs host->destroy).
+            drop(shared.lock().unwrap_or_else(|p| p.into_inner()));
+            drop(shared);
+        }
+        // SAFETY: made by Box::into_raw in dms_engine_open, removed above once.
+        drop(unsafe { Box::from_raw(e) });
+        dms_status::DMS_OK
+    })
+}
+
+/// Verifies and stores a schedule (JSON document) for server `owner` and
+/// activates it; durable when this returns. `*out_info` (may be NULL) gets
+/// the schedule's state as JSON (free with `dms_string_free`). Invalid
+/// documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
+/// in `dms_last_error()`; nothing is stored. Any thread (serialised).
+///
+/// # Safety
+/// Strings are NUL-terminated; `out_info` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_submit(
+    e: *mut dms_engine,
+    owner: *const c_char,
+    schedule_json: *const c_char,
+    now_ms: i64,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let owner = unsafe { arg(owner, "owner") }?;
+        let doc = unsafe { arg(schedule_json, "schedule_json") }?;
+        let info = eng
+            .submit(owner, doc, time(now_ms)?)
+            .map_err(|e| engine_err(&e))?;
+        let j = json(&info)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_info, j) };
+        Ok(())
+    })
+}
+
+/// Replaces the document of a live schedule of `owner` (the id is taken from
+/// the document), on behalf of server `requester`. Output as `dms_engine_submit`.
+///
+/// # Safety
+/// As `dms_engine_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_modify(
+    e: *mut dms_engine,
+    requester: *const c_char,
+    owner: *const c_char,
+    schedule_json: *const c_char,
+    now_ms: i64,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let (r, o, d) = unsafe {
+            (
+                arg(requester, "requester")?,
+                arg(owner, "owner")?,
+                arg(schedule_json, "schedule_json")?,
+            )
+        };
+        let info = eng
+            .modify(r, o, d, time(now_ms)?)
+            .map_err(|e| engine_err(&e))?;
+        let j = json(&info)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_info, j) };
+        Ok(())
+    })
+}
+
+/// What `lifecycle` does to a schedule.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dms_lifecycle {
+    /// Nothing runs until resumed.
+    DMS_SUSPEND = 0,
+    /// Runs again; occurrences during the suspension are not caught up.
+    DMS_RESUME = 1,
+    /// Ends it for good.
+    DMS_TERMINATE = 2,
+}
+
+/// Suspends, resumes or terminates schedule `id` of `owner` on behalf of
+/// `requester`. `*out_info` (may be NULL) gets its state as JSON.
+///
+/// # Safety
+/// As `dms_engine_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_lifecycle(
+    e: *mut dms_engine,
+    requester: *const c_char,
+    owner: *const c_char,
+    id: *const c_char,
+    action: dms_lifecycle,
+    now_ms: i64,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let (r, o, i) = unsafe {
+            (
+                arg(requester, "requester")?,
+                arg(owner, "owner")?,
+                arg(id, "id")?,
+            )
+        };
+        let now = time(now_ms)?;
+        let info = match action {
+            dms_lifecycle::DMS_SUSPEND => eng.suspend(r, o, i, now),
+            dms_lifecycle::DMS_RESUME => eng.resume(r, o, i, now),
+            dms_lifecycle::DMS_TERMINATE => eng.terminate(r, o, i, now),
+        }
+        .map_err(|e| engine_err(&e))?;
+        let j = json(&info)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_info, j) };
+        Ok(())
+    })
+}
+
+/// Schedule `id` of `owner` as JSON (state, next run, last outcome, why it
+/// waits, the document), if `requester` may read it. Free `*out_info` with
+/// `dms_string_free`.
+///
+/// # Safety
+/// As `dms_engine_submit`; `out_info` must not be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_get(
+    e: *mut dms_engine,
+    requester: *const c_char,
+    owner: *const c_char,
+    id: *const c_char,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        if out_info.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_info is NULL"));
+        }
+        // SAFETY: per the contract.
+        let (r, o, i) = unsafe {
+            (
+                arg(requester, "requester")?,
+                arg(owner, "owner")?,
+                arg(id, "id")?,
+            )
+        };
+        let info = eng.get(r, o, i).map_err(|e| engine_err(&e))?;
+        let j = json(&info)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_info, j) };
+        Ok(())
+    })
+}
+
+/// The schedules `requester` may read as a JSON array; `requester` NULL
+/// lists every schedule (the device's own view). Free with `dms_string_free`.
+///
+/// # Safety
+/// `requester` is NULL or NUL-terminated; `out_json` is valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_list(
+    e: *mut dms_engine,
+    requester: *const c_char,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        if out_json.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
+        }
+        // SAFETY: per the contract.
+        let list = match unsafe { opt_arg(requester, "requester") }? {
+            Some(r) => eng.list(r),
+            None => eng.list_all(),
+        }
+        .map_err(|e| engine_err(&e))?;
+        let j = json(&list)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_json, j) };
+        Ok(())
+    })
+}
+
+/// The earliest instant (Unix ms) at which `dms_engine_tick` has work:
+/// `*out_has` is false when nothing is scheduled by time. Arm one alarm for
+/// it. Any thread.
+///
+/// # Safety
+/// `out_ms` and `out_has` are valid for one write each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_next_wakeup(
+    e: *const dms_engine,
+    out_ms: *mut i64,
+    out_has: *mut bool,
+) -> dms_status {
+    with_engine(e, |eng| {
+        if out_ms.is_null() || out_has.is_null() {
+            return Err(fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "out_ms or out_has is NULL",
+            ));
+        }
+        let w = eng.next_wakeup();
+        // SAFETY: per the contract.
+        unsafe {
+            *out_has = w.is_some();
+            *out_ms = w.map_or(0, |t| t.as_millisecond());
+        }
+        Ok(())
+    })
+}
+
+/// Runs everything due at `now_ms`; actions go to `host->execute`.
+/// `*out_firings` (may be NULL) gets a JSON array of the occurrences that
+/// finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
+///
+/// # Safety
+/// `out_firings` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_tick(
+    e: *mut dms_engine,
+    now_ms: i64,
+    out_firings: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        let fired = eng.tick(time(now_ms)?).map_err(|e| engine_err(&e))?;
+        if !out_firings.is_null() {
+            let j = json(&fired)?;
+            // SAFETY: per the contract.
+            unsafe { put_string(out_firings, j) };
+        }
+        Ok(())
+    })
+}
+
+/// Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
+/// tasks that watch that name. Output as `dms_engine_tick`.
+///
+/// # Safety
+/// `event_json` is NUL-terminated; `out_firings` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_post_event(
+    e: *mut dms_engine,
+    event_json: *const c_char,
+    now_ms: i64,
+    out_firings: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let text = unsafe { arg(event_json, "event_json") }?;
+        let ev: Event = serde_json::from_str(text)
+            .map_err(|e| fail(dms_status::DMS_INVALID_ARGUMENT, format!("event_json: {e}")))?;
+        let fired = eng
+            .on_event(&ev, time(now_ms)?)
+            .map_err(|e| engine_err(&e))?;
+        if !out_firings.is_null() {
+            let j = json(&fired)?;
+            // SAFETY: per the contract.
+            unsafe { put_string(out_firings, j) };
+        }
+        Ok(())
+    })
+}
+
+/// Tells the engine that tree node `uri` changed: wakes only the tasks whose
+/// conditions read it. Output as `dms_engine_tick`.
+///
+/// # Safety
+/// `uri` is NUL-terminated; `out_firings` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_tree_changed(
+    e: *mut dms_engine,
+    uri: *const c_char,
+    now_ms: i64,
+    out_firings: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let uri = unsafe { arg(uri, "uri") }?;
+        let fired = eng
+            .on_tree_changed(uri, time(now_ms)?)
+            .map_err(|e| engine_err(&e))?;
+        if !out_firings.is_null() {
+            let j = json(&fired)?;
+            // SAFETY: per the contract.
+            unsafe { put_string(out_firings, j) };
+        }
+        Ok(())
+    })
+}
+
+/// Reports waiting in the outbox for `owner` (every owner when NULL), oldest
+/// first, at most `limit`, as `{"reports": [{"id", "firing"}], "dropped": n}`
+/// (`dropped`: reports of that owner evicted from the full outbox since its
+/// last acknowledgement). Free with `dms_string_free`.
+///
+/// # Safety
+/// `owner` is NULL or NUL-terminated; `out_json` is valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_pending_reports(
+    e: *mut dms_engine,
+    owner: *const c_char,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        if out_json.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
+        }
+        // SAFETY: per the contract.
+        let owner = unsafe { opt_arg(owner, "owner") }?;
+        let batch = eng
+            .pending_reports(owner, limit)
+            .map_err(|e| engine_err(&e))?;
+        let j = json(&batch)?;
+        // SAFETY: per the contract.
+        unsafe { put_string(out_json, j) };
+        Ok(())
+    })
+}
+
+/// `owner`'s server received reports `ids[0..count]`: remove them (ids of
+/// other owners are ignored). `*out_removed` (may be NULL) gets how many
+/// were removed.
+///
+/// # Safety
+/// `owner` is NUL-terminated; `ids` is valid for `count` reads (or NULL when 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_ack_reports(
+    e: *mut dms_engine,
+    owner: *const c_char,
+    ids: *const i64,
+    count: usize,
+    out_removed: *mut usize,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let owner = unsafe { arg(owner, "owner") }?;
+        if ids.is_null() && count > 0 {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "ids is NULL"));
+        }
+        let ids = if count == 0 {
+            &[][..]
+        } else {
+            // SAFETY: valid for `count` reads per the contract.
+            unsafe { std::slice::from_raw_parts(ids, count) }
+        };
+        let n = eng.ack_reports(owner, ids).map_err(|e| engine_err(&e))?;
+        if !out_removed.is_null() {
+            // SAFETY: per the contract.
+            unsafe { *out_removed = n };
+        }
+        Ok(())
+    })
+}
+
+/// The device's time zone changed (IANA name or `UTC`): schedules using
+/// `"local"` are re-planned.
+///
+/// # Safety
+/// `time_zone` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_set_time_zone(
+    e: *mut dms_engine,
+    time_zone: *const c_char,
+    now_ms: i64,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let tz = unsafe { arg(time_zone, "time_zone") }?;
+        eng.set_time_zone(tz, time(now_ms)?)
+            .map_err(|e| engine_err(&e))
+    })
+}

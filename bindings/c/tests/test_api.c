@@ -1,0 +1,510 @@
+/*
+ * C test suite of the dmsched C ABI: every function, its error paths,
+ * callbacks (including failing ones and re-entrance), handle lifetimes,
+ * reopening a store, a corrupt store, and use from several threads.
+ * Built with -std=c99 -Wall -Wextra -Werror -pedantic against the static
+ * and the shared library, run under AddressSanitizer and valgrind.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dmsched.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    checks++;                                                                \
+    if (!(cond)) {                                                           \
+      failures++;                                                            \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, \
+              __LINE__, #cond, dms_last_error());                            \
+    }                                                                        \
+  } while (0)
+
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define MIN 60000LL
+
+/* ---- a small host: a tree of up to 32 nodes, counters ---- */
+typedef struct {
+  char uri[32][64];
+  char value[32][64];
+  int n;
+  int executed;
+  int execute_fails;
+  int reports;
+  int destroyed;
+  int tree_fails;
+  int reenter;
+  dms_engine *self;
+  dms_status reenter_status;
+  char last_owner[64];
+} world;
+
+static void set_node(world *w, const char *uri, const char *json) {
+  int i;
+  for (i = 0; i < w->n; i++) {
+    if (strcmp(w->uri[i], uri) == 0) {
+      snprintf(w->value[i], sizeof w->value[i], "%s", json);
+      return;
+    }
+  }
+  snprintf(w->uri[w->n], sizeof w->uri[w->n], "%s", uri);
+  snprintf(w->value[w->n], sizeof w->value[w->n], "%s", json);
+  w->n++;
+}
+
+static int32_t tree_read(void *ud, const char *owner, const char *uri, dms_buffer *out) {
+  world *w = (world *)ud;
+  int i;
+  (void)owner;
+  if (w->tree_fails) {
+    const char *msg = "tree unavailable";
+    dms_buffer_set(out, msg, strlen(msg));
+    return 1;
+  }
+  for (i = 0; i < w->n; i++) {
+    if (strcmp(w->uri[i], uri) == 0) {
+      return dms_buffer_set(out, w->value[i], strlen(w->value[i])) == DMS_OK ? 0 : 1;
+    }
+  }
+  return 0; /* absent */
+}
+
+static int32_t execute(void *ud, const char *context_json, const char *actions_json,
+                       dms_buffer *results) {
+  world *w = (world *)ud;
+  const char *ok = "[{\"op\":\"Replace\",\"target\":\"./A\",\"status\":200}]";
+  const char *o;
+  (void)actions_json;
+  w->executed++;
+  o = strstr(context_json, "\"owner\":\"");
+  if (o) {
+    snprintf(w->last_owner, sizeof w->last_owner, "%.*s", (int)strcspn(o + 9, "\""), o + 9);
+  }
+  if (w->reenter) {
+    int64_t ms;
+    bool has;
+    w->reenter_status = dms_engine_next_wakeup(w->self, &ms, &has);
+  }
+  if (w->execute_fails) {
+    const char *msg = "device busy";
+    dms_buffer_set(results, msg, strlen(msg));
+    return 7;
+  }
+  return dms_buffer_set(results, ok, strlen(ok)) == DMS_OK ? 0 : 1;
+}
+
+static int32_t confirm(void *ud, const char *context_json, const char *title, int32_t *answer,
+                       uint64_t *postpone) {
+  (void)ud;
+  (void)context_json;
+  (void)title;
+  (void)postpone;
+  *answer = DMS_PROMPT_ACCEPT;
+  return 0;
+}
+
+static void report_ready(void *ud, const char *report_json) {
+  world *w = (world *)ud;
+  if (strstr(report_json, "\"firing\"")) w->reports++;
+}
+
+static bool authorize(void *ud, const char *requester, const char *owner, const char *id,
+                      dms_access access) {
+  (void)ud;
+  (void)owner;
+  (void)id;
+  return strcmp(requester, "auditor") == 0 && access == DMS_ACCESS_READ;
+}
+
+static void destroy(void *ud) { ((world *)ud)->destroyed++; }
+
+static dms_host host_for(world *w) {
+  dms_host h;
+  memset(&h, 0, sizeof h);
+  h.user_data = w;
+  h.tree_read = tree_read;
+  h.execute = execute;
+  h.confirm = confirm;
+  h.report_ready = report_ready;
+  h.authorize = authorize;
+  h.destroy = destroy;
+  return h;
+}
+
+static dms_engine *open_engine(world *w, const char *path) {
+  dms_config c;
+  dms_host h = host_for(w);
+  dms_engine *e = NULL;
+  memset(&c, 0, sizeof c);
+  c.store_path = path;
+  c.device_id = "c-test";
+  c.options_json = "{\"limits\": {\"min_interval_seconds\": 1}}";
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_OK);
+  CHECK(e != NULL);
+  w->self = e;
+  return e;
+}
+
+static const char *EVERY_MIN =
+    "{\"id\": \"m\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"every\": {\"seconds\": 60, "
+    "\"anchor\": \"2026-01-01T00:00:00Z\"}}, \"actions\": [{\"op\": \"Replace\", \"target\": "
+    "\"./A\", \"data\": \"1\"}], \"policy\": {\"report\": \"always\"}}]}";
+
+static void test_version(void) {
+  CHECK(strcmp(dms_version(), "0.1.0") == 0);
+  CHECK(DMS_VERSION_MAJOR == 0 && DMS_VERSION_MINOR == 1);
+  CHECK(dms_last_error() != NULL);
+  dms_string_free(NULL);
+}
+
+static void test_open_errors(void) {
+  world w;
+  dms_config c;
+  dms_host h;
+  dms_engine *e = NULL;
+  memset(&w, 0, sizeof w);
+  memset(&c, 0, sizeof c);
+  h = host_for(&w);
+  CHECK(dms_engine_open(NULL, &h, &e) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_open(&c, NULL, &e) == DMS_INVALID_ARGUMENT);
+  c.store_path = ":memory:";
+  CHECK(dms_engine_open(&c, &h, NULL) == DMS_INVALID_ARGUMENT);
+  h.execute = NULL;
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "execute") != NULL);
+  h = host_for(&w);
+  c.store_path = NULL;
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  c.store_path = ":memory:";
+  c.options_json = "{not json";
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  c.options_json = NULL;
+  c.time_zone = "Mars/Olympus";
+  CHECK(dms_engine_open(&c, &h, &e) != DMS_OK);
+  CHECK(e == NULL);
+  CHECK(w.destroyed == 0); /* a failed open never adopts user_data */
+}
+
+static void test_lifecycle_and_firing(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  int64_t ms = 0;
+  bool has = false;
+  size_t removed = 0;
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0 + 30000, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"state\":\"active\""));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0, NULL) == DMS_ALREADY_EXISTS);
+
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK);
+  CHECK(has && ms == T0 + MIN);
+  CHECK(dms_engine_next_wakeup(e, NULL, &has) == DMS_INVALID_ARGUMENT);
+
+  CHECK(dms_engine_tick(e, T0 + MIN, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"ran\""));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(w.executed == 1);
+  CHECK(strcmp(w.last_owner, "srv") == 0);
+  CHECK(w.reports == 1);
+
+  CHECK(dms_engine_get(e, "srv", "srv", "m", &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"runs\":1"));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_get(e, "srv", "srv", "nope", &out) == DMS_NOT_FOUND);
+  CHECK(dms_engine_get(e, "srv", "srv", "m", NULL) == DMS_INVALID_ARGUMENT);
+  /* Another authority cannot see it, unless authorised to read. */
+  CHECK(dms_engine_get(e, "intruder", "srv", "m", &out) == DMS_NOT_FOUND);
+  CHECK(dms_engine_get(e, "auditor", "srv", "m", &out) == DMS_OK);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_lifecycle(e, "auditor", "srv", "m", DMS_TERMINATE, T0 + MIN, NULL) ==
+        DMS_PERMISSION_DENIED);
+
+  CHECK(dms_engine_list(e, "srv", &out) == DMS_OK);
+  CHECK(out && out[0] == '[' && strstr(out, "\"id\":\"m\""));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_list(e, "intruder", &out) == DMS_OK);
+  CHECK(out && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_list(e, NULL, &out) == DMS_OK);
+  dms_string_free(out);
+  out = NULL;
+
+  CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_SUSPEND, T0 + MIN, &out) == DMS_OK);
+  CHECK(out && strstr(out, "suspended"));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK && !has);
+  CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_SUSPEND, T0 + MIN, NULL) ==
+        DMS_INVALID_STATE);
+  CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_RESUME, T0 + 5 * MIN, NULL) == DMS_OK);
+  CHECK(dms_engine_modify(e, "srv", "srv", EVERY_MIN, T0 + 5 * MIN, &out) == DMS_OK);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_modify(e, "srv", "srv", "{\"id\": \"m\"}", T0, NULL) == DMS_INVALID_SCHEDULE);
+  CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_TERMINATE, T0 + 6 * MIN, NULL) == DMS_OK);
+  CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_RESUME, T0 + 6 * MIN, NULL) ==
+        DMS_INVALID_STATE);
+
+  CHECK(dms_engine_pending_reports(e, "srv", 10, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"reports\":[{\"id\":"));
+  {
+    long long id = atoll(strstr(out, "\"id\":") + 5);
+    int64_t ids[1];
+    ids[0] = (int64_t)id;
+    CHECK(dms_engine_ack_reports(e, "srv", ids, 1, &removed) == DMS_OK && removed == 1);
+  }
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_ack_reports(e, "srv", NULL, 1, &removed) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_ack_reports(e, "srv", NULL, 0, &removed) == DMS_OK && removed == 0);
+  CHECK(dms_engine_pending_reports(e, "srv", 10, NULL) == DMS_INVALID_ARGUMENT);
+
+  CHECK(dms_engine_set_time_zone(e, "Europe/Berlin", T0 + 7 * MIN) == DMS_OK);
+  CHECK(dms_engine_set_time_zone(e, "Mars/Olympus", T0 + 7 * MIN) != DMS_OK);
+  CHECK(dms_engine_set_time_zone(e, NULL, T0) == DMS_INVALID_ARGUMENT);
+
+  CHECK(dms_engine_close(e) == DMS_OK);
+  CHECK(w.destroyed == 1);
+}
+
+static void test_bad_input(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", "{\"id\": ", T0, &out) == DMS_INVALID_SCHEDULE);
+  CHECK(out == NULL);
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"x\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"calendar\": {\"rrule\": "
+            "\"FREQ=DAILY;BYHOUR=25\", \"dtstart\": \"2026-01-01T00:00:00\", \"tz\": \"UTC\"}}, "
+            "\"actions\": [{\"op\": \"Get\", \"target\": \"./A\"}]}]}",
+            T0, &out) == DMS_INVALID_SCHEDULE);
+  CHECK(strstr(dms_last_error(), "$.tasks[0].trigger.calendar.rrule: ") != NULL);
+  CHECK(dms_engine_submit(e, NULL, EVERY_MIN, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_submit(e, "srv", NULL, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, INT64_MAX, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_post_event(e, "not json", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_tree_changed(e, NULL, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_list(e, NULL, &out) == DMS_OK && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  dms_engine_close(e);
+}
+
+static void test_events_tree_and_failing_callbacks(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  memset(&w, 0, sizeof w);
+  set_node(&w, "./Bat", "50");
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"low\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"becomes_true\": "
+            "\"./Bat < 20\"}, \"actions\": [{\"op\": \"Exec\", \"target\": \"./Saver\"}]}]}",
+            T0, NULL) == DMS_OK);
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"wifi\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"event\": {\"name\": "
+            "\"network\", \"filter\": \"event.type == 'wifi'\"}}, \"actions\": [{\"op\": \"Exec\", "
+            "\"target\": \"./Sync\"}]}]}",
+            T0, NULL) == DMS_OK);
+  CHECK(dms_engine_tick(e, T0, NULL) == DMS_OK);
+  set_node(&w, "./Bat", "10");
+  CHECK(dms_engine_tree_changed(e, "./Bat", T0 + MIN, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"schedule\":\"low\""));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"network\", \"fields\": {\"type\": \"cellular\"}}",
+                              T0 + 2 * MIN, &out) == DMS_OK);
+  CHECK(out && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  out = NULL;
+  /* The executor fails: the occurrence is failed, with the host's message. */
+  w.execute_fails = 1;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"network\", \"fields\": {\"type\": \"wifi\"}}",
+                              T0 + 3 * MIN, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"failed\"") && strstr(out, "device busy"));
+  dms_string_free(out);
+  out = NULL;
+  w.execute_fails = 0;
+  /* The tree read fails: the condition is unmet, nothing runs. */
+  w.tree_fails = 1;
+  CHECK(dms_engine_tree_changed(e, "./Bat", T0 + 4 * MIN, &out) == DMS_OK);
+  CHECK(out && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  out = NULL;
+  w.tree_fails = 0;
+  /* A callback that calls back into the engine is refused, not deadlocked. */
+  w.reenter = 1;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"network\", \"fields\": {\"type\": \"wifi\"}}",
+                              T0 + 5 * MIN, NULL) == DMS_OK);
+  CHECK(w.reenter_status == DMS_REENTRANT_CALL);
+  dms_engine_close(e);
+}
+
+static void test_handles(void) {
+  world w;
+  dms_engine *e;
+  int64_t ms;
+  bool has;
+  memset(&w, 0, sizeof w);
+  CHECK(dms_engine_close(NULL) == DMS_OK);
+  CHECK(dms_engine_tick(NULL, T0, NULL) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_next_wakeup(NULL, &ms, &has) == DMS_INVALID_HANDLE);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_close(e) == DMS_OK);
+  CHECK(w.destroyed == 1);
+  /* The handle is gone: every call says so, and closing again does nothing. */
+  CHECK(dms_engine_close(e) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0, NULL) == DMS_INVALID_HANDLE);
+  CHECK(w.destroyed == 1);
+}
+
+static void test_reopen_and_corrupt_store(void) {
+  char dir[] = "/tmp/dmsched-c-XXXXXX";
+  char path[128];
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  int64_t ms;
+  bool has;
+  FILE *f;
+  char buf[32];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/store.db", dir);
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, path);
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0 + 30000, NULL) == DMS_OK);
+  dms_engine_close(e);
+  e = open_engine(&w, path);
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK && has && ms == T0 + MIN);
+  CHECK(dms_engine_list(e, NULL, &out) == DMS_OK && strstr(out, "\"id\":\"m\""));
+  dms_string_free(out);
+  dms_engine_close(e);
+  CHECK(w.destroyed == 2);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/store.db-wal", dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/store.db-shm", dir);
+  unlink(path);
+
+  snprintf(path, sizeof path, "%s/junk.db", dir);
+  f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    int i;
+    for (i = 0; i < 256; i++) fputs("not a database at all!!!!!!!!!!", f);
+    fclose(f);
+  }
+  {
+    dms_config c;
+    dms_host h = host_for(&w);
+    memset(&c, 0, sizeof c);
+    c.store_path = path;
+    e = NULL;
+    CHECK(dms_engine_open(&c, &h, &e) == DMS_CORRUPT_STORE);
+    CHECK(e == NULL);
+    CHECK(strstr(dms_last_error(), "corrupt") != NULL);
+  }
+  f = fopen(path, "rb");
+  CHECK(f != NULL && fread(buf, 1, 20, f) == 20 && memcmp(buf, "not a database at al", 20) == 0);
+  if (f) fclose(f);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* ---- several threads on one engine ---- */
+typedef struct {
+  dms_engine *e;
+  int index;
+  int ok;
+} job;
+
+static void *worker(void *arg) {
+  job *j = (job *)arg;
+  char doc[512];
+  int k;
+  j->ok = 1;
+  for (k = 0; k < 10; k++) {
+    char *out = NULL;
+    int64_t ms;
+    bool has;
+    snprintf(doc, sizeof doc,
+             "{\"id\": \"t%d-%d\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"every\": "
+             "{\"seconds\": 60, \"anchor\": \"2026-01-01T00:00:00Z\"}}, \"actions\": [{\"op\": "
+             "\"Exec\", \"target\": \"./Job\"}]}]}",
+             j->index, k);
+    if (dms_engine_submit(j->e, "srv", doc, T0, NULL) != DMS_OK) j->ok = 0;
+    if (dms_engine_tick(j->e, T0 + (k + 1) * MIN, &out) != DMS_OK) j->ok = 0;
+    dms_string_free(out);
+    if (dms_engine_next_wakeup(j->e, &ms, &has) != DMS_OK) j->ok = 0;
+    /* Errors are per thread: a failure here does not disturb the others. */
+    if (dms_engine_get(j->e, "srv", "srv", "absent", &out) != DMS_NOT_FOUND) j->ok = 0;
+    if (strstr(dms_last_error(), "absent") == NULL) j->ok = 0;
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  world w;
+  dms_engine *e;
+  pthread_t t[4];
+  job j[4];
+  int i;
+  char *out = NULL;
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  for (i = 0; i < 4; i++) {
+    j[i].e = e;
+    j[i].index = i;
+    CHECK(pthread_create(&t[i], NULL, worker, &j[i]) == 0);
+  }
+  for (i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    CHECK(j[i].ok);
+  }
+  CHECK(dms_engine_list(e, "srv", &out) == DMS_OK);
+  {
+    int n = 0;
+    const char *p = out;
+    while ((p = strstr(p, "\"owner\":\"srv\"")) != NULL) {
+      n++;
+      p++;
+    }
+    CHECK(n == 40);
+  }
+  dms_string_free(out);
+  dms_engine_close(e);
+}
+
+int main(void) {
+  test_version();
+  test_open_errors();
+  test_lifecycle_and_firing();
+  test_bad_input();
+  test_events_tree_and_failing_callbacks();
+  test_handles();
+  test_reopen_and_corrupt_store();
+  test_threads();
+  printf("%d passed, %d failed\n", checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}
