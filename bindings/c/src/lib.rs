@@ -78,19 +78,37 @@ fn time(ms: i64) -> Result<Timestamp, dms_status> {
     })
 }
 
+thread_local! {
+    /// The engine this thread used last: most hosts use one engine, so the
+    /// registry's lock is skipped. A closed engine's `Weak` no longer upgrades.
+    static LAST: std::cell::RefCell<(usize, std::sync::Weak<Mutex<Engine>>)> =
+        const { std::cell::RefCell::new((0, std::sync::Weak::new())) };
+}
+
 fn lookup(e: *const dms_engine) -> Result<Shared, dms_status> {
     if e.is_null() {
         return Err(fail(dms_status::DMS_INVALID_HANDLE, "engine is NULL"));
     }
-    LIVE.lock()
+    let addr = e as usize;
+    let cached = LAST.with(|l| {
+        let l = l.borrow();
+        if l.0 == addr { l.1.upgrade() } else { None }
+    });
+    if let Some(shared) = cached {
+        return Ok(shared);
+    }
+    let shared = LIVE
+        .lock()
         .ok()
-        .and_then(|g| g.as_ref().and_then(|m| m.get(&(e as usize)).cloned()))
+        .and_then(|g| g.as_ref().and_then(|m| m.get(&addr).cloned()))
         .ok_or_else(|| {
             fail(
                 dms_status::DMS_INVALID_HANDLE,
                 "engine handle is closed or was not made by dms_engine_open",
             )
-        })
+        })?;
+    LAST.with(|l| *l.borrow_mut() = (addr, Arc::downgrade(&shared)));
+    Ok(shared)
 }
 
 struct InEngine;

@@ -621,6 +621,20 @@ mod tests {
     }
 
     #[test]
+    fn report_ids_are_never_reused_after_the_outbox_empties() {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.tx().unwrap();
+        let (first, _) = tx.push_report("a", "x", 10).unwrap();
+        tx.ack_reports("a", &[first]).unwrap();
+        let (second, _) = tx.push_report("a", "y", 10).unwrap();
+        tx.commit().unwrap();
+        assert!(
+            second > first,
+            "a stale ack of {first} must not remove the new report"
+        );
+    }
+
+    #[test]
     fn ack_removes_only_the_owners_reports() {
         let mut s = Store::open_in_memory().unwrap();
         let tx = s.tx().unwrap();

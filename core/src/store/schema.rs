@@ -46,7 +46,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         started_at TEXT NOT NULL
     );
     CREATE TABLE outbox (
-        rid    INTEGER PRIMARY KEY,
+        rid    INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a late ack cannot hit a newer report
         owner  TEXT NOT NULL,
         body   TEXT NOT NULL
     );
