@@ -20,6 +20,36 @@
 #include <stdint.h>
 
 /**
+ * And debugging detail.
+ */
+#define DMS_LOG_DEBUG 4
+
+/**
+ * Errors only.
+ */
+#define DMS_LOG_ERROR 1
+
+/**
+ * And information (lifecycle, clock changes).
+ */
+#define DMS_LOG_INFO 3
+
+/**
+ * Log levels for `dms_config.log_level`.
+ */
+#define DMS_LOG_OFF 0
+
+/**
+ * Everything.
+ */
+#define DMS_LOG_TRACE 5
+
+/**
+ * And warnings.
+ */
+#define DMS_LOG_WARN 2
+
+/**
  * Major version of the library and header.
  */
 #define DMS_VERSION_MAJOR 0
@@ -188,6 +218,10 @@ typedef struct dms_config {
    * `max_misfire_records`.
    */
   const char *options_json;
+  /**
+   * `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to `host->log`.
+   */
+  int32_t log_level;
 } dms_config;
 
 /**
@@ -241,6 +275,12 @@ typedef bool (*dms_authorize_fn)(void *user_data,
                                  enum dms_access access);
 
 /**
+ * Receives one log line: `level` 1 = error … 5 = trace, `target` such as
+ * `dmsched::engine`, `message` with its fields. Never receives secrets.
+ */
+typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, const char *message);
+
+/**
  * Releases `user_data` when the engine is closed.
  */
 typedef void (*dms_destroy_fn)(void *user_data);
@@ -277,6 +317,10 @@ typedef struct dms_host {
    * Cross-authority access (may be NULL).
    */
   dms_authorize_fn authorize;
+  /**
+   * Log lines at or above `dms_config.log_level` (may be NULL).
+   */
+  dms_log_fn log;
   /**
    * Called once with `user_data` when the engine is closed (may be NULL).
    */

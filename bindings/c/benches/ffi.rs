@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
         device_id: std::ptr::null(),
         time_zone: std::ptr::null(),
         options_json: std::ptr::null(),
+        log_level: DMS_LOG_OFF,
     };
     let h = dms_host {
         user_data: std::ptr::null_mut(),
@@ -97,6 +98,7 @@ fn bench(c: &mut Criterion) {
         confirm: None,
         report_ready: None,
         authorize: None,
+        log: None,
         destroy: None,
     };
     let mut e: *mut dms_engine = std::ptr::null_mut();

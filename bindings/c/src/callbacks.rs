@@ -121,6 +121,8 @@ pub struct dms_host {
     pub report_ready: dms_report_ready_fn,
     /// Cross-authority access (may be NULL).
     pub authorize: dms_authorize_fn,
+    /// Log lines at or above `dms_config.log_level` (may be NULL).
+    pub log: crate::log::dms_log_fn,
     /// Called once with `user_data` when the engine is closed (may be NULL).
     pub destroy: dms_destroy_fn,
 }

@@ -13,6 +13,7 @@
 
 mod boundary;
 mod callbacks;
+mod log;
 mod status;
 
 use std::collections::HashMap;
@@ -29,6 +30,10 @@ pub use callbacks::{
     dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
     dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
 };
+pub use log::{
+    DMS_LOG_DEBUG, DMS_LOG_ERROR, DMS_LOG_INFO, DMS_LOG_OFF, DMS_LOG_TRACE, DMS_LOG_WARN,
+    dms_log_fn,
+};
 pub use status::dms_status;
 
 /// Major version of the library and header.
@@ -44,7 +49,13 @@ pub struct dms_engine {
     _private: u8,
 }
 
-type Shared = Arc<Mutex<Engine>>;
+/// An open engine and, when the host logs, its log dispatcher.
+struct Opened {
+    engine: Mutex<Engine>,
+    log: Option<tracing::Dispatch>,
+}
+
+type Shared = Arc<Opened>;
 
 /// Engines opened and not yet closed, by handle address.
 static LIVE: Mutex<Option<HashMap<usize, Shared>>> = Mutex::new(None);
@@ -63,6 +74,8 @@ pub struct dms_config {
     /// docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
     /// `max_misfire_records`.
     pub options_json: *const c_char,
+    /// `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to `host->log`.
+    pub log_level: i32,
 }
 
 fn engine_err(e: &EngineError) -> dms_status {
@@ -81,7 +94,7 @@ fn time(ms: i64) -> Result<Timestamp, dms_status> {
 thread_local! {
     /// The engine this thread used last: most hosts use one engine, so the
     /// registry's lock is skipped. A closed engine's `Weak` no longer upgrades.
-    static LAST: std::cell::RefCell<(usize, std::sync::Weak<Mutex<Engine>>)> =
+    static LAST: std::cell::RefCell<(usize, std::sync::Weak<Opened>)> =
         const { std::cell::RefCell::new((0, std::sync::Weak::new())) };
 }
 
@@ -138,10 +151,14 @@ fn with_engine(
         }
         // A panic inside a call poisons the lock; the engine's state is
         // consistent with its store at every transaction, so go on.
-        let mut engine = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let mut engine = shared.engine.lock().unwrap_or_else(|p| p.into_inner());
         IN_ENGINE.with(|f| f.set(true));
         let _reset = InEngine;
-        match f(&mut engine) {
+        let r = match &shared.log {
+            Some(d) => tracing::dispatcher::with_default(d, || f(&mut engine)),
+            None => f(&mut engine),
+        };
+        match r {
             Ok(()) => dms_status::DMS_OK,
             Err(s) => s,
         }
@@ -269,8 +286,23 @@ pub unsafe extern "C" fn dms_engine_open(
             let handle = Box::new(dms_engine { _private: 0 });
             let addr = &*handle as *const dms_engine as usize;
             let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
-            g.get_or_insert_with(HashMap::new)
-                .insert(addr, Arc::new(Mutex::new(engine)));
+            let log = match host_c.log {
+                Some(f) if cfg_c.log_level > DMS_LOG_OFF => {
+                    Some(tracing::Dispatch::new(log::CLog {
+                        f,
+                        user_data: host_c.user_data,
+                        max: cfg_c.log_level.min(DMS_LOG_TRACE),
+                    }))
+                }
+                _ => None,
+            };
+            g.get_or_insert_with(HashMap::new).insert(
+                addr,
+                Arc::new(Opened {
+                    engine: Mutex::new(engine),
+                    log,
+                }),
+            );
             Ok(handle)
         };
         match run() {
@@ -318,7 +350,7 @@ pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
             drop(shared);
         } else {
             // Wait for a call in progress, then drop (runs host->destroy).
-            drop(shared.lock().unwrap_or_else(|p| p.into_inner()));
+            drop(shared.engine.lock().unwrap_or_else(|p| p.into_inner()));
             drop(shared);
         }
         // SAFETY: made by Box::into_raw in dms_engine_open, removed above once.

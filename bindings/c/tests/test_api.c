@@ -432,6 +432,55 @@ static void test_reopen_and_corrupt_store(void) {
   rmdir(dir);
 }
 
+/* ---- logging through the host ---- */
+typedef struct {
+  int lines;
+  int accepted;
+  int finished;
+  int max_level;
+} logbook;
+
+static logbook book;
+
+static void log_to_book(void *ud, int32_t level, const char *target, const char *message) {
+  (void)ud;
+  book.lines++;
+  if (level > book.max_level) book.max_level = level;
+  if (strcmp(target, "dmsched::engine") == 0 && strstr(message, "schedule accepted")) book.accepted++;
+  if (strstr(message, "occurrence finished")) book.finished++;
+}
+
+static void run_logged(int32_t level) {
+  world w;
+  dms_config c;
+  dms_host h;
+  dms_engine *e = NULL;
+  memset(&w, 0, sizeof w);
+  memset(&c, 0, sizeof c);
+  memset(&book, 0, sizeof book);
+  h = host_for(&w);
+  h.log = log_to_book;
+  c.store_path = ":memory:";
+  c.log_level = level;
+  c.options_json = "{\"limits\": {\"min_interval_seconds\": 1}}";
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_OK);
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0, NULL) == DMS_OK);
+  CHECK(dms_engine_tick(e, T0 + MIN, NULL) == DMS_OK);
+  dms_engine_close(e);
+}
+
+static void test_logging(void) {
+  run_logged(DMS_LOG_OFF);
+  CHECK(book.lines == 0);
+  run_logged(DMS_LOG_INFO);
+  CHECK(book.accepted == 1);
+  CHECK(book.finished == 0);
+  CHECK(book.max_level <= DMS_LOG_INFO);
+  run_logged(DMS_LOG_DEBUG);
+  CHECK(book.accepted == 1);
+  CHECK(book.finished >= 1);
+}
+
 /* ---- several threads on one engine ---- */
 typedef struct {
   dms_engine *e;
@@ -505,6 +554,7 @@ int main(void) {
   test_handles();
   test_reopen_and_corrupt_store();
   test_threads();
+  test_logging();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -316,6 +316,7 @@ impl Engine {
                     if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
                         report = Some(f.clone());
                     }
+                    tracing::warn!(target: "dmsched::engine", owner = %s.owner, id = %s.id, seq = p.seq, "a run was interrupted by a restart; not repeated (at-most-once)");
                     self.recovered.push(f);
                 }
                 _ => {}
@@ -649,6 +650,7 @@ impl Engine {
         self.scheds.insert(sid, sched);
         self.names.insert(name_key(owner, &id), sid);
         *self.live.entry(owner.to_string()).or_default() += 1;
+        tracing::info!(target: "dmsched::engine", owner, id = %self.scheds[&sid].id, "schedule accepted");
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
     }
@@ -847,6 +849,7 @@ impl Engine {
             end_schedule(&mut cx, s, to, &reason, now)?;
         }
         self.note_liveness(owner, true, to.is_live());
+        tracing::info!(target: "dmsched::engine", owner, id, requester, state = to.as_str(), "schedule changed state");
         self.recovered.append(&mut out);
         Ok(self.info(sid, now))
     }
@@ -1060,6 +1063,9 @@ impl Engine {
         out: Vec<Firing>,
         err: Option<EngineError>,
     ) -> Result<Vec<Firing>, EngineError> {
+        for f in &out {
+            tracing::debug!(target: "dmsched::engine", owner = %f.owner, schedule = %f.schedule, task = %f.task, seq = f.seq, outcome = f.outcome.as_str(), "occurrence finished");
+        }
         self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
         match err {
             Some(e) => {
