@@ -195,7 +195,7 @@ pub unsafe extern "C" fn dms_string_free(s: *mut c_char) {
 }
 
 /// Sets a callback's output buffer to `len` bytes at `data` (copied).
-/// Call it from inside a callback only.
+/// Threads: call it from inside a callback, on the callback's thread.
 ///
 /// # Safety
 /// `buffer` is the buffer passed to the callback; `data` is valid for `len` bytes.
@@ -363,7 +363,8 @@ pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
 /// activates it; durable when this returns. `*out_info` (may be NULL) gets
 /// the schedule's state as JSON (free with `dms_string_free`). Invalid
 /// documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
-/// in `dms_last_error()`; nothing is stored. Any thread (serialised).
+/// in `dms_last_error()`; nothing is stored.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// Strings are NUL-terminated; `out_info` is NULL or valid for one write.
@@ -391,6 +392,7 @@ pub unsafe extern "C" fn dms_engine_submit(
 
 /// Replaces the document of a live schedule of `owner` (the id is taken from
 /// the document), on behalf of server `requester`. Output as `dms_engine_submit`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// As `dms_engine_submit`.
@@ -436,6 +438,7 @@ pub enum dms_lifecycle {
 
 /// Suspends, resumes or terminates schedule `id` of `owner` on behalf of
 /// `requester`. `*out_info` (may be NULL) gets its state as JSON.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// As `dms_engine_submit`.
@@ -475,6 +478,7 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
 /// Schedule `id` of `owner` as JSON (state, next run, last outcome, why it
 /// waits, the document), if `requester` may read it. Free `*out_info` with
 /// `dms_string_free`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// As `dms_engine_submit`; `out_info` must not be NULL.
@@ -508,6 +512,7 @@ pub unsafe extern "C" fn dms_engine_get(
 
 /// The schedules `requester` may read as a JSON array; `requester` NULL
 /// lists every schedule (the device's own view). Free with `dms_string_free`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `requester` is NULL or NUL-terminated; `out_json` is valid for one write.
@@ -566,6 +571,7 @@ pub unsafe extern "C" fn dms_engine_next_wakeup(
 /// Runs everything due at `now_ms`; actions go to `host->execute`.
 /// `*out_firings` (may be NULL) gets a JSON array of the occurrences that
 /// finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `out_firings` is NULL or valid for one write.
@@ -588,6 +594,7 @@ pub unsafe extern "C" fn dms_engine_tick(
 
 /// Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
 /// tasks that watch that name. Output as `dms_engine_tick`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `event_json` is NUL-terminated; `out_firings` is NULL or valid.
@@ -617,6 +624,7 @@ pub unsafe extern "C" fn dms_engine_post_event(
 
 /// Tells the engine that tree node `uri` changed: wakes only the tasks whose
 /// conditions read it. Output as `dms_engine_tick`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `uri` is NUL-terminated; `out_firings` is NULL or valid.
@@ -646,6 +654,7 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
 /// first, at most `limit`, as `{"reports": [{"id", "firing"}], "dropped": n}`
 /// (`dropped`: reports of that owner evicted from the full outbox since its
 /// last acknowledgement). Free with `dms_string_free`.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `owner` is NULL or NUL-terminated; `out_json` is valid for one write.
@@ -675,6 +684,7 @@ pub unsafe extern "C" fn dms_engine_pending_reports(
 /// `owner`'s server received reports `ids[0..count]`: remove them (ids of
 /// other owners are ignored). `*out_removed` (may be NULL) gets how many
 /// were removed.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `owner` is NUL-terminated; `ids` is valid for `count` reads (or NULL when 0).
@@ -709,6 +719,7 @@ pub unsafe extern "C" fn dms_engine_ack_reports(
 
 /// The device's time zone changed (IANA name or `UTC`): schedules using
 /// `"local"` are re-planned.
+/// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
 /// `time_zone` is NUL-terminated.

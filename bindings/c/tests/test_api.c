@@ -41,6 +41,7 @@ typedef struct {
   int destroyed;
   int tree_fails;
   int reenter;
+  int garbage; /* callbacks answer with malformed output */
   dms_engine *self;
   dms_status reenter_status;
   char last_owner[64];
@@ -68,6 +69,9 @@ static int32_t tree_read(void *ud, const char *owner, const char *uri, dms_buffe
     dms_buffer_set(out, msg, strlen(msg));
     return 1;
   }
+  if (w->garbage) {
+    return dms_buffer_set(out, "{{{", 3) == DMS_OK ? 0 : 1;
+  }
   for (i = 0; i < w->n; i++) {
     if (strcmp(w->uri[i], uri) == 0) {
       return dms_buffer_set(out, w->value[i], strlen(w->value[i])) == DMS_OK ? 0 : 1;
@@ -92,6 +96,9 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
     bool has;
     w->reenter_status = dms_engine_next_wakeup(w->self, &ms, &has);
   }
+  if (w->garbage) {
+    return dms_buffer_set(results, "not json", 8) == DMS_OK ? 0 : 1;
+  }
   if (w->execute_fails) {
     const char *msg = "device busy";
     dms_buffer_set(results, msg, strlen(msg));
@@ -102,11 +109,10 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
 
 static int32_t confirm(void *ud, const char *context_json, const char *title, int32_t *answer,
                        uint64_t *postpone) {
-  (void)ud;
   (void)context_json;
   (void)title;
   (void)postpone;
-  *answer = DMS_PROMPT_ACCEPT;
+  *answer = ((world *)ud)->garbage ? 42 : DMS_PROMPT_ACCEPT;
   return 0;
 }
 
@@ -432,6 +438,60 @@ static void test_reopen_and_corrupt_store(void) {
   rmdir(dir);
 }
 
+/* Callbacks that answer with garbage (the C equivalent of a panicking
+ * callback) degrade into clear outcomes; nothing crashes. */
+static void test_garbage_from_callbacks(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  memset(&w, 0, sizeof w);
+  set_node(&w, "./Bat", "50");
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"g\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"event\": {\"name\": \"go\"}}, "
+            "\"constraints\": {\"require\": \"./Bat > 10\"}, \"actions\": [{\"op\": \"Exec\", \"target\": "
+            "\"./X\"}], \"policy\": {\"confirm\": true}}]}",
+            T0, NULL) == DMS_OK);
+  w.garbage = 1;
+  /* A tree value that is not JSON: the constraint cannot be evaluated, missed. */
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\"}", T0, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"missed\"") && strstr(out, "not JSON"));
+  dms_string_free(out);
+  out = NULL;
+  dms_engine_close(e);
+
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"g\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"event\": {\"name\": \"go\"}}, "
+            "\"actions\": [{\"op\": \"Exec\", \"target\": \"./X\"}], \"policy\": {\"confirm\": true}}]}",
+            T0, NULL) == DMS_OK);
+  /* An answer outside dms_prompt_answer: the run is skipped, with the reason. */
+  w.garbage = 1;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\"}", T0, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"skipped\"") && strstr(out, "unknown answer 42"));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(w.executed == 0);
+  dms_engine_close(e);
+
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(
+            e, "srv",
+            "{\"id\": \"g\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"event\": {\"name\": \"go\"}}, "
+            "\"actions\": [{\"op\": \"Exec\", \"target\": \"./X\"}]}]}",
+            T0, NULL) == DMS_OK);
+  w.garbage = 1;
+  /* Results that are not JSON: the attempt failed, with a clear reason. */
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\"}", T0, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"failed\"") && strstr(out, "not a JSON array"));
+  dms_string_free(out);
+  dms_engine_close(e);
+}
+
 /* ---- logging through the host ---- */
 typedef struct {
   int lines;
@@ -555,6 +615,7 @@ int main(void) {
   test_reopen_and_corrupt_store();
   test_threads();
   test_logging();
+  test_garbage_from_callbacks();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }
