@@ -173,7 +173,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if !db.exists() {
                 anyhow::bail!("{} does not exist", db.display());
             }
-            let store = Store::open(&db)?;
+            let store = Store::open_read_only(&db)?;
             let ins = Engine::inspect(store, EngineConfig::default())?;
             let mut out = std::io::stdout().lock();
             if json {

@@ -134,6 +134,42 @@ impl Store {
         Self::init(conn, &shown)
     }
 
+    /// Opens an existing store for reading only (inspection): nothing is
+    /// written, not even the journal mode; a store of another schema version
+    /// is refused.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| corrupt_or(&shown, e))?;
+        let check: String = conn
+            .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
+            .map_err(|e| corrupt_or(&shown, e))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: shown,
+                detail: check,
+            });
+        }
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(if version > SCHEMA_VERSION {
+                StoreError::TooNew {
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                }
+            } else {
+                StoreError::Corrupt {
+                    path: shown,
+                    detail: format!("schema version {version}, not a current dmsched store"),
+                }
+            });
+        }
+        Ok(Store { conn })
+    }
+
     /// A private in-memory store (tests, simulations).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Self::init(Connection::open_in_memory()?, ":memory:")
@@ -585,6 +621,27 @@ mod tests {
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), vec![0x42u8; 8192]);
+    }
+
+    #[test]
+    fn read_only_open_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let mut s = Store::open(&path).unwrap();
+            let tx = s.tx().unwrap();
+            tx.insert_schedule("srv", "a", "{}", "active", "t").unwrap();
+            tx.commit().unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let mut s = Store::open_read_only(&path).unwrap();
+        assert_eq!(s.schedule_heads().unwrap().len(), 1);
+        let tx = s.tx().unwrap();
+        assert!(tx.insert_schedule("srv", "b", "{}", "active", "t").is_err());
+        drop(tx);
+        drop(s);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(Store::open_read_only(&dir.path().join("absent.db")).is_err());
     }
 
     #[test]
