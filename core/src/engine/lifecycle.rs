@@ -1,0 +1,383 @@
+//! Submitting, modifying, suspending, resuming and terminating schedules,
+//! with the owner checks between management authorities.
+
+use super::*;
+
+impl Engine {
+    /// Initial state of the tasks of a newly (re)planned schedule.
+    pub(super) fn initial_states(
+        plan: &Plan,
+        start: Timestamp,
+        old: Option<(&Schedule, &[TaskState])>,
+    ) -> Vec<TaskState> {
+        let start = plan.doc.valid_from.map_or(start, |f| f.max(start));
+        plan.tasks
+            .iter()
+            .zip(&plan.doc.tasks)
+            .map(|(ct, t)| {
+                let mut st = old
+                    .and_then(|(doc, states)| {
+                        doc.tasks
+                            .iter()
+                            .position(|o| o.id == t.id)
+                            .and_then(|i| states.get(i).cloned())
+                    })
+                    .map(|o| TaskState {
+                        seq: o.seq,
+                        runs: o.runs,
+                        last_run: o.last_run,
+                        last_outcome: o.last_outcome,
+                        last_reason: o.last_reason,
+                        ..TaskState::default()
+                    })
+                    .unwrap_or_default();
+                st.next_due = match ct.trigger {
+                    // A one-off time already past when the schedule arrives
+                    // is a misfire, not nothing: its policy decides.
+                    CTrigger::At(at) if old.is_none() => {
+                        plan.doc.valid_from.is_none_or(|f| at >= f).then_some(at)
+                    }
+                    _ if ct.trigger.is_time() => ct.trigger.first_at_or_after(start),
+                    _ => None,
+                };
+                st
+            })
+            .collect()
+    }
+
+    pub(super) fn authorize(
+        &self,
+        requester: &str,
+        s: &Sched,
+        access: Access,
+        action: &'static str,
+    ) -> Result<(), EngineError> {
+        if self.may(requester, &s.owner, &s.id, access) {
+            Ok(())
+        } else if access == Access::Read {
+            // Do not reveal that another authority's schedule exists.
+            Err(EngineError::NotFound {
+                owner: s.owner.clone(),
+                id: s.id.clone(),
+            })
+        } else {
+            Err(EngineError::PermissionDenied {
+                requester: requester.to_string(),
+                owner: s.owner.clone(),
+                id: s.id.clone(),
+                action,
+            })
+        }
+    }
+
+    pub(super) fn state_of(&self, sid: i64) -> Option<ScheduleState> {
+        self.scheds
+            .get(&sid)
+            .map(|s| s.state)
+            .or_else(|| self.cold.get(&sid).copied())
+    }
+
+    /// Finds a schedule by owner and id and loads it.
+    pub(super) fn find_warm(&mut self, owner: &str, id: &str) -> Result<i64, EngineError> {
+        let sid = self.find(owner, id)?;
+        self.warm(sid)?;
+        Ok(sid)
+    }
+
+    pub(super) fn find(&self, owner: &str, id: &str) -> Result<i64, EngineError> {
+        self.names
+            .get(&name_key(owner, id))
+            .copied()
+            .ok_or_else(|| EngineError::NotFound {
+                owner: owner.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// Verifies and stores a schedule for `owner` and activates it.
+    ///
+    /// The document is checked completely before anything is written; on
+    /// success the schedule is durable when this returns (6.1.7.3). A
+    /// terminated, expired or completed schedule with the same id is replaced.
+    pub fn submit(
+        &mut self,
+        owner: &str,
+        json: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, EngineError> {
+        if owner.is_empty() {
+            return Err(EngineError::Invalid(vec![crate::model::Problem::new(
+                "owner",
+                "owner must not be empty",
+            )]));
+        }
+        let doc =
+            parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
+        let plan = compile(&doc, &self.cfg.limits, now, &self.tz).map_err(EngineError::Invalid)?;
+        let old = self.names.get(&name_key(owner, &doc.id)).copied();
+        if let Some(sid) = old
+            && self.state_of(sid).is_some_and(ScheduleState::is_live)
+        {
+            return Err(EngineError::Exists {
+                owner: owner.into(),
+                id: doc.id,
+            });
+        }
+        let count = self.live.get(owner).copied().unwrap_or(0);
+        if count >= self.cfg.limits.max_schedules_per_owner {
+            return Err(EngineError::LimitExceeded(format!(
+                "owner {owner:?} already has {count} schedules (limit {})",
+                self.cfg.limits.max_schedules_per_owner
+            )));
+        }
+        let tasks = Self::initial_states(&plan, now, None);
+        let id = doc.id.clone();
+        let mut sched = Sched {
+            sid: 0,
+            owner: owner.to_string(),
+            id: id.clone(),
+            state: ScheduleState::Active,
+            reason: None,
+            accepted_at: now,
+            plan: std::sync::Arc::new(plan),
+            tasks,
+            state_dirty: false,
+        };
+        // The document is stored as received (it was fully verified above).
+        let tx = self.store.tx()?;
+        if let Some(sid) = old {
+            tx.delete_schedule(sid)?;
+        }
+        sched.sid = tx.insert_schedule(
+            owner,
+            &id,
+            json,
+            ScheduleState::Active.as_str(),
+            &now.to_string(),
+        )?;
+        for tidx in 0..sched.tasks.len() {
+            write_task(&tx, &self.cfg, &self.tz, &sched, tidx, now)?;
+        }
+        tx.commit()?;
+        if let Some(old) = old {
+            self.disarm_schedule(old);
+            self.scheds.remove(&old);
+            self.cold.remove(&old);
+        }
+        let sid = sched.sid;
+        self.scheds.insert(sid, sched);
+        self.names.insert(name_key(owner, &id), sid);
+        *self.live.entry(owner.to_string()).or_default() += 1;
+        tracing::info!(target: "dmsched::engine", owner, id = %self.scheds[&sid].id, "schedule accepted");
+        self.arm_schedule(sid, now);
+        Ok(self.info(sid, now))
+    }
+
+    /// Replaces a live schedule's document (re-verified). Tasks that keep
+    /// their id keep their run count and last outcome; every timer is
+    /// re-planned from `now`; an occurrence waiting for its constraints is
+    /// skipped.
+    pub fn modify(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        json: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, EngineError> {
+        let doc =
+            parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
+        let sid = self.find_warm(owner, &doc.id)?;
+        let s = &self.scheds[&sid];
+        self.authorize(requester, s, Access::Change, "modify")?;
+        if !s.state.is_live() {
+            return Err(EngineError::InvalidState(format!(
+                "schedule {:?} is {} and cannot be modified",
+                s.id,
+                s.state.as_str()
+            )));
+        }
+        let plan = compile(&doc, &self.cfg.limits, s.accepted_at, &self.tz)
+            .map_err(EngineError::Invalid)?;
+        let tasks = Self::initial_states(&plan, now, Some((&s.plan.doc, &s.tasks)));
+        // Skip what was waiting under the old document.
+        let mut finals = Vec::new();
+        for (tidx, st) in s.tasks.iter().enumerate() {
+            if let Some(p) = st.pending.as_ref().filter(|p| !p.in_flight) {
+                finals.push(Firing {
+                    owner: s.owner.clone(),
+                    schedule: s.id.clone(),
+                    task: s.plan.doc.tasks[tidx].id.clone(),
+                    seq: p.seq,
+                    due: p.due,
+                    run_at: None,
+                    outcome: Outcome::Skipped,
+                    reason: Some("schedule modified".into()),
+                    attempts: p.attempt,
+                    results: Vec::new(),
+                });
+            }
+        }
+        let new = Sched {
+            sid,
+            owner: s.owner.clone(),
+            id: s.id.clone(),
+            state: s.state,
+            reason: s.reason.clone(),
+            accepted_at: s.accepted_at,
+            plan: std::sync::Arc::new(plan),
+            tasks,
+            state_dirty: false,
+        };
+        let tx = self.store.tx()?;
+        tx.update_doc(sid, json)?;
+        tx.delete_tasks(sid)?;
+        for tidx in 0..new.tasks.len() {
+            write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;
+        }
+        tx.commit()?;
+        self.recovered.append(&mut finals);
+        self.disarm_schedule(sid);
+        self.scheds.insert(sid, new);
+        self.arm_schedule(sid, now);
+        Ok(self.info(sid, now))
+    }
+
+    /// Suspends a schedule: nothing runs until [`Engine::resume`].
+    pub fn suspend(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, EngineError> {
+        self.transition(requester, owner, id, now, ScheduleState::Suspended)
+    }
+
+    /// Resumes a suspended schedule. Occurrences that fell in the suspension
+    /// are not run (they are not misfires); timers are re-planned from `now`.
+    pub fn resume(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, EngineError> {
+        let sid = self.find_warm(owner, id)?;
+        let s = &self.scheds[&sid];
+        self.authorize(requester, s, Access::Change, "resume")?;
+        if s.state != ScheduleState::Suspended {
+            return Err(EngineError::InvalidState(format!(
+                "schedule {id:?} is {}, not suspended",
+                s.state.as_str()
+            )));
+        }
+        let start = s.plan.doc.valid_from.map_or(now, |f| f.max(now));
+        let mut states = s.tasks.clone();
+        for (st, ct) in states.iter_mut().zip(&s.plan.tasks) {
+            if st.ended.is_none() && ct.trigger.is_time() {
+                st.next_due = ct.trigger.first_at_or_after(start);
+            }
+            st.primed = false;
+            st.armed = false;
+        }
+        let s = self.scheds.get_mut(&sid).expect("warmed by find_warm");
+        let saved = (
+            s.state,
+            s.reason.take(),
+            std::mem::replace(&mut s.tasks, states),
+        );
+        s.state = ScheduleState::Active;
+        let written = (|| {
+            let tx = self.store.tx()?;
+            tx.set_state(sid, ScheduleState::Active.as_str(), None)?;
+            for tidx in 0..s.tasks.len() {
+                write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
+            }
+            tx.commit()?;
+            Ok::<(), EngineError>(())
+        })();
+        if let Err(e) = written {
+            // Nothing was stored: put the suspended state back.
+            (s.state, s.reason, s.tasks) = saved;
+            return Err(e);
+        }
+        self.arm_schedule(sid, now);
+        Ok(self.info(sid, now))
+    }
+
+    /// Terminates a schedule. It stays visible (state `terminated`) until an
+    /// id is reused by a new submission.
+    pub fn terminate(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, EngineError> {
+        self.transition(requester, owner, id, now, ScheduleState::Terminated)
+    }
+
+    pub(super) fn transition(
+        &mut self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+        now: Timestamp,
+        to: ScheduleState,
+    ) -> Result<ScheduleInfo, EngineError> {
+        let sid = self.find_warm(owner, id)?;
+        let s = &self.scheds[&sid];
+        let (access, verb) = match to {
+            ScheduleState::Terminated => (Access::End, "terminate"),
+            _ => (Access::Change, "suspend"),
+        };
+        self.authorize(requester, s, access, verb)?;
+        let ok = match to {
+            ScheduleState::Suspended => s.state == ScheduleState::Active,
+            _ => s.state.is_live(),
+        };
+        if !ok {
+            return Err(EngineError::InvalidState(format!(
+                "schedule {id:?} is {} and cannot be {}",
+                s.state.as_str(),
+                if to == ScheduleState::Suspended {
+                    "suspended"
+                } else {
+                    "terminated"
+                }
+            )));
+        }
+        let reason = if to == ScheduleState::Suspended {
+            format!("suspended by {requester}")
+        } else {
+            format!("terminated by {requester}")
+        };
+        let mut out = Vec::new();
+        {
+            let s = self.scheds.get_mut(&sid).expect("found above");
+            let mut cx = Self::cx(
+                &self.cfg,
+                &self.tz,
+                &mut self.store,
+                &self.host,
+                &mut self.index,
+                &mut out,
+                now,
+            );
+            end_schedule(&mut cx, s, to, &reason, now)?;
+        }
+        self.note_liveness(owner, true, to.is_live());
+        tracing::info!(target: "dmsched::engine", owner, id, requester, state = to.as_str(), "schedule changed state");
+        self.recovered.append(&mut out);
+        Ok(self.info(sid, now))
+    }
+
+    pub(super) fn may(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        requester == owner
+            || self
+                .host
+                .authorizer
+                .as_ref()
+                .is_some_and(|a| a.authorize(requester, owner, id, access))
+    }
+}

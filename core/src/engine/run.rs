@@ -1,0 +1,252 @@
+//! Driving the engine: wake-ups, `tick`, events, tree changes, clock and
+//! zone changes, reports.
+
+use super::*;
+
+impl Engine {
+    /// The earliest instant at which something is due; `None` when nothing
+    /// is scheduled by time (events and tree changes may still trigger).
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        self.index.next_wakeup()
+    }
+
+    /// For inexact OS alarms: the earliest due instant and the latest
+    /// instant by which the host must call `tick` so that no task is late
+    /// beyond its `max_delay_seconds`. Wake-ups of tasks that tolerate delay
+    /// can be coalesced anywhere in this window.
+    pub fn wakeup_window(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((self.index.next_wakeup()?, self.index.latest_wakeup()?))
+    }
+
+    /// Runs everything due at `now`, in a stable order (time, then schedule
+    /// acceptance order, then task order). Returns the occurrences that
+    /// finished (and, after a restart or a lifecycle change, the ones those
+    /// settled).
+    pub fn tick(&mut self, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
+        self.observe_clock(now)?;
+        let due = self.index.due(now);
+        let mut out = std::mem::take(&mut self.recovered);
+        let mut first_err = None;
+        for (sid, tidx) in due {
+            if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Time, &mut out) {
+                first_err.get_or_insert(e);
+            }
+        }
+        self.finish_call(now, out, first_err)
+    }
+
+    /// A device event: wakes only the tasks that watch its name.
+    pub fn on_event(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
+        self.observe_clock(now)?;
+        let mut out = std::mem::take(&mut self.recovered);
+        let mut first_err = None;
+        for (sid, tidx) in self.index.event_watchers(&event.name) {
+            if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Event(event), &mut out)
+            {
+                first_err.get_or_insert(e);
+            }
+        }
+        self.finish_call(now, out, first_err)
+    }
+
+    /// A tree node changed: wakes only the tasks whose conditions read it.
+    pub fn on_tree_changed(
+        &mut self,
+        uri: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
+        self.observe_clock(now)?;
+        let mut out = std::mem::take(&mut self.recovered);
+        let mut first_err = None;
+        for (sid, tidx) in self.index.uri_watchers(uri) {
+            if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Tree(uri), &mut out) {
+                first_err.get_or_insert(e);
+            }
+        }
+        self.finish_call(now, out, first_err)
+    }
+
+    pub(super) fn finish_call(
+        &mut self,
+        now: Timestamp,
+        out: Vec<Firing>,
+        err: Option<EngineError>,
+    ) -> Result<Vec<Firing>, EngineError> {
+        for f in &out {
+            tracing::debug!(target: "dmsched::engine", owner = %f.owner, schedule = %f.schedule, task = %f.task, seq = f.seq, outcome = f.outcome.as_str(), "occurrence finished");
+        }
+        self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
+        match err {
+            Some(e) => {
+                // Firings that did finish are stored; hand them out next time.
+                self.recovered = out;
+                Err(e)
+            }
+            None => Ok(out),
+        }
+    }
+
+    pub(super) fn process_one(
+        &mut self,
+        sid: i64,
+        tidx: usize,
+        now: Timestamp,
+        cause: Cause<'_>,
+        out: &mut Vec<Firing>,
+    ) -> Result<(), EngineError> {
+        self.warm(sid)?;
+        let Some(s) = self.scheds.get_mut(&sid) else {
+            self.index.set_timer((sid, tidx as u32), None);
+            return Ok(());
+        };
+        let mut cx = Self::cx(
+            &self.cfg,
+            &self.tz,
+            &mut self.store,
+            &self.host,
+            &mut self.index,
+            out,
+            now,
+        );
+        let was_live = s.state.is_live();
+        let r = process(&mut cx, s, tidx, now, cause);
+        if was_live && !s.state.is_live() {
+            let owner = s.owner.clone();
+            self.note_liveness(&owner, true, false);
+        }
+        r
+    }
+
+    pub(super) fn note_liveness(&mut self, owner: &str, was: bool, is: bool) {
+        if was
+            && !is
+            && let Some(n) = self.live.get_mut(owner)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Detects the wall clock going back and re-plans relative waits so
+    /// that nothing repeats and intervals keep their length.
+    pub(super) fn observe_clock(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let Some(last) = self.last_now else {
+            return self.save_now(now);
+        };
+        let back = last.duration_since(now);
+        if back <= jiff::SignedDuration::from_secs(1) {
+            return Ok(());
+        }
+        // Rare: every schedule is looked at.
+        self.warm_all()?;
+        let mut touched = Vec::new();
+        for s in self.scheds.values_mut() {
+            for (tidx, st) in s.tasks.iter_mut().enumerate() {
+                let mut changed = false;
+                if let (Some(d), Some(CTrigger::Every { .. })) =
+                    (st.next_due, s.plan.tasks.get(tidx).map(|t| &t.trigger))
+                {
+                    st.next_due = Some(d.checked_sub(back).unwrap_or(d).max(now));
+                    changed = true;
+                }
+                if let Some(p) = st.pending.as_mut() {
+                    p.not_before = p.not_before.checked_sub(back).unwrap_or(p.not_before);
+                    p.deadline = p.deadline.checked_sub(back).unwrap_or(p.deadline);
+                    changed = true;
+                }
+                if changed {
+                    touched.push((s.sid, tidx));
+                }
+            }
+        }
+        let tx = self.store.tx()?;
+        for (sid, tidx) in &touched {
+            write_task(&tx, &self.cfg, &self.tz, &self.scheds[sid], *tidx, now)?;
+        }
+        tx.set_meta(META_LAST_NOW, &now.to_string())?;
+        tx.commit()?;
+        tracing::info!(target: "dmsched::engine", back_seconds = back.as_secs(), "wall clock went back; re-planned");
+        self.last_now = Some(now);
+        let mut sids: Vec<i64> = touched.into_iter().map(|(sid, _)| sid).collect();
+        sids.dedup();
+        for sid in sids {
+            self.arm_schedule(sid, now);
+        }
+        Ok(())
+    }
+
+    pub(super) fn save_now(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let tx = self.store.tx()?;
+        tx.set_meta(META_LAST_NOW, &now.to_string())?;
+        tx.commit()?;
+        self.last_now = Some(now);
+        Ok(())
+    }
+
+    /// The device changed time zone: every task using `local` is re-planned
+    /// from `now` (an occurrence whose local time has not yet come in the new
+    /// zone runs, even if that local time already passed in the old one).
+    pub fn set_time_zone(&mut self, name: &str, now: Timestamp) -> Result<(), EngineError> {
+        let tz = when::zone(name).map_err(|e| {
+            EngineError::Invalid(vec![crate::model::Problem::new("time_zone", e.to_string())])
+        })?;
+        self.tz = tz;
+        self.cfg.time_zone = name.to_string();
+        // Rare: every schedule is looked at.
+        self.warm_all()?;
+        let sids: Vec<i64> = self
+            .scheds
+            .values()
+            .filter(|s| s.plan.uses_local_zone())
+            .map(|s| s.sid)
+            .collect();
+        for sid in sids {
+            let s = self.scheds.get_mut(&sid).expect("listed above");
+            let Ok(plan) = compile_stored(&s.plan.doc, &self.cfg.limits, s.accepted_at, &self.tz)
+            else {
+                continue;
+            };
+            for (st, ct) in s.tasks.iter_mut().zip(&plan.tasks) {
+                if st.ended.is_none() && matches!(ct.trigger, CTrigger::Calendar { .. }) {
+                    st.next_due = ct.trigger.first_at_or_after(now);
+                }
+            }
+            s.plan = std::sync::Arc::new(plan);
+            let tx = self.store.tx()?;
+            for tidx in 0..s.tasks.len() {
+                write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
+            }
+            tx.commit()?;
+            self.arm_schedule(sid, now);
+        }
+        Ok(())
+    }
+
+    /// Reports waiting in the outbox for `owner` (every owner when `None`), oldest first.
+    pub fn pending_reports(
+        &self,
+        owner: Option<&str>,
+        limit: usize,
+    ) -> Result<ReportBatch, EngineError> {
+        let rows = self.store.pending_reports(owner, limit)?;
+        let mut reports = Vec::with_capacity(rows.len());
+        for (id, _, body) in rows {
+            let firing: Firing =
+                serde_json::from_str(&body).map_err(|e| EngineError::Decode(e.to_string()))?;
+            reports.push(Report { id, firing });
+        }
+        let dropped = match owner {
+            Some(o) => self.store.dropped_reports(o)?,
+            None => 0,
+        };
+        Ok(ReportBatch { reports, dropped })
+    }
+
+    /// `owner`'s server received these reports: remove them. Returns how
+    /// many were removed (ids of other owners are ignored).
+    pub fn ack_reports(&mut self, owner: &str, ids: &[i64]) -> Result<usize, EngineError> {
+        let tx = self.store.tx()?;
+        let n = tx.ack_reports(owner, ids)?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
