@@ -23,6 +23,7 @@ mod error;
 mod index;
 mod info;
 mod lifecycle;
+mod persist;
 mod process;
 mod query;
 mod restore;
@@ -45,7 +46,8 @@ pub use state::ScheduleState;
 
 use compile::{CTrigger, Plan, compile, compile_stored};
 use index::Index;
-use process::{Cause, Cx, Sched, add_secs, end_schedule, process, rearm, write_task};
+use persist::{end_schedule, rearm, write_task};
+use process::{Cause, Cx, Sched, add_secs, process};
 use state::TaskState;
 
 use crate::host::{Access, Host};

@@ -14,8 +14,10 @@ use super::state::{Pending, ScheduleState, TaskState};
 use super::{EngineConfig, EngineError};
 use crate::expr::{Env, Expr, Value};
 use crate::host::{Host, PromptAnswer, RunContext, TreeAccess};
-use crate::model::{Firing, Misfire, Outcome, Report, ReportWhen, Task};
-use crate::store::{Store, Tx};
+use crate::model::{Firing, Misfire, Outcome, Task};
+use crate::store::Store;
+
+use super::persist::{Final, Journal, end_schedule, end_task, finalize, firing, persist, rearm};
 use crate::when;
 
 /// A device event: a name and typed fields.
@@ -71,18 +73,6 @@ pub(crate) struct Cx<'a> {
     pub out: &'a mut Vec<Firing>,
     /// The `now` of the call, saved with every change.
     pub now: Timestamp,
-}
-
-/// A finished occurrence on its way to the outbox.
-pub(crate) struct Final {
-    pub firing: Firing,
-    pub report: bool,
-}
-
-enum Journal {
-    None,
-    Start(u64, u32),
-    Finish(i64),
 }
 
 pub(crate) fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
@@ -141,7 +131,7 @@ fn jitter(cx: &Cx<'_>, s: &Sched, t: &Task, seq: u64) -> u64 {
     jitter_of(cx.cfg, s, t, seq)
 }
 
-fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u64 {
+pub(crate) fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u64 {
     u64::from(when::jitter_seconds(
         &cfg.device_id,
         &s.jitter_name(),
@@ -149,87 +139,6 @@ fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u64 {
         seq,
         t.policy.jitter_seconds,
     ))
-}
-
-fn firing(s: &Sched, tidx: usize, seq: u64, due: Timestamp, outcome: Outcome) -> Firing {
-    Firing {
-        owner: s.owner.clone(),
-        schedule: s.id.clone(),
-        task: s.plan.doc.tasks[tidx].id.clone(),
-        seq,
-        due,
-        run_at: None,
-        outcome,
-        reason: None,
-        attempts: 0,
-        results: Vec::new(),
-    }
-}
-
-fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<Final>) {
-    let st = &mut s.tasks[tidx];
-    st.last_outcome = Some(f.outcome);
-    st.last_reason = f.reason.clone();
-    let report = match s.plan.doc.tasks[tidx].policy.report {
-        ReportWhen::Never => false,
-        ReportWhen::OnFailure => f.outcome.is_failure(),
-        ReportWhen::Always => true,
-    };
-    finals.push(Final { firing: f, report });
-}
-
-/// Writes the task's state, its finished occurrences' reports and the
-/// journal change in one transaction, then hands the firings out.
-fn persist(
-    cx: &mut Cx<'_>,
-    s: &mut Sched,
-    tidx: usize,
-    finals: &mut Vec<Final>,
-    journal: Journal,
-) -> Result<Option<i64>, EngineError> {
-    let mut reports = Vec::new();
-    let fid;
-    {
-        let tx = cx.store.tx()?;
-        write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
-        tx.set_meta(super::META_LAST_NOW, &cx.now.to_string())?;
-        if s.state_dirty {
-            tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
-        }
-        for f in finals.iter().filter(|f| f.report) {
-            let body =
-                serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
-            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
-            reports.push(Report {
-                id,
-                firing: f.firing.clone(),
-            });
-        }
-        fid = match journal {
-            Journal::None => None,
-            Journal::Start(seq, attempt) => {
-                let now = s.tasks[tidx]
-                    .pending
-                    .as_ref()
-                    .map(|p| p.not_before.to_string())
-                    .unwrap_or_default();
-                Some(tx.journal_start(s.sid, tidx as u32, seq, attempt, &now)?)
-            }
-            Journal::Finish(fid) => {
-                tx.journal_finish(fid)?;
-                None
-            }
-        };
-        tx.commit()?;
-    }
-    s.state_dirty = false;
-    cx.out.extend(finals.drain(..).map(|f| f.firing));
-    if let Some(sink) = &cx.host.reports {
-        for r in &reports {
-            sink.report_ready(r);
-        }
-    }
-    Ok(fid)
 }
 
 /// Looks at one task because of `cause`, does what is due, persists, re-arms.
@@ -650,190 +559,5 @@ fn try_run(
         end_task(cx, s, tidx, "termination condition became true", finals);
     }
     persist(cx, s, tidx, finals, Journal::Finish(fid))?;
-    Ok(())
-}
-
-/// Ends a task: no more occurrences; one still waiting is skipped.
-pub(crate) fn end_task(
-    cx: &mut Cx<'_>,
-    s: &mut Sched,
-    tidx: usize,
-    reason: &str,
-    finals: &mut Vec<Final>,
-) {
-    let st = &mut s.tasks[tidx];
-    st.ended = Some(reason.to_string());
-    st.next_due = None;
-    if let Some(p) = st.pending.take_if(|p| !p.in_flight) {
-        let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
-        f.reason = Some(format!("task ended: {reason}"));
-        f.attempts = p.attempt;
-        finalize(s, tidx, f, finals);
-    }
-    let ct = &s.plan.tasks[tidx];
-    cx.index
-        .forget(s.key(tidx as u32), &ct.watched_events(), &ct.watched_uris());
-}
-
-/// Ends a whole schedule (terminated, expired, suspended): waiting
-/// occurrences are skipped, indexes dropped, all in one transaction.
-pub(crate) fn end_schedule(
-    cx: &mut Cx<'_>,
-    s: &mut Sched,
-    state: ScheduleState,
-    reason: &str,
-    _now: Timestamp,
-) -> Result<(), EngineError> {
-    let mut finals = Vec::new();
-    for tidx in 0..s.tasks.len() {
-        if let Some(p) = s.tasks[tidx].pending.take_if(|p| !p.in_flight) {
-            let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
-            f.reason = Some(format!("schedule {}: {reason}", state.as_str()));
-            f.attempts = p.attempt;
-            finalize(s, tidx, f, &mut finals);
-        }
-        let ct = &s.plan.tasks[tidx];
-        cx.index
-            .forget(s.key(tidx as u32), &ct.watched_events(), &ct.watched_uris());
-    }
-    s.state = state;
-    s.reason = Some(reason.to_string());
-    s.state_dirty = true;
-    let mut reports = Vec::new();
-    {
-        let tx = cx.store.tx()?;
-        tx.set_state(s.sid, state.as_str(), Some(reason))?;
-        for tidx in 0..s.tasks.len() {
-            write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
-        }
-        for f in finals.iter().filter(|f| f.report) {
-            let body =
-                serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
-            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
-            reports.push(Report {
-                id,
-                firing: f.firing.clone(),
-            });
-        }
-        tx.commit()?;
-    }
-    s.state_dirty = false;
-    cx.out.extend(finals.into_iter().map(|f| f.firing));
-    if let Some(sink) = &cx.host.reports {
-        for r in &reports {
-            sink.report_ready(r);
-        }
-    }
-    Ok(())
-}
-
-/// When the task next needs attention, and how late that may be.
-pub(crate) fn wake_of(
-    cfg: &EngineConfig,
-    tz: &TimeZone,
-    s: &Sched,
-    tidx: usize,
-    now: Timestamp,
-) -> Option<(Timestamp, Timestamp)> {
-    if s.state != ScheduleState::Active {
-        return None;
-    }
-    let st = &s.tasks[tidx];
-    if st.ended.is_some() {
-        return None;
-    }
-    let t = &s.plan.doc.tasks[tidx];
-    let ct = &s.plan.tasks[tidx];
-    let slack = t.constraints.max_delay_seconds.unwrap_or(0);
-    let mut best: Option<(Timestamp, Timestamp)> = None;
-    let mut offer = |w: Timestamp, slack: u64| {
-        let cand = (w, add_secs(w, slack));
-        best = Some(match best {
-            None => cand,
-            Some(b) => (b.0.min(cand.0), b.1.min(cand.1)),
-        });
-    };
-    if let Some(d) = st.next_due {
-        offer(add_secs(d, jitter_of(cfg, s, t, st.seq)), slack);
-    }
-    if let Some(p) = &st.pending
-        && !p.in_flight
-    {
-        if now < p.not_before {
-            offer(p.not_before, slack);
-        } else {
-            let tz = s.plan.zone.resolve(tz);
-            let open = if ct.windows.is_empty() {
-                None
-            } else {
-                when::next_window_open(&ct.windows, tz, now)
-            };
-            match open {
-                Some(o) if o > now && o < p.deadline => offer(o, 0),
-                _ => offer(p.deadline.max(now), 0),
-            }
-        }
-    }
-    if ct.trigger.is_time() && st.next_due.is_none() && st.pending.is_none() {
-        // Nothing more will come: look once more so that the task ends.
-        offer(now, 0);
-    }
-    if matches!(ct.trigger, CTrigger::BecomesTrue(_)) && !st.primed {
-        offer(now, 0);
-    }
-    if let Some(u) = t.termination.until {
-        offer(u, 0);
-    }
-    if let Some(u) = s.plan.doc.valid_until {
-        offer(u, 0);
-    }
-    best
-}
-
-pub(crate) fn rearm(cx: &mut Cx<'_>, s: &Sched, tidx: usize, now: Timestamp) {
-    let w = wake_of(cx.cfg, cx.tz, s, tidx, now);
-    cx.index.set_timer(s.key(tidx as u32), w);
-}
-
-fn nanos(t: Timestamp) -> i64 {
-    let n = t.as_nanosecond();
-    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// The watch list stored with a task: `e<TAB>event` and `u<TAB>uri` lines;
-/// empty unless the schedule is active and the task has not ended.
-pub(crate) fn watch_line(s: &Sched, tidx: usize) -> String {
-    if s.state != ScheduleState::Active || s.tasks[tidx].ended.is_some() {
-        return String::new();
-    }
-    let ct = &s.plan.tasks[tidx];
-    let mut out = String::new();
-    for e in ct.watched_events() {
-        out.push_str("e\t");
-        out.push_str(&e);
-        out.push('\n');
-    }
-    for u in ct.watched_uris() {
-        out.push_str("u\t");
-        out.push_str(&u);
-        out.push('\n');
-    }
-    out
-}
-
-/// Writes a task's state with its next wake-up and watch list, so that a
-/// restart can arm it without reading the document.
-pub(crate) fn write_task(
-    tx: &Tx<'_>,
-    cfg: &EngineConfig,
-    tz: &TimeZone,
-    s: &Sched,
-    tidx: usize,
-    now: Timestamp,
-) -> Result<(), EngineError> {
-    let state =
-        serde_json::to_string(&s.tasks[tidx]).map_err(|e| EngineError::Decode(e.to_string()))?;
-    let wake = wake_of(cfg, tz, s, tidx, now).map(|(w, l)| (nanos(w), nanos(l)));
-    tx.put_task(s.sid, tidx as u32, &state, wake, &watch_line(s, tidx))?;
     Ok(())
 }
