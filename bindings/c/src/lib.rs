@@ -165,8 +165,15 @@ fn with_engine(
     })
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String, dms_status> {
-    serde_json::to_string(v).map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))
+/// Writes `v` as a new JSON string to `*out` (nothing when `out` is NULL).
+fn emit<T: serde::Serialize>(out: *mut *mut c_char, v: &T) -> Result<(), dms_status> {
+    if out.is_null() {
+        return Ok(());
+    }
+    let j = serde_json::to_string(v).map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
+    // SAFETY: `out` is non-null and valid for one write (every caller's contract).
+    unsafe { put_string(out, j) };
+    Ok(())
 }
 
 /// The library version, e.g. `"0.1.0"` (static; do not free). Any thread.
@@ -383,9 +390,7 @@ pub unsafe extern "C" fn dms_engine_submit(
         let info = eng
             .submit(owner, doc, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
-        let j = json(&info)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_info, j) };
+        emit(out_info, &info)?;
         Ok(())
     })
 }
@@ -417,9 +422,7 @@ pub unsafe extern "C" fn dms_engine_modify(
         let info = eng
             .modify(r, o, d, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
-        let j = json(&info)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_info, j) };
+        emit(out_info, &info)?;
         Ok(())
     })
 }
@@ -468,9 +471,7 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
             dms_lifecycle::DMS_TERMINATE => eng.terminate(r, o, i, now),
         }
         .map_err(|e| engine_err(&e))?;
-        let j = json(&info)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_info, j) };
+        emit(out_info, &info)?;
         Ok(())
     })
 }
@@ -503,9 +504,7 @@ pub unsafe extern "C" fn dms_engine_get(
             )
         };
         let info = eng.get(r, o, i).map_err(|e| engine_err(&e))?;
-        let j = json(&info)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_info, j) };
+        emit(out_info, &info)?;
         Ok(())
     })
 }
@@ -532,9 +531,7 @@ pub unsafe extern "C" fn dms_engine_list(
             None => eng.list_all(),
         }
         .map_err(|e| engine_err(&e))?;
-        let j = json(&list)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_json, j) };
+        emit(out_json, &list)?;
         Ok(())
     })
 }
@@ -583,11 +580,7 @@ pub unsafe extern "C" fn dms_engine_tick(
 ) -> dms_status {
     with_engine(e, |eng| {
         let fired = eng.tick(time(now_ms)?).map_err(|e| engine_err(&e))?;
-        if !out_firings.is_null() {
-            let j = json(&fired)?;
-            // SAFETY: per the contract.
-            unsafe { put_string(out_firings, j) };
-        }
+        emit(out_firings, &fired)?;
         Ok(())
     })
 }
@@ -613,11 +606,7 @@ pub unsafe extern "C" fn dms_engine_post_event(
         let fired = eng
             .on_event(&ev, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
-        if !out_firings.is_null() {
-            let j = json(&fired)?;
-            // SAFETY: per the contract.
-            unsafe { put_string(out_firings, j) };
-        }
+        emit(out_firings, &fired)?;
         Ok(())
     })
 }
@@ -641,11 +630,7 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
         let fired = eng
             .on_tree_changed(uri, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
-        if !out_firings.is_null() {
-            let j = json(&fired)?;
-            // SAFETY: per the contract.
-            unsafe { put_string(out_firings, j) };
-        }
+        emit(out_firings, &fired)?;
         Ok(())
     })
 }
@@ -674,9 +659,7 @@ pub unsafe extern "C" fn dms_engine_pending_reports(
         let batch = eng
             .pending_reports(owner, limit)
             .map_err(|e| engine_err(&e))?;
-        let j = json(&batch)?;
-        // SAFETY: per the contract.
-        unsafe { put_string(out_json, j) };
+        emit(out_json, &batch)?;
         Ok(())
     })
 }
