@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test deps rust-components py-deps c-tools fmt clippy cargo-test header header-check c-test c-sample install bench
+.PHONY: demo test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test swift-check install bench
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
@@ -25,9 +25,9 @@ demo: rust-components
 	@echo "timeline picture: target/demo-timeline.svg"
 
 ## Run every test suite.
-test: deps fmt clippy cargo-test header-check c-test c-sample
+test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test swift-check
 
-deps: rust-components py-deps c-tools
+deps: rust-components py-deps c-tools kotlin-tools
 
 rust-components:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
@@ -47,6 +47,18 @@ c-tools:
 	@command -v valgrind >/dev/null && command -v g++ >/dev/null && command -v cmake >/dev/null \
 		&& command -v pkg-config >/dev/null \
 		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config)
+
+# Kotlin on the host JVM: the compiler from the npm package kotlin-compiler,
+# JNA from Debian's libjna-java (Java itself is on the machine).
+KOTLIN_VERSION := 2.4.20
+KOTLIN_HOME := .tools/kotlin-$(KOTLIN_VERSION)
+KOTLINC := $(KOTLIN_HOME)/package/bin/kotlinc
+JNA := /usr/share/java/jna.jar
+kotlin-tools:
+	@test -x $(KOTLINC) || (mkdir -p $(KOTLIN_HOME) && cd $(KOTLIN_HOME) \
+		&& npm pack --silent kotlin-compiler@$(KOTLIN_VERSION) >/dev/null \
+		&& tar xzf kotlin-compiler-$(KOTLIN_VERSION).tgz && rm kotlin-compiler-$(KOTLIN_VERSION).tgz)
+	@test -f $(JNA) || (apt-get update -qq && apt-get install -y -qq libjna-java)
 
 fmt:
 	$(CARGO) fmt --all --check
@@ -82,6 +94,32 @@ c-test: c-tools
 	$(C_OUT)/test_asan
 	$(VALGRIND) $(C_OUT)/test_static
 	LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_shared
+
+# UniFFI: generate Kotlin from the built library (library mode, with the
+# workspace's pinned uniffi-bindgen), compile it with the tests under
+# -Werror and run them on the host JVM with JNA.
+UNIFFI_LIB := $(TARGET_DIR)/debug/libdmsched_uniffi.so
+UNIFFI_OUT := $(TARGET_DIR)/uniffi
+kotlin-test: kotlin-tools
+	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen
+	rm -rf $(UNIFFI_OUT)/kotlin && mkdir -p $(UNIFFI_OUT)
+	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language kotlin --out-dir $(UNIFFI_OUT)/kotlin --no-format
+	$(KOTLINC) -Werror -cp $(JNA) $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
+		bindings/uniffi/tests/kotlin/EngineTest.kt -d $(UNIFFI_OUT)/kotlin-tests.jar
+	java -Djna.library.path=$(TARGET_DIR)/debug \
+		-cp $(UNIFFI_OUT)/kotlin-tests.jar:$(JNA):$(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar \
+		org.dmsched.test.EngineTestKt
+
+# Swift cannot be compiled here: generate the bindings and check their C
+# layer (the FFI header) with gcc, nullability qualifiers defined away.
+swift-check:
+	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen
+	rm -rf $(UNIFFI_OUT)/swift
+	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language swift --out-dir $(UNIFFI_OUT)/swift --no-format
+	printf '#include "DmschedFFI.h"\n' > $(UNIFFI_OUT)/swift/check.c
+	gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only -D_Nonnull= -D_Nullable= -I$(UNIFFI_OUT)/swift $(UNIFFI_OUT)/swift/check.c
+	test -s $(UNIFFI_OUT)/swift/Dmsched.swift && test -s $(UNIFFI_OUT)/swift/DmschedFFI.modulemap
+	@echo "swift-check: Dmsched.swift generated, DmschedFFI.h compiles"
 
 ## Install the C library, header, pkg-config file and CMake package:
 ##   make install PREFIX=/usr/local [PROFILE=release|debug]

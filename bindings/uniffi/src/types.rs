@@ -1,0 +1,322 @@
+//! Records and enums crossing to Kotlin and Swift, converted from the
+//! core's types in exactly one place each. Instants are Unix milliseconds.
+
+use dmsched_core::expr::Value;
+use dmsched_core::model::{self, Op};
+use dmsched_core::{ScheduleInfo, ScheduleState};
+
+/// A DM-tree value, typed by the node's DM Format.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum TreeValue {
+    /// `bool`
+    Bool {
+        /// The value.
+        v: bool,
+    },
+    /// `int`
+    Int {
+        /// The value.
+        v: i64,
+    },
+    /// `float`
+    Float {
+        /// The value.
+        v: f64,
+    },
+    /// `chr` and other text
+    Text {
+        /// The value.
+        v: String,
+    },
+}
+
+impl From<TreeValue> for Value {
+    fn from(t: TreeValue) -> Self {
+        match t {
+            TreeValue::Bool { v } => Value::Bool(v),
+            TreeValue::Int { v } => Value::Int(v),
+            TreeValue::Float { v } => Value::Float(v),
+            TreeValue::Text { v } => Value::Str(v),
+        }
+    }
+}
+
+/// Who, which schedule, which occurrence: the context of a run.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct RunContext {
+    /// The server whose rights the actions run with.
+    pub owner: String,
+    /// Schedule id.
+    pub schedule: String,
+    /// Task id.
+    pub task: String,
+    /// Occurrence number.
+    pub seq: u64,
+    /// Attempt (0 = first).
+    pub attempt: u32,
+    /// When it was due (ms).
+    pub due_ms: i64,
+    /// Now (ms).
+    pub now_ms: i64,
+}
+
+impl From<&dmsched_core::RunContext> for RunContext {
+    fn from(c: &dmsched_core::RunContext) -> Self {
+        RunContext {
+            owner: c.owner.clone(),
+            schedule: c.schedule.clone(),
+            task: c.task.clone(),
+            seq: c.seq,
+            attempt: c.attempt,
+            due_ms: c.due.as_millisecond(),
+            now_ms: c.now.as_millisecond(),
+        }
+    }
+}
+
+/// The result of one DM command run by the host.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct CommandResult {
+    /// `Add`, `Replace`, `Delete`, `Get`, `Exec` or `Copy`.
+    pub op: String,
+    /// Target URI.
+    pub target: String,
+    /// SyncML status (200 OK, 404, 500 …).
+    pub status: u16,
+    /// Result data (Get).
+    pub data: Option<String>,
+}
+
+impl TryFrom<CommandResult> for model::CommandResult {
+    type Error = String;
+    fn try_from(r: CommandResult) -> Result<Self, String> {
+        let op = match r.op.as_str() {
+            "Add" => Op::Add,
+            "Replace" => Op::Replace,
+            "Delete" => Op::Delete,
+            "Get" => Op::Get,
+            "Exec" => Op::Exec,
+            "Copy" => Op::Copy,
+            other => return Err(format!("unknown command {other:?} in a result")),
+        };
+        Ok(model::CommandResult {
+            op,
+            target: r.target,
+            status: r.status,
+            data: r.data,
+        })
+    }
+}
+
+impl From<model::CommandResult> for CommandResult {
+    fn from(r: model::CommandResult) -> Self {
+        CommandResult {
+            op: r.op.as_str().to_string(),
+            target: r.target,
+            status: r.status,
+            data: r.data,
+        }
+    }
+}
+
+/// How an occurrence ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Outcome {
+    /// Every command succeeded.
+    Ran,
+    /// A command failed after all retries.
+    Failed,
+    /// Constraints did not hold in time, or a newer occurrence replaced it.
+    Missed,
+    /// Policy did not run it.
+    Skipped,
+    /// Still waiting.
+    Deferred,
+    /// The device stopped while it ran (at-most-once).
+    Interrupted,
+}
+
+impl From<model::Outcome> for Outcome {
+    fn from(o: model::Outcome) -> Self {
+        match o {
+            model::Outcome::Ran => Outcome::Ran,
+            model::Outcome::Failed => Outcome::Failed,
+            model::Outcome::Missed => Outcome::Missed,
+            model::Outcome::Skipped => Outcome::Skipped,
+            model::Outcome::Deferred => Outcome::Deferred,
+            model::Outcome::Interrupted => Outcome::Interrupted,
+        }
+    }
+}
+
+/// One finished occurrence.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Firing {
+    /// Owning server.
+    pub owner: String,
+    /// Schedule id.
+    pub schedule: String,
+    /// Task id.
+    pub task: String,
+    /// Occurrence number.
+    pub seq: u64,
+    /// When it was due (ms).
+    pub due_ms: i64,
+    /// When it ran (ms), if it did.
+    pub run_at_ms: Option<i64>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, when it did not simply run.
+    pub reason: Option<String>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// One result per command run.
+    pub results: Vec<CommandResult>,
+}
+
+impl From<model::Firing> for Firing {
+    fn from(f: model::Firing) -> Self {
+        Firing {
+            owner: f.owner,
+            schedule: f.schedule,
+            task: f.task,
+            seq: f.seq,
+            due_ms: f.due.as_millisecond(),
+            run_at_ms: f.run_at.map(|t| t.as_millisecond()),
+            outcome: f.outcome.into(),
+            reason: f.reason,
+            attempts: f.attempts,
+            results: f.results.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A report waiting in the outbox.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Report {
+    /// Outbox id (never reused); acknowledge with it.
+    pub id: i64,
+    /// The occurrence reported.
+    pub firing: Firing,
+}
+
+impl From<model::Report> for Report {
+    fn from(r: model::Report) -> Self {
+        Report {
+            id: r.id,
+            firing: r.firing.into(),
+        }
+    }
+}
+
+/// Reports for a server.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct ReportBatch {
+    /// Oldest first.
+    pub reports: Vec<Report>,
+    /// Reports of that owner evicted from the full outbox since its last acknowledgement.
+    pub dropped: u64,
+}
+
+impl From<dmsched_core::ReportBatch> for ReportBatch {
+    fn from(b: dmsched_core::ReportBatch) -> Self {
+        ReportBatch {
+            reports: b.reports.into_iter().map(Into::into).collect(),
+            dropped: b.dropped,
+        }
+    }
+}
+
+/// Lifecycle state of a schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum State {
+    /// Verified and running.
+    Active,
+    /// Stopped by its server.
+    Suspended,
+    /// Ended by its server.
+    Terminated,
+    /// Past its validity.
+    Expired,
+    /// Every task ended by itself.
+    Completed,
+    /// Could not be restored.
+    Failed,
+}
+
+impl From<ScheduleState> for State {
+    fn from(s: ScheduleState) -> Self {
+        match s {
+            ScheduleState::Active => State::Active,
+            ScheduleState::Suspended => State::Suspended,
+            ScheduleState::Terminated => State::Terminated,
+            ScheduleState::Expired => State::Expired,
+            ScheduleState::Completed => State::Completed,
+            ScheduleState::Failed => State::Failed,
+        }
+    }
+}
+
+/// A task as the engine sees it.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct TaskSummary {
+    /// Task id.
+    pub id: String,
+    /// `at`, `every`, `calendar`, `event` or `becomes_true`.
+    pub trigger: String,
+    /// Next run (ms), when known.
+    pub next_run_ms: Option<i64>,
+    /// Runs so far.
+    pub runs: u32,
+    /// Outcome of the last finished occurrence.
+    pub last_outcome: Option<Outcome>,
+    /// Why it is not running now.
+    pub waiting: Option<String>,
+    /// Why it ended.
+    pub ended: Option<String>,
+}
+
+/// A schedule as the engine sees it.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct ScheduleSummary {
+    /// Owning server.
+    pub owner: String,
+    /// Schedule id.
+    pub id: String,
+    /// Lifecycle state.
+    pub state: State,
+    /// Why it is in that state.
+    pub reason: Option<String>,
+    /// Earliest next run (ms).
+    pub next_run_ms: Option<i64>,
+    /// Per task.
+    pub tasks: Vec<TaskSummary>,
+    /// The document, as JSON.
+    pub document_json: String,
+}
+
+impl From<ScheduleInfo> for ScheduleSummary {
+    fn from(s: ScheduleInfo) -> Self {
+        ScheduleSummary {
+            owner: s.owner,
+            id: s.id,
+            state: s.state.into(),
+            reason: s.reason,
+            next_run_ms: s.next_run.map(|t| t.as_millisecond()),
+            tasks: s
+                .tasks
+                .into_iter()
+                .map(|t| TaskSummary {
+                    id: t.id,
+                    trigger: t.trigger,
+                    next_run_ms: t.next_run.map(|x| x.as_millisecond()),
+                    runs: t.runs,
+                    last_outcome: t.last_outcome.map(Into::into),
+                    waiting: t.waiting,
+                    ended: t.ended,
+                })
+                .collect(),
+            document_json: serde_json::to_string(&s.document).unwrap_or_default(),
+        }
+    }
+}

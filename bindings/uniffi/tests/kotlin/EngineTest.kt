@@ -1,0 +1,162 @@
+// Kotlin tests of the UniFFI bindings, run on the host JVM with JNA against
+// the host-built libdmsched_uniffi: every exported function, error mapping,
+// host callbacks (including ones that throw), lifetimes and threads.
+package org.dmsched.test
+
+import java.util.concurrent.atomic.AtomicInteger
+import org.dmsched.*
+
+var passed = 0
+var failed = 0
+
+fun ok(cond: Boolean, what: String) {
+    if (cond) passed++ else { failed++; System.err.println("FAILED: $what") }
+}
+
+inline fun <reified E : Throwable> expect(what: String, block: () -> Unit): E? {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) { passed++; return e }
+        failed++; System.err.println("FAILED: $what: threw ${e::class.simpleName}: ${e.message}"); return null
+    }
+    failed++; System.err.println("FAILED: $what: nothing thrown"); return null
+}
+
+const val T0 = 1767225600000L // 2026-01-01T00:00:00Z
+const val MIN = 60_000L
+
+const val EVERY_MIN = """{"id": "m", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 60, "anchor": "2026-01-01T00:00:00Z"}},
+  "actions": [{"op": "Replace", "target": "./A", "data": "1"}], "policy": {"report": "always"}}]}"""
+
+class Host : TreeAccess, ActionExecutor, ReportSink {
+    val tree = java.util.concurrent.ConcurrentHashMap<String, TreeValue>()
+    val runs = AtomicInteger()
+    val reports = AtomicInteger()
+    @Volatile var lastOwner = ""
+    @Volatile var mode = "ok" // ok | throw | host-error
+
+    override fun read(owner: String, uri: String): TreeValue? = tree[uri]
+
+    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+        runs.incrementAndGet()
+        lastOwner = context.owner
+        when (mode) {
+            "throw" -> throw IllegalStateException("executor exploded")
+            "host-error" -> throw HostException.Failed("device busy")
+        }
+        ok(actionsJson.contains("\"op\""), "actions arrive as JSON")
+        return listOf(CommandResult("Replace", "./A", 200u.toUShort(), null))
+    }
+
+    override fun reportReady(report: Report) {
+        reports.incrementAndGet()
+    }
+}
+
+fun settings() = EngineSettings(":memory:", "kotlin-test", "UTC", """{"limits": {"min_interval_seconds": 1}}""")
+
+fun testLifecycle() {
+    val host = Host()
+    Engine.open(settings(), host, host, host).use { e ->
+        val s = e.submit("srv", EVERY_MIN, T0 + 30_000)
+        ok(s.state == State.ACTIVE, "submitted schedule is active")
+        ok(s.nextRunMs == T0 + MIN, "next run is the next grid point")
+        ok(e.nextWakeup() == T0 + MIN, "nextWakeup")
+        val fired = e.tick(T0 + MIN)
+        ok(fired.size == 1 && fired[0].outcome == Outcome.RAN, "tick runs the due task")
+        ok(fired[0].results[0].status.toInt() == 200, "results come back typed")
+        ok(host.runs.get() == 1 && host.lastOwner == "srv", "executor ran with the owner's identity")
+        ok(host.reports.get() == 1, "report sink told")
+        val batch = e.pendingReports("srv", 10u)
+        ok(batch.reports.size == 1 && batch.dropped == 0UL, "pendingReports")
+        ok(e.ackReports("srv", listOf(batch.reports[0].id)) == 1UL, "ackReports")
+        ok(e.get("srv", "srv", "m").tasks[0].runs == 1u, "get")
+        ok(e.list("srv").size == 1 && e.list("intruder").isEmpty() && e.list(null).size == 1, "list by requester")
+        ok(e.suspend("srv", "srv", "m", T0 + MIN).state == State.SUSPENDED, "suspend")
+        ok(e.nextWakeup() == null, "suspended: nothing to wake for")
+        ok(e.resume("srv", "srv", "m", T0 + 5 * MIN).state == State.ACTIVE, "resume")
+        ok(e.modify("srv", "srv", EVERY_MIN, T0 + 5 * MIN).documentJson.contains("\"id\":\"m\""), "modify")
+        ok(e.terminate("srv", "srv", "m", T0 + 6 * MIN).state == State.TERMINATED, "terminate")
+    }
+}
+
+fun testErrors() {
+    val host = Host()
+    val e = Engine.open(settings(), host, host, null)
+    val bad = expect<DmschedException.InvalidSchedule>("invalid schedule") {
+        e.submit("srv", """{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./A"}]}]}""", T0)
+    }
+    ok(bad?.message?.contains("\$.tasks[0].trigger.calendar.rrule") == true, "message names the JSON path: ${bad?.message}")
+    e.submit("srv", EVERY_MIN, T0)
+    expect<DmschedException.AlreadyExists>("duplicate") { e.submit("srv", EVERY_MIN, T0) }
+    expect<DmschedException.NotFound>("another authority cannot see it") { e.get("intruder", "srv", "m") }
+    expect<DmschedException.PermissionDenied>("nor end it") { e.terminate("intruder", "srv", "m", T0) }
+    expect<DmschedException.InvalidState>("resume an active schedule") { e.resume("srv", "srv", "m", T0) }
+    expect<DmschedException.InvalidArgument>("bad event fields") { e.postEvent("x", "not json", T0) }
+    expect<DmschedException.InvalidArgument>("time out of range") { e.tick(Long.MAX_VALUE) }
+    expect<DmschedException.InvalidArgument>("bad options") {
+        Engine.open(EngineSettings(":memory:", "d", "UTC", "{nope"), host, host, null)
+    }
+    expect<DmschedException.InvalidSchedule>("unknown zone") {
+        Engine.open(EngineSettings(":memory:", "d", "Mars/Olympus", null), host, host, null)
+    }
+    e.shutdown()
+    expect<DmschedException.Closed>("calls after shutdown") { e.nextWakeup() }
+    e.shutdown() // twice is harmless
+    e.close()
+}
+
+fun testCallbacks() {
+    val host = Host()
+    host.tree["./Bat"] = TreeValue.Int(50)
+    Engine.open(settings(), host, host, null).use { e ->
+        e.submit("srv", """{"id": "low", "tasks": [{"id": "t", "trigger": {"becomes_true": "./Bat < 20"}, "actions": [{"op": "Exec", "target": "./S"}]}]}""", T0)
+        e.submit("srv", """{"id": "ev", "tasks": [{"id": "t", "trigger": {"event": {"name": "network", "filter": "event.type == 'wifi'"}}, "actions": [{"op": "Exec", "target": "./S"}]}]}""", T0)
+        e.tick(T0)
+        host.tree["./Bat"] = TreeValue.Int(10)
+        val f = e.treeChanged("./Bat", T0 + MIN)
+        ok(f.size == 1 && f[0].schedule == "low", "tree change fires becomes_true")
+        ok(e.postEvent("network", """{"type": "cellular"}""", T0 + 2 * MIN).isEmpty(), "filtered event")
+        host.mode = "throw"
+        val thrown = e.postEvent("network", """{"type": "wifi"}""", T0 + 3 * MIN)
+        ok(thrown.size == 1 && thrown[0].outcome == Outcome.FAILED, "a callback that throws fails the run")
+        ok(thrown[0].reason?.contains("executor exploded") == true, "with its message: ${thrown[0].reason}")
+        host.mode = "host-error"
+        val declined = e.postEvent("network", """{"type": "wifi"}""", T0 + 4 * MIN)
+        ok(declined[0].outcome == Outcome.FAILED && declined[0].reason == "device busy", "HostException.Failed: ${declined[0].reason}")
+    }
+}
+
+fun testThreads() {
+    val host = Host()
+    val e = Engine.open(settings(), host, host, null)
+    val errors = AtomicInteger()
+    val threads = (0 until 4).map { i ->
+        Thread {
+            try {
+                for (k in 0 until 10) {
+                    e.submit("srv", EVERY_MIN.replace("\"id\": \"m\"", "\"id\": \"t$i-$k\""), T0)
+                    e.tick(T0 + (k + 1) * MIN)
+                    e.nextWakeup()
+                }
+            } catch (x: Throwable) {
+                errors.incrementAndGet(); System.err.println(x)
+            }
+        }
+    }
+    threads.forEach { it.start() }
+    threads.forEach { it.join() }
+    ok(errors.get() == 0, "no errors from 4 threads")
+    ok(e.list("srv").size == 40, "40 schedules from 4 threads")
+    e.close()
+}
+
+fun main() {
+    testLifecycle()
+    testErrors()
+    testCallbacks()
+    testThreads()
+    println("$passed passed, $failed failed")
+    if (failed > 0) kotlin.system.exitProcess(1)
+}
