@@ -35,6 +35,7 @@ class Host : TreeAccess, ActionExecutor, ReportSink {
     val reports = AtomicInteger()
     @Volatile var lastOwner = ""
     @Volatile var mode = "ok" // ok | throw | host-error
+    @Volatile var actionsWereJson = true
 
     override fun read(owner: String, uri: String): TreeValue? = tree[uri]
 
@@ -45,7 +46,7 @@ class Host : TreeAccess, ActionExecutor, ReportSink {
             "throw" -> throw IllegalStateException("executor exploded")
             "host-error" -> throw HostException.Failed("device busy")
         }
-        ok(actionsJson.contains("\"op\""), "actions arrive as JSON")
+        if (!actionsJson.contains("\"op\"")) actionsWereJson = false
         return listOf(CommandResult("Replace", "./A", 200u.toUShort(), null))
     }
 
@@ -68,6 +69,7 @@ fun testLifecycle() {
         ok(fired[0].results[0].status.toInt() == 200, "results come back typed")
         ok(host.runs.get() == 1 && host.lastOwner == "srv", "executor ran with the owner's identity")
         ok(host.reports.get() == 1, "report sink told")
+        ok(host.actionsWereJson, "actions arrive as JSON")
         val batch = e.pendingReports("srv", 10u)
         ok(batch.reports.size == 1 && batch.dropped == 0UL, "pendingReports")
         ok(e.ackReports("srv", listOf(batch.reports[0].id)) == 1UL, "ackReports")
