@@ -135,3 +135,14 @@ fn quota_per_owner_is_enforced() {
     ));
     e.submit("other", GOOD, now).unwrap();
 }
+
+#[test]
+fn an_empty_owner_is_an_argument_error_not_a_schedule_problem() {
+    let w = World::new();
+    let mut e = engine(&w);
+    assert!(matches!(
+        e.submit("", GOOD, ts("2026-01-01T00:00:00Z")),
+        Err(EngineError::InvalidArgument(_))
+    ));
+    assert!(e.list_all().unwrap().is_empty());
+}

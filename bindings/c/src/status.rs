@@ -45,6 +45,7 @@ impl From<&EngineError> for dms_status {
     fn from(e: &EngineError) -> Self {
         match e {
             EngineError::Invalid(_) => dms_status::DMS_INVALID_SCHEDULE,
+            EngineError::InvalidArgument(_) => dms_status::DMS_INVALID_ARGUMENT,
             EngineError::NotFound { .. } => dms_status::DMS_NOT_FOUND,
             EngineError::Exists { .. } => dms_status::DMS_ALREADY_EXISTS,
             EngineError::PermissionDenied { .. } => dms_status::DMS_PERMISSION_DENIED,

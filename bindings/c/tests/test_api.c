@@ -193,7 +193,8 @@ static void test_open_errors(void) {
   CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
   c.options_json = NULL;
   c.time_zone = "Mars/Olympus";
-  CHECK(dms_engine_open(&c, &h, &e) != DMS_OK);
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "Mars/Olympus") != NULL);
   CHECK(e == NULL);
   CHECK(w.destroyed == 0); /* a failed open never adopts user_data */
 }
@@ -283,7 +284,7 @@ static void test_lifecycle_and_firing(void) {
   CHECK(dms_engine_pending_reports(e, "srv", 10, NULL) == DMS_INVALID_ARGUMENT);
 
   CHECK(dms_engine_set_time_zone(e, "Europe/Berlin", T0 + 7 * MIN) == DMS_OK);
-  CHECK(dms_engine_set_time_zone(e, "Mars/Olympus", T0 + 7 * MIN) != DMS_OK);
+  CHECK(dms_engine_set_time_zone(e, "Mars/Olympus", T0 + 7 * MIN) == DMS_INVALID_ARGUMENT);
   CHECK(dms_engine_set_time_zone(e, NULL, T0) == DMS_INVALID_ARGUMENT);
 
   CHECK(dms_engine_close(e) == DMS_OK);

@@ -68,6 +68,7 @@ impl From<EngineError> for DmschedError {
             e @ EngineError::PermissionDenied { .. } => {
                 DmschedError::PermissionDenied(e.to_string())
             }
+            EngineError::InvalidArgument(m) => DmschedError::InvalidArgument(m),
             EngineError::LimitExceeded(m) => DmschedError::LimitExceeded(m),
             EngineError::InvalidState(m) => DmschedError::InvalidState(m),
             e @ (EngineError::Storage(_) | EngineError::Decode(_)) => {

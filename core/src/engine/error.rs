@@ -9,6 +9,9 @@ pub enum EngineError {
     /// The schedule document is invalid; one problem per JSON path.
     #[error("invalid schedule: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Problem>),
+    /// An argument that is not a schedule document is malformed (e.g. an unknown time zone).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// No such schedule (or not visible to the requester).
     #[error("no schedule {id:?} of owner {owner:?}")]
     NotFound {

@@ -106,10 +106,9 @@ impl Engine {
         now: Timestamp,
     ) -> Result<ScheduleInfo, EngineError> {
         if owner.is_empty() {
-            return Err(EngineError::Invalid(vec![crate::model::Problem::new(
-                "owner",
-                "owner must not be empty",
-            )]));
+            return Err(EngineError::InvalidArgument(
+                "owner must not be empty".into(),
+            ));
         }
         let doc =
             parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;

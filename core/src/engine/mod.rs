@@ -187,9 +187,8 @@ impl Engine {
     /// ones are recorded as `interrupted` (and reported), at-least-once ones
     /// run again at the next `tick`.
     pub fn open(store: Store, host: Host, cfg: EngineConfig) -> Result<Engine, EngineError> {
-        let tz = when::zone(&cfg.time_zone).map_err(|e| {
-            EngineError::Invalid(vec![crate::model::Problem::new("time_zone", e.to_string())])
-        })?;
+        let tz = when::zone(&cfg.time_zone)
+            .map_err(|e| EngineError::InvalidArgument(format!("time_zone: {e}")))?;
         let last_now = store
             .meta(META_LAST_NOW)?
             .and_then(|s| s.parse::<Timestamp>().ok());

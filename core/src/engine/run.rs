@@ -186,9 +186,8 @@ impl Engine {
     /// from `now` (an occurrence whose local time has not yet come in the new
     /// zone runs, even if that local time already passed in the old one).
     pub fn set_time_zone(&mut self, name: &str, now: Timestamp) -> Result<(), EngineError> {
-        let tz = when::zone(name).map_err(|e| {
-            EngineError::Invalid(vec![crate::model::Problem::new("time_zone", e.to_string())])
-        })?;
+        let tz = when::zone(name)
+            .map_err(|e| EngineError::InvalidArgument(format!("time_zone: {e}")))?;
         self.tz = tz;
         self.cfg.time_zone = name.to_string();
         // Rare: every schedule is looked at.

@@ -100,7 +100,7 @@ fun testErrors() {
     expect<DmschedException.InvalidArgument>("bad options") {
         Engine.open(EngineSettings(":memory:", "d", "UTC", "{nope"), host, host, null)
     }
-    expect<DmschedException.InvalidSchedule>("unknown zone") {
+    expect<DmschedException.InvalidArgument>("unknown zone") {
         Engine.open(EngineSettings(":memory:", "d", "Mars/Olympus", null), host, host, null)
     }
     e.shutdown()
