@@ -18,8 +18,8 @@ pub mod store;
 pub mod when;
 
 pub use engine::{
-    Engine, EngineConfig, EngineError, Event, Inspection, ReportBatch, ScheduleInfo, ScheduleState,
-    TaskInfo,
+    Engine, EngineConfig, EngineError, Event, Inspection, Quiet, ReportBatch, ScheduleInfo,
+    ScheduleState, TaskInfo,
 };
 pub use host::{
     Access, ActionExecutor, Authorizer, Host, HostError, PromptAnswer, ReportSink, RunContext,

@@ -26,6 +26,7 @@ mod lifecycle;
 mod persist;
 mod process;
 mod query;
+mod quiet;
 mod restore;
 mod run;
 mod state;
@@ -42,6 +43,7 @@ pub use compile::check_document;
 pub use error::EngineError;
 pub use info::{PendingInfo, ScheduleInfo, TaskInfo};
 pub use process::Event;
+pub use quiet::Quiet;
 pub use state::ScheduleState;
 
 use compile::{CTrigger, Plan, compile, compile_stored};

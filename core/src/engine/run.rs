@@ -10,6 +10,30 @@ impl Engine {
         self.index.next_wakeup()
     }
 
+    /// The instants `[from, until)` at which [`Engine::tick`] would do
+    /// nothing at all: none due before `until` (`None`: nothing scheduled),
+    /// no settled firings waiting to be handed out, and `now` not before the
+    /// latest instant seen (`from`), so no clock change to react to. `None`
+    /// when the next tick has work whatever `now` is, or no clock was seen
+    /// yet. Used by [`Quiet`](super::Quiet) to answer idle ticks without a lock.
+    pub fn quiet_span(&self) -> Option<(Timestamp, Option<Timestamp>)> {
+        if !self.recovered.is_empty() || self.read_only {
+            return None;
+        }
+        Some((self.last_now?, self.index.next_wakeup()))
+    }
+
+    /// Records a tick at `now` that the caller answered itself because `now`
+    /// was inside [`Engine::quiet_span`]: the engine then judges later
+    /// clock changes against it, exactly as if it had run that tick.
+    pub fn note_quiet_tick(&mut self, now: Timestamp) {
+        if let Some(last) = self.last_now
+            && now > last
+        {
+            self.last_now = Some(now);
+        }
+    }
+
     /// For inexact OS alarms: the earliest due instant and the latest
     /// instant by which the host must call `tick` so that no task is late
     /// beyond its `max_delay_seconds`. Wake-ups of tasks that tolerate delay
