@@ -425,7 +425,8 @@ enum dms_status dms_engine_modify(struct dms_engine *e,
 /**
  * The earliest instant (Unix ms) at which `dms_engine_tick` has work:
  * `*out_has` is false when nothing is scheduled by time. Arm one alarm for
- * it. Any thread.
+ * it. Any thread; answered without the engine's lock (the value published
+ * after the last call) unless a call is in progress on another thread.
  *
  * # Safety
  * `out_ms` and `out_has` are valid for one write each.
@@ -510,7 +511,11 @@ enum dms_status dms_engine_submit(struct dms_engine *e,
  * Runs everything due at `now_ms`; actions go to `host->execute`.
  * `*out_firings` (may be NULL) gets a JSON array of the occurrences that
  * finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
- * Threads: any thread; calls on one engine are serialised.
+ * Threads: any thread; calls on one engine are serialised. A tick with
+ * nothing to do (before the next wake-up, not before the latest `now_ms`
+ * seen, nothing settled waiting) is answered without taking the engine's
+ * lock and without allocating (`*out_firings` is then a static `"[]"`,
+ * still freed with `dms_string_free`).
  *
  * # Safety
  * `out_firings` is NULL or valid for one write.

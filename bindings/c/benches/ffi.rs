@@ -1,6 +1,8 @@
 //! Per-call overhead of the C ABI: `dms_engine_tick` with nothing due
 //! against `Engine::tick` on the same workload (1000 schedules), and
-//! `dms_engine_next_wakeup` against `Engine::next_wakeup`.
+//! `dms_engine_next_wakeup` against `Engine::next_wakeup`. Both are served by
+//! the lock-free fast path (core's `Quiet`); `tree_changed` on a URI nobody
+//! watches shows the cost of a call that takes the engine's lock.
 //! Run: `cargo bench -p dmsched-c --bench ffi`. Figures: docs/performance.md.
 
 use std::ffi::{CString, c_char, c_void};
@@ -81,6 +83,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("rust_next_wakeup", |b| {
         b.iter(|| black_box(engine.next_wakeup()))
     });
+    g.bench_function("rust_tree_changed_unwatched", |b| {
+        b.iter(|| black_box(engine.on_tree_changed("./Nobody", now).unwrap()))
+    });
 
     // C ABI, same workload.
     let path = CString::new(":memory:").unwrap();
@@ -119,6 +124,23 @@ fn bench(c: &mut Criterion) {
     g.bench_function("c_tick_nothing_due", |b| {
         // SAFETY: valid handle; no output requested.
         b.iter(|| black_box(unsafe { dms_engine_tick(e, T0_MS, std::ptr::null_mut()) }))
+    });
+    g.bench_function("c_tick_nothing_due_with_output", |b| {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid handle and out-pointer; the string is freed.
+        b.iter(|| unsafe {
+            black_box(dms_engine_tick(e, T0_MS, &mut out));
+            dms_string_free(out);
+        })
+    });
+    let uri = CString::new("./Nobody").unwrap();
+    g.bench_function("c_tree_changed_unwatched", |b| {
+        // SAFETY: valid handle and string; no output requested.
+        b.iter(|| {
+            black_box(unsafe {
+                dms_engine_tree_changed(e, uri.as_ptr(), T0_MS, std::ptr::null_mut())
+            })
+        })
     });
     let (mut ms, mut has) = (0i64, false);
     g.bench_function("c_next_wakeup", |b| {

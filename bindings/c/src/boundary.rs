@@ -1,7 +1,7 @@
 //! The FFI boundary: panics caught, the last error kept per thread, C
 //! strings in and out, and the registry of live engine handles.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -9,9 +9,11 @@ use crate::status::dms_status;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
-    /// Set while this thread is inside an engine call (callbacks run then).
-    pub(crate) static IN_ENGINE: Cell<bool> = const { Cell::new(false) };
 }
+
+/// The JSON `[]` every function returns for an empty array: static, so an
+/// idle `dms_engine_tick` allocates nothing; `dms_string_free` knows it.
+pub(crate) const EMPTY_ARRAY: &CStr = c"[]";
 
 /// Records `msg` as the calling thread's last error and returns `status`.
 pub(crate) fn fail(status: dms_status, msg: impl Into<String>) -> dms_status {
@@ -86,6 +88,11 @@ pub(crate) unsafe fn opt_arg<'a>(
 /// `out` is NULL or valid for one pointer write.
 pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String) {
     if out.is_null() {
+        return;
+    }
+    if s == "[]" {
+        // SAFETY: as below.
+        unsafe { *out = EMPTY_ARRAY.as_ptr().cast_mut() };
         return;
     }
     let c = CString::new(s.replace('\0', "")).unwrap_or_default();

@@ -13,23 +13,23 @@
 
 mod boundary;
 mod callbacks;
+mod handle;
 mod log;
 mod status;
 
-use std::collections::HashMap;
 use std::ffi::{CString, c_char};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use dmsched_core::store::Store;
 use dmsched_core::{Engine, EngineConfig, EngineError, Event};
 use jiff::Timestamp;
 
-use boundary::{IN_ENGINE, arg, fail, guard, opt_arg, put_string};
+use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string};
 pub use callbacks::{
     dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
     dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
 };
+use handle::{in_engine, with_cached, with_engine};
 pub use log::{
     DMS_LOG_DEBUG, DMS_LOG_ERROR, DMS_LOG_INFO, DMS_LOG_OFF, DMS_LOG_TRACE, DMS_LOG_WARN,
     dms_log_fn,
@@ -48,17 +48,6 @@ pub const DMS_VERSION_PATCH: u32 = 0;
 pub struct dms_engine {
     _private: u8,
 }
-
-/// An open engine and, when the host logs, its log dispatcher.
-struct Opened {
-    engine: Mutex<Engine>,
-    log: Option<tracing::Dispatch>,
-}
-
-type Shared = Arc<Opened>;
-
-/// Engines opened and not yet closed, by handle address.
-static LIVE: Mutex<Option<HashMap<usize, Shared>>> = Mutex::new(None);
 
 /// How to open an engine. `store_path` is required; the others may be NULL.
 #[repr(C)]
@@ -88,80 +77,6 @@ fn time(ms: i64) -> Result<Timestamp, dms_status> {
             dms_status::DMS_INVALID_ARGUMENT,
             format!("time {ms} ms: {e}"),
         )
-    })
-}
-
-thread_local! {
-    /// The engine this thread used last: most hosts use one engine, so the
-    /// registry's lock is skipped. A closed engine's `Weak` no longer upgrades.
-    static LAST: std::cell::RefCell<(usize, std::sync::Weak<Opened>)> =
-        const { std::cell::RefCell::new((0, std::sync::Weak::new())) };
-}
-
-fn lookup(e: *const dms_engine) -> Result<Shared, dms_status> {
-    if e.is_null() {
-        return Err(fail(dms_status::DMS_INVALID_HANDLE, "engine is NULL"));
-    }
-    let addr = e as usize;
-    let cached = LAST.with(|l| {
-        let l = l.borrow();
-        if l.0 == addr { l.1.upgrade() } else { None }
-    });
-    if let Some(shared) = cached {
-        return Ok(shared);
-    }
-    let shared = LIVE
-        .lock()
-        .ok()
-        .and_then(|g| g.as_ref().and_then(|m| m.get(&addr).cloned()))
-        .ok_or_else(|| {
-            fail(
-                dms_status::DMS_INVALID_HANDLE,
-                "engine handle is closed or was not made by dms_engine_open",
-            )
-        })?;
-    LAST.with(|l| *l.borrow_mut() = (addr, Arc::downgrade(&shared)));
-    Ok(shared)
-}
-
-struct InEngine;
-
-impl Drop for InEngine {
-    fn drop(&mut self) {
-        IN_ENGINE.with(|f| f.set(false));
-    }
-}
-
-/// Runs `f` on the engine behind `e`: handle checked, re-entrance refused,
-/// the engine locked, panics caught.
-fn with_engine(
-    e: *const dms_engine,
-    f: impl FnOnce(&mut Engine) -> Result<(), dms_status>,
-) -> dms_status {
-    guard(|| {
-        let shared = match lookup(e) {
-            Ok(s) => s,
-            Err(st) => return st,
-        };
-        if IN_ENGINE.with(|f| f.get()) {
-            return fail(
-                dms_status::DMS_REENTRANT_CALL,
-                "a host callback called back into the engine",
-            );
-        }
-        // A panic inside a call poisons the lock; the engine's state is
-        // consistent with its store at every transaction, so go on.
-        let mut engine = shared.engine.lock().unwrap_or_else(|p| p.into_inner());
-        IN_ENGINE.with(|f| f.set(true));
-        let _reset = InEngine;
-        let r = match &shared.log {
-            Some(d) => tracing::dispatcher::with_default(d, || f(&mut engine)),
-            None => f(&mut engine),
-        };
-        match r {
-            Ok(()) => dms_status::DMS_OK,
-            Err(s) => s,
-        }
     })
 }
 
@@ -195,7 +110,7 @@ pub extern "C" fn dms_last_error() -> *const c_char {
 /// `s` is NULL or a string returned by this library and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_string_free(s: *mut c_char) {
-    if !s.is_null() {
+    if !s.is_null() && !std::ptr::eq(s.cast_const(), EMPTY_ARRAY.as_ptr()) {
         // SAFETY: made by CString::into_raw in this library (caller's contract).
         drop(unsafe { CString::from_raw(s) });
     }
@@ -292,7 +207,6 @@ pub unsafe extern "C" fn dms_engine_open(
             drop(adopted);
             let handle = Box::new(dms_engine { _private: 0 });
             let addr = &*handle as *const dms_engine as usize;
-            let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
             let log = match host_c.log {
                 Some(f) if cfg_c.log_level > DMS_LOG_OFF => {
                     Some(tracing::Dispatch::new(log::CLog {
@@ -303,13 +217,7 @@ pub unsafe extern "C" fn dms_engine_open(
                 }
                 _ => None,
             };
-            g.get_or_insert_with(HashMap::new).insert(
-                addr,
-                Arc::new(Opened {
-                    engine: Mutex::new(engine),
-                    log,
-                }),
-            );
+            handle::register(addr, engine, log);
             Ok(handle)
         };
         match run() {
@@ -336,29 +244,11 @@ pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
         if e.is_null() {
             return dms_status::DMS_OK;
         }
-        let removed = {
-            let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
-            let r = g.as_mut().and_then(|m| m.remove(&(e as usize)));
-            // Free the registry itself when the last engine goes (no
-            // process-lifetime allocation left behind).
-            if g.as_ref().is_some_and(HashMap::is_empty) {
-                *g = None;
-            }
-            r
-        };
-        let Some(shared) = removed else {
+        if !handle::close(e) {
             return fail(
                 dms_status::DMS_INVALID_HANDLE,
                 "engine handle is already closed or was not made by dms_engine_open",
             );
-        };
-        if IN_ENGINE.with(|f| f.get()) {
-            // Closing from inside a callback: keep it alive until the call ends.
-            drop(shared);
-        } else {
-            // Wait for a call in progress, then drop (runs host->destroy).
-            drop(shared.engine.lock().unwrap_or_else(|p| p.into_inner()));
-            drop(shared);
         }
         // SAFETY: made by Box::into_raw in dms_engine_open, removed above once.
         drop(unsafe { Box::from_raw(e) });
@@ -538,7 +428,8 @@ pub unsafe extern "C" fn dms_engine_list(
 
 /// The earliest instant (Unix ms) at which `dms_engine_tick` has work:
 /// `*out_has` is false when nothing is scheduled by time. Arm one alarm for
-/// it. Any thread.
+/// it. Any thread; answered without the engine's lock (the value published
+/// after the last call) unless a call is in progress on another thread.
 ///
 /// # Safety
 /// `out_ms` and `out_has` are valid for one write each.
@@ -548,27 +439,43 @@ pub unsafe extern "C" fn dms_engine_next_wakeup(
     out_ms: *mut i64,
     out_has: *mut bool,
 ) -> dms_status {
-    with_engine(e, |eng| {
-        if out_ms.is_null() || out_has.is_null() {
-            return Err(fail(
-                dms_status::DMS_INVALID_ARGUMENT,
-                "out_ms or out_has is NULL",
-            ));
-        }
-        let w = eng.next_wakeup();
-        // SAFETY: per the contract.
+    let put = |w: Option<i64>| {
+        // SAFETY: both checked non-null by the caller; valid for one write (the contract).
         unsafe {
             *out_has = w.is_some();
-            *out_ms = w.map_or(0, |t| t.as_millisecond());
+            *out_ms = w.unwrap_or(0);
         }
-        Ok(())
+    };
+    guard(|| {
+        // Fast path: the wake-up published after the last call, no lock.
+        let outs = !out_ms.is_null() && !out_has.is_null();
+        if outs
+            && !in_engine()
+            && with_cached(e as usize, |o| o.quiet.next_wakeup().map(put).is_some())
+        {
+            return dms_status::DMS_OK;
+        }
+        with_engine(e, |eng| {
+            if !outs {
+                return Err(fail(
+                    dms_status::DMS_INVALID_ARGUMENT,
+                    "out_ms or out_has is NULL",
+                ));
+            }
+            put(eng.next_wakeup().map(|t| t.as_millisecond()));
+            Ok(())
+        })
     })
 }
 
 /// Runs everything due at `now_ms`; actions go to `host->execute`.
 /// `*out_firings` (may be NULL) gets a JSON array of the occurrences that
 /// finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
-/// Threads: any thread; calls on one engine are serialised.
+/// Threads: any thread; calls on one engine are serialised. A tick with
+/// nothing to do (before the next wake-up, not before the latest `now_ms`
+/// seen, nothing settled waiting) is answered without taking the engine's
+/// lock and without allocating (`*out_firings` is then a static `"[]"`,
+/// still freed with `dms_string_free`).
 ///
 /// # Safety
 /// `out_firings` is NULL or valid for one write.
@@ -578,10 +485,21 @@ pub unsafe extern "C" fn dms_engine_tick(
     now_ms: i64,
     out_firings: *mut *mut c_char,
 ) -> dms_status {
-    with_engine(e, |eng| {
-        let fired = eng.tick(time(now_ms)?).map_err(|e| engine_err(&e))?;
-        emit(out_firings, &fired)?;
-        Ok(())
+    guard(|| {
+        // Fast path: nothing due and no clock change since the last call
+        // (core's `Quiet`): answered from atomics, without the engine's lock.
+        if !in_engine() && with_cached(e as usize, |o| o.quiet.tick_is_noop(now_ms)) {
+            if !out_firings.is_null() {
+                // SAFETY: valid for one write (the contract).
+                unsafe { *out_firings = EMPTY_ARRAY.as_ptr().cast_mut() };
+            }
+            return dms_status::DMS_OK;
+        }
+        with_engine(e, |eng| {
+            let fired = eng.tick(time(now_ms)?).map_err(|e| engine_err(&e))?;
+            emit(out_firings, &fired)?;
+            Ok(())
+        })
     })
 }
 

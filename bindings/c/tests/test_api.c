@@ -41,6 +41,8 @@ typedef struct {
   int destroyed;
   int tree_fails;
   int reenter;
+  int close_self; /* execute closes the engine it was called by */
+  dms_status close_status;
   int garbage; /* callbacks answer with malformed output */
   dms_engine *self;
   dms_status reenter_status;
@@ -95,6 +97,9 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
     int64_t ms;
     bool has;
     w->reenter_status = dms_engine_next_wakeup(w->self, &ms, &has);
+  }
+  if (w->close_self) {
+    w->close_status = dms_engine_close(w->self);
   }
   if (w->garbage) {
     return dms_buffer_set(results, "not json", 8) == DMS_OK ? 0 : 1;
@@ -574,6 +579,108 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* Idle ticks are answered without the engine's lock (issue 3's overhead
+ * target): they must still behave exactly like ticks the engine ran, incl.
+ * a clock going back after them (docs/time.md), closed handles, and a
+ * callback that closes its own engine. */
+typedef struct {
+  dms_engine *e;
+  int ok;
+  int64_t base;
+} idle_job;
+
+static void *idle_ticker(void *arg) {
+  idle_job *j = (idle_job *)arg;
+  int k;
+  j->ok = 1;
+  for (k = 0; k < 2000; k++) {
+    char *out = NULL;
+    int64_t ms;
+    bool has;
+    if (dms_engine_tick(j->e, j->base, &out) != DMS_OK) j->ok = 0;
+    if (out == NULL || out[0] != '[') j->ok = 0;
+    dms_string_free(out);
+    if (dms_engine_next_wakeup(j->e, &ms, &has) != DMS_OK || !has) j->ok = 0;
+  }
+  return NULL;
+}
+
+static void test_idle_ticks(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  int64_t ms = 0;
+  bool has = false;
+  int s;
+  pthread_t t[2];
+  idle_job j[2];
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0 + 30000, NULL) == DMS_OK);
+  CHECK(dms_engine_tick(e, T0 + MIN, NULL) == DMS_OK);
+  CHECK(w.executed == 1);
+  /* Nothing due for the next 50 s: an empty array each time, nothing run. */
+  for (s = 1; s <= 50; s++) {
+    out = NULL;
+    CHECK(dms_engine_tick(e, T0 + MIN + s * 1000, &out) == DMS_OK);
+    CHECK(out != NULL && strcmp(out, "[]") == 0);
+    dms_string_free(out);
+  }
+  CHECK(w.executed == 1);
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK);
+  CHECK(has && ms == T0 + 2 * MIN);
+  /* Back 30 s from the latest idle tick (T0+1:50 -> T0+1:20): the `every`
+   * task keeps its remaining 10 s, measured from the idle tick. */
+  CHECK(dms_engine_tick(e, T0 + MIN + 50000, NULL) == DMS_OK);
+  CHECK(dms_engine_tick(e, T0 + MIN + 20000, NULL) == DMS_OK);
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK);
+  CHECK(has && ms == T0 + MIN + 30000);
+  CHECK(dms_engine_tick(e, T0 + MIN + 30000, NULL) == DMS_OK);
+  CHECK(w.executed == 2);
+  /* Two threads ticking idle (at one instant: threads do not share a clock
+   * order, and a tick 20 s behind another is a clock going back) while this
+   * one submits. */
+  for (s = 0; s < 2; s++) {
+    j[s].e = e;
+    j[s].base = T0 + MIN + 31000;
+    CHECK(pthread_create(&t[s], NULL, idle_ticker, &j[s]) == 0);
+  }
+  {
+    int k;
+    char doc[400];
+    for (k = 0; k < 20; k++) {
+      snprintf(doc, sizeof doc,
+               "{\"id\": \"q%d\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"at\": "
+               "\"2027-01-01T00:00:00Z\"}, \"actions\": [{\"op\": \"Exec\", \"target\": "
+               "\"./Job\"}]}]}",
+               k);
+      CHECK(dms_engine_submit(e, "srv", doc, T0 + MIN + 31000, NULL) == DMS_OK);
+    }
+  }
+  for (s = 0; s < 2; s++) {
+    pthread_join(t[s], NULL);
+    CHECK(j[s].ok);
+  }
+  CHECK(w.executed == 2);
+  /* A closed handle is refused on the fast path too. */
+  CHECK(dms_engine_close(e) == DMS_OK);
+  CHECK(w.destroyed == 1);
+  CHECK(dms_engine_tick(e, T0 + MIN + 31000, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_INVALID_HANDLE);
+
+  /* A callback closing its own engine: the call finishes, then it is released. */
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0 + 30000, NULL) == DMS_OK);
+  w.close_self = 1;
+  CHECK(dms_engine_tick(e, T0 + MIN, NULL) == DMS_OK);
+  CHECK(w.close_status == DMS_OK);
+  CHECK(w.executed == 1);
+  CHECK(w.destroyed == 1);
+  CHECK(dms_engine_tick(e, T0 + MIN, NULL) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_close(e) == DMS_INVALID_HANDLE);
+}
+
 static void test_threads(void) {
   world w;
   dms_engine *e;
@@ -615,6 +722,7 @@ int main(void) {
   test_handles();
   test_reopen_and_corrupt_store();
   test_threads();
+  test_idle_ticks();
   test_logging();
   test_garbage_from_callbacks();
   printf("%d passed, %d failed\n", checks - failures, failures);
