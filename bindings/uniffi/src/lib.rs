@@ -5,20 +5,27 @@
 //!
 //! Threads: an `Engine` may be shared between threads; its calls are
 //! serialised. Host callbacks run on the calling thread while the engine is
-//! locked and must not call back into the same engine.
+//! locked; a callback that calls back into an engine gets
+//! `DmschedError.InvalidState` (never a deadlock). An idle `tick` (nothing
+//! due) and `nextWakeup` are answered without the lock (core's `Quiet`).
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dmsched_core::store::Store;
-use dmsched_core::{EngineConfig, EngineError};
+use dmsched_core::{EngineConfig, EngineError, Quiet};
 use jiff::Timestamp;
 
 uniffi::setup_scaffolding!();
 
 mod host;
+mod jni_bridge;
+mod logging;
 mod types;
 
-pub use host::{ActionExecutor, HostError, ReportSink, TreeAccess};
+pub use host::{ActionExecutor, Authorizer, HostError, ReportSink, TreeAccess, UserPrompt};
+pub use logging::{LogLevel, LogSink, init_logging};
 pub use types::*;
 
 /// Every failure of the API. Kotlin: `DmschedException`; Swift: `DmschedError`.
@@ -78,7 +85,7 @@ impl From<EngineError> for DmschedError {
     }
 }
 
-fn time(ms: i64) -> Result<Timestamp, DmschedError> {
+pub(crate) fn time(ms: i64) -> Result<Timestamp, DmschedError> {
     Timestamp::from_millisecond(ms)
         .map_err(|e| DmschedError::InvalidArgument(format!("time {ms} ms: {e}")))
 }
@@ -100,32 +107,75 @@ pub struct EngineSettings {
 #[derive(uniffi::Object)]
 pub struct Engine {
     inner: Mutex<Option<dmsched_core::Engine>>,
+    quiet: Quiet,
+    /// `shutdown()` was called from inside a callback: release after the call.
+    closing: AtomicBool,
 }
 
-impl Engine {
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut dmsched_core::Engine) -> Result<T, DmschedError>,
-    ) -> Result<T, DmschedError> {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        match g.as_mut() {
-            Some(e) => f(e),
-            None => Err(DmschedError::Closed),
-        }
+thread_local! {
+    /// Set while this thread is inside an engine call (host callbacks run then).
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+struct InCall;
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        IN_CALL.with(|c| c.set(false));
     }
 }
 
-#[uniffi::export]
+fn reentrant() -> DmschedError {
+    DmschedError::InvalidState("a host callback called back into the engine".into())
+}
+
 impl Engine {
-    /// Opens an engine on a store and restores its schedules. `reports` may
-    /// be null (reports are then only polled).
-    #[uniffi::constructor]
-    pub fn open(
+    /// Runs `f` on the core engine: re-entrance refused, the engine locked,
+    /// the quiet span closed during the call and published after it.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dmsched_core::Engine) -> Result<T, DmschedError>,
+    ) -> Result<T, DmschedError> {
+        if IN_CALL.with(Cell::get) {
+            return Err(reentrant());
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let r = match g.as_mut() {
+            Some(e) => {
+                IN_CALL.with(|c| c.set(true));
+                let _reset = InCall;
+                self.quiet.around(e, f)
+            }
+            None => return Err(DmschedError::Closed),
+        };
+        if self.closing.load(Ordering::Acquire) {
+            self.quiet.close();
+            let gone = g.take();
+            drop(g);
+            drop(gone);
+        }
+        r
+    }
+
+    /// An idle tick answered without the lock (see `tick`).
+    pub(crate) fn tick_is_noop(&self, now_ms: i64) -> bool {
+        !IN_CALL.with(Cell::get) && self.quiet.tick_is_noop(now_ms)
+    }
+
+    /// The next wake-up without the lock, when known.
+    pub(crate) fn quiet_next_wakeup(&self) -> Option<Option<i64>> {
+        if IN_CALL.with(Cell::get) {
+            return None;
+        }
+        self.quiet.next_wakeup()
+    }
+
+    /// Opens an engine on a store with a core host (shared by the UniFFI
+    /// constructor and the JNI bridge).
+    pub(crate) fn open_core(
         settings: EngineSettings,
-        tree: Arc<dyn TreeAccess>,
-        executor: Arc<dyn ActionExecutor>,
-        reports: Option<Arc<dyn ReportSink>>,
-    ) -> Result<Arc<Self>, DmschedError> {
+        host: dmsched_core::Host,
+    ) -> Result<Engine, DmschedError> {
         let mut cfg = match &settings.options_json {
             Some(j) => serde_json::from_str::<EngineConfig>(j)
                 .map_err(|e| DmschedError::InvalidArgument(format!("options_json: {e}")))?,
@@ -139,11 +189,43 @@ impl Engine {
             Store::open(std::path::Path::new(&settings.store_path))
         }
         .map_err(|e| DmschedError::from(EngineError::Storage(e)))?;
-        let engine =
-            dmsched_core::Engine::open(store, host::core_host(tree, executor, reports), cfg)?;
-        Ok(Arc::new(Engine {
+        let engine = dmsched_core::Engine::open(store, host, cfg)?;
+        let quiet = Quiet::new();
+        quiet.publish(&engine);
+        Ok(Engine {
             inner: Mutex::new(Some(engine)),
-        }))
+            quiet,
+            closing: AtomicBool::new(false),
+        })
+    }
+}
+
+#[uniffi::export]
+impl Engine {
+    /// Opens an engine on a store and restores its schedules. `reports` may
+    /// be null (reports are then only polled); without `prompt` a task whose
+    /// policy asks for confirmation is refused; without `authorizer` only a
+    /// schedule's owner may act on it.
+    #[uniffi::constructor]
+    pub fn open(
+        settings: EngineSettings,
+        tree: Arc<dyn TreeAccess>,
+        executor: Arc<dyn ActionExecutor>,
+        reports: Option<Arc<dyn ReportSink>>,
+        prompt: Option<Arc<dyn UserPrompt>>,
+        authorizer: Option<Arc<dyn Authorizer>>,
+    ) -> Result<Arc<Self>, DmschedError> {
+        let callbacks = host::Callbacks {
+            tree,
+            executor,
+            reports,
+            prompt,
+            authorizer,
+        };
+        Ok(Arc::new(Engine::open_core(
+            settings,
+            host::core_host(callbacks),
+        )?))
     }
 
     /// Verifies and stores a schedule (JSON document) for server `owner`.
@@ -226,12 +308,36 @@ impl Engine {
 
     /// The earliest instant (Unix ms) at which `tick` has work; null when none.
     pub fn next_wakeup(&self) -> Result<Option<i64>, DmschedError> {
+        if let Some(w) = self.quiet_next_wakeup() {
+            return Ok(w);
+        }
         self.with(|e| Ok(e.next_wakeup().map(|t| t.as_millisecond())))
     }
 
+    /// For inexact alarms (WorkManager, BGTaskScheduler): any instant in the
+    /// window is a good time to `tick`; null when nothing is scheduled.
+    pub fn wakeup_window(&self) -> Result<Option<WakeupWindow>, DmschedError> {
+        self.with(|e| {
+            Ok(e.wakeup_window().map(|(a, b)| WakeupWindow {
+                earliest_ms: a.as_millisecond(),
+                latest_ms: b.as_millisecond(),
+            }))
+        })
+    }
+
     /// Runs everything due at `now_ms`; returns the occurrences that finished.
+    /// An idle tick (nothing due, no clock change) takes no lock.
     pub fn tick(&self, now_ms: i64) -> Result<Vec<Firing>, DmschedError> {
+        if self.tick_is_noop(now_ms) {
+            return Ok(Vec::new());
+        }
         self.with(|e| Ok(e.tick(time(now_ms)?)?.into_iter().map(Into::into).collect()))
+    }
+
+    /// The device's time zone changed (IANA name or `UTC`): schedules using
+    /// `"local"` are re-planned.
+    pub fn set_time_zone(&self, zone: String, now_ms: i64) -> Result<(), DmschedError> {
+        self.with(|e| Ok(e.set_time_zone(&zone, time(now_ms)?)?))
     }
 
     /// A device event (`fields_json`: a JSON object of its fields, or null).
@@ -283,7 +389,14 @@ impl Engine {
     /// exist; later calls fail with `Closed`; twice is harmless. (Kotlin's
     /// `close()`/`use {}` and Swift's deinit release this reference only.)
     pub fn shutdown(&self) {
+        self.closing.store(true, Ordering::Release);
+        if IN_CALL.with(Cell::get) {
+            // From inside a callback this call holds the lock: the engine is
+            // released when it ends (see `with`).
+            return;
+        }
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.quiet.close();
         g.take();
     }
 }

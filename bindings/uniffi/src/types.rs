@@ -320,3 +320,58 @@ impl From<ScheduleInfo> for ScheduleSummary {
         }
     }
 }
+
+/// The user's answer to a confirmation prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum PromptAnswer {
+    /// Run now.
+    Accept,
+    /// Do not run this occurrence (its outcome is `Skipped`).
+    Refuse,
+    /// Ask again after `seconds` (within the task's `max_delay_seconds`).
+    Postpone {
+        /// Seconds to wait.
+        seconds: u64,
+    },
+}
+
+impl From<PromptAnswer> for dmsched_core::PromptAnswer {
+    fn from(a: PromptAnswer) -> Self {
+        match a {
+            PromptAnswer::Accept => dmsched_core::PromptAnswer::Accept,
+            PromptAnswer::Refuse => dmsched_core::PromptAnswer::Refuse,
+            PromptAnswer::Postpone { seconds } => dmsched_core::PromptAnswer::Postpone(seconds),
+        }
+    }
+}
+
+/// What a server wants to do with a schedule it does not own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Access {
+    /// List or get it.
+    Read,
+    /// Modify, suspend or resume it.
+    Change,
+    /// Terminate it.
+    End,
+}
+
+impl From<dmsched_core::Access> for Access {
+    fn from(a: dmsched_core::Access) -> Self {
+        match a {
+            dmsched_core::Access::Read => Access::Read,
+            dmsched_core::Access::Change => Access::Change,
+            dmsched_core::Access::End => Access::End,
+        }
+    }
+}
+
+/// For inexact OS alarms: any instant in `[earliest_ms, latest_ms]` is a
+/// good time to call `tick` (no task becomes later than it tolerates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct WakeupWindow {
+    /// The earliest due instant (Unix ms).
+    pub earliest_ms: i64,
+    /// The latest instant by which `tick` must run (Unix ms).
+    pub latest_ms: i64,
+}

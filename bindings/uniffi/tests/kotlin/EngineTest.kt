@@ -1,6 +1,7 @@
 // Kotlin tests of the UniFFI bindings, run on the host JVM with JNA against
 // the host-built libdmsched_uniffi: every exported function, error mapping,
-// host callbacks (including ones that throw), lifetimes and threads.
+// host callbacks (including ones that throw), the user prompt, the
+// cross-authority authorizer, logging, re-entrance, lifetimes and threads.
 package org.dmsched.test
 
 import java.util.concurrent.atomic.AtomicInteger
@@ -59,7 +60,7 @@ fun settings() = EngineSettings(":memory:", "kotlin-test", "UTC", """{"limits": 
 
 fun testLifecycle() {
     val host = Host()
-    Engine.open(settings(), host, host, host).use { e ->
+    Engine.open(settings(), host, host, host, null, null).use { e ->
         val s = e.submit("srv", EVERY_MIN, T0 + 30_000)
         ok(s.state == State.ACTIVE, "submitted schedule is active")
         ok(s.nextRunMs == T0 + MIN, "next run is the next grid point")
@@ -85,7 +86,7 @@ fun testLifecycle() {
 
 fun testErrors() {
     val host = Host()
-    val e = Engine.open(settings(), host, host, null)
+    val e = Engine.open(settings(), host, host, null, null, null)
     val bad = expect<DmschedException.InvalidSchedule>("invalid schedule") {
         e.submit("srv", """{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./A"}]}]}""", T0)
     }
@@ -98,10 +99,10 @@ fun testErrors() {
     expect<DmschedException.InvalidArgument>("bad event fields") { e.postEvent("x", "not json", T0) }
     expect<DmschedException.InvalidArgument>("time out of range") { e.tick(Long.MAX_VALUE) }
     expect<DmschedException.InvalidArgument>("bad options") {
-        Engine.open(EngineSettings(":memory:", "d", "UTC", "{nope"), host, host, null)
+        Engine.open(EngineSettings(":memory:", "d", "UTC", "{nope"), host, host, null, null, null)
     }
     expect<DmschedException.InvalidArgument>("unknown zone") {
-        Engine.open(EngineSettings(":memory:", "d", "Mars/Olympus", null), host, host, null)
+        Engine.open(EngineSettings(":memory:", "d", "Mars/Olympus", null), host, host, null, null, null)
     }
     e.shutdown()
     expect<DmschedException.Closed>("calls after shutdown") { e.nextWakeup() }
@@ -112,7 +113,7 @@ fun testErrors() {
 fun testCallbacks() {
     val host = Host()
     host.tree["./Bat"] = TreeValue.Int(50)
-    Engine.open(settings(), host, host, null).use { e ->
+    Engine.open(settings(), host, host, null, null, null).use { e ->
         e.submit("srv", """{"id": "low", "tasks": [{"id": "t", "trigger": {"becomes_true": "./Bat < 20"}, "actions": [{"op": "Exec", "target": "./S"}]}]}""", T0)
         e.submit("srv", """{"id": "ev", "tasks": [{"id": "t", "trigger": {"event": {"name": "network", "filter": "event.type == 'wifi'"}}, "actions": [{"op": "Exec", "target": "./S"}]}]}""", T0)
         e.tick(T0)
@@ -132,7 +133,7 @@ fun testCallbacks() {
 
 fun testThreads() {
     val host = Host()
-    val e = Engine.open(settings(), host, host, null)
+    val e = Engine.open(settings(), host, host, null, null, null)
     val errors = AtomicInteger()
     val threads = (0 until 4).map { i ->
         Thread {
@@ -154,11 +155,137 @@ fun testThreads() {
     e.close()
 }
 
+class Prompt : UserPrompt {
+    @Volatile var answer: PromptAnswer = PromptAnswer.Accept
+    val asked = AtomicInteger()
+    @Volatile var title = ""
+    override fun confirm(context: RunContext, title: String): PromptAnswer {
+        asked.incrementAndGet()
+        this.title = title
+        return answer
+    }
+}
+
+class Acl : Authorizer {
+    override fun authorize(requester: String, owner: String, id: String, access: Access): Boolean =
+        requester == "auditor" && access == Access.READ
+}
+
+class Lines : LogSink {
+    val lines = java.util.concurrent.ConcurrentLinkedQueue<String>()
+    override fun log(level: LogLevel, target: String, message: String) {
+        lines.add("$level $target $message")
+    }
+}
+
+const val CONFIRMED = """{"id": "p", "name": "Nightly sync", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 3600, "anchor": "2026-01-01T01:00:00Z"}},
+  "actions": [{"op": "Exec", "target": "./S"}], "policy": {"confirm": true}, "constraints": {"max_delay_seconds": 1800}}]}"""
+
+fun testPromptAuthorizerTimeZone() {
+    val host = Host()
+    val prompt = Prompt()
+    Engine.open(settings(), host, host, null, prompt, Acl()).use { e ->
+        e.submit("srv", CONFIRMED, T0 + 30 * MIN)
+        prompt.answer = PromptAnswer.Postpone(600u)
+        ok(e.tick(T0 + 60 * MIN).isEmpty(), "postponed: nothing finished")
+        ok(e.nextWakeup() == T0 + 70 * MIN, "asked again after 600 s")
+        val w = e.wakeupWindow()
+        ok(w != null && w.earliestMs == T0 + 70 * MIN && w.latestMs >= w.earliestMs, "wakeupWindow: $w")
+        prompt.answer = PromptAnswer.Accept
+        val ran = e.tick(T0 + 70 * MIN)
+        ok(ran.size == 1 && ran[0].outcome == Outcome.RAN, "accepted: ran")
+        prompt.answer = PromptAnswer.Refuse
+        val refused = e.tick(T0 + 120 * MIN)
+        ok(refused.size == 1 && refused[0].outcome == Outcome.SKIPPED, "refused: skipped")
+        ok(prompt.asked.get() == 3, "asked three times")
+        ok(prompt.title.isNotEmpty(), "the prompt gets a title: ${prompt.title}")
+        // Cross-authority: the ACL lets the auditor read, nobody else.
+        ok(e.get("auditor", "srv", "p").id == "p", "auditor may read")
+        expect<DmschedException.NotFound>("intruder may not read") { e.get("intruder", "srv", "p") }
+        expect<DmschedException.PermissionDenied>("auditor may not end it") { e.terminate("auditor", "srv", "p", T0) }
+        // Time zone of the device.
+        e.submit("srv", """{"id": "loc", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=9", "dtstart": "2026-01-01T09:00:00", "tz": "local"}}, "actions": [{"op": "Exec", "target": "./S"}]}]}""", T0)
+        val utcNext = e.get("srv", "srv", "loc").nextRunMs
+        e.setTimeZone("Europe/Berlin", T0 + 121 * MIN)
+        val berlinNext = e.get("srv", "srv", "loc").nextRunMs
+        ok(utcNext != null && berlinNext != null && utcNext - berlinNext == 60 * MIN, "local schedules re-planned: $utcNext -> $berlinNext")
+        expect<DmschedException.InvalidArgument>("unknown zone") { e.setTimeZone("Mars/Olympus", T0) }
+    }
+    // Without a prompt a confirm task is refused.
+    Engine.open(settings(), host, host, null, null, null).use { e ->
+        e.submit("srv", CONFIRMED, T0 + 30 * MIN)
+        val f = e.tick(T0 + 60 * MIN)
+        ok(f.size == 1 && f[0].outcome == Outcome.SKIPPED, "no prompt: refused")
+    }
+}
+
+class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
+    @Volatile var error: Throwable? = null
+    @Volatile var shutdownInside = false
+    override fun read(owner: String, uri: String): TreeValue? = null
+    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+        try {
+            engine?.list(null)
+        } catch (t: Throwable) {
+            error = t
+        }
+        if (shutdownInside) engine?.shutdown()
+        return listOf(CommandResult("Exec", "./S", 200u.toUShort(), null))
+    }
+}
+
+fun testReentranceAndLogging() {
+    val lines = Lines()
+    ok(initLogging(LogLevel.INFO, lines), "logging installed")
+    val r = Reentrant()
+    val e = Engine.open(settings(), r, r, null, null, null)
+    r.engine = e
+    e.submit("srv", EVERY_MIN, T0 + 30_000)
+    val f = e.tick(T0 + MIN)
+    ok(f.size == 1 && f[0].outcome == Outcome.RAN, "the run completes")
+    ok(r.error is DmschedException.InvalidState && r.error?.message?.contains("called back") == true,
+        "a callback calling back gets InvalidState, never a deadlock: ${r.error}")
+    ok(lines.lines.any { it.startsWith("INFO dmsched::engine") && it.contains("srv") }, "engine lines reach the sink: ${lines.lines.take(3)}")
+    ok(lines.lines.none { it.startsWith("DEBUG") }, "nothing below the level")
+    initLogging(LogLevel.DEBUG, lines)
+    e.tick(T0 + 2 * MIN)
+    ok(lines.lines.any { it.startsWith("DEBUG") && it.contains("occurrence finished") }, "the level can be raised")
+    initLogging(LogLevel.OFF, null)
+    val n = lines.lines.size
+    e.tick(T0 + 3 * MIN)
+    ok(lines.lines.size == n, "OFF: nothing more")
+    // shutdown() from inside a callback: the call finishes, then the engine is gone.
+    r.shutdownInside = true
+    val last = e.tick(T0 + 4 * MIN)
+    ok(last.size == 1, "the call that shut it down finishes")
+    expect<DmschedException.Closed>("closed after the call") { e.nextWakeup() }
+    e.close()
+}
+
+fun testIdleTicks() {
+    val host = Host()
+    Engine.open(settings(), host, host, null, null, null).use { e ->
+        e.submit("srv", EVERY_MIN, T0 + 30_000)
+        e.tick(T0 + 30_000)
+        var empty = true
+        for (s in 31 until 60) if (e.tick(T0 + s * 1000L).isNotEmpty()) empty = false
+        ok(empty && host.runs.get() == 0, "idle ticks run nothing")
+        ok(e.tick(T0 + MIN).size == 1, "the due tick runs")
+        // The clock going back after idle ticks: the interval keeps its remainder.
+        e.tick(T0 + MIN + 50_000)
+        e.tick(T0 + MIN + 20_000)
+        ok(e.nextWakeup() == T0 + MIN + 30_000, "clock back measured from the latest idle tick: ${e.nextWakeup()}")
+    }
+}
+
 fun main() {
     testLifecycle()
     testErrors()
     testCallbacks()
     testThreads()
+    testPromptAuthorizerTimeZone()
+    testReentranceAndLogging()
+    testIdleTicks()
     println("$passed passed, $failed failed")
     if (failed > 0) kotlin.system.exitProcess(1)
 }

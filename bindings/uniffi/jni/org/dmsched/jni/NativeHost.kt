@@ -1,0 +1,22 @@
+package org.dmsched.jni
+
+/**
+ * The host of a [NativeEngine]: called on the thread that called into the
+ * engine, while the engine is locked (never call back into the engine).
+ * Data is JSON, as in the C ABI (docs/c-api.md). Throwing from a callback
+ * makes that read or run fail with the exception's text.
+ */
+interface NativeHost {
+    /** The value of [uri] read with [owner]'s rights as JSON (`true`, `3`, `"x"`), or null when absent. */
+    fun read(owner: String, uri: String): String?
+
+    /**
+     * Runs [actionsJson] (the task's actions) with the rights of the owner in
+     * [contextJson] (`owner`, `schedule`, `task`, `seq`, `attempt`, `due`, `now`);
+     * returns a JSON array of `{"op", "target", "status", "data"?}`, one per command run.
+     */
+    fun execute(contextJson: String, actionsJson: String): String
+
+    /** A report (`{"id", "firing"}`) waits in the outbox; acknowledge it once delivered. */
+    fun reportReady(reportJson: String)
+}
