@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test swift-check install bench
+.PHONY: demo test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-check install bench
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
@@ -25,7 +25,7 @@ demo: rust-components
 	@echo "timeline picture: target/demo-timeline.svg"
 
 ## Run every test suite.
-test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test swift-check
+test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-check
 
 deps: rust-components py-deps c-tools kotlin-tools
 
@@ -40,13 +40,15 @@ py-deps:
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check python-dateutil jsonschema \
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages python-dateutil jsonschema
 
-# The C ABI needs cbindgen (pinned), gcc/g++ and valgrind.
+# The C ABI needs cbindgen (pinned), gcc/g++ and valgrind; the Swift
+# checks need clang (FFI header, modulemap) and shellcheck.
 c-tools:
 	@cbindgen --version 2>/dev/null | grep -q "$(CBINDGEN_VERSION)" \
 		|| $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
 	@command -v valgrind >/dev/null && command -v g++ >/dev/null && command -v cmake >/dev/null \
-		&& command -v pkg-config >/dev/null \
-		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config)
+		&& command -v pkg-config >/dev/null && command -v clang >/dev/null \
+		&& command -v shellcheck >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config clang shellcheck)
 
 # Kotlin on the host JVM: the compiler from the npm package kotlin-compiler,
 # JNA from Debian's libjna-java (Java itself is on the machine).
@@ -110,16 +112,32 @@ kotlin-test: kotlin-tools
 		-cp $(UNIFFI_OUT)/kotlin-tests.jar:$(JNA):$(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar \
 		org.dmsched.test.EngineTestKt
 
-# Swift cannot be compiled here: generate the bindings and check their C
-# layer (the FFI header) with gcc, nullability qualifiers defined away.
-swift-check:
+# The JNI bridge (org.dmsched.jni.NativeEngine, for system services): the
+# Kotlin classes and their test, loaded with System.load under -Xcheck:jni;
+# any JNI warning fails the run.
+KOTLIN_STDLIB := $(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar
+jni-test: kotlin-tools
+	$(CARGO) build -p dmsched-uniffi
+	mkdir -p $(UNIFFI_OUT)
+	$(KOTLINC) -Werror bindings/uniffi/jni/org/dmsched/jni/*.kt bindings/uniffi/tests/jni/JniTest.kt \
+		-d $(UNIFFI_OUT)/jni-tests.jar
+	java -Xcheck:jni -Ddmsched.lib=$(abspath $(UNIFFI_LIB)) \
+		-cp $(UNIFFI_OUT)/jni-tests.jar:$(KOTLIN_STDLIB) org.dmsched.jni.test.JniTestKt \
+		> $(UNIFFI_OUT)/jni-test.log 2>&1 || (cat $(UNIFFI_OUT)/jni-test.log; exit 1)
+	@cat $(UNIFFI_OUT)/jni-test.log
+	@! grep -q "WARNING in native method" $(UNIFFI_OUT)/jni-test.log
+
+# The Android facade's logic (no android.* in it) with fakes, on the host JVM.
+android-test: kotlin-tools
+	KOTLINC=$(KOTLINC) KOTLIN_STDLIB=$(KOTLIN_STDLIB) OUT=$(TARGET_DIR)/android-host-tests android/host-test.sh
+
+# Swift cannot be compiled here: ios/check.sh generates the bindings and
+# checks their C layer with clang (header, modulemap as laid out in the
+# XCFramework, exported symbols) and the package's Swift against the
+# generated API.
+swift-check: c-tools
 	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen
-	rm -rf $(UNIFFI_OUT)/swift
-	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language swift --out-dir $(UNIFFI_OUT)/swift --no-format
-	printf '#include "DmschedFFI.h"\n' > $(UNIFFI_OUT)/swift/check.c
-	gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only -D_Nonnull= -D_Nullable= -I$(UNIFFI_OUT)/swift $(UNIFFI_OUT)/swift/check.c
-	test -s $(UNIFFI_OUT)/swift/Dmsched.swift && test -s $(UNIFFI_OUT)/swift/DmschedFFI.modulemap
-	@echo "swift-check: Dmsched.swift generated, DmschedFFI.h compiles"
+	UNIFFI_BINDGEN=$(TARGET_DIR)/debug/uniffi-bindgen UNIFFI_LIB=$(UNIFFI_LIB) OUT=$(UNIFFI_OUT)/ios ios/check.sh
 
 ## Install the C library, header, pkg-config file and CMake package:
 ##   make install PREFIX=/usr/local [PROFILE=release|debug]
