@@ -557,3 +557,13 @@ pub extern "system" fn nativeAckReports<'l>(
         Ok(n as jlong)
     })
 }
+
+/// Panics on purpose, so that a host can check on its own build and device
+/// that a Rust panic reaches Java as a `RuntimeException` (a library built
+/// with `panic = "abort"` would kill the process here instead).
+#[jni_mangle("org.dmsched.jni.NativeEngine")]
+pub extern "system" fn nativeSelfTestPanic<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) {
+    native(&mut env, |_| -> Res<()> {
+        panic!("dmsched self-test: a deliberate panic");
+    })
+}

@@ -169,6 +169,19 @@ fun testThreads() {
     }
 }
 
+fun testPanic() {
+    try {
+        NativeEngine.selfTestPanic()
+        ok(false, "a Rust panic must throw")
+    } catch (e: DmschedNativeException) {
+        ok(false, "a panic is not an engine error: ${e.kind}")
+    } catch (e: RuntimeException) {
+        ok(e.message?.contains("deliberate panic") == true, "a Rust panic becomes a RuntimeException: ${e.message}")
+    }
+    // The VM and the library still work afterwards.
+    open(Host()).use { ok(it.nextWakeup() == NativeEngine.NO_WAKEUP, "usable after a panic") }
+}
+
 fun main() {
     val lib = System.getProperty("dmsched.lib") ?: error("-Ddmsched.lib=/abs/path/libdmsched_uniffi.so")
     System.load(lib)
@@ -176,6 +189,7 @@ fun main() {
     testErrors()
     testReopen()
     testThreads()
+    testPanic()
     println("jni: $passed passed, $failed failed")
     if (failed != 0) kotlin.system.exitProcess(1)
 }

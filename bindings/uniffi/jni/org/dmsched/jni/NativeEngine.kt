@@ -76,6 +76,15 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
         fun open(storePath: String, deviceId: String, timeZone: String, optionsJson: String?, host: NativeHost): NativeEngine =
             NativeEngine(nativeOpen(storePath, deviceId, timeZone, optionsJson, host))
 
+        /**
+         * Panics inside the native library on purpose: on a correct build this
+         * throws a `RuntimeException` whose message names the panic. Use it in a
+         * device integration test to check that panics never abort the process.
+         */
+        @JvmStatic
+        fun selfTestPanic() = nativeSelfTestPanic()
+
+        @JvmStatic private external fun nativeSelfTestPanic()
         @JvmStatic private external fun nativeOpen(storePath: String, deviceId: String, timeZone: String, optionsJson: String?, host: NativeHost): Long
         @JvmStatic private external fun nativeClose(handle: Long)
         @JvmStatic private external fun nativeSubmit(handle: Long, owner: String, scheduleJson: String, nowMs: Long): String
