@@ -113,16 +113,21 @@ pub struct Engine {
 }
 
 thread_local! {
-    /// Set while this thread is inside an engine call (host callbacks run then).
-    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+    /// The engine whose call this thread is inside (0: none); host callbacks run then.
+    static IN_CALL: Cell<usize> = const { Cell::new(0) };
 }
 
 struct InCall;
 
 impl Drop for InCall {
     fn drop(&mut self) {
-        IN_CALL.with(|c| c.set(false));
+        IN_CALL.with(|c| c.set(0));
     }
+}
+
+/// True while this thread is inside a call of any engine.
+fn in_call() -> bool {
+    IN_CALL.with(Cell::get) != 0
 }
 
 fn reentrant() -> DmschedError {
@@ -130,19 +135,23 @@ fn reentrant() -> DmschedError {
 }
 
 impl Engine {
+    fn addr(&self) -> usize {
+        self as *const Engine as usize
+    }
+
     /// Runs `f` on the core engine: re-entrance refused, the engine locked,
     /// the quiet span closed during the call and published after it.
     pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut dmsched_core::Engine) -> Result<T, DmschedError>,
     ) -> Result<T, DmschedError> {
-        if IN_CALL.with(Cell::get) {
+        if in_call() {
             return Err(reentrant());
         }
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let r = match g.as_mut() {
             Some(e) => {
-                IN_CALL.with(|c| c.set(true));
+                IN_CALL.with(|c| c.set(self.addr()));
                 let _reset = InCall;
                 self.quiet.around(e, f)
             }
@@ -159,12 +168,12 @@ impl Engine {
 
     /// An idle tick answered without the lock (see `tick`).
     pub(crate) fn tick_is_noop(&self, now_ms: i64) -> bool {
-        !IN_CALL.with(Cell::get) && self.quiet.tick_is_noop(now_ms)
+        !in_call() && self.quiet.tick_is_noop(now_ms)
     }
 
     /// The next wake-up without the lock, when known.
     pub(crate) fn quiet_next_wakeup(&self) -> Option<Option<i64>> {
-        if IN_CALL.with(Cell::get) {
+        if in_call() {
             return None;
         }
         self.quiet.next_wakeup()
@@ -390,9 +399,9 @@ impl Engine {
     /// `close()`/`use {}` and Swift's deinit release this reference only.)
     pub fn shutdown(&self) {
         self.closing.store(true, Ordering::Release);
-        if IN_CALL.with(Cell::get) {
-            // From inside a callback this call holds the lock: the engine is
-            // released when it ends (see `with`).
+        if IN_CALL.with(Cell::get) == self.addr() {
+            // From inside this engine's own callback this call holds the
+            // lock: the engine is released when it ends (see `with`).
             return;
         }
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());

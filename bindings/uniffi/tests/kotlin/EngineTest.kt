@@ -222,6 +222,7 @@ fun testPromptAuthorizerTimeZone() {
 class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
     @Volatile var error: Throwable? = null
     @Volatile var shutdownInside = false
+    @Volatile var other: Engine? = null
     override fun read(owner: String, uri: String): TreeValue? = null
     override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
         try {
@@ -230,6 +231,7 @@ class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
             error = t
         }
         if (shutdownInside) engine?.shutdown()
+        other?.shutdown()
         return listOf(CommandResult("Exec", "./S", 200u.toUShort(), null))
     }
 }
@@ -254,9 +256,17 @@ fun testReentranceAndLogging() {
     val n = lines.lines.size
     e.tick(T0 + 3 * MIN)
     ok(lines.lines.size == n, "OFF: nothing more")
-    // shutdown() from inside a callback: the call finishes, then the engine is gone.
+    // shutdown() of another engine from inside a callback takes effect at once.
+    val host = Host()
+    val b = Engine.open(settings(), host, host, null, null, null)
+    r.other = b
+    ok(e.tick(T0 + 4 * MIN).size == 1, "the run that shuts down another engine finishes")
+    expect<DmschedException.Closed>("the other engine is closed at once") { b.nextWakeup() }
+    r.other = null
+    b.close()
+    // shutdown() from inside its own callback: the call finishes, then the engine is gone.
     r.shutdownInside = true
-    val last = e.tick(T0 + 4 * MIN)
+    val last = e.tick(T0 + 5 * MIN)
     ok(last.size == 1, "the call that shut it down finishes")
     expect<DmschedException.Closed>("closed after the call") { e.nextWakeup() }
     e.close()
