@@ -41,14 +41,15 @@ py-deps:
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check --break-system-packages python-dateutil jsonschema
 
 # The C ABI needs cbindgen (pinned), gcc/g++ and valgrind; the Swift
-# checks need clang (FFI header, modulemap) and shellcheck.
+# checks need clang (FFI header, modulemap) and shellcheck; the WBXML
+# interop tests need libwbxml2-utils (wbxml2xml, xml2wbxml).
 c-tools:
 	@cbindgen --version 2>/dev/null | grep -q "$(CBINDGEN_VERSION)" \
 		|| $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
 	@command -v valgrind >/dev/null && command -v g++ >/dev/null && command -v cmake >/dev/null \
 		&& command -v pkg-config >/dev/null && command -v clang >/dev/null \
-		&& command -v shellcheck >/dev/null \
-		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config clang shellcheck)
+		&& command -v shellcheck >/dev/null && command -v wbxml2xml >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config clang shellcheck libwbxml2-utils)
 
 # Kotlin on the host JVM: the compiler from the npm package kotlin-compiler,
 # JNA from Debian's libjna-java (Java itself is on the machine).

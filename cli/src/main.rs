@@ -1,6 +1,8 @@
 //! `dmsched`: validate schedule documents, simulate them on a simulated
 //! clock, inspect a device's store.
 
+mod client;
+mod dm;
 mod simulate;
 mod svg;
 
@@ -71,6 +73,13 @@ enum Cmd {
         #[arg(long)]
         svg: Option<PathBuf>,
     },
+    /// Run one DM session (full-client mode) against a server.
+    Client(client::ClientArgs),
+    /// SyncML DM messages and package #0: decode, encode, verify.
+    Dm {
+        #[command(subcommand)]
+        cmd: dm::DmCmd,
+    },
     /// Show the schedules, owners, states, next runs and last outcomes in a store (read only).
     Inspect {
         /// The store file.
@@ -102,6 +111,8 @@ fn config(min_interval: Option<u64>) -> EngineConfig {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
+        Cmd::Dm { cmd } => dm::run(cmd),
+        Cmd::Client(args) => client::run(args),
         Cmd::Validate { file, min_interval } => {
             let cfg = config(min_interval);
             let docs = simulate::read_documents(&file)?;

@@ -10,11 +10,13 @@
 //! leaves; the [`engine`] uses them and the [`store`], and calls the host.
 #![warn(missing_docs)]
 
+pub mod dm;
 pub mod engine;
 pub mod expr;
 pub mod host;
 pub mod model;
 pub mod store;
+pub mod tree;
 pub mod when;
 
 pub use engine::{

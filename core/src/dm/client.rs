@@ -1,0 +1,519 @@
+//! Full-client mode: the SDK's own DM client over its own tree. Joins the
+//! [`Tree`](crate::tree::Tree) (accounts, nonces, the managed nodes), the
+//! [`ClientState`] (queued alerts, accepted notifications), the
+//! [`Session`] and a [`Transport`](crate::dm::transport::Transport).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::auth::{AuthType, Nonce, Secret};
+use super::notification::{self, Notification, UiMode};
+use super::session::{
+    Account, ClientAlert, DmStatus, Initiation, ManagementTree, NodeData, NonceFor, Session,
+    SessionConfig, SessionError, Summary, UiKind, UiRequest, UiResponse, UserInteraction, Value,
+};
+use super::state::{ClientState, StateError};
+use crate::tree::{self, AuthLevel, Format, Payload, Tree, TreeError};
+
+/// The clock the client stamps tree changes with (injected: the SDK never
+/// reads the system clock itself).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+fn status(e: TreeError) -> DmStatus {
+    DmStatus::new(e.status(), e.to_string())
+}
+
+/// The SDK's tree as a session's [`ManagementTree`].
+pub struct TreeTarget<'t> {
+    tree: &'t Tree,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for TreeTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TreeTarget").finish_non_exhaustive()
+    }
+}
+
+impl<'t> TreeTarget<'t> {
+    /// Serves `tree`, stamping changes with `clock`.
+    pub fn new(tree: &'t Tree, clock: Clock) -> TreeTarget<'t> {
+        TreeTarget { tree, clock }
+    }
+}
+
+fn payload(v: Value<'_>) -> Result<Payload, DmStatus> {
+    // No Format: chr on Add, the node's own on Replace (the tree decides).
+    let format = v
+        .format
+        .map(|f| Format::parse(f.trim()))
+        .transpose()
+        .map_err(status)?;
+    Ok(Payload {
+        format,
+        mime: v.mime.map(|m| m.trim().to_string()),
+        data: v.data.map(<[u8]>::to_vec).unwrap_or_default(),
+    })
+}
+
+impl ManagementTree for TreeTarget<'_> {
+    fn get(&self, server: &str, uri: &str) -> Result<Vec<NodeData>, DmStatus> {
+        let items = self.tree.get(server, uri).map_err(status)?;
+        Ok(items
+            .into_iter()
+            .map(|i| NodeData {
+                uri: i.uri,
+                format: Some(i.format.as_str().to_string()),
+                mime: i.mime,
+                data: i.data.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn add(&self, server: &str, uri: &str, value: Value<'_>) -> Result<u16, DmStatus> {
+        let p = payload(value)?;
+        self.tree
+            .add(server, uri, &p, (self.clock)())
+            .map_err(status)?;
+        Ok(200)
+    }
+
+    fn replace(&self, server: &str, uri: &str, value: Value<'_>) -> Result<u16, DmStatus> {
+        let p = payload(value)?;
+        self.tree
+            .replace(server, uri, &p, (self.clock)())
+            .map_err(status)?;
+        Ok(200)
+    }
+
+    fn delete(&self, server: &str, uri: &str) -> Result<u16, DmStatus> {
+        self.tree
+            .delete(server, uri, (self.clock)())
+            .map_err(status)?;
+        Ok(200)
+    }
+
+    fn copy(&self, server: &str, source: &str, target: &str) -> Result<u16, DmStatus> {
+        self.tree
+            .copy(server, target, source, (self.clock)())
+            .map_err(status)?;
+        Ok(200)
+    }
+
+    fn exec(
+        &self,
+        server: &str,
+        uri: &str,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<(u16, Option<Vec<u8>>), DmStatus> {
+        let r = self
+            .tree
+            .exec(server, uri, data, correlator)
+            .map_err(status)?;
+        Ok((r.status, r.data))
+    }
+
+    fn begin(&self) -> Result<(), DmStatus> {
+        self.tree.begin().map_err(status)
+    }
+
+    fn commit(&self) -> Result<(), DmStatus> {
+        self.tree.commit().map_err(status)
+    }
+
+    fn rollback(&self) -> Result<(), DmStatus> {
+        self.tree.rollback().map_err(status)
+    }
+
+    fn dev_info(&self) -> Result<Vec<(String, String)>, DmStatus> {
+        let mut out = Vec::new();
+        for name in ["DevId", "Man", "Mod", "DmV", "Lang"] {
+            let uri = format!("./DevInfo/{name}");
+            let items = self.tree.device().get(&uri).map_err(status)?;
+            if let Some(i) = items.into_iter().next() {
+                out.push((uri, i.text()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn save_nonce(&self, server_id: &str, which: NonceFor, nonce: &Nonce) -> Result<(), DmStatus> {
+        let level = match which {
+            NonceFor::Client => AuthLevel::Client,
+            NonceFor::Server => AuthLevel::Server,
+        };
+        self.tree
+            .set_account_nonce(server_id, level, nonce.as_bytes(), (self.clock)())
+            .map_err(status)
+    }
+}
+
+/// The client could not run a session.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No DM account for this server in `./DMAcc`, or an unusable one.
+    #[error("account: {0}")]
+    Account(String),
+    /// The tree failed.
+    #[error("tree: {0}")]
+    Tree(#[from] TreeError),
+    /// The client state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A package #0 was malformed, not authentic, or replayed.
+    #[error("notification refused: {0}")]
+    Notification(String),
+    /// The user declined the server-initiated session (ui-mode 3).
+    #[error("the user declined the session")]
+    Declined,
+    /// The session failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+fn to_auth(t: tree::AuthType) -> AuthType {
+    match t {
+        tree::AuthType::Basic => AuthType::Basic,
+        tree::AuthType::Digest => AuthType::Md5,
+        tree::AuthType::Hmac => AuthType::Hmac,
+    }
+}
+
+/// The session's view of `./DMAcc/<X>` for `server_id`.
+pub fn session_account(tree: &Tree, server_id: &str) -> Result<Account, ClientError> {
+    let a = tree
+        .account(server_id)?
+        .ok_or_else(|| ClientError::Account(format!("no ./DMAcc account for {server_id}")))?;
+    let url = a
+        .addrs
+        .first()
+        .map(|x| x.addr.clone())
+        .ok_or_else(|| ClientError::Account(format!("account {server_id} has no AppAddr")))?;
+    let cl = a
+        .auths
+        .iter()
+        .find(|x| x.level == AuthLevel::Client)
+        .ok_or_else(|| ClientError::Account(format!("account {server_id} has no CLCRED")))?;
+    let srv = a.auths.iter().find(|x| x.level == AuthLevel::Server);
+    Ok(Account {
+        server_id: a.server_id.clone(),
+        server_url: url,
+        client_auth: to_auth(cl.auth_type),
+        client_name: cl.name.clone().unwrap_or_default(),
+        client_secret: Secret::new(cl.secret.clone().unwrap_or_default()),
+        client_nonce: Nonce::new(cl.nonce.clone().unwrap_or_default()),
+        server_auth: srv.map(|s| to_auth(s.auth_type)),
+        server_secret: Secret::new(srv.and_then(|s| s.secret.clone()).unwrap_or_default()),
+        server_nonce: Nonce::new(srv.and_then(|s| s.nonce.clone()).unwrap_or_default()),
+    })
+}
+
+/// The SDK's DM client.
+pub struct DmClient {
+    tree: Arc<Tree>,
+    state: Arc<ClientState>,
+    clock: Clock,
+    /// Session bounds and sizes.
+    pub config: SessionConfig,
+}
+
+impl std::fmt::Debug for DmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DmClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A package #0 that passed every check, ready to start its session.
+#[derive(Clone, Debug)]
+pub struct AcceptedNotification {
+    /// The notification.
+    pub notification: Notification,
+    /// The digest only matched the resync nonce.
+    pub used_resync_nonce: bool,
+}
+
+impl DmClient {
+    /// A client over `tree` and `state`.
+    pub fn new(
+        tree: Arc<Tree>,
+        state: Arc<ClientState>,
+        clock: Clock,
+        config: SessionConfig,
+    ) -> DmClient {
+        DmClient {
+            tree,
+            state,
+            clock,
+            config,
+        }
+    }
+
+    /// The tree.
+    pub fn tree(&self) -> &Arc<Tree> {
+        &self.tree
+    }
+
+    /// Queues a client alert (1224/1226) for the next session with
+    /// `server_id`; it stays queued until the server acknowledges it.
+    pub fn queue_alert(&self, server_id: &str, alert: &ClientAlert) -> Result<i64, ClientError> {
+        Ok(self.state.queue_alert(server_id, alert)?)
+    }
+
+    /// The alerts still waiting for `server_id`.
+    pub fn pending_alerts(&self, server_id: &str) -> Result<Vec<ClientAlert>, ClientError> {
+        Ok(self
+            .state
+            .alerts(server_id)?
+            .into_iter()
+            .map(|q| q.alert)
+            .collect())
+    }
+
+    /// Checks a package #0: well-formed, for a server with an account,
+    /// authentic (the account's server nonce, or the resync nonce), not
+    /// seen before. Accepting it is durable: the same bytes are refused
+    /// from now on.
+    pub fn accept_notification(&self, bytes: &[u8]) -> Result<AcceptedNotification, ClientError> {
+        let (_, n, _) =
+            Notification::parse(bytes).map_err(|e| ClientError::Notification(e.to_string()))?;
+        let acct = session_account(&self.tree, &n.server_id).map_err(|_| {
+            ClientError::Notification(format!("no account for server {}", n.server_id))
+        })?;
+        let v = notification::verify(
+            bytes,
+            acct.server_secret.expose(),
+            acct.server_nonce.as_bytes(),
+        )
+        .map_err(|e| ClientError::Notification(e.to_string()))?;
+        let key = v.notification.replay_key(&v.digest);
+        if !self
+            .state
+            .accept_notification(&v.notification.server_id, &key)?
+        {
+            return Err(ClientError::Notification(format!(
+                "notification for session {} from {} was already accepted (replay)",
+                v.notification.session_id_hex(),
+                v.notification.server_id
+            )));
+        }
+        tracing::info!(target: "dmsched::dm", server = %v.notification.server_id,
+            session = %v.notification.session_id_hex(), resync = v.used_resync_nonce,
+            "package #0 accepted");
+        Ok(AcceptedNotification {
+            notification: v.notification,
+            used_resync_nonce: v.used_resync_nonce,
+        })
+    }
+
+    /// Runs one session with `server_id`: client-initiated when
+    /// `notification` is `None`, else for that accepted package #0 (whose
+    /// ui-mode is honoured: informative shows a notice first, user
+    /// interaction asks and [`ClientError::Declined`] if refused).
+    #[cfg(feature = "http")]
+    pub async fn run_session<T: super::transport::Transport>(
+        &self,
+        server_id: &str,
+        notification: Option<&AcceptedNotification>,
+        transport: &T,
+        ui: Option<&dyn UserInteraction>,
+    ) -> Result<Summary, ClientError> {
+        let account = session_account(&self.tree, server_id)?;
+        let initiation = match notification {
+            None => {
+                let mut b = [0u8; 2];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                    .map_err(|_| ClientError::Session(SessionError::Internal("random".into())))?;
+                Initiation::Client {
+                    session_id: u16::from_be_bytes(b),
+                }
+            }
+            Some(a) => {
+                let n = &a.notification;
+                if n.server_id != server_id {
+                    return Err(ClientError::Notification(format!(
+                        "notification is for {}, not {server_id}",
+                        n.server_id
+                    )));
+                }
+                match (n.ui_mode, ui) {
+                    (UiMode::Informative, Some(ui)) => {
+                        ui.interact(&notice(server_id, UiKind::Display));
+                    }
+                    (UiMode::UserInteraction, Some(ui))
+                        if ui.interact(&notice(server_id, UiKind::Confirm)) != UiResponse::Yes =>
+                    {
+                        return Err(ClientError::Declined);
+                    }
+                    // Without a UI, a session that needs the user's consent cannot start.
+                    (UiMode::UserInteraction, None) => return Err(ClientError::Declined),
+                    _ => {}
+                }
+                Initiation::Server(n.clone())
+            }
+        };
+        let queued = self.state.alerts(server_id)?;
+        let alerts: Vec<ClientAlert> = queued.iter().map(|q| q.alert.clone()).collect();
+        let target = TreeTarget::new(&self.tree, self.clock.clone());
+        let (mut session, first) = Session::start(
+            &target,
+            ui,
+            account,
+            self.config.clone(),
+            initiation,
+            &alerts,
+        )?;
+        let summary = super::session::driver::run(&mut session, first, transport).await?;
+        let delivered: Vec<i64> = summary
+            .alerts_delivered
+            .iter()
+            .filter_map(|&i| queued.get(i).map(|q| q.id))
+            .collect();
+        self.state.remove_alerts(&delivered)?;
+        Ok(summary)
+    }
+}
+
+fn notice(server_id: &str, kind: UiKind) -> UiRequest {
+    UiRequest {
+        server_id: server_id.to_string(),
+        text: match kind {
+            UiKind::Confirm => format!("{server_id} asks to manage this device. Allow?"),
+            _ => format!("{server_id} is managing this device."),
+        },
+        kind,
+        min_display_secs: None,
+        max_display_secs: None,
+        default_response: None,
+    }
+}
+
+/// A DM account as provisioned from a file (bootstrap; the JSON form of
+/// `./DMAcc/<X>` plus transport settings).
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFile {
+    /// `ServerID`.
+    pub server_id: String,
+    /// `AppAddr/1/Addr`.
+    pub server_url: String,
+    /// `Name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The device's credential toward the server (CLCRED).
+    pub client: CredentialFile,
+    /// The server's credential toward the device (SRVCRED), if required.
+    #[serde(default)]
+    pub server: Option<CredentialFile>,
+    /// PEM trust anchors for the server's TLS certificate (a path,
+    /// relative to the account file).
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// Accept `http://` (tests; HMAC-protected servers).
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// `xml` (default) or `wbxml`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+}
+
+/// One credential in an [`AccountFile`].
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialFile {
+    /// `BASIC`, `DIGEST` or `HMAC`.
+    pub auth: String,
+    /// `AAuthName` (for SRVCRED, defaults to the server id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `AAuthSecret`.
+    pub secret: String,
+    /// `AAuthData`: the first nonce, base64.
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+impl std::fmt::Debug for CredentialFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialFile")
+            .field("auth", &self.auth)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AccountFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountFile")
+            .field("server_id", &self.server_id)
+            .field("server_url", &self.server_url)
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountFile {
+    /// The `./DMAcc` account this file provisions.
+    pub fn to_tree_account(&self) -> Result<tree::Account, ClientError> {
+        let cred = |c: &CredentialFile, level: AuthLevel| -> Result<tree::AppAuth, ClientError> {
+            let auth_type = match c.auth.to_ascii_uppercase().as_str() {
+                "BASIC" => tree::AuthType::Basic,
+                "DIGEST" | "MD5" => tree::AuthType::Digest,
+                "HMAC" => tree::AuthType::Hmac,
+                other => {
+                    return Err(ClientError::Account(format!(
+                        "auth {other:?}: use BASIC, DIGEST or HMAC"
+                    )));
+                }
+            };
+            let nonce = match &c.nonce {
+                Some(n) => Some(
+                    Nonce::from_b64(n)
+                        .map_err(|e| ClientError::Account(format!("nonce: {e}")))?
+                        .as_bytes()
+                        .to_vec(),
+                ),
+                None => Some(Vec::new()),
+            };
+            Ok(tree::AppAuth {
+                level,
+                auth_type,
+                name: Some(match (&c.name, level) {
+                    (Some(n), _) => n.clone(),
+                    (None, AuthLevel::Server) => self.server_id.clone(),
+                    (None, AuthLevel::Client) => {
+                        return Err(ClientError::Account(
+                            "client credential without a name".into(),
+                        ));
+                    }
+                }),
+                secret: Some(c.secret.clone()),
+                nonce,
+            })
+        };
+        let mut auths = vec![cred(&self.client, AuthLevel::Client)?];
+        if let Some(s) = &self.server {
+            auths.push(cred(s, AuthLevel::Server)?);
+        }
+        let node: String = self
+            .server_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        Ok(tree::Account {
+            node,
+            server_id: self.server_id.clone(),
+            name: self.name.clone(),
+            pref_con_ref: None,
+            addrs: vec![tree::AppAddr {
+                addr: self.server_url.clone(),
+                addr_type: "URI".into(),
+            }],
+            auths,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Authentication inside a session (OMA DM Security 1.2, facts §5), both
+//! ways: the device's credential toward the server (Basic, MD5 digest or
+//! HMAC) and the server's toward the device, with nonces persisted through
+//! [`ManagementTree::save_nonce`] before they are used or announced.
+
+use ring::rand::SystemRandom;
+
+use super::target::{ManagementTree, NonceFor};
+use super::{Account, SessionError};
+use crate::dm::auth::{self, AuthType, HmacHeader, Nonce};
+use crate::dm::syncml::{Chal, Cred, Meta, Status, SyncHdr};
+
+/// What the server said about our credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Accepted (200 for this message, 212 for the session).
+    Accepted,
+    /// Challenged: send the package again with fresh credentials.
+    Retry,
+}
+
+pub(crate) struct AuthState {
+    pub(crate) acct: Account,
+    /// The server answered 212: no more Cred this session.
+    client_ok: bool,
+    retries: u32,
+    max_retries: u32,
+    /// The server proved itself once this session (Basic/MD5).
+    server_ok: bool,
+    server_failures: u32,
+    rng: SystemRandom,
+}
+
+fn chal(scheme: AuthType, nonce: Option<&Nonce>) -> Chal {
+    Chal {
+        meta: Meta {
+            type_: Some(scheme.meta_type().to_string()),
+            format: Some("b64".into()),
+            next_nonce: nonce.map(Nonce::to_b64),
+            ..Meta::default()
+        },
+    }
+}
+
+impl AuthState {
+    pub(crate) fn new(acct: Account, max_retries: u32) -> AuthState {
+        AuthState {
+            acct,
+            client_ok: false,
+            retries: 0,
+            max_retries,
+            server_ok: false,
+            server_failures: 0,
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// The `Cred` for our next SyncHdr: Basic and MD5 until the server
+    /// answers 212; HMAC travels in the HTTP header instead.
+    pub(crate) fn cred(&self) -> Option<Cred> {
+        if self.client_ok {
+            return None;
+        }
+        let a = &self.acct;
+        let (scheme, data) = match a.client_auth {
+            AuthType::Basic => (
+                AuthType::Basic,
+                auth::basic_credential(&a.client_name, a.client_secret.expose()),
+            ),
+            AuthType::Md5 => (
+                AuthType::Md5,
+                auth::md5_digest(
+                    &a.client_name,
+                    a.client_secret.expose(),
+                    a.client_nonce.as_bytes(),
+                ),
+            ),
+            AuthType::Hmac => return None,
+        };
+        Some(Cred {
+            meta: Some(Meta {
+                type_: Some(scheme.meta_type().to_string()),
+                format: Some("b64".into()),
+                ..Meta::default()
+            }),
+            data,
+        })
+    }
+
+    /// The `x-syncml-hmac` header value for an outgoing body.
+    pub(crate) fn sign(&self, body: &[u8]) -> Option<String> {
+        let a = &self.acct;
+        (a.client_auth == AuthType::Hmac).then(|| {
+            HmacHeader::sign(
+                &a.client_name,
+                a.client_secret.expose(),
+                a.client_nonce.as_bytes(),
+                body,
+            )
+            .to_string()
+        })
+    }
+
+    /// The server's Status for our SyncHdr. `trusted` says whether the
+    /// server proved itself in this message, so that a nonce it sends may
+    /// replace the stored one (facts §5: never from an unauthenticated peer).
+    pub(crate) fn on_header_status(
+        &mut self,
+        st: &Status,
+        trusted: bool,
+        tree: &dyn ManagementTree,
+    ) -> Result<Verdict, SessionError> {
+        if let Some(ch) = &st.chal {
+            self.take_chal(ch, trusted, tree)?;
+        }
+        match st.code() {
+            212 => {
+                self.client_ok = true;
+                Ok(Verdict::Accepted)
+            }
+            200 => Ok(Verdict::Accepted),
+            code @ (401 | 407) => {
+                if st.chal.is_none() || self.retries >= self.max_retries {
+                    return Err(SessionError::Rejected {
+                        code,
+                        reason: if st.chal.is_none() {
+                            "the server refused our credentials without a challenge".into()
+                        } else {
+                            format!(
+                                "the server refused our credentials {} times",
+                                self.retries + 1
+                            )
+                        },
+                    });
+                }
+                self.retries += 1;
+                self.client_ok = false;
+                Ok(Verdict::Retry)
+            }
+            code => Err(SessionError::Rejected {
+                code,
+                reason: "the server refused the session".into(),
+            }),
+        }
+    }
+
+    fn take_chal(
+        &mut self,
+        ch: &Chal,
+        trusted: bool,
+        tree: &dyn ManagementTree,
+    ) -> Result<(), SessionError> {
+        if let Some(t) = &ch.meta.type_ {
+            match AuthType::from_meta_type(t) {
+                Some(s) if s == self.acct.client_auth => {}
+                // A server asking for another scheme than provisioned (a
+                // downgrade to Basic, say) is refused rather than obeyed.
+                _ => {
+                    return Err(SessionError::Rejected {
+                        code: 401,
+                        reason: format!(
+                            "the server challenged with {t}, the account uses {}",
+                            self.acct.client_auth.meta_type()
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(n) = &ch.meta.next_nonce {
+            if !trusted {
+                tracing::warn!(target: "dmsched::dm", server = %self.acct.server_id,
+                    "nonce from an unauthenticated server ignored");
+                return Ok(());
+            }
+            let nonce = Nonce::from_b64(n)
+                .map_err(|e| SessionError::Protocol(format!("NextNonce: {e}")))?;
+            tree.save_nonce(&self.acct.server_id, NonceFor::Client, &nonce)
+                .map_err(|e| SessionError::Storage(e.to_string()))?;
+            self.acct.client_nonce = nonce;
+        }
+        Ok(())
+    }
+
+    /// Checks the server's credential on an incoming message and returns
+    /// the code for our Status on its SyncHdr, with a challenge carrying a
+    /// fresh nonce (stored before it is returned) when one is due.
+    pub(crate) fn check_server(
+        &mut self,
+        hdr: &SyncHdr,
+        hmac: Option<&str>,
+        body: &[u8],
+        tree: &dyn ManagementTree,
+    ) -> Result<(u16, Option<Chal>), SessionError> {
+        let Some(scheme) = self.acct.server_auth else {
+            return Ok((200, None));
+        };
+        let a = &self.acct;
+        let code = match scheme {
+            AuthType::Hmac => match hmac.map(HmacHeader::parse) {
+                None => 407,
+                Some(Err(_)) => 401,
+                Some(Ok(h)) if h.username != a.server_id => 401,
+                Some(Ok(h)) => {
+                    match auth::verify_hmac(
+                        &h,
+                        a.server_secret.expose(),
+                        a.server_nonce.as_bytes(),
+                        body,
+                    ) {
+                        Ok(()) => 200,
+                        Err(_) => 401,
+                    }
+                }
+            },
+            AuthType::Basic | AuthType::Md5 if self.server_ok && hdr.cred.is_none() => 200,
+            AuthType::Basic | AuthType::Md5 => match &hdr.cred {
+                None => 407,
+                Some(c) => {
+                    let ty = c.meta.as_ref().and_then(|m| m.type_.as_deref());
+                    let declared = ty
+                        .map(AuthType::from_meta_type)
+                        .unwrap_or(Some(AuthType::Basic));
+                    let ok = declared == Some(scheme)
+                        && match scheme {
+                            AuthType::Basic => auth::parse_basic(&c.data)
+                                .map(|(u, p)| u == a.server_id && p == a.server_secret.expose())
+                                .unwrap_or(false),
+                            _ => auth::verify_md5(
+                                &a.server_id,
+                                a.server_secret.expose(),
+                                a.server_nonce.as_bytes(),
+                                &c.data,
+                            ),
+                        };
+                    if ok { 212 } else { 401 }
+                }
+            },
+        };
+        let first_success = code == 212 && !self.server_ok;
+        if code == 212 {
+            self.server_ok = true;
+        }
+        if code >= 400 {
+            self.server_failures += 1;
+            if self.server_failures > self.max_retries {
+                return Err(SessionError::Rejected {
+                    code,
+                    reason: "the server failed to authenticate itself".into(),
+                });
+            }
+        }
+        // HMAC wants a new nonce for every message; MD5 gets one on every
+        // failure and once per session after success. Basic has none.
+        let fresh = match scheme {
+            AuthType::Hmac => true,
+            AuthType::Md5 => code >= 400 || first_success,
+            AuthType::Basic => false,
+        };
+        let chal_out = if fresh {
+            let nonce =
+                Nonce::generate(&self.rng).map_err(|e| SessionError::Internal(e.to_string()))?;
+            tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
+                .map_err(|e| SessionError::Storage(e.to_string()))?;
+            self.acct.server_nonce = nonce;
+            Some(chal(scheme, Some(&self.acct.server_nonce)))
+        } else if code >= 400 {
+            Some(chal(scheme, None))
+        } else {
+            None
+        };
+        Ok((code, chal_out))
+    }
+}

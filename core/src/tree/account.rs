@@ -1,0 +1,332 @@
+//! DM server accounts: the `./DMAcc/<X>` subtrees (OMA DM StdObj 1.2 §5.3)
+//! as typed [`Account`]s for the DM session, which needs the credentials
+//! that servers can never Get (`AAuthSecret` and `AAuthData` are write-only
+//! for every server).
+//!
+//! A provisioned account's node gets the ACL `Get=<ServerID>&Replace=<ServerID>`
+//! so that no other server can read or change it, and `./DMAcc` itself has
+//! `Get=*`: servers cannot Add accounts (bootstrap goes through
+//! [`Tree::add_account`]).
+
+use base64::Engine as _;
+use jiff::Timestamp;
+
+use super::acl::{Acl, AclCmd, validate_server_id};
+use super::ctx::{Ctx, Who, tstamp};
+use super::error::{TreeError, bad, not_found};
+use super::format::Format;
+use super::handle::Tree;
+use super::node::Payload;
+use super::uri::Uri;
+
+const DMACC: &str = "./DMAcc";
+
+/// Which direction a credential authenticates (`AAuthLevel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthLevel {
+    /// `CLCRED`: the client (device) authenticates to the server.
+    Client,
+    /// `SRVCRED`: the server authenticates to the client.
+    Server,
+}
+
+impl AuthLevel {
+    /// The DMAcc value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthLevel::Client => "CLCRED",
+            AuthLevel::Server => "SRVCRED",
+        }
+    }
+
+    fn parse(s: &str) -> Option<AuthLevel> {
+        match s {
+            "CLCRED" => Some(AuthLevel::Client),
+            "SRVCRED" => Some(AuthLevel::Server),
+            _ => None,
+        }
+    }
+}
+
+/// The authentication scheme (`AAuthType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthType {
+    /// `BASIC`.
+    Basic,
+    /// `DIGEST` (MD5).
+    Digest,
+    /// `HMAC` (HMAC-MD5 in the transport header).
+    Hmac,
+}
+
+impl AuthType {
+    /// The DMAcc value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Basic => "BASIC",
+            AuthType::Digest => "DIGEST",
+            AuthType::Hmac => "HMAC",
+        }
+    }
+
+    fn parse(s: &str) -> Option<AuthType> {
+        match s {
+            "BASIC" => Some(AuthType::Basic),
+            "DIGEST" => Some(AuthType::Digest),
+            "HMAC" => Some(AuthType::Hmac),
+            _ => None,
+        }
+    }
+}
+
+/// One server address (`AppAddr/<X>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppAddr {
+    /// `Addr`, e.g. `https://dm.example.com/dm`.
+    pub addr: String,
+    /// `AddrType`, e.g. `URI`.
+    pub addr_type: String,
+}
+
+/// One credential (`AppAuth/<X>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppAuth {
+    /// `AAuthLevel`.
+    pub level: AuthLevel,
+    /// `AAuthType`.
+    pub auth_type: AuthType,
+    /// `AAuthName`: the user name or id.
+    pub name: Option<String>,
+    /// `AAuthSecret`: the password or key.
+    pub secret: Option<String>,
+    /// `AAuthData`, decoded: the current nonce.
+    pub nonce: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for AppAuth {
+    /// Never shows the secret or the nonce.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppAuth")
+            .field("level", &self.level)
+            .field("auth_type", &self.auth_type)
+            .field("name", &self.name)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A DM server account (`./DMAcc/<X>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The `<X>` node name.
+    pub node: String,
+    /// `ServerID`.
+    pub server_id: String,
+    /// `Name`: display name.
+    pub name: Option<String>,
+    /// `PrefConRef`: preferred connectivity.
+    pub pref_con_ref: Option<String>,
+    /// `AppAddr/<X>` entries, provisioned as `AppAddr/1`, `AppAddr/2` ….
+    pub addrs: Vec<AppAddr>,
+    /// `AppAuth/<X>` entries, provisioned as `AppAuth/CLCRED` and
+    /// `AppAuth/SRVCRED` (one per level).
+    pub auths: Vec<AppAuth>,
+}
+
+impl Tree {
+    /// Provisions `account` (bootstrap). 418 if its node or its ServerID
+    /// already exists; 400 for a bad ServerID or two credentials of one
+    /// level.
+    pub fn add_account(&self, account: &Account, now: Timestamp) -> Result<(), TreeError> {
+        validate_server_id(&account.server_id)?;
+        let levels: Vec<_> = account.auths.iter().map(|a| a.level).collect();
+        if levels
+            .iter()
+            .enumerate()
+            .any(|(i, l)| levels[..i].contains(l))
+        {
+            return Err(bad("two AppAuth entries of the same AAuthLevel"));
+        }
+        self.write(Who::Device, "add_account", DMACC, |c| {
+            if find(c, &account.server_id)?.is_some() {
+                return Err(TreeError::AlreadyExists(format!(
+                    "an account for server {:?} exists",
+                    account.server_id
+                )));
+            }
+            let base = Uri::parse(DMACC)?.child(&account.node)?;
+            provision(c, &base, account, now)
+        })?;
+        tracing::info!(target: "dmsched::tree", server = %account.server_id, "DM account provisioned");
+        Ok(())
+    }
+
+    /// Removes the account of `server_id`; 404 if there is none.
+    pub fn remove_account(&self, server_id: &str, now: Timestamp) -> Result<(), TreeError> {
+        self.write(Who::Device, "remove_account", DMACC, |c| {
+            let base = find(c, server_id)?.ok_or_else(|| no_account(server_id))?;
+            c.db.delete_subtree(&base)?;
+            c.db.touch(&Uri::parse(DMACC)?, &tstamp(now))
+        })
+    }
+
+    /// The account of `server_id`, secrets included (for the DM session's
+    /// authentication; never log it).
+    pub fn account(&self, server_id: &str) -> Result<Option<Account>, TreeError> {
+        self.read(Who::Device, "account", DMACC, |c| {
+            let Some(base) = find(c, server_id)? else {
+                return Ok(None);
+            };
+            read_account(c, &base, server_id).map(Some)
+        })
+    }
+
+    /// Stores `nonce` as the `AAuthData` of the credential of `level` in
+    /// the account of `server_id` (the next nonce for that direction).
+    pub fn set_account_nonce(
+        &self,
+        server_id: &str,
+        level: AuthLevel,
+        nonce: &[u8],
+        now: Timestamp,
+    ) -> Result<(), TreeError> {
+        self.write(Who::Device, "set_account_nonce", DMACC, |c| {
+            let base = find(c, server_id)?.ok_or_else(|| no_account(server_id))?;
+            let auth = base.child("AppAuth")?;
+            for name in c.db.children(&auth)? {
+                let entry = auth.child(&name)?;
+                if text(c, &entry.child("AAuthLevel")?)?.as_deref() != Some(level.as_str()) {
+                    continue;
+                }
+                let data = entry.child("AAuthData")?;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(nonce);
+                let payload = Payload::leaf(Format::B64, b64);
+                return if c.db.exists(&data)? {
+                    c.replace_value(&data, &payload, now)
+                } else {
+                    c.add_uri(&data, &payload, now)
+                };
+            }
+            Err(not_found(&format!(
+                "{} credential of server {server_id:?}",
+                level.as_str()
+            )))
+        })
+    }
+}
+
+fn no_account(server_id: &str) -> TreeError {
+    TreeError::NotFound(format!("no account for server {server_id:?}"))
+}
+
+/// The `./DMAcc/<X>` whose ServerID is `server_id`.
+fn find(c: &Ctx<'_>, server_id: &str) -> Result<Option<Uri>, TreeError> {
+    let dmacc = Uri::parse(DMACC)?;
+    for name in c.db.children(&dmacc)? {
+        let base = dmacc.child(&name)?;
+        if text(c, &base.child("ServerID")?)?.as_deref() == Some(server_id) {
+            return Ok(Some(base));
+        }
+    }
+    Ok(None)
+}
+
+fn text(c: &Ctx<'_>, uri: &Uri) -> Result<Option<String>, TreeError> {
+    Ok(c.db
+        .node(uri)?
+        .filter(|r| !r.is_interior())
+        .map(|r| String::from_utf8_lossy(&r.value).into_owned()))
+}
+
+fn provision(c: &Ctx<'_>, base: &Uri, a: &Account, now: Timestamp) -> Result<(), TreeError> {
+    let leaf = |uri: &Uri, v: &str| c.add_uri(uri, &Payload::chr(v), now);
+    c.add_uri(base, &Payload::interior(), now)?;
+    let mut row =
+        c.db.node(base)?
+            .ok_or_else(|| TreeError::Failed(format!("{base} vanished")))?;
+    row.acl = Acl::only(&a.server_id, &[AclCmd::Get, AclCmd::Replace])?.to_string();
+    c.db.update(&row)?;
+    leaf(&base.child("AppID")?, "w7")?;
+    leaf(&base.child("ServerID")?, &a.server_id)?;
+    if let Some(n) = &a.name {
+        leaf(&base.child("Name")?, n)?;
+    }
+    if let Some(p) = &a.pref_con_ref {
+        leaf(&base.child("PrefConRef")?, p)?;
+    }
+    let addrs = base.child("AppAddr")?;
+    c.add_uri(&addrs, &Payload::interior(), now)?;
+    for (i, ad) in a.addrs.iter().enumerate() {
+        let e = addrs.child(&(i + 1).to_string())?;
+        c.add_uri(&e, &Payload::interior(), now)?;
+        leaf(&e.child("Addr")?, &ad.addr)?;
+        leaf(&e.child("AddrType")?, &ad.addr_type)?;
+    }
+    let auths = base.child("AppAuth")?;
+    c.add_uri(&auths, &Payload::interior(), now)?;
+    for au in &a.auths {
+        let e = auths.child(au.level.as_str())?;
+        c.add_uri(&e, &Payload::interior(), now)?;
+        leaf(&e.child("AAuthLevel")?, au.level.as_str())?;
+        leaf(&e.child("AAuthType")?, au.auth_type.as_str())?;
+        if let Some(n) = &au.name {
+            leaf(&e.child("AAuthName")?, n)?;
+        }
+        if let Some(s) = &au.secret {
+            leaf(&e.child("AAuthSecret")?, s)?;
+        }
+        if let Some(n) = &au.nonce {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(n);
+            c.add_uri(
+                &e.child("AAuthData")?,
+                &Payload::leaf(Format::B64, b64),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn read_account(c: &Ctx<'_>, base: &Uri, server_id: &str) -> Result<Account, TreeError> {
+    let mut acc = Account {
+        node: base.name().to_string(),
+        server_id: server_id.to_string(),
+        name: text(c, &base.child("Name")?)?,
+        pref_con_ref: text(c, &base.child("PrefConRef")?)?,
+        addrs: Vec::new(),
+        auths: Vec::new(),
+    };
+    let addrs = base.child("AppAddr")?;
+    for name in c.db.children(&addrs)? {
+        let e = addrs.child(&name)?;
+        acc.addrs.push(AppAddr {
+            addr: text(c, &e.child("Addr")?)?.unwrap_or_default(),
+            addr_type: text(c, &e.child("AddrType")?)?.unwrap_or_default(),
+        });
+    }
+    let auths = base.child("AppAuth")?;
+    for name in c.db.children(&auths)? {
+        let e = auths.child(&name)?;
+        let level = text(c, &e.child("AAuthLevel")?)?.and_then(|s| AuthLevel::parse(&s));
+        let auth_type = text(c, &e.child("AAuthType")?)?.and_then(|s| AuthType::parse(&s));
+        let (Some(level), Some(auth_type)) = (level, auth_type) else {
+            tracing::warn!(target: "dmsched::tree", entry = %e, "credential with an unknown level or type skipped");
+            continue;
+        };
+        let nonce = text(c, &e.child("AAuthData")?)?.and_then(|s| {
+            let compact: String = s.chars().filter(|ch| !ch.is_ascii_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()
+        });
+        acc.auths.push(AppAuth {
+            level,
+            auth_type,
+            name: text(c, &e.child("AAuthName")?)?,
+            secret: text(c, &e.child("AAuthSecret")?)?,
+            nonce,
+        });
+    }
+    Ok(acc)
+}
