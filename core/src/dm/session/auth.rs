@@ -28,6 +28,9 @@ pub(crate) struct AuthState {
     /// The server proved itself once this session (Basic/MD5).
     server_ok: bool,
     server_failures: u32,
+    /// A challenge is due in our next Status on the server's header: with a
+    /// fresh nonce (`true`) or without (`false`, Basic).
+    chal_due: Option<bool>,
     rng: SystemRandom,
 }
 
@@ -51,6 +54,7 @@ impl AuthState {
             max_retries,
             server_ok: false,
             server_failures: 0,
+            chal_due: None,
             rng: SystemRandom::new(),
         }
     }
@@ -182,17 +186,16 @@ impl AuthState {
     }
 
     /// Checks the server's credential on an incoming message and returns
-    /// the code for our Status on its SyncHdr, with a challenge carrying a
-    /// fresh nonce (stored before it is returned) when one is due.
+    /// the code for our Status on its SyncHdr; [`Self::challenge`] then
+    /// gives the challenge to put in it, if one is due.
     pub(crate) fn check_server(
         &mut self,
         hdr: &SyncHdr,
         hmac: Option<&str>,
         body: &[u8],
-        tree: &dyn ManagementTree,
-    ) -> Result<(u16, Option<Chal>), SessionError> {
+    ) -> Result<u16, SessionError> {
         let Some(scheme) = self.acct.server_auth else {
-            return Ok((200, None));
+            return Ok(200);
         };
         let a = &self.acct;
         let code = match scheme {
@@ -250,24 +253,38 @@ impl AuthState {
             }
         }
         // HMAC wants a new nonce for every message; MD5 gets one on every
-        // failure and once per session after success. Basic has none.
-        let fresh = match scheme {
-            AuthType::Hmac => true,
-            AuthType::Md5 => code >= 400 || first_success,
-            AuthType::Basic => false,
+        // failure and once per session after success. Basic has none. The
+        // nonce itself is made only if an answer is sent ([`Self::challenge`]):
+        // a nonce the server never receives would only break the next session.
+        self.chal_due = match scheme {
+            AuthType::Hmac => Some(true),
+            AuthType::Md5 if code >= 400 || first_success => Some(true),
+            _ if code >= 400 => Some(false),
+            _ => None,
         };
-        let chal_out = if fresh {
-            let nonce =
-                Nonce::generate(&self.rng).map_err(|e| SessionError::Internal(e.to_string()))?;
-            tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
-                .map_err(|e| SessionError::Storage(e.to_string()))?;
-            self.acct.server_nonce = nonce;
-            Some(chal(scheme, Some(&self.acct.server_nonce)))
-        } else if code >= 400 {
-            Some(chal(scheme, None))
-        } else {
-            None
+        Ok(code)
+    }
+
+    /// The challenge for our Status on the server's SyncHdr, if one is due:
+    /// with a fresh nonce, stored before it is returned.
+    pub(crate) fn challenge(
+        &mut self,
+        tree: &dyn ManagementTree,
+    ) -> Result<Option<Chal>, SessionError> {
+        let Some(scheme) = self.acct.server_auth else {
+            return Ok(None);
         };
-        Ok((code, chal_out))
+        match self.chal_due.take() {
+            None => Ok(None),
+            Some(false) => Ok(Some(chal(scheme, None))),
+            Some(true) => {
+                let nonce = Nonce::generate(&self.rng)
+                    .map_err(|e| SessionError::Internal(e.to_string()))?;
+                tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
+                    .map_err(|e| SessionError::Storage(e.to_string()))?;
+                self.acct.server_nonce = nonce;
+                Ok(Some(chal(scheme, Some(&self.acct.server_nonce))))
+            }
+        }
     }
 }

@@ -422,9 +422,9 @@ impl<'a> Session<'a> {
                 self.peer_max_obj = Some(v as usize);
             }
         }
-        let (hdr_code, chal) =
-            self.auth
-                .check_server(hdr, incoming.hmac.as_deref(), &incoming.body, self.tree)?;
+        let hdr_code = self
+            .auth
+            .check_server(hdr, incoming.hmac.as_deref(), &incoming.body)?;
         let trusted = hdr_code < 300;
         let mut replies = Replies {
             msg_ref: hdr.msg_id.clone(),
@@ -438,9 +438,6 @@ impl<'a> Session<'a> {
                 Some(&hdr.target.loc_uri),
                 Some(&hdr.source.loc_uri),
             );
-            if let (Some(ch), Some(Command::Status(s))) = (chal, replies.out.last_mut()) {
-                s.chal = Some(ch);
-            }
         }
         let server_id = self.auth.acct.server_id.clone();
         let mut retry = false;
@@ -521,6 +518,12 @@ impl<'a> Session<'a> {
             {
                 self.summary.statuses.push((s.cmd.clone(), s.code()));
             }
+        }
+        // An answer goes out: now the header Status gets its challenge.
+        if !hdr.no_resp
+            && let Some(Command::Status(s)) = replies.out.first_mut()
+        {
+            s.chal = self.auth.challenge(self.tree)?;
         }
         // Header status first, then what was waiting, then the new replies.
         let mut new = replies.out.into_iter();
