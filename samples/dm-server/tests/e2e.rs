@@ -209,6 +209,8 @@ async fn md5_challenge_flow_ends_in_212_and_the_script_runs() {
     let issued = srv.account(DEVICE).unwrap().client_nonce;
     assert_eq!(nonce_of(&dev.tree, AuthLevel::Client), issued);
     assert_eq!(rec.sessions()[0].end, SessionEnd::Completed);
+    // The device followed RespURI and broke no rule the server checks.
+    assert!(rec.complaints().is_empty(), "{:?}", rec.complaints());
 }
 
 /// Facts §5: HMAC in both directions — every device message carries
@@ -388,6 +390,7 @@ async fn large_objects_travel_in_chunks_both_ways() {
         "device → server"
     );
     assert!(summary.sent > 8);
+    assert!(rec.complaints().is_empty(), "{:?}", rec.complaints());
 }
 
 /// Facts §6: a package #0 from the server (digest over the server nonce the
@@ -581,4 +584,172 @@ async fn an_untrusted_certificate_stops_the_session() {
         other => panic!("expected a TLS failure: {other:?}"),
     }
     assert!(srv.recorder().sessions().is_empty());
+}
+
+/// An ExecHandler that accepts the work (202) and remembers the correlator,
+/// as an OS update would.
+struct Deferred(Mutex<Vec<String>>);
+
+impl dmsched::tree::ExecHandler for Deferred {
+    fn exec(
+        &self,
+        _server: Option<&str>,
+        _uri: &dmsched::tree::Uri,
+        _data: Option<&[u8]>,
+        correlator: Option<&str>,
+    ) -> Result<dmsched::tree::ExecResult, dmsched::tree::TreeError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(correlator.unwrap_or_default().to_string());
+        Ok(dmsched::tree::ExecResult::accepted())
+    }
+}
+
+/// Facts §3 Exec with Correlator: the Exec is accepted (202) in one
+/// session; when the work is done the host queues a Generic Alert 1226
+/// carrying the correlator, and the next session delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asynchronous_exec_reports_later_with_its_correlator() {
+    let pki = test_pki(&["localhost"]);
+    let srv = server(
+        &pki,
+        server_account(ClientAuth::Md5, ServerAuth::None),
+        r#"{"steps": [[{"exec": {"target": "./Ops/Update", "data": "v2", "correlator": "job-17"}}]]}"#,
+        64 * 1024,
+    )
+    .await;
+    let dev = device(
+        &srv.url(),
+        "DIGEST",
+        None,
+        PASSWORD,
+        SessionConfig::default(),
+    );
+    let now = clock()();
+    dev.tree
+        .device()
+        .add("./Ops", &Payload::interior(), now)
+        .unwrap();
+    dev.tree
+        .device()
+        .replace("./Ops?prop=ACL", &Payload::chr("Get=*&Exec=*"), now)
+        .unwrap();
+    dev.tree
+        .device()
+        .add("./Ops/Update", &Payload::chr(""), now)
+        .unwrap();
+    let handler = Arc::new(Deferred(Mutex::new(Vec::new())));
+    dev.tree
+        .register_exec("./Ops/Update", handler.clone())
+        .unwrap();
+    dev.client
+        .run_session(SERVER_ID, None, &https(&pki), None)
+        .await
+        .unwrap();
+    assert_eq!(srv.recorder().statuses_for("Exec")[0].code, 202);
+    let correlator = handler.0.lock().unwrap().pop().unwrap();
+    assert_eq!(correlator, "job-17");
+    // Later: the update finished; the host reports it.
+    dev.client
+        .queue_alert(
+            SERVER_ID,
+            &ClientAlert {
+                code: 1226,
+                correlator: Some(correlator),
+                item: Item {
+                    source: Some(Locus::uri("./Ops/Update")),
+                    meta: Some(Meta {
+                        type_: Some("org.dmsched.update.result".into()),
+                        format: Some("int".into()),
+                        ..Meta::default()
+                    }),
+                    data: Some(Data::Text("200".into())),
+                    ..Item::default()
+                },
+            },
+        )
+        .unwrap();
+    srv.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
+    dev.client
+        .run_session(SERVER_ID, None, &https(&pki), None)
+        .await
+        .unwrap();
+    let alerts = srv.recorder().generic_alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].correlator.as_deref(), Some("job-17"));
+    assert!(dev.client.pending_alerts(SERVER_ID).unwrap().is_empty());
+}
+
+/// Facts §6 ui-mode: a package #0 in user-interaction mode asks the user
+/// before the session; "No" means no session; "Yes" runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_interaction_mode_asks_before_the_session() {
+    let pki = test_pki(&["localhost"]);
+    let srv = server(
+        &pki,
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
+        r#"{"steps": [[{"get": "./DevInfo/Lang"}]]}"#,
+        64 * 1024,
+    )
+    .await;
+    let dev = device(
+        &srv.url(),
+        "DIGEST",
+        Some("DIGEST"),
+        PASSWORD,
+        SessionConfig::default(),
+    );
+    let user = User::new(vec![UiResponse::No, UiResponse::Yes]);
+    let n = dev
+        .client
+        .accept_notification(&srv.trigger(DEVICE, UiMode::UserInteraction).unwrap())
+        .unwrap();
+    let r = dev
+        .client
+        .run_session(SERVER_ID, Some(&n), &https(&pki), Some(&user))
+        .await;
+    assert!(matches!(r, Err(ClientError::Declined)), "{r:?}");
+    assert!(srv.recorder().requests().is_empty());
+    let n = dev
+        .client
+        .accept_notification(&srv.trigger(DEVICE, UiMode::UserInteraction).unwrap())
+        .unwrap();
+    dev.client
+        .run_session(SERVER_ID, Some(&n), &https(&pki), Some(&user))
+        .await
+        .unwrap();
+    assert_eq!(srv.recorder().results()[0].data, "en-US");
+    assert_eq!(user.asked.lock().unwrap().len(), 2);
+}
+
+/// Facts §3 Alert 1223: a server that aborts (here at its message cap)
+/// ends the device's session without an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_abort_ends_the_session() {
+    let pki = test_pki(&["localhost"]);
+    let steps: Vec<String> = (0..10)
+        .map(|_| r#"[{"get": "./DevInfo/DmV"}]"#.to_string())
+        .collect();
+    let mut cfg = ServerConfig::new(
+        vec![server_account(ClientAuth::Md5, ServerAuth::None)],
+        Script::from_json(&format!(r#"{{"steps": [{}]}}"#, steps.join(","))).unwrap(),
+    )
+    .with_tls(pki.identity());
+    cfg.max_messages_per_session = 4;
+    let srv = start(cfg).await.unwrap();
+    let dev = device(
+        &srv.url(),
+        "DIGEST",
+        None,
+        PASSWORD,
+        SessionConfig::default(),
+    );
+    let summary = dev
+        .client
+        .run_session(SERVER_ID, None, &https(&pki), None)
+        .await
+        .unwrap();
+    assert!(summary.aborted, "{summary:?}");
+    assert_eq!(srv.recorder().sessions()[0].end, SessionEnd::MessageCap);
 }
