@@ -322,7 +322,11 @@ impl Executor<'_> {
                 {
                     413
                 }
-                Some(uri) => match f(uri, item, item.meta.as_ref().or(c.meta.as_ref())) {
+                Some(uri) => match f(
+                    uri,
+                    item,
+                    Some(&merged_meta(item.meta.as_ref(), c.meta.as_ref())),
+                ) {
                     Ok(code) => code,
                     Err(s) => {
                         tracing::debug!(target: "dmsched::dm", %uri, status = %s, "{name} failed");
@@ -380,6 +384,25 @@ fn mark_rolled_back(out: &mut [Command], upto: usize) {
         {
             s.data = "216".into();
         }
+    }
+}
+
+/// An item's Meta over its command's: each field the item sets wins.
+fn merged_meta(item: Option<&Meta>, cmd: Option<&Meta>) -> Meta {
+    let (i, c) = (
+        item.cloned().unwrap_or_default(),
+        cmd.cloned().unwrap_or_default(),
+    );
+    Meta {
+        format: i.format.or(c.format),
+        type_: i.type_.or(c.type_),
+        mark: i.mark.or(c.mark),
+        size: i.size.or(c.size),
+        next_nonce: i.next_nonce.or(c.next_nonce),
+        version: i.version.or(c.version),
+        max_msg_size: i.max_msg_size.or(c.max_msg_size),
+        max_obj_size: i.max_obj_size.or(c.max_obj_size),
+        emi: if i.emi.is_empty() { c.emi } else { i.emi },
     }
 }
 
