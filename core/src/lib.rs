@@ -14,6 +14,7 @@ pub mod dm;
 pub mod engine;
 pub mod expr;
 pub mod host;
+pub mod mo;
 pub mod model;
 pub mod store;
 pub mod tree;

@@ -14,6 +14,7 @@ use super::session::{
     SessionConfig, SessionError, Summary, UiKind, UiRequest, UiResponse, UserInteraction, Value,
 };
 use super::state::{ClientState, StateError};
+use crate::mo::{MoReport, Scheduling};
 use crate::tree::{self, AuthLevel, Format, Payload, Tree, TreeError};
 
 /// The clock the client stamps tree changes with (injected: the SDK never
@@ -24,10 +25,16 @@ fn status(e: TreeError) -> DmStatus {
     DmStatus::new(e.status(), e.to_string())
 }
 
-/// The SDK's tree as a session's [`ManagementTree`].
+/// The SDK's tree as a session's [`ManagementTree`], with the Scheduling MO
+/// (if any) settled after each command.
 pub struct TreeTarget<'t> {
     tree: &'t Tree,
     clock: Clock,
+    mo: Option<Arc<Scheduling>>,
+    /// URIs the server changed, for the engine's tree-value triggers.
+    changed: std::sync::Mutex<Vec<String>>,
+    /// State reports the MO produced while settling.
+    states: std::sync::Mutex<Vec<MoReport>>,
 }
 
 impl std::fmt::Debug for TreeTarget<'_> {
@@ -39,7 +46,33 @@ impl std::fmt::Debug for TreeTarget<'_> {
 impl<'t> TreeTarget<'t> {
     /// Serves `tree`, stamping changes with `clock`.
     pub fn new(tree: &'t Tree, clock: Clock) -> TreeTarget<'t> {
-        TreeTarget { tree, clock }
+        TreeTarget {
+            tree,
+            clock,
+            mo: None,
+            changed: std::sync::Mutex::new(Vec::new()),
+            states: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The same, settling `mo` after each command.
+    pub fn with_mo(mut self, mo: Arc<Scheduling>) -> TreeTarget<'t> {
+        self.mo = Some(mo);
+        self
+    }
+
+    /// The state reports the MO produced (installed, rejected …), taken.
+    pub fn take_state_reports(&self) -> Vec<MoReport> {
+        std::mem::take(&mut *self.states.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn changed(&self, uri: &str) {
+        if self.mo.is_some() {
+            self.changed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(uri.to_string());
+        }
     }
 }
 
@@ -84,6 +117,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .replace(server, uri, &p, (self.clock)())
             .map_err(status)?;
+        self.changed(uri);
         Ok(200)
     }
 
@@ -98,6 +132,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .copy(server, target, source, (self.clock)())
             .map_err(status)?;
+        self.changed(target);
         Ok(200)
     }
 
@@ -137,6 +172,27 @@ impl ManagementTree for TreeTarget<'_> {
             }
         }
         Ok(out)
+    }
+
+    fn settle(&self) {
+        let Some(mo) = &self.mo else { return };
+        let reports = mo.settle();
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(reports);
+        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+        if !changed.is_empty() {
+            let now = (self.clock)();
+            let mut e = mo.engine();
+            for uri in changed {
+                if let Err(err) = e.on_tree_changed(&uri, now) {
+                    tracing::warn!(target: "dmsched::dm", %uri, "engine tree change: {err}");
+                }
+            }
+            drop(e);
+            let _ = mo.refresh();
+        }
     }
 
     fn save_nonce(&self, server_id: &str, which: NonceFor, nonce: &Nonce) -> Result<(), DmStatus> {
@@ -215,6 +271,7 @@ pub struct DmClient {
     tree: Arc<Tree>,
     state: Arc<ClientState>,
     clock: Clock,
+    mo: Option<Arc<Scheduling>>,
     /// Session bounds and sizes.
     pub config: SessionConfig,
 }
@@ -248,8 +305,22 @@ impl DmClient {
             tree,
             state,
             clock,
+            mo: None,
             config,
         }
+    }
+
+    /// The same client with the Scheduling MO: its operations are applied
+    /// after each server command, and its reports travel as Generic Alerts
+    /// 1226 in each session with their server until acknowledged.
+    pub fn with_scheduling(mut self, mo: Arc<Scheduling>) -> DmClient {
+        self.mo = Some(mo);
+        self
+    }
+
+    /// The Scheduling MO, if bound.
+    pub fn scheduling(&self) -> Option<&Arc<Scheduling>> {
+        self.mo.as_ref()
     }
 
     /// The tree.
@@ -356,24 +427,71 @@ impl DmClient {
             }
         };
         let queued = self.state.alerts(server_id)?;
-        let alerts: Vec<ClientAlert> = queued.iter().map(|q| q.alert.clone()).collect();
-        let target = TreeTarget::new(&self.tree, self.clock.clone());
-        let (mut session, first) = Session::start(
-            &target,
-            ui,
-            account,
-            self.config.clone(),
-            initiation,
-            &alerts,
-        )?;
-        let summary = super::session::driver::run(&mut session, first, transport).await?;
-        let delivered: Vec<i64> = summary
-            .alerts_delivered
-            .iter()
-            .filter_map(|&i| queued.get(i).map(|q| q.id))
-            .collect();
+        let mut alerts: Vec<ClientAlert> = queued.iter().map(|q| q.alert.clone()).collect();
+        let reports = match &self.mo {
+            Some(mo) => mo
+                .reports(server_id, 64)
+                .map_err(|e| ClientError::Account(format!("reports: {e}")))?,
+            None => Vec::new(),
+        };
+        alerts.extend(reports.iter().map(generic_alert));
+        let mut target = TreeTarget::new(&self.tree, self.clock.clone());
+        if let Some(mo) = &self.mo {
+            target = target.with_mo(mo.clone());
+        }
+        let result = async {
+            let (mut session, first) = Session::start(
+                &target,
+                ui,
+                account,
+                self.config.clone(),
+                initiation,
+                &alerts,
+            )?;
+            super::session::driver::run(&mut session, first, transport).await
+        }
+        .await;
+        // State reports made while settling go out in the next session.
+        for r in target.take_state_reports() {
+            self.state.queue_alert(&r.owner, &generic_alert(&r))?;
+        }
+        let summary = result?;
+        let mut delivered = Vec::new();
+        let mut acked = Vec::new();
+        for &i in &summary.alerts_delivered {
+            match queued.get(i) {
+                Some(q) => delivered.push(q.id),
+                None => acked.extend(reports.get(i - queued.len()).and_then(|r| r.id)),
+            }
+        }
         self.state.remove_alerts(&delivered)?;
+        if let Some(mo) = &self.mo
+            && !acked.is_empty()
+        {
+            mo.ack_reports(server_id, &acked)
+                .map_err(|e| ClientError::Account(format!("acknowledging reports: {e}")))?;
+        }
         Ok(summary)
+    }
+}
+
+/// A Scheduling MO report as a Generic Alert 1226 (facts §2).
+pub fn generic_alert(r: &MoReport) -> ClientAlert {
+    ClientAlert {
+        code: 1226,
+        correlator: None,
+        item: crate::dm::syncml::Item {
+            source: Some(crate::dm::syncml::Locus::uri(r.source.clone())),
+            meta: Some(crate::dm::syncml::Meta {
+                type_: Some(r.type_.clone()),
+                format: Some("xml".into()),
+                mark: Some(r.mark.clone()),
+                ..crate::dm::syncml::Meta::default()
+            }),
+            data: Some(crate::dm::syncml::Data::Text(r.data.clone())),
+            more_data: false,
+            target: None,
+        },
     }
 }
 

@@ -269,11 +269,13 @@ impl Executor<'_> {
             None => match self.tree.commit() {
                 Ok(()) => 200,
                 Err(e) => {
+                    // A commit refused (a plug-in's whole-object check, say)
+                    // undoes the block like a failed command: 507, 216.
                     tracing::warn!(target: "dmsched::dm", "Atomic commit: {e}");
                     let _ = self.tree.rollback();
                     let n = inner.out.len();
                     mark_rolled_back(&mut inner.out, n);
-                    500
+                    507
                 }
             },
             Some((i, start)) => {

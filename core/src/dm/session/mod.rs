@@ -309,6 +309,7 @@ impl<'a> Session<'a> {
                 _ => {
                     has_commands = true;
                     self.run_command(cmd, &server_id, &mut replies);
+                    self.tree.settle();
                 }
             }
         }

@@ -103,4 +103,10 @@ pub trait ManagementTree {
     /// Stores a new nonce for `server_id`'s account, durably, before the
     /// session acts on it.
     fn save_nonce(&self, server_id: &str, which: NonceFor, nonce: &Nonce) -> Result<(), DmStatus>;
+
+    /// Called after each top-level command (an Atomic or Sequence counts as
+    /// one) has been answered: a tree with deferred work (the Scheduling
+    /// MO applying schedules to its engine) does it here, outside any
+    /// command. The default does nothing.
+    fn settle(&self) {}
 }

@@ -1,0 +1,339 @@
+//! The Scheduling MO over DM, end to end (issue 6, first increment): a
+//! server installs a schedule as a JSON document under `./Scheduling`,
+//! reads its state, suspends and re-activates it, the device runs it
+//! offline against its own tree with the owner's rights, the report travels
+//! as a Generic Alert 1226 in the next session and is acknowledged, another
+//! server can neither see nor end it, and Delete terminates it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use dmsched::dm::client::{AccountFile, Clock, CredentialFile, DmClient};
+use dmsched::dm::session::SessionConfig;
+use dmsched::dm::state::ClientState;
+use dmsched::dm::transport::{HttpConfig, HttpTransport};
+use dmsched::engine::{Engine, EngineConfig};
+use dmsched::host::Host;
+use dmsched::mo::{MoConfig, Scheduling};
+use dmsched::store::Store;
+use dmsched::tree::{DeviceInfo, Tree, TreeConfig};
+use dmsched_dm_server::{
+    Account, ClientAuth, RunningServer, Script, ServerAuth, ServerConfig, TestPki, start, test_pki,
+};
+
+const DEVICE: &str = "IMEI:990000862471854";
+const T0: i64 = 1_796_126_400; // 2026-12-01T12:00:00Z
+
+struct Device {
+    _dir: tempfile::TempDir,
+    tree: Arc<Tree>,
+    mo: Arc<Scheduling>,
+    client: DmClient,
+    now: Arc<AtomicI64>,
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn account_file(server_id: &str, url: &str) -> AccountFile {
+    AccountFile {
+        server_id: server_id.into(),
+        server_url: url.into(),
+        name: None,
+        client: CredentialFile {
+            auth: "DIGEST".into(),
+            name: Some("dev".into()),
+            secret: "pw".into(),
+            nonce: Some(b64(b"c0")),
+        },
+        server: None,
+        ca_pem: None,
+        allow_plain_http: false,
+        encoding: None,
+    }
+}
+
+fn device(accounts: &[AccountFile]) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dmsched.db");
+    let now = Arc::new(AtomicI64::new(T0));
+    let clock: Clock = {
+        let now = now.clone();
+        Arc::new(move || jiff::Timestamp::from_second(now.load(Ordering::SeqCst)).unwrap())
+    };
+    let info = DeviceInfo {
+        dev_id: DEVICE.into(),
+        man: "dmsched".into(),
+        model: "mo-e2e".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    };
+    let tree = Arc::new(Tree::open(&db, TreeConfig::new(info), clock()).unwrap());
+    for a in accounts {
+        tree.add_account(&a.to_tree_account().unwrap(), clock())
+            .unwrap();
+    }
+    let host = Host {
+        tree: tree.clone(),
+        executor: tree.clone(),
+        prompt: None,
+        reports: None,
+        authorizer: None,
+    };
+    let engine = Engine::open(
+        Store::open(&db).unwrap(),
+        host,
+        EngineConfig {
+            device_id: DEVICE.into(),
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
+    let mo = Scheduling::new(engine, MoConfig::default(), clock.clone()).unwrap();
+    mo.register(&tree).unwrap();
+    let state = Arc::new(ClientState::open(&db).unwrap());
+    let client = DmClient::new(tree.clone(), state, clock, SessionConfig::default())
+        .with_scheduling(mo.clone());
+    Device {
+        _dir: dir,
+        tree,
+        mo,
+        client,
+        now,
+    }
+}
+
+async fn server(pki: &TestPki, server_id: &str, script: &str) -> RunningServer {
+    let acct = Account::new(server_id, DEVICE, "dev", "pw", ClientAuth::Md5, "spw")
+        .with_server_auth(ServerAuth::None)
+        .with_nonces(b"c0", b"s0");
+    start(
+        ServerConfig::new(vec![acct], Script::from_json(script).unwrap()).with_tls(pki.identity()),
+    )
+    .await
+    .unwrap()
+}
+
+fn https(pki: &TestPki) -> HttpTransport {
+    HttpTransport::new(HttpConfig {
+        public_roots: false,
+        extra_roots_pem: vec![pki.ca_pem.clone().into_bytes()],
+        timeout: Duration::from_secs(20),
+        ..HttpConfig::default()
+    })
+    .unwrap()
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// 6.1.7.1, 6.1.7.2, 6.1.7.6, 6.3.1.41: install, read state, suspend,
+/// activate, run offline with the owner's rights, report as 1226 once,
+/// terminate by Delete; a second server gets 425 / sees nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
+    let pki = test_pki(&["localhost"]);
+    let doc = r#"{"name": "eco at noon", "tasks": [{"id": "T1",
+        "trigger": {"every": {"seconds": 3600, "anchor": "2026-12-01T12:30:00Z"}},
+        "actions": [{"op": "Replace", "target": "./Vendor/Mode", "data": "eco"}],
+        "policy": {"report": "always"}}]}"#;
+    let install = format!(
+        r#"{{"steps": [
+            [{{"add": {{"target": "./Vendor", "format": "node"}}}},
+             {{"add": {{"target": "./Vendor/Mode", "data": "off"}}}},
+             {{"add": {{"target": "./Scheduling/Schedules/S1", "data": {}, "type": "application/json"}}}}],
+            [{{"get": "./Scheduling/Schedules/S1/State"}},
+             {{"get": "./Scheduling/Schedules/S1/ServerID"}},
+             {{"exec": {{"target": "./Scheduling/Schedules/S1/Operations/Suspend"}}}}],
+            [{{"get": "./Scheduling/Schedules/S1/State"}},
+             {{"exec": {{"target": "./Scheduling/Schedules/S1/Operations/Activate"}}}}],
+            [{{"get": "./Scheduling/Schedules/S1/State"}},
+             {{"get": "./Scheduling/Schedules/S1/Tasks/T1/NextRun"}}]
+        ]}}"#,
+        json_str(doc)
+    );
+    let a = server(&pki, "srv-a", &install).await;
+    let b = server(
+        &pki,
+        "srv-b",
+        r#"{"steps": [[{"get": "./Scheduling/Schedules/S1/State"}, {"get": "./Scheduling/Schedules?list=Struct"},
+            {"delete": "./Scheduling/Schedules/S1"},
+            {"replace": {"target": "./Scheduling/Schedules/S1/Document", "data": "{}"}}]]}"#,
+    )
+    .await;
+    let dev = device(&[
+        account_file("srv-a", &a.url()),
+        account_file("srv-b", &b.url()),
+    ]);
+    let t = https(&pki);
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let rec = a.recorder();
+    assert!(
+        rec.statuses_for("Add").iter().all(|s| s.code == 200),
+        "{:?}",
+        rec.statuses_for("Add")
+    );
+    let results: Vec<String> = rec.results().into_iter().map(|r| r.data).collect();
+    assert_eq!(results, ["20", "srv-a", "40", "20", "2026-12-01T12:30:00Z"]);
+    assert!(rec.statuses_for("Exec").iter().all(|s| s.code == 200));
+
+    // The other server: its Get is refused, its listing does not show S1,
+    // its Delete and Replace are refused; S1 is untouched.
+    dev.client
+        .run_session("srv-b", None, &t, None)
+        .await
+        .unwrap();
+    let rb = b.recorder();
+    let codes: Vec<(String, u16)> = rb
+        .statuses()
+        .into_iter()
+        .filter(|s| s.cmd != "SyncHdr")
+        .map(|s| (s.cmd, s.code))
+        .collect();
+    assert_eq!(codes[0], ("Get".into(), 425));
+    assert_eq!(codes[1].1, 200);
+    assert!(
+        !rb.results().iter().any(|r| r.data.contains("S1")),
+        "{:?}",
+        rb.results()
+    );
+    assert_eq!(codes[2], ("Delete".into(), 425));
+    assert_eq!(codes[3], ("Replace".into(), 425));
+
+    // Offline: the device's clock reaches 12:30 and the engine runs the task
+    // with srv-a's rights on the device's own tree.
+    dev.now.store(T0 + 1800, Ordering::SeqCst);
+    let fired = dev
+        .mo
+        .tick(jiff::Timestamp::from_second(T0 + 1800).unwrap())
+        .unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        dev.tree.device().get("./Vendor/Mode").unwrap()[0].text(),
+        "eco"
+    );
+
+    // Next session: the report goes out as a Generic Alert 1226, once.
+    a.set_script(Script::from_json(r#"{"steps": [[{"delete": "./Scheduling/Schedules/S1"}], [{"get": "./Scheduling/Schedules/S1/State"}]]}"#).unwrap());
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let of_type = |t: &str| -> Vec<String> {
+        a.recorder()
+            .generic_alerts()
+            .into_iter()
+            .filter(|x| x.items[0].meta_type.as_deref() == Some(t))
+            .map(|x| x.items[0].data.clone().unwrap_or_default())
+            .collect()
+    };
+    // State reports (6.3.1.2.9: the verification result) for install,
+    // suspend and activate, queued during the first session.
+    let states = of_type("org.dmsched.scheduling.state");
+    let events: Vec<&str> = states
+        .iter()
+        .filter_map(|d| d.split("<Event>").nth(1)?.split("</Event>").next())
+        .collect();
+    assert_eq!(events, ["installed", "suspended", "activated"]);
+    let results = of_type("org.dmsched.scheduling.result");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        results[0].contains("<Outcome>ran</Outcome>"),
+        "{}",
+        results[0]
+    );
+    let item = a
+        .recorder()
+        .generic_alerts()
+        .into_iter()
+        .find(|x| x.items[0].meta_type.as_deref() == Some("org.dmsched.scheduling.result"))
+        .unwrap();
+    assert_eq!(
+        item.items[0].source.as_deref(),
+        Some("./Scheduling/Schedules/S1/Tasks/T1")
+    );
+    assert_eq!(item.items[0].format.as_deref(), Some("xml"));
+    assert!(
+        dev.mo.reports("srv-a", 10).unwrap().is_empty(),
+        "acknowledged reports are removed"
+    );
+    let last = a.recorder().results().last().unwrap().data.clone();
+    assert_eq!(last, "80", "Delete terminated the schedule");
+    // One more session: the result is not sent again; the termination's
+    // state report is.
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        of_type("org.dmsched.scheduling.result").len(),
+        1,
+        "reports arrive exactly once"
+    );
+    assert!(
+        of_type("org.dmsched.scheduling.state")
+            .iter()
+            .any(|d| d.contains("terminated"))
+    );
+}
+
+/// 6.3.1.42, 6.1.7.6: a bad document is refused with a status and nothing is
+/// installed; inside an Atomic, a failure of a later command rolls the
+/// install back (216) and the schedule never reaches the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_schedule_requests_install_nothing() {
+    let pki = test_pki(&["localhost"]);
+    let good = r#"{"tasks": [{"id": "T", "trigger": {"every": {"seconds": 3600}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let bad_rrule = r#"{"tasks": [{"id": "T", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25", "dtstart": "2026-12-01T00:00:00"}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let script = format!(
+        r#"{{"steps": [[
+            {{"add": {{"target": "./Scheduling/Schedules/Bad", "data": {}, "type": "application/json"}}}},
+            {{"add": {{"target": "./Scheduling/Schedules/NotJson", "data": "hello", "type": "application/json"}}}},
+            {{"add": {{"target": "./Scheduling/Schedules/Nodes", "format": "node"}}}},
+            {{"atomic": [
+                {{"add": {{"target": "./Scheduling/Schedules/Rolled", "data": {}, "type": "application/json"}}}},
+                {{"replace": {{"target": "./DevInfo/Man", "data": "x"}}}}
+            ]}},
+            {{"add": {{"target": "./Scheduling/Schedules/Ok", "data": {}, "type": "application/json"}}}},
+            {{"add": {{"target": "./Scheduling/Schedules/Ok", "data": {}, "type": "application/json"}}}}
+        ]]}}"#,
+        json_str(bad_rrule),
+        json_str(good),
+        json_str(good),
+        json_str(good)
+    );
+    let a = server(&pki, "srv-a", &script).await;
+    let dev = device(&[account_file("srv-a", &a.url())]);
+    dev.client
+        .run_session("srv-a", None, &https(&pki), None)
+        .await
+        .unwrap();
+    let adds: Vec<u16> = a
+        .recorder()
+        .statuses_for("Add")
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    assert_eq!(
+        adds,
+        [400, 415, 406, 216, 200, 418],
+        "bad RRULE, not JSON, node-by-node, rolled back, ok, exists"
+    );
+    assert_eq!(a.recorder().statuses_for("Atomic")[0].code, 507);
+    let ids: Vec<String> = dev
+        .mo
+        .engine()
+        .list_all()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["Ok"]);
+}
