@@ -10,6 +10,8 @@
 //! leaves; the [`engine`] uses them and the [`store`], and calls the host.
 #![warn(missing_docs)]
 
+#[cfg(feature = "http")]
+pub mod agent;
 pub mod dm;
 pub mod engine;
 pub mod expr;

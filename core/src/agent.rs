@@ -1,0 +1,354 @@
+//! Full-client mode in one object: the device's tree, scheduling engine,
+//! Scheduling MO, DM client and HTTPS transport over one state directory.
+//! The C ABI and the mobile bindings wrap this; hosts that want the parts
+//! use them directly.
+//!
+//! Time is explicit: every call that can change state takes `now`, and
+//! whatever the agent stamps (tree TStamps, document checks) uses the
+//! latest `now` it was given. The agent never reads the system clock.
+//!
+//! Files in the state directory: `dmsched.db` (the store, the tree and the
+//! DM client state, each in its own tables) and `transport-<server>.json`
+//! (how to reach each provisioned server: trust anchors, plain HTTP).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiff::Timestamp;
+
+use crate::dm::client::{AcceptedNotification, AccountFile, ClientError, Clock, DmClient};
+use crate::dm::session::{SessionConfig, Summary, UserInteraction};
+use crate::dm::state::ClientState;
+use crate::dm::transport::{HttpConfig, HttpTransport};
+use crate::engine::{Engine, EngineConfig, EngineError, Event, ScheduleInfo};
+use crate::host::{Authorizer, Host, UserPrompt};
+use crate::mo::{MoConfig, MoReport, Scheduling};
+use crate::model::Firing;
+use crate::store::{Store, StoreError};
+use crate::tree::{DeviceInfo, Payload, Tree, TreeConfig, TreeError};
+
+/// How an agent is set up.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The state directory (created if absent).
+    pub dir: PathBuf,
+    /// `./DevInfo` and `./DevDetail` facts.
+    pub device: DeviceInfo,
+    /// Engine settings (`device_id` defaults to the DevId).
+    pub engine: EngineConfig,
+    /// Where the Scheduling MO lives and how it names itself.
+    pub mo: MoConfig,
+    /// DM session bounds.
+    pub session: SessionConfig,
+    /// HTTP timeouts and limits (trust anchors come per server).
+    pub http: HttpConfig,
+}
+
+impl AgentConfig {
+    /// Defaults around a state directory and the device facts.
+    pub fn new(dir: impl Into<PathBuf>, device: DeviceInfo) -> AgentConfig {
+        AgentConfig {
+            dir: dir.into(),
+            engine: EngineConfig {
+                device_id: device.dev_id.clone(),
+                ..EngineConfig::default()
+            },
+            device,
+            mo: MoConfig::default(),
+            session: SessionConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// The host callbacks an agent may use.
+#[derive(Clone, Default)]
+pub struct AgentHost {
+    /// Asks the user before a scheduled run (policy `confirm`).
+    pub prompt: Option<Arc<dyn UserPrompt>>,
+    /// User-interaction alerts in sessions, and package #0 ui-modes.
+    pub ui: Option<Arc<dyn UserInteraction>>,
+    /// Cross-authority access to schedules.
+    pub authorizer: Option<Arc<dyn Authorizer>>,
+}
+
+impl std::fmt::Debug for AgentHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentHost")
+            .field("prompt", &self.prompt.is_some())
+            .field("ui", &self.ui.is_some())
+            .field("authorizer", &self.authorizer.is_some())
+            .finish()
+    }
+}
+
+/// An agent call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// A bad argument (account file, URI, value).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The tree refused (with its DM status).
+    #[error("tree: {0}")]
+    Tree(#[from] TreeError),
+    /// The engine refused.
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The DM client failed (account, notification, session).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A file of the state directory could not be read or written.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// How to reach one server (kept next to the database).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct TransportFile {
+    #[serde(default)]
+    ca_pem: Option<String>,
+    #[serde(default)]
+    allow_plain_http: bool,
+}
+
+/// The device side of DM Scheduling in full-client mode.
+pub struct Agent {
+    dir: PathBuf,
+    now: Arc<AtomicI64>,
+    tree: Arc<Tree>,
+    mo: Arc<Scheduling>,
+    client: DmClient,
+    host: AgentHost,
+    http: HttpConfig,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(what: &str, p: &Path, e: impl std::fmt::Display) -> AgentError {
+    AgentError::Io(format!("{what} {}: {e}", p.display()))
+}
+
+fn file_name(server_id: &str) -> String {
+    let safe: String = server_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("transport-{safe}.json")
+}
+
+impl Agent {
+    /// Opens (creating) the agent in `cfg.dir` at `now`: the tree with the
+    /// standard MOs and `./Scheduling`, the engine (recovering interrupted
+    /// firings), the DM client.
+    pub fn open(cfg: AgentConfig, host: AgentHost, now: Timestamp) -> Result<Agent, AgentError> {
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| io("creating", &cfg.dir, e))?;
+        let db = cfg.dir.join("dmsched.db");
+        let clock_now = Arc::new(AtomicI64::new(now.as_nanosecond() as i64));
+        let clock: Clock = {
+            let n = clock_now.clone();
+            Arc::new(move || {
+                Timestamp::from_nanosecond(i128::from(n.load(Ordering::SeqCst)))
+                    .unwrap_or(Timestamp::UNIX_EPOCH)
+            })
+        };
+        let tree = Arc::new(Tree::open(&db, TreeConfig::new(cfg.device.clone()), now)?);
+        let engine_host = Host {
+            tree: tree.clone(),
+            executor: tree.clone(),
+            prompt: host.prompt.clone(),
+            reports: None,
+            authorizer: host.authorizer.clone(),
+        };
+        let engine = Engine::open(Store::open(&db)?, engine_host, cfg.engine.clone())?;
+        let mo = Scheduling::new(engine, cfg.mo.clone(), clock.clone())?;
+        mo.register(&tree)?;
+        let state = Arc::new(ClientState::open(&db).map_err(|e| AgentError::Io(e.to_string()))?);
+        let client = DmClient::new(tree.clone(), state, clock, cfg.session.clone())
+            .with_scheduling(mo.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AgentError::Io(format!("tokio runtime: {e}")))?;
+        Ok(Agent {
+            dir: cfg.dir,
+            now: clock_now,
+            tree,
+            mo,
+            client,
+            host,
+            http: cfg.http,
+            runtime,
+        })
+    }
+
+    fn at(&self, now: Timestamp) {
+        self.now
+            .fetch_max(now.as_nanosecond() as i64, Ordering::SeqCst);
+    }
+
+    /// The tree.
+    pub fn tree(&self) -> &Arc<Tree> {
+        &self.tree
+    }
+
+    /// The Scheduling MO (and through it the engine).
+    pub fn scheduling(&self) -> &Arc<Scheduling> {
+        &self.mo
+    }
+
+    /// Provisions a DM account from an [`AccountFile`] JSON text (bootstrap;
+    /// 418 if the server already has one). `ca_pem`, if given, is the
+    /// server's trust anchor (otherwise the file's `ca_pem` path, relative
+    /// to `base`, or the public roots).
+    pub fn provision(
+        &self,
+        account_json: &str,
+        ca_pem: Option<&str>,
+        base: Option<&Path>,
+        now: Timestamp,
+    ) -> Result<String, AgentError> {
+        self.at(now);
+        let file: AccountFile = serde_json::from_str(account_json)
+            .map_err(|e| AgentError::InvalidArgument(format!("account: {e}")))?;
+        let ca = match (ca_pem, &file.ca_pem) {
+            (Some(pem), _) => Some(pem.to_string()),
+            (None, Some(path)) => {
+                let p = base
+                    .map(|b| b.join(path))
+                    .unwrap_or_else(|| PathBuf::from(path));
+                Some(std::fs::read_to_string(&p).map_err(|e| io("reading", &p, e))?)
+            }
+            (None, None) => None,
+        };
+        self.tree.add_account(&file.to_tree_account()?, now)?;
+        let t = TransportFile {
+            ca_pem: ca,
+            allow_plain_http: file.allow_plain_http,
+        };
+        let p = self.dir.join(file_name(&file.server_id));
+        let text = serde_json::to_string_pretty(&t).map_err(|e| AgentError::Io(e.to_string()))?;
+        let tmp = p.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(|e| io("writing", &tmp, e))?;
+        std::fs::rename(&tmp, &p).map_err(|e| io("renaming", &p, e))?;
+        Ok(file.server_id)
+    }
+
+    fn transport(&self, server_id: &str) -> Result<HttpTransport, AgentError> {
+        let p = self.dir.join(file_name(server_id));
+        let t: TransportFile = match std::fs::read_to_string(&p) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| io("reading", &p, e))?,
+            Err(_) => TransportFile::default(),
+        };
+        let mut cfg = self.http.clone();
+        cfg.allow_plain_http = t.allow_plain_http;
+        if let Some(pem) = t.ca_pem {
+            cfg.extra_roots_pem.push(pem.into_bytes());
+            cfg.public_roots = false;
+        }
+        HttpTransport::new(cfg).map_err(|e| AgentError::InvalidArgument(e.to_string()))
+    }
+
+    /// Checks a package #0 (see [`DmClient::accept_notification`]).
+    pub fn accept_notification(
+        &self,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<AcceptedNotification, AgentError> {
+        self.at(now);
+        Ok(self.client.accept_notification(bytes)?)
+    }
+
+    /// Runs one DM session with `server_id` (blocking): client-initiated,
+    /// or for an accepted package #0. Reports waiting for that server go
+    /// with it.
+    pub fn run_session(
+        &self,
+        server_id: &str,
+        notification: Option<&AcceptedNotification>,
+        now: Timestamp,
+    ) -> Result<Summary, AgentError> {
+        self.at(now);
+        let transport = self.transport(server_id)?;
+        let ui = self.host.ui.as_deref();
+        Ok(self.runtime.block_on(self.client.run_session(
+            server_id,
+            notification,
+            &transport,
+            ui,
+        ))?)
+    }
+
+    /// Runs what is due at `now`.
+    pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
+        self.at(now);
+        Ok(self.mo.tick(now)?)
+    }
+
+    /// When to call [`Agent::tick`] next.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        self.mo.engine().next_wakeup()
+    }
+
+    /// A device event (`boot`, `network`, …).
+    pub fn post_event(&self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
+        self.at(now);
+        let f = self.mo.engine().on_event(event, now)?;
+        self.mo.refresh()?;
+        Ok(f)
+    }
+
+    /// Sets a leaf the device owns (creating it as `chr` if absent) and
+    /// tells the engine, so that tree-value triggers see it.
+    pub fn set_value(
+        &self,
+        uri: &str,
+        value: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, AgentError> {
+        self.at(now);
+        let dev = self.tree.device();
+        let p = Payload::chr(value);
+        match dev.replace(
+            uri,
+            &Payload {
+                format: None,
+                ..p.clone()
+            },
+            now,
+        ) {
+            Ok(()) => {}
+            Err(e) if e.status() == 404 => dev.add(uri, &p, now)?,
+            Err(e) => return Err(e.into()),
+        }
+        let f = self.mo.engine().on_tree_changed(uri, now)?;
+        self.mo.refresh()?;
+        Ok(f)
+    }
+
+    /// Every schedule on the device.
+    pub fn schedules(&self) -> Result<Vec<ScheduleInfo>, AgentError> {
+        Ok(self.mo.engine().list_all()?)
+    }
+
+    /// Reports waiting for `server_id` (they go with its next session).
+    pub fn pending_reports(&self, server_id: &str) -> Result<Vec<MoReport>, AgentError> {
+        Ok(self.mo.reports(server_id, 1000)?)
+    }
+}
