@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-check install bench
+.PHONY: demo demo-simulate test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-check install bench
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
@@ -14,15 +14,21 @@ C_OUT := $(TARGET_DIR)/c-tests
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --num-callers=50 \
 	--suppressions=bindings/c/tests/valgrind.supp -q
 
-## Run the main job: simulate a realistic schedule set and show its timeline.
+## Run the main job: a DM server installs a schedule on a device over
+## HTTPS; the device runs it offline and reports (about 35 s).
 demo: rust-components
+	$(CARGO) build -q -p dmsched-cli
+	./target/debug/dmsched demo --svg target/demo-timeline.svg
+
+## The engine alone on a simulated clock: four days of a realistic schedule set.
+demo-simulate: rust-components
 	$(CARGO) build -q -p dmsched-cli
 	./target/debug/dmsched validate examples/fleet.json
 	./target/debug/dmsched simulate examples/fleet.json \
 		--from 2026-03-06T00:00:00Z --until 2026-03-10T00:00:00Z \
 		--tree examples/fleet-tree.json --events examples/fleet-events.jsonl \
-		--time-zone America/New_York --svg target/demo-timeline.svg
-	@echo "timeline picture: target/demo-timeline.svg"
+		--time-zone America/New_York --svg target/demo-simulate-timeline.svg
+	@echo "timeline picture: target/demo-simulate-timeline.svg"
 
 ## Run every test suite.
 test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-check

@@ -2,6 +2,7 @@
 //! clock, inspect a device's store.
 
 mod client;
+mod demo;
 mod dm;
 mod simulate;
 mod svg;
@@ -73,6 +74,8 @@ enum Cmd {
         #[arg(long)]
         svg: Option<PathBuf>,
     },
+    /// The end-to-end demo: a DM server installs a schedule on a device over HTTPS, the device runs it offline and reports.
+    Demo(demo::DemoArgs),
     /// Run one DM session (full-client mode) against a server.
     Client(client::ClientArgs),
     /// SyncML DM messages and package #0: decode, encode, verify.
@@ -113,6 +116,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Dm { cmd } => dm::run(cmd),
         Cmd::Client(args) => client::run(args),
+        Cmd::Demo(args) => demo::run(args),
         Cmd::Validate { file, min_interval } => {
             let cfg = config(min_interval);
             let docs = simulate::read_documents(&file)?;

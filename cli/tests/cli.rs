@@ -475,3 +475,41 @@ async fn client_runs_sessions_against_the_test_server() {
         srv.recorder().auth_failures()
     );
 }
+
+/// Issue 6 demo, shortened: the server installs, the device runs offline,
+/// every run's report reaches the server exactly once, the schedule is
+/// modified and terminated; the timeline is written.
+#[test]
+fn demo_runs_end_to_end_and_every_run_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let state = dir.path().join("device");
+    let out = dmsched(&[
+        "demo",
+        "--phase",
+        "3",
+        "--state",
+        state.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "package #0 verified",
+        "is active with 3 tasks",
+        "battery drops to 15 %",
+        "power-saver #0 ran",
+        "charger plugged in",
+        "on-charger #0 ran",
+        "Generic Alert 1226",
+        "schedule fleet-care is terminated",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+}

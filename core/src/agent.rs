@@ -22,11 +22,12 @@ use crate::dm::session::{SessionConfig, Summary, UserInteraction};
 use crate::dm::state::ClientState;
 use crate::dm::transport::{HttpConfig, HttpTransport};
 use crate::engine::{Engine, EngineConfig, EngineError, Event, ScheduleInfo};
+use crate::expr::Value;
 use crate::host::{Authorizer, Host, UserPrompt};
 use crate::mo::{MoConfig, MoReport, Scheduling};
 use crate::model::Firing;
 use crate::store::{Store, StoreError};
-use crate::tree::{DeviceInfo, Payload, Tree, TreeConfig, TreeError};
+use crate::tree::{DeviceInfo, Format, Payload, Tree, TreeConfig, TreeError, Uri};
 
 /// How an agent is set up.
 #[derive(Clone, Debug)]
@@ -314,27 +315,42 @@ impl Agent {
         Ok(f)
     }
 
-    /// Sets a leaf the device owns (creating it as `chr` if absent) and
-    /// tells the engine, so that tree-value triggers see it.
+    /// Sets a leaf the device owns (creating it, and any missing interior
+    /// nodes above it, if absent) with the format of `value`, and tells the
+    /// engine, so that tree-value triggers and constraints see it.
     pub fn set_value(
         &self,
         uri: &str,
-        value: &str,
+        value: &Value,
         now: Timestamp,
     ) -> Result<Vec<Firing>, AgentError> {
         self.at(now);
+        let (format, text) = match value {
+            Value::Bool(b) => (Format::Bool, b.to_string()),
+            Value::Int(i) => (Format::Int, i.to_string()),
+            Value::Float(f) => (Format::Float, f.to_string()),
+            Value::Str(s) => (Format::Chr, s.clone()),
+        };
+        let p = Payload::leaf(format, text.into_bytes());
         let dev = self.tree.device();
-        let p = Payload::chr(value);
-        match dev.replace(
-            uri,
-            &Payload {
-                format: None,
-                ..p.clone()
-            },
-            now,
-        ) {
+        match dev.replace(uri, &p, now) {
             Ok(()) => {}
-            Err(e) if e.status() == 404 => dev.add(uri, &p, now)?,
+            Err(e) if e.status() == 404 => {
+                let u = Uri::parse(uri)?;
+                let mut missing = Vec::new();
+                let mut cur = u.parent();
+                while let Some(p) = cur {
+                    if p.is_root() || dev.get(p.as_str()).is_ok() {
+                        break;
+                    }
+                    missing.push(p.clone());
+                    cur = p.parent();
+                }
+                for m in missing.iter().rev() {
+                    dev.add(m.as_str(), &Payload::interior(), now)?;
+                }
+                dev.add(uri, &p, now)?;
+            }
             Err(e) => return Err(e.into()),
         }
         let f = self.mo.engine().on_tree_changed(uri, now)?;
