@@ -3,6 +3,7 @@
 
 mod client;
 mod demo;
+mod device;
 mod dm;
 mod simulate;
 mod svg;
@@ -76,6 +77,8 @@ enum Cmd {
     },
     /// The end-to-end demo: a DM server installs a schedule on a device over HTTPS, the device runs it offline and reports.
     Demo(demo::DemoArgs),
+    /// A device in full-client mode, one step per invocation (provision, session, run, status).
+    Device(device::DeviceArgs),
     /// Run one DM session (full-client mode) against a server.
     Client(client::ClientArgs),
     /// SyncML DM messages and package #0: decode, encode, verify.
@@ -117,6 +120,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Dm { cmd } => dm::run(cmd),
         Cmd::Client(args) => client::run(args),
         Cmd::Demo(args) => demo::run(args),
+        Cmd::Device(args) => device::run(args),
         Cmd::Validate { file, min_interval } => {
             let cfg = config(min_interval);
             let docs = simulate::read_documents(&file)?;

@@ -513,3 +513,126 @@ fn demo_runs_end_to_end_and_every_run_is_reported_once() {
     }
     assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
 }
+
+/// Issue 6, 6.1.7.3: a device process killed (SIGKILL) between the install
+/// of a schedule and its due time keeps it; started again it runs it on
+/// time, and the report reaches the server exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_killed_between_install_and_firing_runs_and_reports_exactly_once() {
+    use dmsched_dm_server::{
+        Account, ClientAuth, Script, ServerAuth, ServerConfig, start, test_pki,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = test_pki(&["localhost"]);
+    std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem).unwrap();
+    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    let doc = format!(
+        r#"{{"tasks": [{{"id": "T", "trigger": {{"at": "{due}"}}, "actions": [{{"op": "Replace", "target": "./Vendor/X", "data": "done"}}], "policy": {{"report": "always"}}}}]}}"#
+    );
+    let script = format!(
+        r#"{{"steps": [[{{"add": {{"target": "./Vendor", "format": "node"}}}}, {{"add": {{"target": "./Vendor/X", "data": "before"}}}},
+            {{"add": {{"target": "./Scheduling/Schedules/K", "data": {}, "type": "application/json"}}}}]]}}"#,
+        serde_json::to_string(&doc).unwrap()
+    );
+    let acct = Account::new("kill-srv", "IMEI:4242", "dev", "pw", ClientAuth::Md5, "spw")
+        .with_server_auth(ServerAuth::None)
+        .with_nonces(b"c0", b"s0");
+    let srv = start(
+        ServerConfig::new(vec![acct], Script::from_json(&script).unwrap()).with_tls(pki.identity()),
+    )
+    .await
+    .unwrap();
+    let account = write(
+        dir.path(),
+        "account.json",
+        &format!(
+            r#"{{"server_id": "kill-srv", "server_url": "{}", "client": {{"auth": "DIGEST", "name": "dev", "secret": "pw", "nonce": "YzA="}}, "ca_pem": "ca.pem"}}"#,
+            srv.url()
+        ),
+    );
+    let state = dir.path().join("device").to_str().unwrap().to_string();
+    let device = move |args: Vec<&str>| {
+        let mut a = vec!["device", "--state", &state, "--dev-id", "IMEI:4242"];
+        a.extend(args);
+        Command::new(env!("CARGO_BIN_EXE_dmsched"))
+            .args(&a)
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    let ok = |o: Output| {
+        assert!(
+            o.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let d = device.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(d(vec!["provision", &account]));
+        ok(d(vec!["session", "kill-srv"]));
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        srv.recorder()
+            .statuses_for("Add")
+            .iter()
+            .filter(|s| s.code == 200)
+            .count(),
+        3
+    );
+    // Later sessions only collect reports.
+    srv.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
+
+    // Start the device running, and kill it before the schedule is due.
+    let state2 = dir.path().join("device");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dmsched"))
+        .args([
+            "device",
+            "--state",
+            state2.to_str().unwrap(),
+            "--dev-id",
+            "IMEI:4242",
+            "run",
+            "--seconds",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    child.kill().unwrap(); // SIGKILL
+    let killed = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&killed.stdout).contains("fired"),
+        "fired before its time"
+    );
+
+    // Started again: it runs on time and reports once.
+    let d = device.clone();
+    let out = tokio::task::spawn_blocking(move || ok(d(vec!["run", "--seconds", "6"])))
+        .await
+        .unwrap();
+    assert_eq!(out.matches("fired K/T #0 ran").count(), 1, "{out}");
+    let d = device.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(d(vec!["session", "kill-srv"]));
+        ok(d(vec!["session", "kill-srv"]));
+    })
+    .await
+    .unwrap();
+    let results: Vec<_> = srv
+        .recorder()
+        .generic_alerts()
+        .into_iter()
+        .filter(|a| a.items[0].meta_type.as_deref() == Some("org.dmsched.scheduling.result"))
+        .collect();
+    assert_eq!(results.len(), 1, "{results:?}");
+    let status = tokio::task::spawn_blocking(move || ok(device(vec!["status"])))
+        .await
+        .unwrap();
+    assert!(status.contains("\"completed\""), "{status}");
+}
