@@ -162,7 +162,8 @@ async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
         "srv-b",
         r#"{"steps": [[{"get": "./Scheduling/Schedules/S1/State"}, {"get": "./Scheduling/Schedules?list=Struct"},
             {"delete": "./Scheduling/Schedules/S1"},
-            {"replace": {"target": "./Scheduling/Schedules/S1/Document", "data": "{}"}}]]}"#,
+            {"replace": {"target": "./Scheduling/Schedules/S1/Document", "data": "{}"}},
+            {"exec": {"target": "./Scheduling/Schedules/S1/Operations/Suspend"}}]]}"#,
     )
     .await;
     let dev = device(&[
@@ -206,6 +207,11 @@ async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
     );
     assert_eq!(codes[2], ("Delete".into(), 425));
     assert_eq!(codes[3], ("Replace".into(), 425));
+    assert_eq!(codes[4], ("Exec".into(), 425));
+    assert_eq!(
+        dev.mo.engine().list_all().unwrap()[0].state.as_str(),
+        "active"
+    );
 
     // Offline: the device's clock reaches 12:30 and the engine runs the task
     // with srv-a's rights on the device's own tree.
@@ -336,4 +342,67 @@ async fn bad_schedule_requests_install_nothing() {
         .map(|i| i.id)
         .collect();
     assert_eq!(ids, ["Ok"]);
+}
+
+/// 6.1.7.6: a scheduled action runs with its owner's rights at run time: a
+/// schedule of srv-a that tries to change srv-b's DM account fails with 425
+/// (reported to srv-a, Mark critical), and srv-b's account is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_actions_run_with_the_owners_rights_only() {
+    let pki = test_pki(&["localhost"]);
+    let doc = r#"{"tasks": [{"id": "Steal", "trigger": {"at": "2026-12-01T12:10:00Z"},
+        "actions": [{"op": "Replace", "target": "./DMAcc/srv_b/AppAddr/1/Addr", "data": "https://evil.example/dm"}],
+        "policy": {"report": "always"}}]}"#;
+    let a = server(
+        &pki,
+        "srv-a",
+        &format!(
+            r#"{{"steps": [[{{"add": {{"target": "./Scheduling/Schedules/X", "data": {}, "type": "application/json"}}}}]]}}"#,
+            json_str(doc)
+        ),
+    )
+    .await;
+    let dev = device(&[
+        account_file("srv-a", &a.url()),
+        account_file("srv-b", "https://b.example/dm"),
+    ]);
+    let t = https(&pki);
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.recorder().statuses_for("Add")[0].code,
+        200,
+        "installable: the target is checked when it runs"
+    );
+    dev.now.store(T0 + 600, Ordering::SeqCst);
+    let fired = dev
+        .mo
+        .tick(jiff::Timestamp::from_second(T0 + 600).unwrap())
+        .unwrap();
+    assert_eq!(fired[0].results[0].status, 425, "{fired:?}");
+    let addr = dev.tree.account("srv-b").unwrap().unwrap().addrs[0]
+        .addr
+        .clone();
+    assert_eq!(addr, "https://b.example/dm");
+    a.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let report = a
+        .recorder()
+        .generic_alerts()
+        .into_iter()
+        .find(|x| x.items[0].meta_type.as_deref() == Some("org.dmsched.scheduling.result"))
+        .unwrap();
+    assert_eq!(report.items[0].mark.as_deref(), Some("critical"));
+    assert!(
+        report.items[0]
+            .data
+            .as_deref()
+            .unwrap_or("")
+            .contains("status=\"425\"")
+    );
 }
