@@ -91,31 +91,44 @@ header-check: c-tools
 
 # The C test suite against the static and the shared library, under
 # AddressSanitizer and under valgrind.
+# test_agent.c (full-client mode) starts the test DM server
+# (samples/dm-server) itself, once per run, on a free loopback port.
+C_TESTS := api agent
+export DMS_DM_SERVER := $(abspath $(TARGET_DIR))/debug/dm-server
 c-test: c-tools
-	$(CARGO) build -p dmsched-c
+	$(CARGO) build -p dmsched-c -p dmsched-dm-server
 	mkdir -p $(C_OUT)
-	gcc $(C_FLAGS) bindings/c/tests/test_api.c $(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_static
-	gcc $(C_FLAGS) bindings/c/tests/test_api.c -L$(TARGET_DIR)/debug -ldmsched -lpthread -o $(C_OUT)/test_shared
-	gcc $(C_FLAGS) -fsanitize=address -fno-omit-frame-pointer bindings/c/tests/test_api.c \
-		$(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_asan
-	$(C_OUT)/test_static
-	LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(C_OUT)/test_shared
-	$(C_OUT)/test_asan
-	$(VALGRIND) $(C_OUT)/test_static
-	LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_shared
+	for t in $(C_TESTS); do \
+		gcc $(C_FLAGS) bindings/c/tests/test_$$t.c $(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_$${t}_static && \
+		gcc $(C_FLAGS) bindings/c/tests/test_$$t.c -L$(TARGET_DIR)/debug -ldmsched -lpthread -o $(C_OUT)/test_$${t}_shared && \
+		gcc $(C_FLAGS) -fsanitize=address -fno-omit-frame-pointer bindings/c/tests/test_$$t.c \
+			$(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_$${t}_asan || exit 1; \
+	done
+	for t in $(C_TESTS); do \
+		echo "== test_$$t: static, shared, ASan, valgrind static, valgrind shared" && \
+		$(C_OUT)/test_$${t}_static && \
+		LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(C_OUT)/test_$${t}_shared && \
+		$(C_OUT)/test_$${t}_asan && \
+		$(VALGRIND) $(C_OUT)/test_$${t}_static && \
+		LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_$${t}_shared || exit 1; \
+	done
 
 # UniFFI: generate Kotlin from the built library (library mode, with the
 # workspace's pinned uniffi-bindgen), compile it with the tests under
 # -Werror and run them on the host JVM with JNA.
 UNIFFI_LIB := $(TARGET_DIR)/debug/libdmsched_uniffi.so
 UNIFFI_OUT := $(TARGET_DIR)/uniffi
+# The Agent tests (full-client mode) run the test DM server
+# (samples/dm-server) as a child process.
+DM_SERVER := $(TARGET_DIR)/debug/dm-server
 kotlin-test: kotlin-tools
-	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen
+	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen -p dmsched-dm-server
 	rm -rf $(UNIFFI_OUT)/kotlin && mkdir -p $(UNIFFI_OUT)
 	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language kotlin --out-dir $(UNIFFI_OUT)/kotlin --no-format
 	$(KOTLINC) -Werror -cp $(JNA) $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
-		bindings/uniffi/tests/kotlin/EngineTest.kt -d $(UNIFFI_OUT)/kotlin-tests.jar
-	java -Djna.library.path=$(TARGET_DIR)/debug \
+		bindings/uniffi/tests/kotlin/EngineTest.kt bindings/uniffi/tests/kotlin/AgentTest.kt \
+		bindings/uniffi/tests/common/DmServer.kt -d $(UNIFFI_OUT)/kotlin-tests.jar
+	java -Djna.library.path=$(TARGET_DIR)/debug -Ddmsched.dmServer=$(abspath $(DM_SERVER)) \
 		-cp $(UNIFFI_OUT)/kotlin-tests.jar:$(JNA):$(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar \
 		org.dmsched.test.EngineTestKt
 
@@ -124,11 +137,12 @@ kotlin-test: kotlin-tools
 # any JNI warning fails the run.
 KOTLIN_STDLIB := $(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar
 jni-test: kotlin-tools
-	$(CARGO) build -p dmsched-uniffi
+	$(CARGO) build -p dmsched-uniffi -p dmsched-dm-server
 	mkdir -p $(UNIFFI_OUT)
 	$(KOTLINC) -Werror bindings/uniffi/jni/org/dmsched/jni/*.kt bindings/uniffi/tests/jni/JniTest.kt \
+		bindings/uniffi/tests/jni/JniAgentTest.kt bindings/uniffi/tests/common/DmServer.kt \
 		-d $(UNIFFI_OUT)/jni-tests.jar
-	java -Xcheck:jni -Ddmsched.lib=$(abspath $(UNIFFI_LIB)) \
+	java -Xcheck:jni -Ddmsched.lib=$(abspath $(UNIFFI_LIB)) -Ddmsched.dmServer=$(abspath $(DM_SERVER)) \
 		-cp $(UNIFFI_OUT)/jni-tests.jar:$(KOTLIN_STDLIB) org.dmsched.jni.test.JniTestKt \
 		> $(UNIFFI_OUT)/jni-test.log 2>&1 || (cat $(UNIFFI_OUT)/jni-test.log; exit 1)
 	@cat $(UNIFFI_OUT)/jni-test.log

@@ -1,5 +1,7 @@
 /*
- * dmsched — device-side OMA DM Scheduling, C ABI (hand-off mode).
+ * dmsched — device-side OMA DM Scheduling, C ABI: hand-off mode
+ * (dms_engine_*: the host keeps the DM tree and protocol) and full-client
+ * mode (dms_agent_*: the SDK's own tree, DM client and HTTPS transport).
  *
  * Every function returns a dms_status (0 = DMS_OK). Results come through
  * out-parameters, written only on success. Strings the library returns are
@@ -7,7 +9,8 @@
  * failure on the calling thread. Instants are Unix milliseconds (UTC).
  * An engine handle may be used from several threads: calls are serialised.
  * Host callbacks run on the calling thread and must not call back into the
- * same engine.
+ * same engine. Agent handles are ids, never reused; calls on one agent may
+ * run concurrently, and its callbacks must not call into any agent.
  */
 
 #ifndef DMSCHED_H
@@ -129,25 +132,37 @@ typedef enum dms_status {
    * 300–399, host: a host callback reported a failure.
    */
   DMS_CALLBACK_FAILED = 300,
+  /**
+   * 400–499, DM client (full-client mode): no DM account for this server
+   * in `./DMAcc`, or an unusable one (no address, no client credential,
+   * an unknown auth type).
+   */
+  DMS_NO_ACCOUNT = 400,
+  /**
+   * A package #0 was malformed, not authentic, or a replay; no session ran.
+   */
+  DMS_NOTIFICATION_REFUSED = 401,
+  /**
+   * The user declined a server-initiated session (ui-mode 3, or no
+   * user-interaction callback to ask); no session ran.
+   */
+  DMS_SESSION_DECLINED = 402,
+  /**
+   * The server refused the device's credentials (or answered the header
+   * with a status of 300 or more), or failed to authenticate itself.
+   */
+  DMS_SESSION_REJECTED = 403,
+  /**
+   * The server broke the protocol: a message that does not decode, a
+   * wrong session id, an HTTP error, a session that went on too long.
+   */
+  DMS_PROTOCOL = 404,
+  /**
+   * The server could not be reached: connection, TLS (an untrusted
+   * certificate), timeout.
+   */
+  DMS_TRANSPORT = 405,
 } dms_status;
-
-/**
- * What `lifecycle` does to a schedule.
- */
-typedef enum dms_lifecycle {
-  /**
-   * Nothing runs until resumed.
-   */
-  DMS_SUSPEND = 0,
-  /**
-   * Runs again; occurrences during the suspension are not caught up.
-   */
-  DMS_RESUME = 1,
-  /**
-   * Ends it for good.
-   */
-  DMS_TERMINATE = 2,
-} dms_lifecycle;
 
 /**
  * What a server wants to do with a schedule it does not own.
@@ -168,6 +183,24 @@ typedef enum dms_access {
 } dms_access;
 
 /**
+ * What `lifecycle` does to a schedule.
+ */
+typedef enum dms_lifecycle {
+  /**
+   * Nothing runs until resumed.
+   */
+  DMS_SUSPEND = 0,
+  /**
+   * Runs again; occurrences during the suspension are not caught up.
+   */
+  DMS_RESUME = 1,
+  /**
+   * Ends it for good.
+   */
+  DMS_TERMINATE = 2,
+} dms_lifecycle;
+
+/**
  * The user's answer to a confirmation prompt.
  */
 typedef enum dms_prompt_answer {
@@ -186,6 +219,50 @@ typedef enum dms_prompt_answer {
 } dms_prompt_answer;
 
 /**
+ * What the user did with a user-interaction request; the value an
+ * `interact` callback returns.
+ */
+typedef enum dms_ui_answer {
+  /**
+   * Display shown (1100), or confirmation accepted (1101).
+   */
+  DMS_UI_YES = 0,
+  /**
+   * Confirmation refused (the server gets 304).
+   */
+  DMS_UI_NO = 1,
+  /**
+   * The user cancelled (214).
+   */
+  DMS_UI_CANCEL = 2,
+  /**
+   * No answer within `max_display_secs` (408; the default response goes back).
+   */
+  DMS_UI_TIMEOUT = 3,
+  /**
+   * Text entered (1102): the text is in the callback's buffer.
+   */
+  DMS_UI_TEXT = 4,
+  /**
+   * Choices made (1103, 1104): a JSON array of choice numbers counted
+   * from 1 (`[2]`, `[1,3]`) is in the callback's buffer.
+   */
+  DMS_UI_CHOICES = 5,
+  /**
+   * The device cannot show this now (416).
+   */
+  DMS_UI_CANNOT_SHOW = 6,
+} dms_ui_answer;
+
+/**
+ * A full-client agent: the device's DM tree, scheduling engine, Scheduling
+ * MO and DM client over one state directory. Opaque; made by
+ * `dms_agent_open`, released by `dms_agent_close`. The pointer value is an
+ * id: it is never dereferenced, and never reused once closed.
+ */
+typedef struct dms_agent dms_agent;
+
+/**
  * A byte buffer the SDK owns; a callback fills it with `dms_buffer_set`.
  */
 typedef struct dms_buffer dms_buffer;
@@ -195,6 +272,93 @@ typedef struct dms_buffer dms_buffer;
  * Opaque; made by `dms_engine_open`, released by `dms_engine_close`.
  */
 typedef struct dms_engine dms_engine;
+
+/**
+ * Asks the user before a run (policy `confirm`): write a `dms_prompt_answer`
+ * value to `*answer` (and `*postpone_seconds` for a postponement) and
+ * return 0; non-zero means no answer (the occurrence is skipped).
+ */
+typedef int32_t (*dms_confirm_fn)(void *user_data,
+                                  const char *context_json,
+                                  const char *title,
+                                  int32_t *answer,
+                                  uint64_t *postpone_seconds);
+
+/**
+ * May `requester` perform `access` on schedule `id` of `owner`?
+ */
+typedef bool (*dms_authorize_fn)(void *user_data,
+                                 const char *requester,
+                                 const char *owner,
+                                 const char *id,
+                                 enum dms_access access);
+
+/**
+ * Shows a server's user-interaction request and returns the user's answer
+ * as a `dms_ui_answer` value (any other value, or a malformed buffer,
+ * counts as `DMS_UI_CANNOT_SHOW`). `request_json` is
+ * `{"server_id","code","kind","text","choices","max_len","input_type","echo","min_display_secs","max_display_secs","default_response"}`
+ * with `code` 1100–1104 and `kind` one of `display`, `confirm`,
+ * `text_input`, `single_choice`, `multiple_choice` (absent facts are
+ * `null`). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
+ * a `confirm` before the session starts. For `DMS_UI_TEXT` and
+ * `DMS_UI_CHOICES` write the answer into `answer` with `dms_buffer_set`.
+ * Runs on the thread that called `dms_agent_run_session`, during the
+ * session (it may block up to `max_display_secs`).
+ */
+typedef int32_t (*dms_interact_fn)(void *user_data,
+                                   const char *request_json,
+                                   struct dms_buffer *answer);
+
+/**
+ * Receives one log line: `level` 1 = error … 5 = trace, `target` such as
+ * `dmsched::engine`, `message` with its fields. Never receives secrets.
+ */
+typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, const char *message);
+
+/**
+ * Releases `user_data` when the engine is closed.
+ */
+typedef void (*dms_destroy_fn)(void *user_data);
+
+/**
+ * The host's callbacks for a full-client agent; every member may be NULL.
+ * In full-client mode the SDK has its own DM tree, so there is no
+ * `tree_read` or `execute`: scheduled commands run on that tree with the
+ * owning server's rights. Callbacks run on the thread that called into
+ * the agent and must not call back into any agent (`DMS_REENTRANT_CALL`).
+ */
+typedef struct dms_agent_host {
+  /**
+   * Passed to every callback.
+   */
+  void *user_data;
+  /**
+   * Asks the user before a scheduled run (policy `confirm`); without
+   * it such a task is refused. As in `dms_host`.
+   */
+  dms_confirm_fn confirm;
+  /**
+   * Cross-authority access to schedules; without it only owners act on
+   * their schedules. As in `dms_host`.
+   */
+  dms_authorize_fn authorize;
+  /**
+   * User-interaction alerts (1100–1104) and package #0 ui-modes; without
+   * it alerts are answered "cannot show" (416) and a package #0 asking
+   * for the user's consent is declined.
+   */
+  dms_interact_fn interact;
+  /**
+   * Log lines at or above the config's `log_level`. As in `dms_host`.
+   */
+  dms_log_fn log;
+  /**
+   * Called once with `user_data` when the agent is closed (never after
+   * a failed open).
+   */
+  dms_destroy_fn destroy;
+} dms_agent_host;
 
 /**
  * How to open an engine. `store_path` is required; the others may be NULL.
@@ -250,40 +414,9 @@ typedef int32_t (*dms_execute_fn)(void *user_data,
                                   struct dms_buffer *results_json);
 
 /**
- * Asks the user before a run (policy `confirm`): write a `dms_prompt_answer`
- * value to `*answer` (and `*postpone_seconds` for a postponement) and
- * return 0; non-zero means no answer (the occurrence is skipped).
- */
-typedef int32_t (*dms_confirm_fn)(void *user_data,
-                                  const char *context_json,
-                                  const char *title,
-                                  int32_t *answer,
-                                  uint64_t *postpone_seconds);
-
-/**
  * A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
  */
 typedef void (*dms_report_ready_fn)(void *user_data, const char *report_json);
-
-/**
- * May `requester` perform `access` on schedule `id` of `owner`?
- */
-typedef bool (*dms_authorize_fn)(void *user_data,
-                                 const char *requester,
-                                 const char *owner,
-                                 const char *id,
-                                 enum dms_access access);
-
-/**
- * Receives one log line: `level` 1 = error … 5 = trace, `target` such as
- * `dmsched::engine`, `message` with its fields. Never receives secrets.
- */
-typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, const char *message);
-
-/**
- * Releases `user_data` when the engine is closed.
- */
-typedef void (*dms_destroy_fn)(void *user_data);
 
 /**
  * The host's callbacks. `tree_read` and `execute` are required; the others
@@ -330,6 +463,165 @@ typedef struct dms_host {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Closes an agent: waits for calls in progress on other threads, releases
+ * everything, then calls `host->destroy(user_data)`. NULL is accepted
+ * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing.
+ * From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
+ * done. Any thread.
+ *
+ * # Safety
+ * `a` is NULL or a handle from `dms_agent_open`.
+ */
+enum dms_status dms_agent_close(struct dms_agent *a);
+
+/**
+ * The earliest instant (Unix ms) at which `dms_agent_tick` has work;
+ * `*out_has` is false when nothing is scheduled by time. Any thread.
+ *
+ * # Safety
+ * `out_ms` and `out_has` are valid for one write each.
+ */
+enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms, bool *out_has);
+
+/**
+ * Opens (creating) an agent over the state directory of `config_json` at
+ * `now_ms` (Unix ms, UTC, as everywhere in this API): its tree with the
+ * standard MOs and `./Scheduling`, its engine (settling firings a crash
+ * interrupted), its DM client. `config_json` is
+ * `{"dir", "device": {"dev_id","man","model","lang", "dev_typ"?,"oem"?,"fw_v"?,"sw_v"?,"hw_v"?,"lrg_obj"?},
+ * "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?, "log_level"?}`
+ * where `engine` takes the keys of `dms_config.options_json` plus
+ * `time_zone` and `device_id` (default: the DevId), e.g.
+ * `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`.
+ * `host` may be NULL (no callbacks). On success writes the handle to
+ * `*out`; on failure `*out` is not written and `host->destroy` is not
+ * called. Any thread; the handle may then be used from any thread.
+ *
+ * # Safety
+ * `config_json` is NUL-terminated; `host` is NULL or valid, its callbacks
+ * and `user_data` valid until `dms_agent_close`; `out` valid for one write.
+ */
+enum dms_status dms_agent_open(const char *config_json,
+                               const struct dms_agent_host *host,
+                               int64_t now_ms,
+                               struct dms_agent **out);
+
+/**
+ * The result reports waiting for `server_id` (they go with its next
+ * session as Generic Alerts 1226), oldest first, as a JSON array of
+ * `{"id","owner","source","type","mark","data"}` (`data`: the XML the
+ * server receives). Free with `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `server_id` is NUL-terminated; `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_pending_reports(const struct dms_agent *a,
+                                          const char *server_id,
+                                          char **out_json);
+
+/**
+ * Posts a device event `{"name": "...", "fields": {...}}` (as
+ * `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
+ *
+ * # Safety
+ * `event_json` is NUL-terminated; `out_firings_json` is NULL or valid.
+ */
+enum dms_status dms_agent_post_event(struct dms_agent *a,
+                                     const char *event_json,
+                                     int64_t now_ms,
+                                     char **out_firings_json);
+
+/**
+ * Provisions a DM account (bootstrap) from an account file's JSON:
+ * `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
+ * "server"?: {...}, "ca_pem"?: "path", "allow_plain_http"?, "encoding"?}`
+ * (nonces base64). `ca_pem` (may be NULL) is the server's trust anchor as
+ * PEM text; without it the file's `ca_pem` path (relative to the working
+ * directory) or the public roots are trusted. `*out_server_id` (may be
+ * NULL) gets the server id (free with `dms_string_free`). The server
+ * already has an account: `DMS_ALREADY_EXISTS`; a malformed file:
+ * `DMS_INVALID_ARGUMENT`; an unusable one: `DMS_NO_ACCOUNT`.
+ * Threads: any thread.
+ *
+ * # Safety
+ * Strings are NUL-terminated (`ca_pem` may be NULL); `out_server_id` is
+ * NULL or valid for one write.
+ */
+enum dms_status dms_agent_provision(struct dms_agent *a,
+                                    const char *account_json,
+                                    const char *ca_pem,
+                                    int64_t now_ms,
+                                    char **out_server_id);
+
+/**
+ * Runs one DM session (blocking until it ends) and hands reports waiting
+ * for the server to it (acknowledged ones are removed).
+ * Client-initiated when `pkg0` is NULL: `server_id` is then required.
+ * With `pkg0` (`pkg0_len` bytes of a package #0, e.g. from WAP push or
+ * SMS), the notification is first checked — well-formed, authentic, not
+ * seen before: accepting it is durable, the same bytes are refused from
+ * then on, even if the session then fails — and the session answers it;
+ * `server_id` may be NULL (the notification's server) or must match. The
+ * notification's ui-mode goes to `host->interact` (ui-mode 3 without it,
+ * or refused: `DMS_SESSION_DECLINED`, no session).
+ * `*out_summary_json` (may be NULL) gets
+ * `{"server_id","sent","received","statuses": [{"cmd","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","version","ui_mode","initiator","used_resync_nonce"}}`.
+ * Errors: `DMS_NO_ACCOUNT`, `DMS_NOTIFICATION_REFUSED`,
+ * `DMS_SESSION_DECLINED`, `DMS_SESSION_REJECTED`, `DMS_PROTOCOL`,
+ * `DMS_TRANSPORT`, `DMS_STORAGE`.
+ * Threads: any thread; callbacks run on the calling thread.
+ *
+ * # Safety
+ * `server_id` is NULL or NUL-terminated; `pkg0` is NULL or valid for
+ * `pkg0_len` bytes; `out_summary_json` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_run_session(struct dms_agent *a,
+                                      const char *server_id,
+                                      const uint8_t *pkg0,
+                                      size_t pkg0_len,
+                                      int64_t now_ms,
+                                      char **out_summary_json);
+
+/**
+ * Every schedule on the device as a JSON array (as `dms_engine_list` with
+ * a NULL requester). Free with `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_schedules(const struct dms_agent *a, char **out_json);
+
+/**
+ * Sets leaf `uri` of the agent's tree, as the device, to `value_json`
+ * (`42`, `1.5`, `true`, `"text"`: the node's format follows the value);
+ * an absent leaf is created, with any missing interior nodes above it.
+ * Wakes the tasks whose triggers or conditions read it. Output as
+ * `dms_agent_tick`. A node the device may not write:
+ * `DMS_PERMISSION_DENIED`; a bad URI or value: `DMS_INVALID_ARGUMENT`.
+ * Any thread.
+ *
+ * # Safety
+ * `uri` and `value_json` are NUL-terminated; `out_firings_json` is NULL or valid.
+ */
+enum dms_status dms_agent_set_value(struct dms_agent *a,
+                                    const char *uri,
+                                    const char *value_json,
+                                    int64_t now_ms,
+                                    char **out_firings_json);
+
+/**
+ * Runs what is due at `now_ms`: tasks run on the agent's own tree with
+ * their owner's rights. `*out_firings_json` (may be NULL) gets the
+ * finished occurrences as in `dms_engine_tick` (an empty array is the
+ * static `"[]"`; free it with `dms_string_free` all the same).
+ * Threads: any thread.
+ *
+ * # Safety
+ * `out_firings_json` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_firings_json);
 
 /**
  * Sets a callback's output buffer to `len` bytes at `data` (copied).

@@ -178,7 +178,13 @@ impl Agent {
             authorizer: host.authorizer.clone(),
         };
         let engine = Engine::open(Store::open(&db)?, engine_host, cfg.engine.clone())?;
-        let mo = Scheduling::new(engine, cfg.mo.clone(), clock.clone())?;
+        // Staged (not yet activated) schedules persist in the same file; the
+        // host's prompt answers UI/Mode 2 (confirm before install).
+        let mut mo = Scheduling::builder(engine, cfg.mo.clone(), clock.clone()).store_file(&db);
+        if let Some(p) = &host.prompt {
+            mo = mo.prompt(p.clone());
+        }
+        let mo = mo.build()?;
         mo.register(&tree)?;
         let state = Arc::new(ClientState::open(&db).map_err(|e| AgentError::Io(e.to_string()))?);
         let client = DmClient::new(tree.clone(), state, clock, cfg.session.clone())

@@ -8,9 +8,15 @@
 //! Instants are Unix milliseconds (UTC). Data crosses as JSON (the schedule
 //! document of `docs/schedule-format.md`; the other shapes are documented per
 //! function). Bindings only translate: every decision is in the core.
+//!
+//! Full-client mode (`dms_agent_*`): the SDK keeps the DM tree and runs the
+//! DM client itself (see `agent.rs`).
 #![allow(non_camel_case_types)]
 #![warn(missing_docs)]
 
+mod agent;
+mod agent_handle;
+mod agent_host;
 mod boundary;
 mod callbacks;
 mod handle;
@@ -24,6 +30,12 @@ use dmsched_core::store::Store;
 use dmsched_core::{Engine, EngineConfig, EngineError, Event};
 use jiff::Timestamp;
 
+pub use agent::{
+    dms_agent, dms_agent_close, dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports,
+    dms_agent_post_event, dms_agent_provision, dms_agent_run_session, dms_agent_schedules,
+    dms_agent_set_value, dms_agent_tick,
+};
+pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string};
 pub use callbacks::{
     dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,

@@ -2,7 +2,11 @@
 //! numbered blocks and never renumbered; new codes are appended to a block.
 
 use dmsched_core::EngineError;
+use dmsched_core::agent::AgentError;
+use dmsched_core::dm::client::ClientError;
+use dmsched_core::dm::session::SessionError;
 use dmsched_core::store::StoreError;
+use dmsched_core::tree::TreeError;
 
 /// Result of every `dms_*` function. 0 is success; the message of the last
 /// failure on the calling thread is `dms_last_error()`.
@@ -39,6 +43,87 @@ pub enum dms_status {
     DMS_INCOMPATIBLE_STORE = 202,
     /// 300–399, host: a host callback reported a failure.
     DMS_CALLBACK_FAILED = 300,
+    /// 400–499, DM client (full-client mode): no DM account for this server
+    /// in `./DMAcc`, or an unusable one (no address, no client credential,
+    /// an unknown auth type).
+    DMS_NO_ACCOUNT = 400,
+    /// A package #0 was malformed, not authentic, or a replay; no session ran.
+    DMS_NOTIFICATION_REFUSED = 401,
+    /// The user declined a server-initiated session (ui-mode 3, or no
+    /// user-interaction callback to ask); no session ran.
+    DMS_SESSION_DECLINED = 402,
+    /// The server refused the device's credentials (or answered the header
+    /// with a status of 300 or more), or failed to authenticate itself.
+    DMS_SESSION_REJECTED = 403,
+    /// The server broke the protocol: a message that does not decode, a
+    /// wrong session id, an HTTP error, a session that went on too long.
+    DMS_PROTOCOL = 404,
+    /// The server could not be reached: connection, TLS (an untrusted
+    /// certificate), timeout.
+    DMS_TRANSPORT = 405,
+}
+
+fn store_status(e: &StoreError) -> dms_status {
+    match e {
+        StoreError::Corrupt { .. } => dms_status::DMS_CORRUPT_STORE,
+        StoreError::TooNew { .. } => dms_status::DMS_INCOMPATIBLE_STORE,
+        _ => dms_status::DMS_STORAGE,
+    }
+}
+
+/// A tree refusal by its DM status code.
+fn tree_status(e: &TreeError) -> dms_status {
+    match e {
+        TreeError::Storage(_) | TreeError::Failed(_) => dms_status::DMS_STORAGE,
+        TreeError::TooNew { .. } => dms_status::DMS_INCOMPATIBLE_STORE,
+        other => match other.status() {
+            404 => dms_status::DMS_NOT_FOUND,
+            418 => dms_status::DMS_ALREADY_EXISTS,
+            403 | 405 | 425 => dms_status::DMS_PERMISSION_DENIED,
+            413 | 414 => dms_status::DMS_LIMIT_EXCEEDED,
+            s if s >= 500 => dms_status::DMS_STORAGE,
+            _ => dms_status::DMS_INVALID_ARGUMENT,
+        },
+    }
+}
+
+impl From<&AgentError> for dms_status {
+    fn from(e: &AgentError) -> Self {
+        match e {
+            AgentError::InvalidArgument(_) => dms_status::DMS_INVALID_ARGUMENT,
+            AgentError::Tree(t) => tree_status(t),
+            AgentError::Engine(x) => dms_status::from(x),
+            AgentError::Store(s) => store_status(s),
+            AgentError::Io(_) => dms_status::DMS_STORAGE,
+            AgentError::Client(c) => match c {
+                ClientError::Account(_) => dms_status::DMS_NO_ACCOUNT,
+                ClientError::Tree(t) => tree_status(t),
+                ClientError::State(_) => dms_status::DMS_STORAGE,
+                ClientError::Notification(_) => dms_status::DMS_NOTIFICATION_REFUSED,
+                ClientError::Declined => dms_status::DMS_SESSION_DECLINED,
+                ClientError::Session(s) => match s {
+                    SessionError::Rejected { .. } => dms_status::DMS_SESSION_REJECTED,
+                    SessionError::Codec(_)
+                    | SessionError::Protocol(_)
+                    | SessionError::TooLong(_) => dms_status::DMS_PROTOCOL,
+                    SessionError::Storage(_) => dms_status::DMS_STORAGE,
+                    SessionError::Transport(_) => dms_status::DMS_TRANSPORT,
+                    SessionError::Internal(_) => dms_status::DMS_INTERNAL,
+                },
+            },
+        }
+    }
+}
+
+/// The message for an agent error (engine problems one per line).
+pub(crate) fn agent_message(e: &AgentError) -> String {
+    match e {
+        AgentError::Engine(x) => message(x),
+        AgentError::Tree(t) | AgentError::Client(ClientError::Tree(t)) => {
+            format!("{t} (DM status {})", t.status())
+        }
+        other => other.to_string(),
+    }
 }
 
 impl From<&EngineError> for dms_status {
@@ -51,9 +136,7 @@ impl From<&EngineError> for dms_status {
             EngineError::PermissionDenied { .. } => dms_status::DMS_PERMISSION_DENIED,
             EngineError::LimitExceeded(_) => dms_status::DMS_LIMIT_EXCEEDED,
             EngineError::InvalidState(_) => dms_status::DMS_INVALID_STATE,
-            EngineError::Storage(StoreError::Corrupt { .. }) => dms_status::DMS_CORRUPT_STORE,
-            EngineError::Storage(StoreError::TooNew { .. }) => dms_status::DMS_INCOMPATIBLE_STORE,
-            EngineError::Storage(_) => dms_status::DMS_STORAGE,
+            EngineError::Storage(s) => store_status(s),
             EngineError::Decode(_) => dms_status::DMS_INCOMPATIBLE_STORE,
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult as CoreResult, Report as CoreReport};
 
+use crate::dm_types::{UiRequest, UiResponse};
 use crate::types::{Access, CommandResult, PromptAnswer, Report, RunContext, TreeValue};
 
 /// A host callback failed. Kotlin: `HostException`; Swift: `HostError`.
@@ -69,6 +70,72 @@ pub trait Authorizer: Send + Sync {
     fn authorize(&self, requester: String, owner: String, id: String, access: Access) -> bool;
 }
 
+/// Shows a DM server's user-interaction alerts (1100 display, 1101 confirm,
+/// 1102 text input, 1103 single and 1104 multiple choice) and the notice
+/// or question of a package #0 in ui-mode 2 or 3. Called on the thread
+/// running `runSession`, while the session waits; it may block up to the
+/// request's `maxDisplaySecs` and must not call back into the agent.
+#[uniffi::export(with_foreign)]
+pub trait UserInteraction: Send + Sync {
+    /// Shows `request` and returns what the user did. Throwing answers
+    /// `CannotShow` (DM status 416).
+    fn interact(&self, request: UiRequest) -> Result<UiResponse, HostError>;
+}
+
+/// A foreign [`UserPrompt`] as the core's.
+pub(crate) struct PromptAdapter(pub(crate) Arc<dyn UserPrompt>);
+
+impl dmsched_core::UserPrompt for PromptAdapter {
+    fn confirm(
+        &self,
+        ctx: &dmsched_core::RunContext,
+        title: &str,
+    ) -> Result<dmsched_core::PromptAnswer, dmsched_core::HostError> {
+        self.0
+            .confirm(ctx.into(), title.to_string())
+            .map(Into::into)
+            .map_err(|e| dmsched_core::HostError(e.to_string()))
+    }
+}
+
+/// A foreign [`Authorizer`] as the core's.
+pub(crate) struct AuthorizerAdapter(pub(crate) Arc<dyn Authorizer>);
+
+impl dmsched_core::Authorizer for AuthorizerAdapter {
+    fn authorize(
+        &self,
+        requester: &str,
+        owner: &str,
+        id: &str,
+        access: dmsched_core::Access,
+    ) -> bool {
+        self.0.authorize(
+            requester.to_string(),
+            owner.to_string(),
+            id.to_string(),
+            access.into(),
+        )
+    }
+}
+
+/// A foreign [`UserInteraction`] as the core's.
+pub(crate) struct UiAdapter(pub(crate) Arc<dyn UserInteraction>);
+
+impl dmsched_core::dm::session::UserInteraction for UiAdapter {
+    fn interact(
+        &self,
+        request: &dmsched_core::dm::session::UiRequest,
+    ) -> dmsched_core::dm::session::UiResponse {
+        match self.0.interact(request.into()) {
+            Ok(r) => r.into(),
+            Err(e) => {
+                tracing::warn!(target: "dmsched::uniffi", error = %e, "user interaction failed");
+                dmsched_core::dm::session::UiResponse::CannotShow
+            }
+        }
+    }
+}
+
 /// The foreign callbacks of one engine.
 pub(crate) struct Callbacks {
     pub(crate) tree: Arc<dyn TreeAccess>,
@@ -117,57 +184,22 @@ impl dmsched_core::ReportSink for Adapter {
     }
 }
 
-impl dmsched_core::UserPrompt for Adapter {
-    fn confirm(
-        &self,
-        ctx: &dmsched_core::RunContext,
-        title: &str,
-    ) -> Result<dmsched_core::PromptAnswer, dmsched_core::HostError> {
-        let p = self
-            .0
-            .prompt
-            .as_ref()
-            .expect("only installed with a prompt");
-        p.confirm(ctx.into(), title.to_string())
-            .map(Into::into)
-            .map_err(|e| dmsched_core::HostError(e.to_string()))
-    }
-}
-
-impl dmsched_core::Authorizer for Adapter {
-    fn authorize(
-        &self,
-        requester: &str,
-        owner: &str,
-        id: &str,
-        access: dmsched_core::Access,
-    ) -> bool {
-        let a = self
-            .0
-            .authorizer
-            .as_ref()
-            .expect("only installed with an authorizer");
-        a.authorize(
-            requester.to_string(),
-            owner.to_string(),
-            id.to_string(),
-            access.into(),
-        )
-    }
-}
-
 pub(crate) fn core_host(callbacks: Callbacks) -> dmsched_core::Host {
-    let (has_reports, has_prompt, has_auth) = (
-        callbacks.reports.is_some(),
-        callbacks.prompt.is_some(),
-        callbacks.authorizer.is_some(),
-    );
+    let prompt = callbacks
+        .prompt
+        .clone()
+        .map(|p| Arc::new(PromptAdapter(p)) as Arc<dyn dmsched_core::UserPrompt>);
+    let authorizer = callbacks
+        .authorizer
+        .clone()
+        .map(|a| Arc::new(AuthorizerAdapter(a)) as Arc<dyn dmsched_core::Authorizer>);
+    let has_reports = callbacks.reports.is_some();
     let a = Arc::new(Adapter(callbacks));
     dmsched_core::Host {
         tree: a.clone(),
         executor: a.clone(),
-        prompt: has_prompt.then(|| a.clone() as Arc<dyn dmsched_core::UserPrompt>),
-        reports: has_reports.then(|| a.clone() as Arc<dyn dmsched_core::ReportSink>),
-        authorizer: has_auth.then_some(a as Arc<dyn dmsched_core::Authorizer>),
+        prompt,
+        reports: has_reports.then_some(a as Arc<dyn dmsched_core::ReportSink>),
+        authorizer,
     }
 }

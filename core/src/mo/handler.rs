@@ -1,35 +1,113 @@
 //! The tree plug-in of the Scheduling MO: verifies DM commands on the MO's
-//! subtree, answers Gets from a snapshot of the engine's state, and queues
-//! engine operations for [`super::Scheduling::settle`].
+//! subtree, answers Gets from a snapshot of the engine's state and the
+//! stored MO nodes, and queues engine operations for
+//! [`super::Scheduling::settle`].
+//!
+//! The plug-in runs under the tree's lock (and inside the tree's write
+//! transaction): it never calls the tree, the engine or SQLite. Engine
+//! operations are queued; node changes are kept in memory and written by
+//! `settle` ([`super::staging`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
 
-use super::report::MoReport;
+use super::check::CheckCx;
+use super::map::{self, BuildCx, TaskMap};
+use super::nodes::{Nodes, status};
+use super::report::state_gate;
+use super::staging::{MoSched, Phase};
 use super::{MoConfig, Op};
-use crate::engine::{ScheduleInfo, ScheduleState, check_document};
+use crate::engine::{ScheduleInfo, ScheduleState};
 use crate::model::Limits;
-use crate::tree::{ExecResult, Format, NodeHandler, Payload, PluginNode, TreeError, Uri};
+use crate::tree::{ExecResult, NodeHandler, Payload, PluginNode, TreeError, Uri};
+
+/// The changes made inside the open DM Atomic.
+#[derive(Default)]
+pub(crate) struct AtomicLog {
+    /// Engine operations queued inside it.
+    pub ops: Vec<Op>,
+    /// Each touched schedule's MO nodes as they were before (`None`: absent).
+    pub undo: BTreeMap<String, Option<MoSched>>,
+    /// JSON installs claimed inside it.
+    pub claimed: Vec<String>,
+}
 
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     /// Every schedule the engine has, by id.
-    snapshot: BTreeMap<String, ScheduleInfo>,
+    pub snapshot: BTreeMap<String, ScheduleInfo>,
+    /// Node-installed schedules: staged, being installed, installed.
+    pub mo: BTreeMap<String, MoSched>,
     /// Operations to apply.
-    pending: Vec<Op>,
-    /// Operations queued inside the current Atomic.
-    atomic: Option<Vec<Op>>,
-    /// Ids claimed by an Add not applied yet (so a second Add is 418).
-    claimed: BTreeMap<String, String>,
+    pub pending: Vec<Op>,
+    /// The open Atomic.
+    pub atomic: Option<AtomicLog>,
+    /// Ids claimed by a JSON Add not applied yet (so a second Add is 418).
+    pub claimed: BTreeMap<String, String>,
+    /// Schedules whose MO nodes must be written by `settle`.
+    pub dirty: BTreeSet<String>,
+}
+
+impl Shared {
+    /// Records that `id`'s MO nodes are about to change (undo inside an
+    /// Atomic, persistence outside).
+    pub fn touch(&mut self, id: &str) {
+        match self.atomic.as_mut() {
+            Some(log) => {
+                if !log.undo.contains_key(id) {
+                    log.undo.insert(id.to_string(), self.mo.get(id).cloned());
+                }
+            }
+            None => {
+                self.dirty.insert(id.to_string());
+            }
+        }
+    }
+
+    /// Queues an engine operation (in the Atomic, if one is open).
+    pub fn queue(&mut self, op: Op) {
+        match self.atomic.as_mut() {
+            Some(log) => log.ops.push(op),
+            None => self.pending.push(op),
+        }
+    }
+
+    /// The owner of schedule `id`, staged or in the engine.
+    pub fn owner_of(&self, id: &str) -> Option<&str> {
+        self.mo
+            .get(id)
+            .map(|m| m.owner.as_str())
+            .or_else(|| self.snapshot.get(id).map(|i| i.owner.as_str()))
+    }
+
+    /// Checks `server`'s right to schedule `id`: only its owner (the
+    /// device sees everything): 404 if absent, 425 if another's.
+    pub fn check_owner(&self, server: Option<&str>, id: &str) -> Result<String, TreeError> {
+        let owner = self
+            .owner_of(id)
+            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+        match server {
+            None => Ok(owner.to_string()),
+            Some(s) if s == owner => Ok(owner.to_string()),
+            Some(s) => Err(status(
+                425,
+                format!("schedule {id} belongs to another server ({s} is not its owner)"),
+            )),
+        }
+    }
 }
 
 /// The Scheduling MO as a tree plug-in (see the module docs of [`super`]).
 pub struct MoHandler {
-    cfg: MoConfig,
-    limits: Limits,
-    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    pub(crate) cfg: MoConfig,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// The engine's device zone (`TZ` `local`).
+    pub(crate) device_tz: String,
+    /// A user prompt is available for UI/Mode 2.
+    pub(crate) has_prompt: bool,
     shared: Mutex<Shared>,
 }
 
@@ -41,11 +119,7 @@ impl std::fmt::Debug for MoHandler {
     }
 }
 
-fn status(code: u16, msg: impl Into<String>) -> TreeError {
-    TreeError::with_status(code, msg.into())
-}
-
-fn state_code(s: ScheduleState) -> i32 {
+pub(crate) fn state_code(s: ScheduleState) -> i32 {
     match s {
         ScheduleState::Active => 20,
         ScheduleState::Suspended => 40,
@@ -56,28 +130,8 @@ fn state_code(s: ScheduleState) -> i32 {
     }
 }
 
-fn interior() -> PluginNode {
-    PluginNode::Interior { mime: None }
-}
-
-fn json_leaf(text: String) -> PluginNode {
-    PluginNode::Leaf {
-        format: Format::Chr,
-        mime: Some("application/json".into()),
-        data: text.into_bytes(),
-    }
-}
-
-fn null_leaf() -> PluginNode {
-    PluginNode::Leaf {
-        format: Format::Null,
-        mime: None,
-        data: Vec::new(),
-    }
-}
-
 /// The part of `uri` below the MO root, as segments.
-fn rel<'u>(root: &str, uri: &'u Uri) -> Vec<&'u str> {
+pub(crate) fn rel<'u>(root: &str, uri: &'u Uri) -> Vec<&'u str> {
     let s = uri.as_str();
     let rest = s.strip_prefix(root).unwrap_or("");
     rest.split('/').filter(|x| !x.is_empty()).collect()
@@ -88,12 +142,20 @@ impl MoHandler {
         cfg: MoConfig,
         limits: Limits,
         clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+        device_tz: String,
+        has_prompt: bool,
+        staged: BTreeMap<String, MoSched>,
     ) -> MoHandler {
         MoHandler {
             cfg,
             limits,
             clock,
-            shared: Mutex::new(Shared::default()),
+            device_tz,
+            has_prompt,
+            shared: Mutex::new(Shared {
+                mo: staged,
+                ..Shared::default()
+            }),
         }
     }
 
@@ -102,15 +164,47 @@ impl MoHandler {
         &self.cfg
     }
 
-    fn shared(&self) -> MutexGuard<'_, Shared> {
+    pub(crate) fn shared(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    pub(crate) fn check_cx(&self) -> CheckCx<'_> {
+        CheckCx {
+            limits: &self.limits,
+            has_prompt: self.has_prompt,
+        }
+    }
+
+    /// Builds and verifies schedule `id` from `nodes`.
+    pub(crate) fn build(&self, id: &str, nodes: &Nodes) -> Result<map::Built, TreeError> {
+        let cx = BuildCx {
+            limits: &self.limits,
+            device_tz: &self.device_tz,
+            now: (self.clock)(),
+        };
+        map::build(id, nodes, &cx)
+    }
+
+    /// New engine state: node-installed schedules the engine no longer
+    /// holds (for their owner) are forgotten.
     pub(crate) fn set_snapshot(&self, infos: Vec<ScheduleInfo>) {
         let mut sh = self.shared();
         sh.snapshot = infos.into_iter().map(|i| (i.id.clone(), i)).collect();
         let known: Vec<String> = sh.snapshot.keys().cloned().collect();
         sh.claimed.retain(|id, _| !known.contains(id));
+        let stale: Vec<String> = sh
+            .mo
+            .iter()
+            .filter(|(id, m)| {
+                m.phase == Phase::Installed
+                    && sh.snapshot.get(*id).is_none_or(|i| i.owner != m.owner)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            sh.mo.remove(&id);
+            sh.dirty.insert(id);
+        }
     }
 
     pub(crate) fn take_pending(&self) -> Vec<Op> {
@@ -121,313 +215,168 @@ impl MoHandler {
         ops
     }
 
-    fn queue(&self, sh: &mut Shared, op: Op) {
-        match sh.atomic.as_mut() {
-            Some(v) => v.push(op),
-            None => sh.pending.push(op),
-        }
+    /// The schedules whose MO nodes changed, with their nodes (`None`: gone).
+    pub(crate) fn take_dirty(&self) -> Vec<(String, Option<MoSched>)> {
+        let mut sh = self.shared();
+        let ids = std::mem::take(&mut sh.dirty);
+        ids.into_iter()
+            .map(|id| {
+                let m = sh.mo.get(&id).cloned();
+                (id, m)
+            })
+            .collect()
     }
 
-    /// A state report for `owner`'s schedule `id`.
-    pub(crate) fn state_report(
-        &self,
-        owner: &str,
-        id: &str,
-        what: &str,
-        reason: Option<&str>,
-    ) -> MoReport {
-        let mut data = format!(
-            "<State><Schedule>{}</Schedule><Event>{what}</Event>",
-            xml_escape(id)
-        );
-        if let Some(r) = reason {
-            data.push_str(&format!("<Reason>{}</Reason>", xml_escape(r)));
-        }
-        data.push_str("</State>");
-        MoReport {
-            id: None,
-            owner: owner.to_string(),
-            source: format!("{}/Schedules/{id}", self.cfg.root),
-            type_: self.cfg.state_type.clone(),
-            mark: if what == "rejected" {
-                "critical"
-            } else {
-                "informational"
-            }
-            .into(),
-            data,
-        }
+    /// Puts back changes that could not be written.
+    pub(crate) fn redirty(&self, ids: impl IntoIterator<Item = String>) {
+        self.shared().dirty.extend(ids);
     }
 
-    /// The schedule `id`, checked for `server`'s right to act on it: only
-    /// its owner (the engine's authorizer decides for others when the
-    /// operation is applied, but the MO shows and changes nothing of
-    /// another server's schedules: 425).
-    fn owned<'s>(
-        sh: &'s Shared,
-        server: Option<&str>,
-        id: &str,
-    ) -> Result<&'s ScheduleInfo, TreeError> {
-        let info = sh
-            .snapshot
-            .get(id)
-            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
-        match server {
-            // The device itself sees everything.
-            None => Ok(info),
-            Some(s) if s == info.owner => Ok(info),
-            Some(s) => Err(status(
-                425,
-                format!("schedule {id} belongs to another server ({s} is not its owner)"),
-            )),
-        }
+    pub(crate) fn has_work(&self) -> bool {
+        let sh = self.shared();
+        !sh.pending.is_empty() || !sh.dirty.is_empty()
     }
 
-    /// Verifies a schedule document for `<S>` = `id`, forcing its id.
-    fn verify(&self, id: &str, data: &[u8]) -> Result<String, TreeError> {
-        let text =
-            std::str::from_utf8(data).map_err(|_| status(415, "the document is not UTF-8"))?;
-        let mut v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| status(415, format!("the document is not JSON: {e}")))?;
-        let obj = v
-            .as_object_mut()
-            .ok_or_else(|| status(415, "the document must be a JSON object"))?;
-        match obj.get("id") {
-            None => {
-                obj.insert("id".into(), serde_json::Value::String(id.into()));
+    /// `Report/Gating` of schedule `id`, if it has one.
+    pub(crate) fn gating(&self, id: &str) -> Option<u8> {
+        self.shared().mo.get(id).and_then(|m| map::gating(&m.nodes))
+    }
+
+    /// True if a state report `what` for `id` passes its Gating.
+    pub(crate) fn state_passes(gate: Option<u8>, what: &str) -> bool {
+        gate.is_none_or(|g| g & state_gate(what) != 0)
+    }
+
+    /// The MO task and trigger of engine task `task` of `owner`'s `id`
+    /// (node-installed schedules only).
+    pub(crate) fn mo_task(&self, owner: &str, id: &str, task: &str) -> Option<(String, String)> {
+        let sh = self.shared();
+        let m = sh.mo.get(id).filter(|m| m.owner == owner)?;
+        let tm: TaskMap = map::task_map(&m.nodes);
+        tm.get(task).cloned()
+    }
+
+    /// `settle` applied `op`: `ok` tells whether the engine accepted it.
+    /// `keep_staged` (an install the user postponed) leaves it staged.
+    pub(crate) fn applied(&self, op: &Op, ok: bool, keep_staged: bool) {
+        let mut sh = self.shared();
+        match op {
+            Op::Submit {
+                install: Some(i), ..
+            } => {
+                if let Some(m) = sh.mo.get_mut(&i.id) {
+                    if ok {
+                        m.phase = Phase::Installed;
+                    } else if m.was_staged || keep_staged {
+                        m.phase = Phase::Staged;
+                        m.was_staged = true;
+                    } else {
+                        sh.mo.remove(&i.id);
+                    }
+                }
+                sh.dirty.insert(i.id.clone());
             }
-            Some(serde_json::Value::String(s)) if s == id => {}
-            Some(other) => {
-                return Err(status(
-                    400,
-                    format!("the document's id {other} is not the node name {id}"),
-                ));
+            Op::Submit {
+                install: None,
+                json,
+                ..
             }
+            | Op::Modify {
+                nodes_before: None,
+                json,
+                ..
+            } if ok => {
+                // A JSON document now defines the schedule: its old MO
+                // nodes (if any) are stale.
+                if let Some(id) = doc_id(json)
+                    && sh.mo.remove(&id).is_some()
+                {
+                    sh.dirty.insert(id);
+                }
+            }
+            Op::Modify {
+                nodes_before: Some((id, previous)),
+                ..
+            } if !ok => {
+                match previous {
+                    Some(p) => {
+                        if let Some(m) = sh.mo.get_mut(id) {
+                            m.nodes = p.clone();
+                        }
+                    }
+                    // It was shown from its document before.
+                    None => {
+                        sh.mo.remove(id);
+                    }
+                }
+                sh.dirty.insert(id.clone());
+            }
+            _ => {}
         }
-        let json = v.to_string();
-        check_document(&json, &self.limits, (self.clock)()).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            let code = if text
-                .iter()
-                .any(|t| t.contains("limit") || t.contains("more than"))
-            {
-                413
-            } else {
-                400
-            };
-            status(code, text.join("; "))
-        })?;
-        Ok(json)
     }
 }
 
-pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+pub(crate) fn doc_id(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v.get("id")?.as_str().map(String::from)
 }
-
-fn task_leaf(info: &ScheduleInfo, task: &str, leaf: &str) -> Option<PluginNode> {
-    let t = info.tasks.iter().find(|t| t.id == task)?;
-    let ts = |x: Option<Timestamp>| PluginNode::chr(&x.map(|t| t.to_string()).unwrap_or_default());
-    Some(match leaf {
-        "LastRun" => ts(t.last_run),
-        "NextRun" => ts(t.next_run),
-        "LastResult" => PluginNode::chr(
-            &t.last_outcome
-                .map(|o| {
-                    serde_json::to_value(o)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default(),
-        ),
-        "Waiting" => PluginNode::chr(t.waiting.as_deref().or(t.ended.as_deref()).unwrap_or("")),
-        "Runs" => PluginNode::int(t.runs as i32),
-        _ => return None,
-    })
-}
-
-const SCHEDULE_CHILDREN: &[&str] = &[
-    "Document",
-    "Name",
-    "Operations",
-    "ServerID",
-    "State",
-    "Tasks",
-];
-const TASK_CHILDREN: &[&str] = &["LastResult", "LastRun", "NextRun", "Runs", "Waiting"];
 
 impl NodeHandler for MoHandler {
     fn get(&self, server: Option<&str>, uri: &Uri) -> Result<Option<PluginNode>, TreeError> {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
-        Ok(match r.as_slice() {
-            [] | ["Schedules"] => Some(interior()),
+        match r.as_slice() {
+            [] | ["Schedules"] => Ok(Some(PluginNode::Interior { mime: None })),
             ["Schedules", id, rest @ ..] => {
-                let info = match Self::owned(&sh, server, id) {
-                    Ok(i) => i,
+                match sh.check_owner(server, id) {
+                    Ok(_) => {}
                     Err(e) if e.status() == 404 => return Ok(None),
                     Err(e) => return Err(e),
-                };
-                match rest {
-                    [] | ["Operations"] | ["Tasks"] => Some(interior()),
-                    ["ServerID"] => Some(PluginNode::chr(&info.owner)),
-                    ["Name"] => Some(PluginNode::chr(info.document.name.as_deref().unwrap_or(""))),
-                    ["State"] => Some(PluginNode::int(state_code(info.state))),
-                    ["Document"] => Some(json_leaf(
-                        serde_json::to_string(&info.document)
-                            .map_err(|e| status(500, e.to_string()))?,
-                    )),
-                    ["Operations", "Activate" | "Suspend"] => Some(null_leaf()),
-                    ["Tasks", t] => info.tasks.iter().any(|x| x.id == *t).then(interior),
-                    ["Tasks", t, leaf] => task_leaf(info, t, leaf),
-                    _ => None,
                 }
+                super::view::get(&sh, id, rest)
             }
-            _ => None,
-        })
+            _ => Ok(None),
+        }
     }
 
     fn children(&self, server: Option<&str>, uri: &Uri) -> Result<Vec<String>, TreeError> {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Ok(match r.as_slice() {
             [] => vec!["Schedules".into()],
-            ["Schedules"] => sh
-                .snapshot
-                .values()
-                .filter(|i| server.is_none_or(|s| s == i.owner))
-                .map(|i| i.id.clone())
-                .collect(),
+            ["Schedules"] => {
+                let mut ids: BTreeSet<String> = sh
+                    .snapshot
+                    .values()
+                    .filter(|i| server.is_none_or(|s| s == i.owner))
+                    .map(|i| i.id.clone())
+                    .collect();
+                ids.extend(
+                    sh.mo
+                        .iter()
+                        .filter(|(_, m)| server.is_none_or(|s| s == m.owner))
+                        .map(|(id, _)| id.clone()),
+                );
+                ids.into_iter().collect()
+            }
             ["Schedules", id, rest @ ..] => {
-                let info = Self::owned(&sh, server, id)?;
-                match rest {
-                    [] => names(SCHEDULE_CHILDREN),
-                    ["Operations"] => names(&["Activate", "Suspend"]),
-                    ["Tasks"] => info.tasks.iter().map(|t| t.id.clone()).collect(),
-                    ["Tasks", _] => names(TASK_CHILDREN),
-                    _ => Vec::new(),
-                }
+                sh.check_owner(server, id)?;
+                super::view::children(&sh, id, rest)
             }
             _ => Vec::new(),
         })
     }
 
     fn add(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
-        let owner = server.ok_or_else(|| status(405, "schedules are installed by servers"))?;
-        let r = rel(&self.cfg.root, uri);
-        let ["Schedules", id] = r.as_slice() else {
-            return Err(status(
-                405,
-                format!(
-                    "{uri}: Add a schedule as {}/Schedules/<id> with its JSON document",
-                    self.cfg.root
-                ),
-            ));
-        };
-        let is_json = payload
-            .mime
-            .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
-            || (payload.format != Some(Format::Node) && payload.data.first() == Some(&b'{'));
-        if !is_json {
-            return Err(status(
-                406,
-                "node-by-node installation is not supported yet: Add the schedule with Meta Type application/json",
-            ));
-        }
-        let json = self.verify(id, &payload.data)?;
-        let mut sh = self.shared();
-        if let Some(existing) = sh.snapshot.get(*id)
-            && !matches!(
-                existing.state,
-                ScheduleState::Terminated | ScheduleState::Expired | ScheduleState::Completed
-            )
-        {
-            return Err(status(418, format!("schedule {id} exists")));
-        }
-        if sh.claimed.contains_key(*id) {
-            return Err(status(418, format!("schedule {id} exists")));
-        }
-        let live = sh
-            .snapshot
-            .values()
-            .filter(|i| i.owner == owner && i.state.is_live())
-            .count();
-        if live >= self.limits.max_schedules_per_owner {
-            return Err(status(
-                420,
-                format!("server {owner} already has {live} schedules"),
-            ));
-        }
-        sh.claimed.insert(id.to_string(), owner.to_string());
-        let op = Op::Submit {
-            owner: owner.into(),
-            json,
-        };
-        self.queue(&mut sh, op);
-        Ok(())
+        self.do_add(server, uri, payload)
     }
 
     fn replace(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
-        let requester =
-            server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
-        let r = rel(&self.cfg.root, uri);
-        match r.as_slice() {
-            ["Schedules", id, "Document"] => {
-                // Whose it is first: another server learns nothing of it.
-                Self::owned(&self.shared(), server, id)?;
-                let json = self.verify(id, &payload.data)?;
-                let mut sh = self.shared();
-                let owner = Self::owned(&sh, server, id)?.owner.clone();
-                let op = Op::Modify {
-                    requester: requester.into(),
-                    owner,
-                    json,
-                };
-                self.queue(&mut sh, op);
-                Ok(())
-            }
-            ["Schedules", id, ..] => {
-                let sh = self.shared();
-                Self::owned(&sh, server, id)?;
-                Err(status(
-                    405,
-                    format!("{uri} is read-only; modify a schedule by replacing its Document"),
-                ))
-            }
-            _ => Err(status(405, format!("{uri} cannot be replaced"))),
-        }
+        self.do_replace(server, uri, payload)
     }
 
     fn delete(&self, server: Option<&str>, uri: &Uri) -> Result<(), TreeError> {
-        let requester =
-            server.ok_or_else(|| status(405, "the device ends schedules through the engine"))?;
-        let r = rel(&self.cfg.root, uri);
-        let ["Schedules", id] = r.as_slice() else {
-            return Err(status(
-                405,
-                format!("{uri} cannot be deleted; Delete the schedule node to terminate it"),
-            ));
-        };
-        let mut sh = self.shared();
-        let info = Self::owned(&sh, server, id)?;
-        if !info.state.is_live() {
-            return Err(status(404, format!("schedule {id} has already ended")));
-        }
-        let op = Op::Terminate {
-            requester: requester.into(),
-            owner: info.owner.clone(),
-            id: id.to_string(),
-        };
-        self.queue(&mut sh, op);
-        Ok(())
+        self.do_delete(server, uri)
     }
 
     fn exec(
@@ -437,62 +386,39 @@ impl NodeHandler for MoHandler {
         _data: Option<&[u8]>,
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
-        let requester =
-            server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
-        let r = rel(&self.cfg.root, uri);
-        let (id, activate) = match r.as_slice() {
-            ["Schedules", id, "Operations", "Activate"] => (*id, true),
-            ["Schedules", id, "Operations", "Suspend"] => (*id, false),
-            _ => return Err(status(405, format!("{uri} is not executable"))),
-        };
-        let mut sh = self.shared();
-        let info = Self::owned(&sh, server, id)?;
-        let (owner, id) = (info.owner.clone(), id.to_string());
-        let op = match (activate, info.state) {
-            (true, ScheduleState::Suspended) => Op::Resume {
-                requester: requester.into(),
-                owner,
-                id,
-            },
-            (false, ScheduleState::Active) => Op::Suspend {
-                requester: requester.into(),
-                owner,
-                id,
-            },
-            // Already in the asked state: nothing to do.
-            (true, ScheduleState::Active) | (false, ScheduleState::Suspended) => {
-                return Ok(ExecResult::ok());
-            }
-            (_, s) => return Err(status(405, format!("schedule {id} is {}", s.as_str()))),
-        };
-        self.queue(&mut sh, op);
-        Ok(ExecResult::ok())
+        self.do_exec(server, uri)
     }
 
     fn begin(&self) -> Result<(), TreeError> {
-        self.shared().atomic = Some(Vec::new());
+        self.shared().atomic = Some(AtomicLog::default());
         Ok(())
     }
 
     fn commit(&self) -> Result<(), TreeError> {
-        let mut sh = self.shared();
-        if let Some(ops) = sh.atomic.take() {
-            sh.pending.extend(ops);
-        }
-        Ok(())
+        self.do_commit()
     }
 
     fn rollback(&self) {
         let mut sh = self.shared();
-        if let Some(ops) = sh.atomic.take() {
-            for op in ops {
-                if let Op::Submit { json, .. } = op
-                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&json)
-                    && let Some(id) = v.get("id").and_then(|x| x.as_str())
-                {
-                    sh.claimed.remove(id);
-                }
+        if let Some(log) = sh.atomic.take() {
+            undo(&mut sh, log);
+        }
+    }
+}
+
+/// Undoes an Atomic's changes to the MO nodes and claims.
+pub(crate) fn undo(sh: &mut Shared, log: AtomicLog) {
+    for (id, before) in log.undo {
+        match before {
+            Some(m) => {
+                sh.mo.insert(id, m);
+            }
+            None => {
+                sh.mo.remove(&id);
             }
         }
+    }
+    for id in log.claimed {
+        sh.claimed.remove(&id);
     }
 }

@@ -1,22 +1,37 @@
 //! The Scheduling MO: DM commands on `./Scheduling` (configurable) turned
 //! into engine operations, and the engine's state and reports turned back
-//! into DM nodes and Generic Alerts.
+//! into DM nodes and Generic Alerts. The full description, with every node,
+//! format, status and the mapping to the engine model, is
+//! `docs/scheduling-mo.md`; the DDF is `docs/scheduling-mo.ddf.xml`.
 //!
 //! ```text
-//! <root>/Schedules/<S>                 a schedule; <S> is its id
-//! <root>/Schedules/<S>/ServerID        chr, Get: the owner (the server that installed it)
-//! <root>/Schedules/<S>/Name            chr, Get
-//! <root>/Schedules/<S>/State           int, Get: 20 active, 40 suspended, 50 completed,
-//!                                      60 expired, 70 failed, 80 terminated
-//! <root>/Schedules/<S>/Document        chr application/json, Get Replace: the schedule
-//!                                      document (docs/schedule-format.md); Replace = modify
-//! <root>/Schedules/<S>/Tasks/<T>/{LastRun, LastResult, NextRun, Waiting}   Get: diagnostics
-//! <root>/Schedules/<S>/Operations/{Activate, Suspend}                      Exec
+//! <root>/Schedules/<S>                          a schedule; <S> is its id
+//!   ServerID, State, Document                   Get (Document: the JSON form; Replace = modify)
+//!   Name, Description, TZ, Valid/{From,To}, UI/{Mode,Text}, Report/Gating
+//!   Tasks/<T>/Cmds                              xml: a SyncBody fragment of DM commands
+//!   Tasks/<T>/{Constraints,Policy,Termination}  JSON objects of docs/schedule-format.md
+//!   Tasks/<T>/Triggers/<G>/Time/{Base,RRule,TZ}
+//!   Tasks/<T>/Triggers/<G>/Event/{ID,Filter}
+//!   Tasks/<T>/Triggers/<G>/TreeValue/{URI,Op,Value,Interval}, .../Condition
+//!   Tasks/<T>/{LastRun,LastResult,LastOutcome,NextRun,Runs,Waiting}   Get: diagnostics
+//!   Operations/{Activate,Suspend}               Exec
 //! ```
 //!
-//! Install: Add `<root>/Schedules/<S>` with Meta Type `application/json` and
-//! the document as data (its `id` must be `<S>` or absent). Terminate:
-//! Delete `<S>`. See `docs/scheduling-mo.md`.
+//! Install: Add `<S>` node by node inside an Atomic (verified as a whole
+//! at the Atomic's commit), or node by node outside one (staged, State 10,
+//! installed by Exec `Operations/Activate`), or as one TNDS object, or as
+//! a JSON document (Meta Type `application/json`). Terminate: Delete `<S>`.
+//!
+//! ```text
+//! mod       Scheduling, settle (applies queued engine operations)
+//! handler   the tree plug-in, its shared state
+//! install   Add / Replace / Delete / Exec, TNDS installs, the Atomic commit
+//! edit      Add/Replace/Delete of one node       nodes  the node table
+//! check     node-level value checks
+//! map       MO nodes <-> the engine's model      cmds   Cmds <-> actions
+//! view      Gets                                 tnds   TNDS objects
+//! staging   node-installed schedules in SQLite   report Generic Alert contents
+//! ```
 //!
 //! Locks: the tree calls the MO's [`MoHandler`] under the tree's lock, and
 //! the engine, when it runs actions, calls the tree under the engine's lock.
@@ -24,10 +39,24 @@
 //! document check is pure), answers reads from a snapshot of the engine's
 //! state, and queues engine operations, which [`Scheduling::settle`] applies
 //! after the DM command (or the Atomic) has finished, outside the tree lock.
+//! `settle` also writes the staged MO nodes and asks the user before an
+//! install with `UI/Mode` 2 (through the [`UserPrompt`] given to
+//! [`SchedulingBuilder::prompt`], on the thread that calls `settle`; the
+//! prompt must not call back into the MO, the tree or the engine).
 
+mod check;
+mod cmds;
+mod edit;
 mod handler;
+mod install;
+mod map;
+mod nodes;
 mod report;
+mod staging;
+mod tnds;
+mod view;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -36,8 +65,13 @@ pub use handler::MoHandler;
 pub use report::{MoReport, report_of};
 
 use crate::engine::{Engine, EngineError, ScheduleInfo};
+use crate::host::{PromptAnswer, RunContext, UserPrompt};
 use crate::model::Firing;
+use crate::store::StoreError;
 use crate::tree::{Acl, Tree, TreeError};
+use nodes::Nodes;
+use report::{gate_of, report_mapped, state_report};
+use staging::Staging;
 
 /// Where the MO lives and how it names itself (keep these configurable so
 /// that a deployment can match its server's expectations).
@@ -68,17 +102,30 @@ impl Default for MoConfig {
     }
 }
 
+/// An install from MO nodes: which schedule, and the prompt title when
+/// the user must confirm it first (`UI/Mode` 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Install {
+    pub id: String,
+    pub confirm: Option<String>,
+}
+
 /// An engine operation a DM command asked for, applied by [`Scheduling::settle`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Submit {
         owner: String,
         json: String,
+        /// Built from MO nodes (node by node or TNDS); `None`: a JSON document.
+        install: Option<Install>,
     },
     Modify {
         requester: String,
         owner: String,
         json: String,
+        /// A change of MO nodes: the schedule and its nodes before (put
+        /// back if the engine refuses); `None`: a new JSON document.
+        nodes_before: Option<(String, Option<Nodes>)>,
     },
     Suspend {
         requester: String,
@@ -97,11 +144,26 @@ pub(crate) enum Op {
     },
 }
 
+impl Op {
+    fn target(&self) -> (String, String) {
+        match self {
+            Op::Submit { owner, json, .. } | Op::Modify { owner, json, .. } => {
+                (owner.clone(), handler::doc_id(json).unwrap_or_default())
+            }
+            Op::Suspend { owner, id, .. }
+            | Op::Resume { owner, id, .. }
+            | Op::Terminate { owner, id, .. } => (owner.clone(), id.clone()),
+        }
+    }
+}
+
 /// The Scheduling MO bound to an engine.
 pub struct Scheduling {
     engine: Mutex<Engine>,
     handler: Arc<MoHandler>,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    staging: Staging,
+    prompt: Option<Arc<dyn UserPrompt>>,
 }
 
 impl std::fmt::Debug for Scheduling {
@@ -110,21 +172,102 @@ impl std::fmt::Debug for Scheduling {
     }
 }
 
+/// Builds a [`Scheduling`] with the optional parts: the store file (for
+/// staged node-by-node installs that survive a restart) and a user prompt
+/// (for `UI/Mode` 2, confirm before install).
+pub struct SchedulingBuilder {
+    engine: Engine,
+    config: MoConfig,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    store_file: Option<PathBuf>,
+    prompt: Option<Arc<dyn UserPrompt>>,
+}
+
+impl std::fmt::Debug for SchedulingBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchedulingBuilder")
+            .field("store_file", &self.store_file)
+            .field("prompt", &self.prompt.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SchedulingBuilder {
+    /// Keeps the MO nodes of node-installed schedules (staged and
+    /// installed) in the SQLite file at `path` (normally the store's and
+    /// tree's file), in the MO's own tables. Without it they live in memory
+    /// only: a staged schedule is lost on restart, and an installed one is
+    /// then shown from its document.
+    pub fn store_file(mut self, path: impl Into<PathBuf>) -> SchedulingBuilder {
+        self.store_file = Some(path.into());
+        self
+    }
+
+    /// Asks `prompt` before installing a schedule whose `UI/Mode` is 2.
+    /// Without one, `UI/Mode` 2 is refused with 406. (Confirmation before
+    /// each run, `UI/Mode` 3, uses the engine host's prompt.)
+    pub fn prompt(mut self, prompt: Arc<dyn UserPrompt>) -> SchedulingBuilder {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Binds the engine to the MO.
+    pub fn build(self) -> Result<Arc<Scheduling>, EngineError> {
+        let staging = match &self.store_file {
+            Some(p) => {
+                Staging::open(p).map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?
+            }
+            None => Staging::memory(),
+        };
+        let staged = staging
+            .load()
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
+        let limits = self.engine.config().limits.clone();
+        let device_tz = self.engine.config().time_zone.clone();
+        let s = Arc::new(Scheduling {
+            engine: Mutex::new(self.engine),
+            handler: Arc::new(MoHandler::new(
+                self.config,
+                limits,
+                self.clock.clone(),
+                device_tz,
+                self.prompt.is_some(),
+                staged,
+            )),
+            clock: self.clock,
+            staging,
+            prompt: self.prompt,
+        });
+        s.refresh()?;
+        s.flush();
+        Ok(s)
+    }
+}
+
 impl Scheduling {
-    /// Binds `engine` to the MO.
+    /// Binds `engine` to the MO (no store file, no prompt: see
+    /// [`Scheduling::builder`]).
     pub fn new(
         engine: Engine,
         config: MoConfig,
         clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     ) -> Result<Arc<Scheduling>, EngineError> {
-        let limits = engine.config().limits.clone();
-        let s = Arc::new(Scheduling {
-            engine: Mutex::new(engine),
-            handler: Arc::new(MoHandler::new(config, limits, clock.clone())),
+        Scheduling::builder(engine, config, clock).build()
+    }
+
+    /// A builder for an MO with a store file and/or a user prompt.
+    pub fn builder(
+        engine: Engine,
+        config: MoConfig,
+        clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    ) -> SchedulingBuilder {
+        SchedulingBuilder {
+            engine,
+            config,
             clock,
-        });
-        s.refresh()?;
-        Ok(s)
+            store_file: None,
+            prompt: None,
+        }
     }
 
     /// Registers the MO in `tree` at its root.
@@ -149,86 +292,142 @@ impl Scheduling {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Applies the engine operations queued by DM commands, then refreshes
-    /// what the MO shows. Returns the state reports they produced (an
-    /// operation that failed in the engine after its command was answered
-    /// is reported this way).
+    /// Writes the changed MO nodes (staging) to the store file.
+    fn flush(&self) {
+        let changes = self.handler.take_dirty();
+        if let Err(e) = self.staging.save(&changes) {
+            tracing::error!(target: "dmsched::mo", "writing the MO nodes failed: {e}");
+            self.handler.redirty(changes.into_iter().map(|(id, _)| id));
+        }
+    }
+
+    /// Asks the user whether to install `id` (`UI/Mode` 2).
+    fn confirm_install(&self, owner: &str, id: &str, title: &str) -> Result<PromptAnswer, String> {
+        let Some(p) = &self.prompt else {
+            return Err("confirmation required but there is no user prompt".into());
+        };
+        let now = (self.clock)();
+        let ctx = RunContext {
+            owner: owner.to_string(),
+            schedule: id.to_string(),
+            task: String::new(),
+            seq: 0,
+            attempt: 0,
+            due: now,
+            now,
+        };
+        p.confirm(&ctx, title).map_err(|e| e.0)
+    }
+
+    /// Applies the engine operations queued by DM commands (asking the
+    /// user first where `UI/Mode` 2 says so), writes the MO nodes that
+    /// changed, then refreshes what the MO shows. Returns the state reports
+    /// they produced that `Report/Gating` lets through (an operation that
+    /// failed in the engine after its command was answered is reported
+    /// this way). The DM client calls it after every command, before the
+    /// command's Status is sent.
     pub fn settle(&self) -> Vec<MoReport> {
-        let ops = self.handler.take_pending();
-        if ops.is_empty() {
+        if !self.handler.has_work() {
             return Vec::new();
         }
+        let ops = self.handler.take_pending();
         let now = (self.clock)();
+        let cfg = self.handler.config();
         let mut out = Vec::new();
-        {
-            let mut e = self.engine();
-            for op in ops {
-                let (owner, id, what, r) = match &op {
-                    Op::Submit { owner, json } => {
-                        let r = e.submit(owner, json, now);
-                        let id = r.as_ref().map(|i| i.id.clone()).unwrap_or_default();
-                        (owner.clone(), id, "installed", r)
+        let mut report =
+            |owner: &str, id: &str, what: &str, reason: Option<&str>, gate: Option<u8>| {
+                if MoHandler::state_passes(gate, what) {
+                    out.push(state_report(cfg, owner, id, what, reason));
+                }
+            };
+        for op in ops {
+            let (owner, id) = op.target();
+            let gate = self.handler.gating(&id);
+            if let Op::Submit {
+                install:
+                    Some(Install {
+                        confirm: Some(title),
+                        ..
+                    }),
+                ..
+            } = &op
+            {
+                let (why, keep) = match self.confirm_install(&owner, &id, title) {
+                    Ok(PromptAnswer::Accept) => (None, false),
+                    Ok(PromptAnswer::Refuse) => (Some("rejected by the user".to_string()), false),
+                    Ok(PromptAnswer::Postpone(_)) => {
+                        (Some("postponed by the user".to_string()), true)
+                    }
+                    Err(e) => (Some(e), false),
+                };
+                if let Some(why) = why {
+                    tracing::info!(target: "dmsched::mo", %owner, %id, "install not confirmed: {why}");
+                    self.handler.applied(&op, false, keep);
+                    let what = if keep { "postponed" } else { "rejected" };
+                    report(&owner, &id, what, Some(&why), gate);
+                    continue;
+                }
+            }
+            let r = {
+                let mut e = self.engine();
+                match &op {
+                    Op::Submit { owner, json, .. } => {
+                        e.submit(owner, json, now).map(|i| (i, "installed"))
                     }
                     Op::Modify {
                         requester,
                         owner,
                         json,
-                    } => {
-                        let r = e.modify(requester, owner, json, now);
-                        let id = r.as_ref().map(|i| i.id.clone()).unwrap_or_default();
-                        (owner.clone(), id, "modified", r)
-                    }
+                        ..
+                    } => e
+                        .modify(requester, owner, json, now)
+                        .map(|i| (i, "modified")),
                     Op::Suspend {
                         requester,
                         owner,
                         id,
-                    } => (
-                        owner.clone(),
-                        id.clone(),
-                        "suspended",
-                        e.suspend(requester, owner, id, now),
-                    ),
+                    } => e
+                        .suspend(requester, owner, id, now)
+                        .map(|i| (i, "suspended")),
                     Op::Resume {
                         requester,
                         owner,
                         id,
-                    } => (
-                        owner.clone(),
-                        id.clone(),
-                        "activated",
-                        e.resume(requester, owner, id, now),
-                    ),
+                    } => e
+                        .resume(requester, owner, id, now)
+                        .map(|i| (i, "activated")),
                     Op::Terminate {
                         requester,
                         owner,
                         id,
-                    } => (
-                        owner.clone(),
-                        id.clone(),
-                        "terminated",
-                        e.terminate(requester, owner, id, now),
-                    ),
-                };
-                match r {
-                    Ok(info) => {
-                        tracing::info!(target: "dmsched::mo", %owner, id = %info.id, what, "schedule {what}");
-                        out.push(self.handler.state_report(&owner, &info.id, what, None));
-                    }
-                    Err(err) => {
-                        tracing::warn!(target: "dmsched::mo", %owner, %id, "{what} failed in the engine: {err}");
-                        out.push(self.handler.state_report(
-                            &owner,
-                            &id,
-                            "rejected",
-                            Some(&err.to_string()),
-                        ));
-                    }
+                    } => e
+                        .terminate(requester, owner, id, now)
+                        .map(|i| (i, "terminated")),
+                }
+            };
+            match r {
+                Ok((info, what)) => {
+                    tracing::info!(target: "dmsched::mo", %owner, id = %info.id, what, "schedule {what}");
+                    self.handler.applied(&op, true, false);
+                    report(
+                        &owner,
+                        &info.id,
+                        what,
+                        None,
+                        self.handler.gating(&info.id).or(gate),
+                    );
+                }
+                Err(err) => {
+                    tracing::warn!(target: "dmsched::mo", %owner, %id, "operation failed in the engine: {err}");
+                    self.handler.applied(&op, false, false);
+                    report(&owner, &id, "rejected", Some(&err.to_string()), gate);
                 }
             }
         }
         if let Err(e) = self.refresh() {
             tracing::error!(target: "dmsched::mo", "refreshing the MO snapshot failed: {e}");
         }
+        self.flush();
         out
     }
 
@@ -248,14 +447,43 @@ impl Scheduling {
         Ok(f)
     }
 
-    /// The reports waiting for `owner`, as Generic Alert contents.
+    /// The reports waiting for `owner`, as Generic Alert contents. Reports
+    /// of tasks of node-installed schedules name the MO task; those that
+    /// the schedule's `Report/Gating` filters out are acknowledged here and
+    /// never returned.
     pub fn reports(&self, owner: &str, limit: usize) -> Result<Vec<MoReport>, EngineError> {
-        let batch = self.engine().pending_reports(Some(owner), limit)?;
-        Ok(batch
-            .reports
-            .iter()
-            .map(|r| report_of(self.handler.config(), r.id, &r.firing))
-            .collect())
+        let mut e = self.engine();
+        loop {
+            let batch = e.pending_reports(Some(owner), limit)?;
+            let n = batch.reports.len();
+            let mut out = Vec::new();
+            let mut filtered = Vec::new();
+            for r in &batch.reports {
+                let f = &r.firing;
+                let passes = self
+                    .handler
+                    .gating(&f.schedule)
+                    .is_none_or(|g| g & gate_of(f) != 0);
+                if !passes {
+                    filtered.push(r.id);
+                    continue;
+                }
+                let mo = self.handler.mo_task(&f.owner, &f.schedule, &f.task);
+                out.push(report_mapped(
+                    self.handler.config(),
+                    r.id,
+                    f,
+                    mo.as_ref().map(|(t, g)| (t.as_str(), g.as_str())),
+                ));
+            }
+            if !filtered.is_empty() {
+                tracing::debug!(target: "dmsched::mo", %owner, n = filtered.len(), "reports filtered out by Report/Gating");
+                e.ack_reports(owner, &filtered)?;
+            }
+            if !out.is_empty() || filtered.is_empty() || n < limit {
+                return Ok(out);
+            }
+        }
     }
 
     /// `owner` received these reports.

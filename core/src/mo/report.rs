@@ -1,9 +1,10 @@
 //! Reports of the Scheduling MO as Generic Alert 1226 contents (facts §2):
 //! Source = the task's MO URI, Meta Type configurable, Format xml, Mark by
-//! outcome, Data an XML description of the occurrence.
+//! outcome, Data an XML description of the occurrence. `Report/Gating`
+//! decides which of them go out (bit 0 success, 1 error, 2 user cancel,
+//! 3 user postpone, 4 state change).
 
 use super::MoConfig;
-use super::handler::xml_escape;
 use crate::model::{Firing, Outcome};
 
 /// One report, ready to become a Generic Alert 1226.
@@ -23,31 +24,91 @@ pub struct MoReport {
     pub data: String,
 }
 
-fn outcome_name(o: Outcome) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+pub(crate) fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Gating bit 0: a successful run.
+pub(crate) const GATE_SUCCESS: u8 = 1;
+/// Gating bit 1: a failed, missed, interrupted or otherwise skipped occurrence.
+pub(crate) const GATE_ERROR: u8 = 2;
+/// Gating bit 2: the user refused the run.
+pub(crate) const GATE_USER_CANCEL: u8 = 4;
+/// Gating bit 3: the user postponed the run.
+pub(crate) const GATE_USER_POSTPONE: u8 = 8;
+/// Gating bit 4: a change of the schedule's state.
+pub(crate) const GATE_STATE: u8 = 16;
+
+/// The Gating bit an occurrence's report falls under.
+pub(crate) fn gate_of(f: &Firing) -> u8 {
+    let reason = f.reason.as_deref().unwrap_or("");
+    match f.outcome {
+        Outcome::Ran => GATE_SUCCESS,
+        Outcome::Skipped if reason.contains("refused by the user") => GATE_USER_CANCEL,
+        _ if reason.contains("postponed by the user") => GATE_USER_POSTPONE,
+        _ => GATE_ERROR,
+    }
+}
+
+/// The Gating bits a state report (`what`) falls under: a rejection is
+/// also an error.
+pub(crate) fn state_gate(what: &str) -> u8 {
+    if what == "rejected" {
+        GATE_STATE | GATE_ERROR
+    } else {
+        GATE_STATE
+    }
+}
+
+/// The DM-style result code of an outcome (`Tasks/<T>/LastResult`): 200
+/// ran, 408 missed, 410 skipped, 500 failed, 503 interrupted, 202 deferred.
+pub(crate) fn result_code(o: Outcome) -> i32 {
+    match o {
+        Outcome::Ran => 200,
+        Outcome::Deferred => 202,
+        Outcome::Missed => 408,
+        Outcome::Skipped => 410,
+        Outcome::Failed => 500,
+        Outcome::Interrupted => 503,
+    }
 }
 
 /// The Generic Alert contents of outbox report `id` for `firing`.
 pub fn report_of(cfg: &MoConfig, id: i64, f: &Firing) -> MoReport {
+    report_mapped(cfg, id, f, None)
+}
+
+/// The same, for an engine task that is trigger `mo.1` of MO task `mo.0`:
+/// the report names the MO task (and the trigger).
+pub(crate) fn report_mapped(
+    cfg: &MoConfig,
+    id: i64,
+    f: &Firing,
+    mo: Option<(&str, &str)>,
+) -> MoReport {
     let mark = match f.outcome {
         Outcome::Ran => "informational",
         Outcome::Failed => "critical",
         Outcome::Interrupted => "minor",
         _ => "warning",
     };
+    let task = mo.map_or(f.task.as_str(), |m| m.0);
     let mut d = String::with_capacity(256);
     d.push_str("<Result>");
     d.push_str(&format!("<Schedule>{}</Schedule>", xml_escape(&f.schedule)));
-    d.push_str(&format!("<Task>{}</Task>", xml_escape(&f.task)));
+    d.push_str(&format!("<Task>{}</Task>", xml_escape(task)));
+    if let Some((_, g)) = mo {
+        d.push_str(&format!("<Trigger>{}</Trigger>", xml_escape(g)));
+    }
     d.push_str(&format!("<Seq>{}</Seq>", f.seq));
     d.push_str(&format!("<Due>{}</Due>", f.due));
     if let Some(t) = f.run_at {
         d.push_str(&format!("<RunAt>{t}</RunAt>"));
     }
-    d.push_str(&format!("<Outcome>{}</Outcome>", outcome_name(f.outcome)));
+    d.push_str(&format!("<Outcome>{}</Outcome>", f.outcome.as_str()));
+    d.push_str(&format!("<Code>{}</Code>", result_code(f.outcome)));
     if let Some(r) = &f.reason {
         d.push_str(&format!("<Reason>{}</Reason>", xml_escape(r)));
     }
@@ -68,9 +129,92 @@ pub fn report_of(cfg: &MoConfig, id: i64, f: &Firing) -> MoReport {
     MoReport {
         id: Some(id),
         owner: f.owner.clone(),
-        source: format!("{}/Schedules/{}/Tasks/{}", cfg.root, f.schedule, f.task),
+        source: format!("{}/Schedules/{}/Tasks/{}", cfg.root, f.schedule, task),
         type_: cfg.report_type.clone(),
         mark: mark.into(),
         data: d,
+    }
+}
+
+/// A state report for `owner`'s schedule `id` (installed, modified,
+/// suspended, activated, terminated, rejected).
+pub(crate) fn state_report(
+    cfg: &MoConfig,
+    owner: &str,
+    id: &str,
+    what: &str,
+    reason: Option<&str>,
+) -> MoReport {
+    let mut data = format!(
+        "<State><Schedule>{}</Schedule><Event>{what}</Event>",
+        xml_escape(id)
+    );
+    if let Some(r) = reason {
+        data.push_str(&format!("<Reason>{}</Reason>", xml_escape(r)));
+    }
+    data.push_str("</State>");
+    MoReport {
+        id: None,
+        owner: owner.to_string(),
+        source: format!("{}/Schedules/{id}", cfg.root),
+        type_: cfg.state_type.clone(),
+        mark: if what == "rejected" {
+            "critical"
+        } else {
+            "informational"
+        }
+        .into(),
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn firing(outcome: Outcome, reason: Option<&str>) -> Firing {
+        Firing {
+            owner: "srv".into(),
+            schedule: "S".into(),
+            task: "T.G2".into(),
+            seq: 1,
+            due: "2026-12-01T12:00:00Z".parse().unwrap(),
+            run_at: None,
+            outcome,
+            reason: reason.map(String::from),
+            attempts: 1,
+            results: Vec::new(),
+        }
+    }
+
+    /// 6.3.1.2.9: which outcomes a Gating mask lets through.
+    #[test]
+    fn outcomes_fall_under_their_gating_bits() {
+        assert_eq!(gate_of(&firing(Outcome::Ran, None)), GATE_SUCCESS);
+        assert_eq!(gate_of(&firing(Outcome::Failed, None)), GATE_ERROR);
+        assert_eq!(
+            gate_of(&firing(Outcome::Skipped, Some("refused by the user"))),
+            GATE_USER_CANCEL
+        );
+        assert_eq!(
+            gate_of(&firing(Outcome::Missed, Some("postponed by the user"))),
+            GATE_USER_POSTPONE
+        );
+        assert_eq!(state_gate("installed"), GATE_STATE);
+        assert_eq!(state_gate("rejected") & GATE_ERROR, GATE_ERROR);
+    }
+
+    #[test]
+    fn a_trigger_report_names_the_mo_task() {
+        let cfg = MoConfig::default();
+        let r = report_mapped(&cfg, 7, &firing(Outcome::Ran, None), Some(("T", "G2")));
+        assert_eq!(r.source, "./Scheduling/Schedules/S/Tasks/T");
+        assert!(
+            r.data.contains("<Task>T</Task><Trigger>G2</Trigger>"),
+            "{}",
+            r.data
+        );
+        let plain = report_of(&cfg, 7, &firing(Outcome::Ran, None));
+        assert_eq!(plain.source, "./Scheduling/Schedules/S/Tasks/T.G2");
     }
 }

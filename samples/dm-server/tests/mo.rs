@@ -329,8 +329,8 @@ async fn bad_schedule_requests_install_nothing() {
         .collect();
     assert_eq!(
         adds,
-        [400, 415, 406, 216, 200, 418],
-        "bad RRULE, not JSON, node-by-node, rolled back, ok, exists"
+        [400, 415, 200, 216, 200, 418],
+        "bad RRULE, not JSON, node-by-node (staged, not installed), rolled back, ok, exists"
     );
     assert_eq!(a.recorder().statuses_for("Atomic")[0].code, 507);
     let ids: Vec<String> = dev

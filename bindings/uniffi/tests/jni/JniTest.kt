@@ -1,7 +1,8 @@
 // Tests of the direct JNI bridge (org.dmsched.jni.NativeEngine), run on the
 // host JVM under -Xcheck:jni with the library loaded by System.load: every
 // method, engine errors becoming DmschedNativeException with their kind,
-// host callbacks (including one that throws), handles after close, threads.
+// host callbacks (including one that throws), handles after close, threads;
+// NativeAgent (full-client mode, against the test DM server) in JniAgentTest.kt.
 package org.dmsched.jni.test
 
 import java.util.concurrent.ConcurrentHashMap
@@ -190,6 +191,7 @@ fun main() {
     testReopen()
     testThreads()
     testPanic()
+    agentJniTests()
     println("jni: $passed passed, $failed failed")
     if (failed != 0) kotlin.system.exitProcess(1)
 }

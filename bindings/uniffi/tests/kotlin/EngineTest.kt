@@ -1,7 +1,8 @@
 // Kotlin tests of the UniFFI bindings, run on the host JVM with JNA against
 // the host-built libdmsched_uniffi: every exported function, error mapping,
 // host callbacks (including ones that throw), the user prompt, the
-// cross-authority authorizer, logging, re-entrance, lifetimes and threads.
+// cross-authority authorizer, logging, re-entrance, lifetimes and threads;
+// full-client mode (Agent, against the test DM server) in AgentTest.kt.
 package org.dmsched.test
 
 import java.util.concurrent.atomic.AtomicInteger
@@ -296,6 +297,7 @@ fun main() {
     testPromptAuthorizerTimeZone()
     testReentranceAndLogging()
     testIdleTicks()
+    agentTests()
     println("$passed passed, $failed failed")
     if (failed > 0) kotlin.system.exitProcess(1)
 }

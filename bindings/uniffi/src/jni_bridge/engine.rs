@@ -1,23 +1,10 @@
-//! The direct JNI surface for Android system services, which cannot use
-//! JNA: `org.dmsched.jni.NativeEngine` (bindings/uniffi/jni). It drives the
-//! same `Engine` as the UniFFI API; data crosses as JSON strings, the shapes
-//! of the C ABI (docs/c-api.md).
-//!
-//! Errors of the engine become `org.dmsched.jni.DmschedNativeException`
-//! (`kind` = the `DmschedError` variant, `message` its text); a panic or a
-//! JNI failure becomes a `RuntimeException` (jni's `with_env` catches the
-//! unwind): nothing aborts the VM. Handles are registry ids, never
-//! pointers: a closed or made-up handle is an exception, not a crash.
-//!
-//! Host callbacks (`org.dmsched.jni.NativeHost`) are called on the thread
-//! that called into the engine, inside a local frame; a callback that
-//! throws makes that read or run fail with the exception's text.
+//! `org.dmsched.jni.NativeEngine`: the engine (hand-off mode) over JNI.
+//! The Java host (`NativeHost`) reads the tree, runs actions and hears of
+//! reports.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use jni::errors::ThrowRuntimeExAndDefault;
 use jni::objects::{JClass, JLongArray, JObject, JString, JValue};
 use jni::refs::Global;
 use jni::sys::{jint, jlong};
@@ -27,92 +14,13 @@ use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult, Report};
 use dmsched_core::{HostError, RunContext};
 
+use super::{
+    Fail, Res, call_java, context_json, json, jstring, native, next_id, opt_string, string,
+    string_result,
+};
 use crate::{DmschedError, Engine, EngineSettings, time};
 
 static ENGINES: Mutex<Option<HashMap<i64, Arc<Engine>>>> = Mutex::new(None);
-static NEXT_ID: AtomicI64 = AtomicI64::new(1);
-
-/// What a native method returns when it fails, or what it computed.
-type Res<T> = Result<T, Fail>;
-
-/// A failure inside a native method.
-enum Fail {
-    /// An engine error: thrown as `DmschedNativeException`.
-    Api(DmschedError),
-    /// A JNI error (a Java exception may already be pending).
-    Jni(jni::errors::Error),
-}
-
-impl From<jni::errors::Error> for Fail {
-    fn from(e: jni::errors::Error) -> Self {
-        Fail::Jni(e)
-    }
-}
-
-impl From<DmschedError> for Fail {
-    fn from(e: DmschedError) -> Self {
-        Fail::Api(e)
-    }
-}
-
-fn kind(e: &DmschedError) -> &'static str {
-    match e {
-        DmschedError::InvalidArgument(_) => "InvalidArgument",
-        DmschedError::InvalidSchedule(_) => "InvalidSchedule",
-        DmschedError::NotFound(_) => "NotFound",
-        DmschedError::AlreadyExists(_) => "AlreadyExists",
-        DmschedError::PermissionDenied(_) => "PermissionDenied",
-        DmschedError::LimitExceeded(_) => "LimitExceeded",
-        DmschedError::InvalidState(_) => "InvalidState",
-        DmschedError::Storage(_) => "Storage",
-        DmschedError::Closed => "Closed",
-    }
-}
-
-/// Runs a native method body: engine errors thrown as
-/// `DmschedNativeException`, JNI errors and panics as `RuntimeException`
-/// (jni's policy), `T::default()` returned to Java in every failure case.
-fn native<'local, T: Default>(
-    env: &mut EnvUnowned<'local>,
-    f: impl FnOnce(&mut Env<'local>) -> Res<T>,
-) -> T {
-    env.with_env(|env| -> Result<T, jni::errors::Error> {
-        match f(env) {
-            Ok(v) => Ok(v),
-            Err(Fail::Jni(e)) => Err(e),
-            Err(Fail::Api(e)) => {
-                if !env.exception_check() {
-                    let k = env.new_string(kind(&e))?;
-                    let m = env.new_string(e.to_string())?;
-                    let ex = env.new_object(
-                        jni_str!("org/dmsched/jni/DmschedNativeException"),
-                        jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
-                        &[JValue::Object(&k), JValue::Object(&m)],
-                    )?;
-                    let ex = jni::objects::JThrowable::cast_local(env, ex)?;
-                    env.throw(ex)?;
-                }
-                Ok(T::default())
-            }
-        }
-    })
-    .resolve::<ThrowRuntimeExAndDefault>()
-}
-
-fn string(env: &Env<'_>, s: &JString<'_>, what: &str) -> Res<String> {
-    if s.is_null() {
-        return Err(DmschedError::InvalidArgument(format!("{what} is null")).into());
-    }
-    Ok(s.try_to_string(env)?)
-}
-
-fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Res<Option<String>> {
-    if s.is_null() {
-        Ok(None)
-    } else {
-        Ok(Some(s.try_to_string(env)?))
-    }
-}
 
 fn engine(handle: jlong) -> Res<Arc<Engine>> {
     ENGINES
@@ -121,14 +29,6 @@ fn engine(handle: jlong) -> Res<Arc<Engine>> {
         .as_ref()
         .and_then(|m| m.get(&handle).cloned())
         .ok_or(Fail::Api(DmschedError::Closed))
-}
-
-fn json<T: serde::Serialize>(v: &T) -> Res<String> {
-    serde_json::to_string(v).map_err(|e| DmschedError::InvalidState(e.to_string()).into())
-}
-
-fn jstring<'local>(env: &mut Env<'local>, s: &str) -> Res<JString<'local>> {
-    Ok(env.new_string(s)?)
 }
 
 /// Runs `f` on the engine behind `handle` and returns its result as JSON.
@@ -151,82 +51,36 @@ impl JavaHost {
     /// Calls `NativeHost.<name>(args…): String?` and returns its result;
     /// a Java exception becomes a `HostError` with its text (and is cleared).
     fn call(&self, name: &str, args: &[&str]) -> Result<Option<String>, HostError> {
-        let r = self
-            .vm
-            .attach_current_thread(|env| -> Result<_, jni::errors::Error> {
-                env.with_local_frame(8, |env| -> Result<_, jni::errors::Error> {
-                    let mut js = Vec::with_capacity(args.len());
-                    for a in args {
-                        js.push(env.new_string(a)?);
-                    }
-                    let vals: Vec<JValue<'_>> = js.iter().map(|s| JValue::Object(s)).collect();
-                    let out = match name {
-                        "read" => env.call_method(
-                            self.host.as_obj(),
-                            jni_str!("read"),
-                            jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                            &vals,
-                        ),
-                        "execute" => env.call_method(
-                            self.host.as_obj(),
-                            jni_str!("execute"),
-                            jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                            &vals,
-                        ),
-                        _ => env
-                            .call_method(
-                                self.host.as_obj(),
-                                jni_str!("reportReady"),
-                                jni_sig!("(Ljava/lang/String;)V"),
-                                &vals,
-                            )
-                            .map(|_| jni::objects::JValueOwned::Void),
-                    };
-                    match out {
-                        Ok(jni::objects::JValueOwned::Object(o)) if !o.is_null() => {
-                            let s = JString::cast_local(env, o)?;
-                            Ok(Ok(Some(s.try_to_string(env)?)))
-                        }
-                        Ok(_) => Ok(Ok(None)),
-                        Err(jni::errors::Error::JavaException) => Ok(Err(pending_message(env))),
-                        Err(e) => Err(e),
-                    }
-                })
-            });
-        match r {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(HostError(format!("host {name} threw: {msg}"))),
-            Err(e) => Err(HostError(format!("host {name}: JNI: {e}"))),
-        }
+        call_java(&self.vm, &format!("host {name}"), |env| {
+            let mut js = Vec::with_capacity(args.len());
+            for a in args {
+                js.push(env.new_string(a)?);
+            }
+            let vals: Vec<JValue<'_>> = js.iter().map(|s| JValue::Object(s)).collect();
+            let out = match name {
+                "read" => env.call_method(
+                    self.host.as_obj(),
+                    jni_str!("read"),
+                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                    &vals,
+                )?,
+                "execute" => env.call_method(
+                    self.host.as_obj(),
+                    jni_str!("execute"),
+                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                    &vals,
+                )?,
+                _ => env.call_method(
+                    self.host.as_obj(),
+                    jni_str!("reportReady"),
+                    jni_sig!("(Ljava/lang/String;)V"),
+                    &vals,
+                )?,
+            };
+            string_result(env, out)
+        })
+        .map_err(HostError)
     }
-}
-
-/// The pending Java exception's `toString()`, cleared.
-fn pending_message(env: &mut Env<'_>) -> String {
-    let Some(t) = env.exception_occurred() else {
-        return "unknown exception".into();
-    };
-    env.exception_clear();
-    let text = env
-        .call_method(
-            &t,
-            jni_str!("toString"),
-            jni_sig!("()Ljava/lang/String;"),
-            &[],
-        )
-        .and_then(|v| v.l())
-        .and_then(|o| JString::cast_local(env, o))
-        .and_then(|s| s.try_to_string(env));
-    env.exception_clear();
-    text.unwrap_or_else(|_| "an exception without a readable message".into())
-}
-
-fn context_json(ctx: &RunContext) -> String {
-    serde_json::json!({
-        "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
-        "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
-    })
-    .to_string()
 }
 
 impl dmsched_core::TreeAccess for JavaHost {
@@ -300,7 +154,7 @@ pub extern "system" fn nativeOpen<'l>(
             authorizer: None,
         };
         let engine = Engine::open_core(settings, core_host)?;
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_id();
         ENGINES
             .lock()
             .unwrap_or_else(|p| p.into_inner())

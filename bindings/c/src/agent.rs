@@ -1,0 +1,523 @@
+//! Full-client mode: the core's `Agent` (the SDK's own DM tree, engine,
+//! Scheduling MO, DM client and HTTPS transport over one state directory)
+//! behind an opaque `dms_agent` handle. Each function converts its
+//! arguments, calls the agent and converts the result or the error.
+
+use std::ffi::c_char;
+
+use dmsched_core::agent::{Agent, AgentConfig, AgentError};
+use dmsched_core::dm::client::AcceptedNotification;
+use dmsched_core::dm::notification::Initiator;
+use dmsched_core::dm::session::Summary;
+use dmsched_core::dm::syncml::Encoding;
+use dmsched_core::expr::Value as ExprValue;
+use dmsched_core::mo::MoReport;
+use dmsched_core::tree::DeviceInfo;
+use dmsched_core::{EngineConfig, Event};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::agent_handle::{self, LiveAgent, with_agent};
+use crate::agent_host::{agent_host, dms_agent_host};
+use crate::boundary::{arg, fail, guard, opt_arg};
+use crate::log::{CLog, DMS_LOG_OFF, DMS_LOG_TRACE};
+use crate::status::{self, dms_status};
+use crate::{emit, time};
+
+/// A full-client agent: the device's DM tree, scheduling engine, Scheduling
+/// MO and DM client over one state directory. Opaque; made by
+/// `dms_agent_open`, released by `dms_agent_close`. The pointer value is an
+/// id: it is never dereferenced, and never reused once closed.
+pub struct dms_agent {
+    _private: u8,
+}
+
+fn agent_err(e: &AgentError) -> dms_status {
+    fail(dms_status::from(e), status::agent_message(e))
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {
+    fail(dms_status::DMS_INVALID_ARGUMENT, format!("{what}: {e}"))
+}
+
+/// `config_json.device`: the `./DevInfo` and `./DevDetail` facts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceJson {
+    dev_id: String,
+    man: String,
+    model: String,
+    lang: String,
+    #[serde(default)]
+    dev_typ: String,
+    #[serde(default)]
+    oem: String,
+    #[serde(default)]
+    fw_v: String,
+    #[serde(default)]
+    sw_v: String,
+    #[serde(default)]
+    hw_v: String,
+    #[serde(default)]
+    lrg_obj: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EncodingJson {
+    Xml,
+    Wbxml,
+}
+
+/// `config_json` of `dms_agent_open`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigJson {
+    dir: String,
+    device: DeviceJson,
+    #[serde(default)]
+    engine: serde_json::Map<String, Value>,
+    #[serde(default)]
+    encoding: Option<EncodingJson>,
+    #[serde(default)]
+    http_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    log_level: i32,
+}
+
+fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status> {
+    let c: ConfigJson = serde_json::from_str(text).map_err(|e| invalid("config_json", e))?;
+    let d = c.device;
+    let mut cfg = AgentConfig::new(
+        c.dir,
+        DeviceInfo {
+            dev_id: d.dev_id,
+            man: d.man,
+            model: d.model,
+            lang: d.lang,
+            dev_typ: d.dev_typ,
+            oem: d.oem,
+            fw_v: d.fw_v,
+            sw_v: d.sw_v,
+            hw_v: d.hw_v,
+            lrg_obj: d.lrg_obj,
+        },
+    );
+    // `engine` overrides the agent's engine defaults key by key (so that
+    // `device_id` stays the DevId unless given).
+    let mut engine = serde_json::to_value(&cfg.engine)
+        .map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
+    if let Value::Object(base) = &mut engine {
+        base.extend(c.engine);
+    }
+    cfg.engine = serde_json::from_value::<EngineConfig>(engine)
+        .map_err(|e| invalid("config_json.engine", e))?;
+    if let Some(enc) = c.encoding {
+        cfg.session.encoding = match enc {
+            EncodingJson::Xml => Encoding::Xml,
+            EncodingJson::Wbxml => Encoding::Wbxml,
+        };
+    }
+    if let Some(s) = c.http_timeout_seconds {
+        cfg.http.timeout = std::time::Duration::from_secs(s);
+    }
+    Ok((cfg, c.log_level))
+}
+
+fn notification_json(a: &AcceptedNotification) -> Value {
+    let n = &a.notification;
+    json!({
+        "server_id": n.server_id, "session_id": n.session_id, "version": n.version,
+        "ui_mode": n.ui_mode.bits(),
+        "initiator": match n.initiator { Initiator::Client => "client", Initiator::Server => "server" },
+        "used_resync_nonce": a.used_resync_nonce,
+    })
+}
+
+fn summary_json(server_id: &str, s: &Summary, n: Option<&AcceptedNotification>) -> Value {
+    json!({
+        "server_id": server_id, "sent": s.sent, "received": s.received,
+        "statuses": s.statuses.iter().map(|(cmd, code)| json!({"cmd": cmd, "code": code})).collect::<Vec<_>>(),
+        "alerts_delivered": s.alerts_delivered.len(), "aborted": s.aborted,
+        "notification": n.map(notification_json),
+    })
+}
+
+fn reports_json(rs: &[MoReport]) -> Value {
+    rs.iter()
+        .map(|r| {
+            json!({"id": r.id, "owner": r.owner, "source": r.source, "type": r.type_,
+                   "mark": r.mark, "data": r.data})
+        })
+        .collect()
+}
+
+/// Opens (creating) an agent over the state directory of `config_json` at
+/// `now_ms` (Unix ms, UTC, as everywhere in this API): its tree with the
+/// standard MOs and `./Scheduling`, its engine (settling firings a crash
+/// interrupted), its DM client. `config_json` is
+/// `{"dir", "device": {"dev_id","man","model","lang", "dev_typ"?,"oem"?,"fw_v"?,"sw_v"?,"hw_v"?,"lrg_obj"?},
+/// "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?, "log_level"?}`
+/// where `engine` takes the keys of `dms_config.options_json` plus
+/// `time_zone` and `device_id` (default: the DevId), e.g.
+/// `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`.
+/// `host` may be NULL (no callbacks). On success writes the handle to
+/// `*out`; on failure `*out` is not written and `host->destroy` is not
+/// called. Any thread; the handle may then be used from any thread.
+///
+/// # Safety
+/// `config_json` is NUL-terminated; `host` is NULL or valid, its callbacks
+/// and `user_data` valid until `dms_agent_close`; `out` valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_open(
+    config_json: *const c_char,
+    host: *const dms_agent_host,
+    now_ms: i64,
+    out: *mut *mut dms_agent,
+) -> dms_status {
+    guard(|| {
+        if out.is_null() {
+            return fail(dms_status::DMS_INVALID_ARGUMENT, "out is NULL");
+        }
+        let run = || -> Result<*mut dms_agent, dms_status> {
+            // SAFETY: per the contract.
+            let text = unsafe { arg(config_json, "config_json") }?;
+            let (cfg, log_level) = agent_config(text)?;
+            let now = time(now_ms)?;
+            // SAFETY: NULL or valid per the contract.
+            let h = (!host.is_null()).then(|| unsafe { *host });
+            let log = match h.and_then(|h| h.log) {
+                Some(f) if log_level > DMS_LOG_OFF => Some(tracing::Dispatch::new(CLog {
+                    f,
+                    user_data: h.map_or(std::ptr::null_mut(), |h| h.user_data),
+                    max: log_level.min(DMS_LOG_TRACE),
+                })),
+                _ => None,
+            };
+            let (core_host, adopted) = agent_host(h);
+            let open = || Agent::open(cfg, core_host, now);
+            let agent = match &log {
+                Some(d) => tracing::dispatcher::with_default(d, open),
+                None => open(),
+            }
+            .map_err(|e| agent_err(&e))?;
+            // The host is only adopted (and destroyed at close) on success.
+            if let Some(c) = &adopted {
+                c.1.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            Ok(agent_handle::register(LiveAgent {
+                agent,
+                log,
+                host: adopted,
+            }))
+        };
+        match run() {
+            Ok(h) => {
+                // SAFETY: `out` valid for one write.
+                unsafe { *out = h };
+                dms_status::DMS_OK
+            }
+            Err(s) => s,
+        }
+    })
+}
+
+/// Closes an agent: waits for calls in progress on other threads, releases
+/// everything, then calls `host->destroy(user_data)`. NULL is accepted
+/// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing.
+/// From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
+/// done. Any thread.
+///
+/// # Safety
+/// `a` is NULL or a handle from `dms_agent_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_close(a: *mut dms_agent) -> dms_status {
+    guard(|| {
+        if a.is_null() {
+            return dms_status::DMS_OK;
+        }
+        agent_handle::close(a)
+    })
+}
+
+/// Provisions a DM account (bootstrap) from an account file's JSON:
+/// `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
+/// "server"?: {...}, "ca_pem"?: "path", "allow_plain_http"?, "encoding"?}`
+/// (nonces base64). `ca_pem` (may be NULL) is the server's trust anchor as
+/// PEM text; without it the file's `ca_pem` path (relative to the working
+/// directory) or the public roots are trusted. `*out_server_id` (may be
+/// NULL) gets the server id (free with `dms_string_free`). The server
+/// already has an account: `DMS_ALREADY_EXISTS`; a malformed file:
+/// `DMS_INVALID_ARGUMENT`; an unusable one: `DMS_NO_ACCOUNT`.
+/// Threads: any thread.
+///
+/// # Safety
+/// Strings are NUL-terminated (`ca_pem` may be NULL); `out_server_id` is
+/// NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_provision(
+    a: *mut dms_agent,
+    account_json: *const c_char,
+    ca_pem: *const c_char,
+    now_ms: i64,
+    out_server_id: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let (account, ca) = unsafe {
+            (
+                arg(account_json, "account_json")?,
+                opt_arg(ca_pem, "ca_pem")?,
+            )
+        };
+        let id = agent
+            .provision(account, ca, None, time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        // SAFETY: NULL or valid for one write per the contract.
+        unsafe { crate::boundary::put_string(out_server_id, id) };
+        Ok(())
+    })
+}
+
+/// Runs one DM session (blocking until it ends) and hands reports waiting
+/// for the server to it (acknowledged ones are removed).
+/// Client-initiated when `pkg0` is NULL: `server_id` is then required.
+/// With `pkg0` (`pkg0_len` bytes of a package #0, e.g. from WAP push or
+/// SMS), the notification is first checked — well-formed, authentic, not
+/// seen before: accepting it is durable, the same bytes are refused from
+/// then on, even if the session then fails — and the session answers it;
+/// `server_id` may be NULL (the notification's server) or must match. The
+/// notification's ui-mode goes to `host->interact` (ui-mode 3 without it,
+/// or refused: `DMS_SESSION_DECLINED`, no session).
+/// `*out_summary_json` (may be NULL) gets
+/// `{"server_id","sent","received","statuses": [{"cmd","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","version","ui_mode","initiator","used_resync_nonce"}}`.
+/// Errors: `DMS_NO_ACCOUNT`, `DMS_NOTIFICATION_REFUSED`,
+/// `DMS_SESSION_DECLINED`, `DMS_SESSION_REJECTED`, `DMS_PROTOCOL`,
+/// `DMS_TRANSPORT`, `DMS_STORAGE`.
+/// Threads: any thread; callbacks run on the calling thread.
+///
+/// # Safety
+/// `server_id` is NULL or NUL-terminated; `pkg0` is NULL or valid for
+/// `pkg0_len` bytes; `out_summary_json` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_run_session(
+    a: *mut dms_agent,
+    server_id: *const c_char,
+    pkg0: *const u8,
+    pkg0_len: usize,
+    now_ms: i64,
+    out_summary_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let server = unsafe { opt_arg(server_id, "server_id") }?;
+        let now = time(now_ms)?;
+        let accepted = if pkg0.is_null() {
+            None
+        } else {
+            // SAFETY: valid for `pkg0_len` bytes per the contract.
+            let bytes = unsafe { std::slice::from_raw_parts(pkg0, pkg0_len) };
+            Some(
+                agent
+                    .accept_notification(bytes, now)
+                    .map_err(|e| agent_err(&e))?,
+            )
+        };
+        let server = match (server, &accepted) {
+            (Some(s), _) => s,
+            (None, Some(n)) => n.notification.server_id.as_str(),
+            (None, None) => {
+                return Err(fail(
+                    dms_status::DMS_INVALID_ARGUMENT,
+                    "server_id is NULL and no package #0 is given",
+                ));
+            }
+        };
+        let summary = agent
+            .run_session(server, accepted.as_ref(), now)
+            .map_err(|e| agent_err(&e))?;
+        emit(
+            out_summary_json,
+            &summary_json(server, &summary, accepted.as_ref()),
+        )
+    })
+}
+
+/// Runs what is due at `now_ms`: tasks run on the agent's own tree with
+/// their owner's rights. `*out_firings_json` (may be NULL) gets the
+/// finished occurrences as in `dms_engine_tick` (an empty array is the
+/// static `"[]"`; free it with `dms_string_free` all the same).
+/// Threads: any thread.
+///
+/// # Safety
+/// `out_firings_json` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_tick(
+    a: *mut dms_agent,
+    now_ms: i64,
+    out_firings_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        let fired = agent.tick(time(now_ms)?).map_err(|e| agent_err(&e))?;
+        emit(out_firings_json, &fired)
+    })
+}
+
+/// The earliest instant (Unix ms) at which `dms_agent_tick` has work;
+/// `*out_has` is false when nothing is scheduled by time. Any thread.
+///
+/// # Safety
+/// `out_ms` and `out_has` are valid for one write each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_next_wakeup(
+    a: *const dms_agent,
+    out_ms: *mut i64,
+    out_has: *mut bool,
+) -> dms_status {
+    with_agent(a, |agent| {
+        if out_ms.is_null() || out_has.is_null() {
+            return Err(fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "out_ms or out_has is NULL",
+            ));
+        }
+        let w = agent.next_wakeup();
+        // SAFETY: both non-null and valid for one write (the contract).
+        unsafe {
+            *out_has = w.is_some();
+            *out_ms = w.map_or(0, |t| t.as_millisecond());
+        }
+        Ok(())
+    })
+}
+
+/// Posts a device event `{"name": "...", "fields": {...}}` (as
+/// `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
+///
+/// # Safety
+/// `event_json` is NUL-terminated; `out_firings_json` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_post_event(
+    a: *mut dms_agent,
+    event_json: *const c_char,
+    now_ms: i64,
+    out_firings_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let text = unsafe { arg(event_json, "event_json") }?;
+        let ev: Event = serde_json::from_str(text).map_err(|e| invalid("event_json", e))?;
+        let fired = agent
+            .post_event(&ev, time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        emit(out_firings_json, &fired)
+    })
+}
+
+/// Sets leaf `uri` of the agent's tree, as the device, to `value_json`
+/// (`42`, `1.5`, `true`, `"text"`: the node's format follows the value);
+/// an absent leaf is created, with any missing interior nodes above it.
+/// Wakes the tasks whose triggers or conditions read it. Output as
+/// `dms_agent_tick`. A node the device may not write:
+/// `DMS_PERMISSION_DENIED`; a bad URI or value: `DMS_INVALID_ARGUMENT`.
+/// Any thread.
+///
+/// # Safety
+/// `uri` and `value_json` are NUL-terminated; `out_firings_json` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_set_value(
+    a: *mut dms_agent,
+    uri: *const c_char,
+    value_json: *const c_char,
+    now_ms: i64,
+    out_firings_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let (u, v) = unsafe { (arg(uri, "uri")?, arg(value_json, "value_json")?) };
+        let v: ExprValue = serde_json::from_str(v).map_err(|e| invalid("value_json", e))?;
+        let fired = agent
+            .set_value(u, &v, time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        emit(out_firings_json, &fired)
+    })
+}
+
+/// Every schedule on the device as a JSON array (as `dms_engine_list` with
+/// a NULL requester). Free with `dms_string_free`. Any thread.
+///
+/// # Safety
+/// `out_json` is valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_schedules(
+    a: *const dms_agent,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        if out_json.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
+        }
+        let list = agent.schedules().map_err(|e| agent_err(&e))?;
+        emit(out_json, &list)
+    })
+}
+
+/// The result reports waiting for `server_id` (they go with its next
+/// session as Generic Alerts 1226), oldest first, as a JSON array of
+/// `{"id","owner","source","type","mark","data"}` (`data`: the XML the
+/// server receives). Free with `dms_string_free`. Any thread.
+///
+/// # Safety
+/// `server_id` is NUL-terminated; `out_json` is valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_pending_reports(
+    a: *const dms_agent,
+    server_id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        if out_json.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
+        }
+        // SAFETY: per the contract.
+        let server = unsafe { arg(server_id, "server_id") }?;
+        let reports = agent.pending_reports(server).map_err(|e| agent_err(&e))?;
+        emit(out_json, &reports_json(&reports))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn agents_may_be_called_from_several_threads() {
+        assert_send_sync::<Agent>();
+    }
+
+    #[test]
+    fn engine_options_override_defaults_key_by_key() {
+        let (cfg, level) = agent_config(
+            r#"{"dir": "/tmp/x", "device": {"dev_id": "IMEI:1", "man": "m", "model": "o", "lang": "en"},
+                "engine": {"time_zone": "Europe/Paris"}, "log_level": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.engine.device_id, "IMEI:1");
+        assert_eq!(cfg.engine.time_zone, "Europe/Paris");
+        assert_eq!(level, 3);
+    }
+
+    #[test]
+    fn unknown_config_keys_are_refused() {
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "x": 1}"#).is_err());
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "engine": {"x": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn handles_never_opened_are_refused() {
+        let st = with_agent(std::ptr::without_provenance(usize::MAX), |_| Ok(()));
+        assert_eq!(st, dms_status::DMS_INVALID_HANDLE);
+    }
+}

@@ -1,0 +1,202 @@
+//! The callbacks of a full-client agent (`dms_agent_host`) as the core's
+//! `AgentHost`: the confirmation prompt and the authorizer reuse the engine
+//! host's glue (`CHost`); the user-interaction callback for DM UI alerts
+//! (1100–1104) and package #0 ui-modes is new here.
+
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use dmsched_core::agent::AgentHost;
+use dmsched_core::dm::session::{UiKind, UiRequest, UiResponse, UserInteraction};
+use dmsched_core::{Authorizer, UserPrompt};
+
+use crate::callbacks::{
+    CHost, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_host,
+};
+use crate::log::dms_log_fn;
+
+/// What the user did with a user-interaction request; the value an
+/// `interact` callback returns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum dms_ui_answer {
+    /// Display shown (1100), or confirmation accepted (1101).
+    DMS_UI_YES = 0,
+    /// Confirmation refused (the server gets 304).
+    DMS_UI_NO = 1,
+    /// The user cancelled (214).
+    DMS_UI_CANCEL = 2,
+    /// No answer within `max_display_secs` (408; the default response goes back).
+    DMS_UI_TIMEOUT = 3,
+    /// Text entered (1102): the text is in the callback's buffer.
+    DMS_UI_TEXT = 4,
+    /// Choices made (1103, 1104): a JSON array of choice numbers counted
+    /// from 1 (`[2]`, `[1,3]`) is in the callback's buffer.
+    DMS_UI_CHOICES = 5,
+    /// The device cannot show this now (416).
+    DMS_UI_CANNOT_SHOW = 6,
+}
+
+/// Shows a server's user-interaction request and returns the user's answer
+/// as a `dms_ui_answer` value (any other value, or a malformed buffer,
+/// counts as `DMS_UI_CANNOT_SHOW`). `request_json` is
+/// `{"server_id","code","kind","text","choices","max_len","input_type","echo","min_display_secs","max_display_secs","default_response"}`
+/// with `code` 1100–1104 and `kind` one of `display`, `confirm`,
+/// `text_input`, `single_choice`, `multiple_choice` (absent facts are
+/// `null`). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
+/// a `confirm` before the session starts. For `DMS_UI_TEXT` and
+/// `DMS_UI_CHOICES` write the answer into `answer` with `dms_buffer_set`.
+/// Runs on the thread that called `dms_agent_run_session`, during the
+/// session (it may block up to `max_display_secs`).
+pub type dms_interact_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request_json: *const c_char,
+        answer: *mut dms_buffer,
+    ) -> i32,
+>;
+
+/// The host's callbacks for a full-client agent; every member may be NULL.
+/// In full-client mode the SDK has its own DM tree, so there is no
+/// `tree_read` or `execute`: scheduled commands run on that tree with the
+/// owning server's rights. Callbacks run on the thread that called into
+/// the agent and must not call back into any agent (`DMS_REENTRANT_CALL`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct dms_agent_host {
+    /// Passed to every callback.
+    pub user_data: *mut c_void,
+    /// Asks the user before a scheduled run (policy `confirm`); without
+    /// it such a task is refused. As in `dms_host`.
+    pub confirm: dms_confirm_fn,
+    /// Cross-authority access to schedules; without it only owners act on
+    /// their schedules. As in `dms_host`.
+    pub authorize: dms_authorize_fn,
+    /// User-interaction alerts (1100–1104) and package #0 ui-modes; without
+    /// it alerts are answered "cannot show" (416) and a package #0 asking
+    /// for the user's consent is declined.
+    pub interact: dms_interact_fn,
+    /// Log lines at or above the config's `log_level`. As in `dms_host`.
+    pub log: dms_log_fn,
+    /// Called once with `user_data` when the agent is closed (never after
+    /// a failed open).
+    pub destroy: dms_destroy_fn,
+}
+
+/// The C user-interaction callback as the core's `UserInteraction`.
+struct CInteract {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char, *mut dms_buffer) -> i32,
+    user_data: *mut c_void,
+}
+
+// SAFETY: the header documents that callbacks and `user_data` must be usable
+// from any thread that calls into the agent.
+unsafe impl Send for CInteract {}
+// SAFETY: as above.
+unsafe impl Sync for CInteract {}
+
+fn request_json(r: &UiRequest) -> String {
+    let none = || serde_json::Value::Null;
+    let (code, kind, choices, max_len, input_type, echo) = match &r.kind {
+        UiKind::Display => (1100, "display", none(), None, None, None),
+        UiKind::Confirm => (1101, "confirm", none(), None, None, None),
+        UiKind::TextInput {
+            max_len,
+            input_type,
+            echo,
+        } => (1102, "text_input", none(), *max_len, *input_type, *echo),
+        UiKind::SingleChoice { choices } => (
+            1103,
+            "single_choice",
+            choices.clone().into(),
+            None,
+            None,
+            None,
+        ),
+        UiKind::MultipleChoice { choices } => (
+            1104,
+            "multiple_choice",
+            choices.clone().into(),
+            None,
+            None,
+            None,
+        ),
+    };
+    serde_json::json!({
+        "server_id": r.server_id, "code": code, "kind": kind, "text": r.text,
+        "choices": choices, "max_len": max_len,
+        "input_type": input_type.map(String::from), "echo": echo.map(String::from),
+        "min_display_secs": r.min_display_secs, "max_display_secs": r.max_display_secs,
+        "default_response": r.default_response,
+    })
+    .to_string()
+}
+
+impl UserInteraction for CInteract {
+    fn interact(&self, request: &UiRequest) -> UiResponse {
+        let j = CString::new(request_json(request).replace('\0', "")).unwrap_or_default();
+        let mut buf = dms_buffer {
+            data: Vec::new(),
+            set: false,
+        };
+        // SAFETY: the host supplied this function for exactly this call.
+        let code = unsafe { (self.f)(self.user_data, j.as_ptr(), &mut buf) };
+        const YES: i32 = dms_ui_answer::DMS_UI_YES as i32;
+        const NO: i32 = dms_ui_answer::DMS_UI_NO as i32;
+        const CANCEL: i32 = dms_ui_answer::DMS_UI_CANCEL as i32;
+        const TIMEOUT: i32 = dms_ui_answer::DMS_UI_TIMEOUT as i32;
+        const TEXT: i32 = dms_ui_answer::DMS_UI_TEXT as i32;
+        const CHOICES: i32 = dms_ui_answer::DMS_UI_CHOICES as i32;
+        match code {
+            YES => UiResponse::Yes,
+            NO => UiResponse::No,
+            CANCEL => UiResponse::Cancel,
+            TIMEOUT => UiResponse::Timeout,
+            TEXT => UiResponse::Text(String::from_utf8_lossy(&buf.data).into_owned()),
+            CHOICES => serde_json::from_slice(&buf.data)
+                .map(UiResponse::Choices)
+                .unwrap_or(UiResponse::CannotShow),
+            _ => UiResponse::CannotShow,
+        }
+    }
+}
+
+/// The core's `AgentHost` from the C callbacks, and the shared object that
+/// owns `user_data` (its drop runs `destroy` once adopted: keep it until
+/// the agent is gone, then drop it).
+pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CHost>>) {
+    let Some(h) = h else {
+        return (AgentHost::default(), None);
+    };
+    let c = Arc::new(CHost(
+        dms_host {
+            user_data: h.user_data,
+            tree_read: None,
+            execute: None,
+            confirm: h.confirm,
+            report_ready: None,
+            authorize: h.authorize,
+            log: h.log,
+            destroy: h.destroy,
+        },
+        AtomicBool::new(false),
+    ));
+    let host = AgentHost {
+        prompt: h
+            .confirm
+            .is_some()
+            .then(|| c.clone() as Arc<dyn UserPrompt>),
+        ui: h.interact.map(|f| {
+            Arc::new(CInteract {
+                f,
+                user_data: h.user_data,
+            }) as Arc<dyn UserInteraction>
+        }),
+        authorizer: h
+            .authorize
+            .is_some()
+            .then(|| c.clone() as Arc<dyn Authorizer>),
+    };
+    (host, Some(c))
+}

@@ -1,0 +1,120 @@
+package org.dmsched.jni
+
+import java.util.concurrent.atomic.AtomicLong
+
+/**
+ * The agent (full-client mode: DM tree, engine, Scheduling MO, DM client and
+ * HTTPS over one state directory) through a direct JNI surface, for Android
+ * system services that cannot use JNA (apps use the UniFFI `org.dmsched.Agent`).
+ * The same native library (`libdmsched_uniffi`) serves both.
+ *
+ * Instants are Unix milliseconds. Results are JSON strings: firings and
+ * schedules in the shapes of the C ABI (as [NativeEngine]); the DM records
+ * with snake_case fields. Failures throw [DmschedNativeException] (`kind`
+ * `InvalidArgument` for a bad argument or an unknown server, `PermissionDenied`
+ * for a refused package #0, a declined session or a rejected credential,
+ * `Protocol` for a failed session, `AlreadyExists`, `Storage`, `Closed` …);
+ * a bug in the library throws a plain `RuntimeException`: nothing aborts the VM.
+ *
+ * Threads: any thread. [runSession] blocks for the whole session (network):
+ * never call it on the main thread. Callbacks run on the calling thread and
+ * must not call back into the agent (that call throws `InvalidState`).
+ * [close] releases the agent (later calls throw `Closed`).
+ */
+class NativeAgent private constructor(handle: Long) : AutoCloseable {
+    private val handle = AtomicLong(handle)
+
+    private fun h(): Long = handle.get().also {
+        if (it == 0L) throw DmschedNativeException("Closed", "the agent is closed")
+    }
+
+    /**
+     * Provisions a DM account from its JSON form (`server_id`, `server_url`,
+     * `client` {`auth`, `name`, `secret`, `nonce`}, optional `server`) with the
+     * server's TLS trust anchor [caPem] (null: public roots); returns the server id.
+     */
+    fun provision(accountJson: String, caPem: String?, nowMs: Long): String =
+        nativeProvision(h(), accountJson, caPem, nowMs)
+
+    /**
+     * Checks a package #0 (well-formed, for a provisioned server, authentic, not
+     * a replay); returns `{"server_id", "session_id", "ui_mode", "initiator",
+     * "version", "vendor", "used_resync_nonce"}` for [runSession]. Durable: the
+     * same bytes are refused from now on.
+     */
+    fun acceptNotification(bytes: ByteArray, nowMs: Long): String = nativeAcceptNotification(h(), bytes, nowMs)
+
+    /**
+     * Runs one DM session with [serverId] (blocking): client-initiated when
+     * [notificationJson] is null, else for the package #0 [acceptNotification]
+     * returned. Returns `{"sent", "received", "statuses": [{"command", "code"}],
+     * "alerts_delivered", "aborted"}`.
+     */
+    fun runSession(serverId: String, notificationJson: String?, nowMs: Long): String =
+        nativeRunSession(h(), serverId, notificationJson, nowMs)
+
+    /** Runs everything due at [nowMs]; returns the finished occurrences as a JSON array. */
+    fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
+
+    /** The earliest instant at which [tick] has work, or [NO_WAKEUP]. */
+    fun nextWakeup(): Long = nativeNextWakeup(h())
+
+    /** A device event ([fieldsJson]: a JSON object, or null); returns the firings. */
+    fun postEvent(name: String, fieldsJson: String?, nowMs: Long): String = nativePostEvent(h(), name, fieldsJson, nowMs)
+
+    /**
+     * Sets a device-owned tree leaf to [valueJson] (`true`, `3`, `2.5`, `"text"`:
+     * its format follows), creating it if absent; returns the firings it caused.
+     */
+    fun setValue(uri: String, valueJson: String, nowMs: Long): String = nativeSetValue(h(), uri, valueJson, nowMs)
+
+    /** Every schedule on the device, as a JSON array. */
+    fun schedules(): String = nativeSchedules(h())
+
+    /**
+     * The Scheduling reports waiting for [serverId]: a JSON array of `{"id",
+     * "owner", "source", "meta_type", "mark", "data"}`; they go with its next session.
+     */
+    fun pendingReports(serverId: String): String = nativePendingReports(h(), serverId)
+
+    /** Releases the agent and its database; twice is harmless. */
+    override fun close() {
+        val h = handle.getAndSet(0L)
+        if (h != 0L) nativeClose(h)
+    }
+
+    companion object {
+        /** [nextWakeup] when nothing is scheduled by time. */
+        const val NO_WAKEUP: Long = Long.MIN_VALUE
+
+        /**
+         * Opens (creating) the agent. [settingsJson]: `{"state_dir", "device":
+         * {"dev_id", "man", "model", "lang", "dev_typ", "oem", "fw_v", "sw_v",
+         * "hw_v", "lrg_obj"}, "time_zone", "options": {engine settings},
+         * "http_timeout_ms"}` (only `state_dir` and `device.dev_id` required).
+         * Each callback may be null.
+         */
+        @JvmStatic
+        fun open(
+            settingsJson: String,
+            nowMs: Long,
+            ui: NativeUserInteraction?,
+            prompt: NativePrompt?,
+            authorizer: NativeAuthorizer?,
+        ): NativeAgent = NativeAgent(nativeOpen(settingsJson, nowMs, ui, prompt, authorizer))
+
+        @JvmStatic private external fun nativeOpen(
+            settingsJson: String, nowMs: Long, ui: NativeUserInteraction?, prompt: NativePrompt?, authorizer: NativeAuthorizer?,
+        ): Long
+        @JvmStatic private external fun nativeClose(handle: Long)
+        @JvmStatic private external fun nativeProvision(handle: Long, accountJson: String, caPem: String?, nowMs: Long): String
+        @JvmStatic private external fun nativeAcceptNotification(handle: Long, bytes: ByteArray, nowMs: Long): String
+        @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notificationJson: String?, nowMs: Long): String
+        @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
+        @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
+        @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String
+        @JvmStatic private external fun nativeSetValue(handle: Long, uri: String, valueJson: String, nowMs: Long): String
+        @JvmStatic private external fun nativeSchedules(handle: Long): String
+        @JvmStatic private external fun nativePendingReports(handle: Long, serverId: String): String
+    }
+}

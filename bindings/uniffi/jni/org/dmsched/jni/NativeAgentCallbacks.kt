@@ -1,0 +1,35 @@
+package org.dmsched.jni
+
+// The callbacks of a [NativeAgent], each optional. They run on the thread
+// that called into the agent (for DM alerts: the thread running
+// runSession) and must not call back into the agent. Throwing is safe.
+
+/**
+ * Shows a server's user-interaction alert (1100–1104) or a package #0 notice.
+ * [requestJson]: `{"server_id", "kind": {"type": "display" | "confirm" |
+ * "text_input" (+ "max_len", "input_type", "echo") | "single_choice" |
+ * "multiple_choice" (+ "choices")}, "text", "min_display_secs",
+ * "max_display_secs", "default_response"}`. Answer `"yes"`, `"no"`,
+ * `"cancel"`, `"timeout"`, `"cannot_show"`, `{"text": "…"}` or
+ * `{"choices": [1, 3]}` (from 1); anything else, or throwing, answers 416.
+ */
+fun interface NativeUserInteraction {
+    fun interact(requestJson: String): String
+}
+
+/**
+ * Asks the user before a run of a task whose policy says `confirm`
+ * ([contextJson] as in [NativeHost.execute], [title] the schedule's name).
+ * Answer `"accept"`, `"refuse"` or `{"postpone": seconds}`; throwing refuses.
+ */
+fun interface NativePrompt {
+    fun confirm(contextJson: String, title: String): String
+}
+
+/**
+ * Whether [requester] may act on schedule [id] of [owner]: [access] is
+ * `read`, `change` or `end`. Throwing denies.
+ */
+fun interface NativeAuthorizer {
+    fun authorize(requester: String, owner: String, id: String, access: String): Boolean
+}

@@ -1,0 +1,273 @@
+//! Full-client mode: the core's `dmsched::agent::Agent` (DM tree, engine,
+//! Scheduling MO, DM client and HTTPS transport over one state directory)
+//! as a UniFFI object. Only translation lives here.
+//!
+//! Threads: an `Agent` may be shared between threads; the core serialises
+//! what must be. `runSession` blocks for the whole session (network
+//! round-trips, up to the HTTP timeout per message): never call it on the
+//! main (UI) thread. Callbacks (`UserPrompt`, `UserInteraction`,
+//! `Authorizer`) run on the thread of the call that needs them; one that
+//! calls back into an agent gets `InvalidState`, never a deadlock.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dmsched_core::EngineConfig;
+use dmsched_core::agent::{Agent as CoreAgent, AgentConfig, AgentHost};
+
+use crate::dm_types::{DeviceFacts, MoReport, NotificationInfo, SessionSummary};
+use crate::host::{AuthorizerAdapter, PromptAdapter, UiAdapter, UserInteraction};
+use crate::types::{Firing, ScheduleSummary, TreeValue, WakeupWindow};
+use crate::{Authorizer, DmschedError, UserPrompt, time};
+
+/// How to open an agent.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct AgentSettings {
+    /// The state directory (created if absent): `dmsched.db` (schedules,
+    /// DM tree, DM client state) and one `transport-<server>.json` per
+    /// provisioned server (its trust anchor).
+    pub state_dir: String,
+    /// The device facts of `./DevInfo` and `./DevDetail`.
+    pub device: DeviceFacts,
+    /// The device's IANA time zone (for schedules using `"local"`).
+    #[uniffi(default = "UTC")]
+    pub time_zone: String,
+    /// Optional JSON overriding engine settings (`limits`,
+    /// `misfire_grace_seconds`, `outbox_capacity`, `max_misfire_records`), as
+    /// for `EngineSettings`; the device id is always `device.devId`.
+    #[uniffi(default = None)]
+    pub options_json: Option<String>,
+    /// Whole-exchange timeout of one HTTP request of a session, ms.
+    #[uniffi(default = 60000)]
+    pub http_timeout_ms: u64,
+}
+
+/// The core's configuration for `settings`.
+fn config(settings: AgentSettings) -> Result<AgentConfig, DmschedError> {
+    let engine = match &settings.options_json {
+        Some(j) => serde_json::from_str::<EngineConfig>(j)
+            .map_err(|e| DmschedError::InvalidArgument(format!("options_json: {e}")))?,
+        None => EngineConfig::default(),
+    };
+    let mut cfg = AgentConfig::new(PathBuf::from(settings.state_dir), settings.device.into());
+    cfg.engine = EngineConfig {
+        device_id: cfg.engine.device_id.clone(),
+        time_zone: settings.time_zone,
+        ..engine
+    };
+    cfg.http.timeout = Duration::from_millis(settings.http_timeout_ms);
+    Ok(cfg)
+}
+
+thread_local! {
+    /// True while this thread is inside a call of an agent (callbacks run then).
+    static IN_AGENT: Cell<bool> = const { Cell::new(false) };
+}
+
+struct InAgent;
+
+impl Drop for InAgent {
+    fn drop(&mut self) {
+        IN_AGENT.with(|c| c.set(false));
+    }
+}
+
+/// The device side of DM Scheduling in full-client mode: DM account,
+/// package #0, sessions, schedules run offline, reports. `shutdown()`
+/// releases it for every reference.
+#[derive(uniffi::Object)]
+pub struct Agent {
+    /// `None` once shut down; calls in flight keep their own reference.
+    inner: Mutex<Option<Arc<CoreAgent>>>,
+}
+
+impl Agent {
+    /// Opens the core agent (shared by the UniFFI constructor and JNI).
+    pub(crate) fn open_core(
+        settings: AgentSettings,
+        now_ms: i64,
+        host: AgentHost,
+    ) -> Result<Agent, DmschedError> {
+        let agent = CoreAgent::open(config(settings)?, host, time(now_ms)?)?;
+        Ok(Agent {
+            inner: Mutex::new(Some(Arc::new(agent))),
+        })
+    }
+
+    /// Runs `f` on the core agent: re-entrance from a callback refused,
+    /// `Closed` after `shutdown()`.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&CoreAgent) -> Result<T, DmschedError>,
+    ) -> Result<T, DmschedError> {
+        if IN_AGENT.with(Cell::get) {
+            return Err(DmschedError::InvalidState(
+                "a host callback called back into the agent".into(),
+            ));
+        }
+        let agent = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(DmschedError::Closed)?;
+        IN_AGENT.with(|c| c.set(true));
+        let _reset = InAgent;
+        f(&agent)
+    }
+}
+
+fn firings(v: Vec<dmsched_core::model::Firing>) -> Vec<Firing> {
+    v.into_iter().map(Into::into).collect()
+}
+
+#[uniffi::export]
+impl Agent {
+    /// Opens (creating) the agent in `settings.stateDir` at `nowMs`: the DM
+    /// tree with the standard MOs and `./Scheduling`, the engine (recovering
+    /// interrupted runs), the DM client. Without `prompt` a task whose policy
+    /// asks for confirmation is refused; without `ui` user-interaction
+    /// alerts are answered 416 and a package #0 in ui-mode 3 is declined;
+    /// without `authorizer` only a schedule's owner may act on it.
+    #[uniffi::constructor(default(prompt = None, ui = None, authorizer = None))]
+    pub fn open(
+        settings: AgentSettings,
+        now_ms: i64,
+        prompt: Option<Arc<dyn UserPrompt>>,
+        ui: Option<Arc<dyn UserInteraction>>,
+        authorizer: Option<Arc<dyn Authorizer>>,
+    ) -> Result<Arc<Self>, DmschedError> {
+        let host = AgentHost {
+            prompt: prompt.map(|p| Arc::new(PromptAdapter(p)) as _),
+            ui: ui.map(|u| Arc::new(UiAdapter(u)) as _),
+            authorizer: authorizer.map(|a| Arc::new(AuthorizerAdapter(a)) as _),
+        };
+        Ok(Arc::new(Agent::open_core(settings, now_ms, host)?))
+    }
+
+    /// Provisions a DM account (bootstrap) from its JSON form (`server_id`,
+    /// `server_url`, `client` {`auth`, `name`, `secret`, `nonce`}, optional
+    /// `server`, `allow_plain_http`; docs/dm-client.md) and returns its
+    /// server id. `caPem` is the server's TLS trust anchor (PEM); without it
+    /// the public roots are trusted. `AlreadyExists` if the server has one.
+    #[uniffi::method(default(ca_pem = None))]
+    pub fn provision(
+        &self,
+        account_json: String,
+        ca_pem: Option<String>,
+        now_ms: i64,
+    ) -> Result<String, DmschedError> {
+        self.with(|a| Ok(a.provision(&account_json, ca_pem.as_deref(), None, time(now_ms)?)?))
+    }
+
+    /// Checks a package #0 (the bytes of the WAP push or SMS): well-formed,
+    /// for a provisioned server, authentic, not seen before. Accepting is
+    /// durable: the same bytes are refused (`PermissionDenied`) from now on.
+    pub fn accept_notification(
+        &self,
+        bytes: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<NotificationInfo, DmschedError> {
+        self.with(|a| Ok(a.accept_notification(&bytes, time(now_ms)?)?.into()))
+    }
+
+    /// Runs one DM session with `serverId` and returns when it is over:
+    /// client-initiated when `notification` is null, else the session an
+    /// accepted package #0 asked for. Reports waiting for that server go with
+    /// it and are dropped once acknowledged. BLOCKING (network): never call
+    /// it on the main thread.
+    #[uniffi::method(default(notification = None))]
+    pub fn run_session(
+        &self,
+        server_id: String,
+        notification: Option<NotificationInfo>,
+        now_ms: i64,
+    ) -> Result<SessionSummary, DmschedError> {
+        let accepted = notification.map(Into::into);
+        self.with(|a| {
+            Ok(a.run_session(&server_id, accepted.as_ref(), time(now_ms)?)?
+                .into())
+        })
+    }
+
+    /// Runs everything due at `nowMs`; returns the occurrences that finished.
+    pub fn tick(&self, now_ms: i64) -> Result<Vec<Firing>, DmschedError> {
+        self.with(|a| Ok(firings(a.tick(time(now_ms)?)?)))
+    }
+
+    /// The earliest instant (Unix ms) at which `tick` has work; null when none.
+    pub fn next_wakeup(&self) -> Result<Option<i64>, DmschedError> {
+        self.with(|a| Ok(a.next_wakeup().map(|t| t.as_millisecond())))
+    }
+
+    /// For inexact alarms (WorkManager, BGTaskScheduler): any instant in the
+    /// window is a good time to `tick`; null when nothing is scheduled.
+    pub fn wakeup_window(&self) -> Result<Option<WakeupWindow>, DmschedError> {
+        self.with(|a| {
+            Ok(a.scheduling()
+                .engine()
+                .wakeup_window()
+                .map(|(e, l)| WakeupWindow {
+                    earliest_ms: e.as_millisecond(),
+                    latest_ms: l.as_millisecond(),
+                }))
+        })
+    }
+
+    /// A device event (`fieldsJson`: a JSON object of its fields, or null).
+    #[uniffi::method(default(fields_json = None))]
+    pub fn post_event(
+        &self,
+        name: String,
+        fields_json: Option<String>,
+        now_ms: i64,
+    ) -> Result<Vec<Firing>, DmschedError> {
+        let fields = match fields_json {
+            Some(j) => serde_json::from_str(&j)
+                .map_err(|e| DmschedError::InvalidArgument(format!("fields_json: {e}")))?,
+            None => Default::default(),
+        };
+        let ev = dmsched_core::Event { name, fields };
+        self.with(|a| Ok(firings(a.post_event(&ev, time(now_ms)?)?)))
+    }
+
+    /// Sets a device-owned leaf of the DM tree with the format of `value`
+    /// (created, with any missing interior nodes above it, if absent) and
+    /// runs what its change triggers (tree-value triggers, constraints).
+    pub fn set_value(
+        &self,
+        uri: String,
+        value: TreeValue,
+        now_ms: i64,
+    ) -> Result<Vec<Firing>, DmschedError> {
+        let value = value.into();
+        self.with(|a| Ok(firings(a.set_value(&uri, &value, time(now_ms)?)?)))
+    }
+
+    /// Every schedule on the device, whichever server installed it.
+    pub fn schedules(&self) -> Result<Vec<ScheduleSummary>, DmschedError> {
+        self.with(|a| Ok(a.schedules()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// The Scheduling reports waiting for `serverId`, oldest first; they go
+    /// with its next session as Generic Alerts 1226.
+    pub fn pending_reports(&self, server_id: String) -> Result<Vec<MoReport>, DmschedError> {
+        self.with(|a| {
+            Ok(a.pending_reports(&server_id)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Releases the agent (its database and runtime) for every reference;
+    /// a call in flight finishes first. Later calls fail with `Closed`;
+    /// twice is harmless. (Kotlin's `close()`/`use {}` and Swift's deinit
+    /// release this reference only.)
+    pub fn shutdown(&self) {
+        let gone = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(gone);
+    }
+}

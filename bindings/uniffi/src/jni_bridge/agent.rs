@@ -1,0 +1,445 @@
+//! `org.dmsched.jni.NativeAgent`: the agent (full-client mode) over JNI.
+//! Results are JSON: firings and schedules in the C ABI's shapes (as
+//! `NativeEngine`), the DM records (`NotificationInfo`, `SessionSummary`,
+//! `MoReport`, `UiRequest`) with their fields in snake_case.
+//!
+//! Callbacks, each optional: `NativeUserInteraction.interact(requestJson)`
+//! answers `"yes"`, `"no"`, `"cancel"`, `"timeout"`, `"cannot_show"`,
+//! `{"text": "…"}` or `{"choices": [1, 3]}` (anything else, or throwing:
+//! 416); `NativePrompt.confirm(contextJson, title)` answers `"accept"`,
+//! `"refuse"` or `{"postpone": seconds}` (throwing or garbage: refused);
+//! `NativeAuthorizer.authorize(requester, owner, id, access)` with access
+//! `read`, `change` or `end` (throwing: false).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use jni::objects::{JByteArray, JClass, JObject, JString, JValue};
+use jni::refs::Global;
+use jni::sys::jlong;
+use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
+use serde::Deserialize;
+
+use dmsched_core::agent::{Agent as CoreAgent, AgentHost};
+use dmsched_core::dm::session;
+use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
+
+use super::{
+    Fail, Res, call_java, context_json, json, jstring, native, next_id, opt_string, string,
+    string_result,
+};
+use crate::dm_types::{DeviceFacts, MoReport, NotificationInfo, SessionSummary, UiRequest};
+use crate::{Agent, AgentSettings, DmschedError, time};
+
+static AGENTS: Mutex<Option<HashMap<i64, Arc<Agent>>>> = Mutex::new(None);
+
+fn agent(handle: jlong) -> Res<Arc<Agent>> {
+    AGENTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|m| m.get(&handle).cloned())
+        .ok_or(Fail::Api(DmschedError::Closed))
+}
+
+/// Runs `f` on the core agent behind `handle`; its result as JSON.
+fn on_agent<'local, T: serde::Serialize>(
+    env: &mut Env<'local>,
+    handle: jlong,
+    f: impl FnOnce(&CoreAgent) -> Result<T, DmschedError>,
+) -> Res<JString<'local>> {
+    let v = agent(handle)?.with(f)?;
+    jstring(env, &json(&v)?)
+}
+
+fn parse<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T, DmschedError> {
+    serde_json::from_str(text).map_err(|e| DmschedError::InvalidArgument(format!("{what}: {e}")))
+}
+
+/// `NativeAgent.open`'s settings JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsJson {
+    state_dir: String,
+    device: DeviceFacts,
+    #[serde(default = "utc")]
+    time_zone: String,
+    /// Engine settings, as a JSON object.
+    #[serde(default)]
+    options: Option<serde_json::Value>,
+    #[serde(default = "http_timeout_ms")]
+    http_timeout_ms: u64,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn http_timeout_ms() -> u64 {
+    60_000
+}
+
+impl From<SettingsJson> for AgentSettings {
+    fn from(s: SettingsJson) -> Self {
+        AgentSettings {
+            state_dir: s.state_dir,
+            device: s.device,
+            time_zone: s.time_zone,
+            options_json: s.options.map(|v| v.to_string()),
+            http_timeout_ms: s.http_timeout_ms,
+        }
+    }
+}
+
+/// A Java callback object of an agent.
+struct JavaCallback {
+    vm: JavaVM,
+    obj: Global<JObject<'static>>,
+}
+
+impl JavaCallback {
+    fn new(env: &mut Env<'_>, obj: &JObject<'_>) -> Res<Option<Arc<JavaCallback>>> {
+        if obj.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(JavaCallback {
+            vm: env.get_java_vm()?,
+            obj: env.new_global_ref(obj)?,
+        })))
+    }
+}
+
+/// `interact`'s answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum UiAnswer {
+    Yes,
+    No,
+    Cancel,
+    Timeout,
+    CannotShow,
+    Text(String),
+    Choices(Vec<u32>),
+}
+
+impl From<UiAnswer> for session::UiResponse {
+    fn from(a: UiAnswer) -> Self {
+        match a {
+            UiAnswer::Yes => session::UiResponse::Yes,
+            UiAnswer::No => session::UiResponse::No,
+            UiAnswer::Cancel => session::UiResponse::Cancel,
+            UiAnswer::Timeout => session::UiResponse::Timeout,
+            UiAnswer::CannotShow => session::UiResponse::CannotShow,
+            UiAnswer::Text(t) => session::UiResponse::Text(t),
+            UiAnswer::Choices(c) => session::UiResponse::Choices(c),
+        }
+    }
+}
+
+struct JavaUi(Arc<JavaCallback>);
+
+impl session::UserInteraction for JavaUi {
+    fn interact(&self, request: &session::UiRequest) -> session::UiResponse {
+        let req = serde_json::to_string(&UiRequest::from(request)).unwrap_or_default();
+        let out = call_java(&self.0.vm, "interact", |env| {
+            let r = env.new_string(&req)?;
+            let v = env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("interact"),
+                jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
+                &[JValue::Object(&r)],
+            )?;
+            string_result(env, v)
+        })
+        .and_then(|s| s.ok_or_else(|| "interact returned null".to_string()))
+        .and_then(|s| {
+            serde_json::from_str::<UiAnswer>(&s)
+                .map_err(|e| format!("interact answered {s:?}: {e}"))
+        });
+        match out {
+            Ok(a) => a.into(),
+            Err(e) => {
+                tracing::warn!(target: "dmsched::jni", error = %e, "user interaction failed");
+                session::UiResponse::CannotShow
+            }
+        }
+    }
+}
+
+/// `confirm`'s answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Answer {
+    Accept,
+    Refuse,
+    Postpone(u64),
+}
+
+struct JavaPrompt(Arc<JavaCallback>);
+
+impl dmsched_core::UserPrompt for JavaPrompt {
+    fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError> {
+        let c = context_json(ctx);
+        let s = call_java(&self.0.vm, "confirm", |env| {
+            let c = env.new_string(&c)?;
+            let t = env.new_string(title)?;
+            let v = env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("confirm"),
+                jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                &[JValue::Object(&c), JValue::Object(&t)],
+            )?;
+            string_result(env, v)
+        })
+        .map_err(HostError)?
+        .ok_or_else(|| HostError("confirm returned null".into()))?;
+        match serde_json::from_str::<Answer>(&s) {
+            Ok(Answer::Accept) => Ok(PromptAnswer::Accept),
+            Ok(Answer::Refuse) => Ok(PromptAnswer::Refuse),
+            Ok(Answer::Postpone(n)) => Ok(PromptAnswer::Postpone(n)),
+            Err(e) => Err(HostError(format!("confirm answered {s:?}: {e}"))),
+        }
+    }
+}
+
+struct JavaAuthorizer(Arc<JavaCallback>);
+
+impl dmsched_core::Authorizer for JavaAuthorizer {
+    fn authorize(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        let access = match access {
+            Access::Read => "read",
+            Access::Change => "change",
+            Access::End => "end",
+        };
+        let r = call_java(&self.0.vm, "authorize", |env| {
+            let args = [
+                env.new_string(requester)?,
+                env.new_string(owner)?,
+                env.new_string(id)?,
+                env.new_string(access)?,
+            ];
+            env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("authorize"),
+                jni_sig!(
+                    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)Z"
+                ),
+                &[
+                    JValue::Object(&args[0]),
+                    JValue::Object(&args[1]),
+                    JValue::Object(&args[2]),
+                    JValue::Object(&args[3]),
+                ],
+            )?
+            .z()
+        });
+        r.unwrap_or_else(|e| {
+            tracing::warn!(target: "dmsched::jni", error = %e, "authorizer failed: denied");
+            false
+        })
+    }
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeOpen<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    settings_json: JString<'l>,
+    now_ms: jlong,
+    ui: JObject<'l>,
+    prompt: JObject<'l>,
+    authorizer: JObject<'l>,
+) -> jlong {
+    native(&mut env, |env| {
+        let text = string(env, &settings_json, "settingsJson")?;
+        let settings: SettingsJson = parse(&text, "settingsJson")?;
+        let host = AgentHost {
+            ui: JavaCallback::new(env, &ui)?.map(|c| Arc::new(JavaUi(c)) as _),
+            prompt: JavaCallback::new(env, &prompt)?.map(|c| Arc::new(JavaPrompt(c)) as _),
+            authorizer: JavaCallback::new(env, &authorizer)?
+                .map(|c| Arc::new(JavaAuthorizer(c)) as _),
+        };
+        let agent = Agent::open_core(settings.into(), now_ms, host)?;
+        let id = next_id();
+        AGENTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(id, Arc::new(agent));
+        Ok(id)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeClose<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
+    native(&mut env, |_| {
+        let gone = {
+            let mut g = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
+            let a = g.as_mut().and_then(|m| m.remove(&handle));
+            if g.as_ref().is_some_and(HashMap::is_empty) {
+                *g = None;
+            }
+            a
+        };
+        if let Some(a) = gone {
+            a.shutdown();
+        }
+        Ok(())
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeProvision<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    account_json: JString<'l>,
+    ca_pem: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let account = string(env, &account_json, "accountJson")?;
+        let ca = opt_string(env, &ca_pem)?;
+        let id = agent(handle)?
+            .with(|a| Ok(a.provision(&account, ca.as_deref(), None, time(now_ms)?)?))?;
+        jstring(env, &id)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeAcceptNotification<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    bytes: JByteArray<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        if bytes.is_null() {
+            return Err(DmschedError::InvalidArgument("bytes is null".into()).into());
+        }
+        let b = env.convert_byte_array(&bytes)?;
+        on_agent(env, handle, |a| {
+            Ok(NotificationInfo::from(
+                a.accept_notification(&b, time(now_ms)?)?,
+            ))
+        })
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeRunSession<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    server_id: JString<'l>,
+    notification_json: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let server = string(env, &server_id, "serverId")?;
+        let accepted = match opt_string(env, &notification_json)? {
+            Some(j) => Some(parse::<NotificationInfo>(&j, "notificationJson")?.into()),
+            None => None,
+        };
+        on_agent(env, handle, |a| {
+            Ok(SessionSummary::from(a.run_session(
+                &server,
+                accepted.as_ref(),
+                time(now_ms)?,
+            )?))
+        })
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeTick<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        on_agent(env, handle, |a| Ok(a.tick(time(now_ms)?)?))
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeNextWakeup<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    native(&mut env, |_| {
+        let w = agent(handle)?.with(|a| Ok(a.next_wakeup()))?;
+        Ok(w.map_or(i64::MIN, |t| t.as_millisecond()))
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativePostEvent<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    name: JString<'l>,
+    fields_json: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let name = string(env, &name, "name")?;
+        let fields = match opt_string(env, &fields_json)? {
+            Some(j) => parse(&j, "fieldsJson")?,
+            None => Default::default(),
+        };
+        let ev = dmsched_core::Event { name, fields };
+        on_agent(env, handle, |a| Ok(a.post_event(&ev, time(now_ms)?)?))
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeSetValue<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    uri: JString<'l>,
+    value_json: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let uri = string(env, &uri, "uri")?;
+        let text = string(env, &value_json, "valueJson")?;
+        let value: dmsched_core::expr::Value = parse(&text, "valueJson")?;
+        on_agent(env, handle, |a| {
+            Ok(a.set_value(&uri, &value, time(now_ms)?)?)
+        })
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeSchedules<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        on_agent(env, handle, |a| Ok(a.schedules()?))
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativePendingReports<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    server_id: JString<'l>,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let server = string(env, &server_id, "serverId")?;
+        on_agent(env, handle, |a| {
+            Ok(a.pending_reports(&server)?
+                .into_iter()
+                .map(MoReport::from)
+                .collect::<Vec<_>>())
+        })
+    })
+}

@@ -1,0 +1,194 @@
+//! The direct JNI surface for Android system services, which cannot use
+//! JNA: `org.dmsched.jni.NativeEngine` (hand-off mode, `engine.rs`) and
+//! `org.dmsched.jni.NativeAgent` (full-client mode, `agent.rs`), Kotlin in
+//! bindings/uniffi/jni. They drive the same `Engine` and `Agent` as the
+//! UniFFI API; data crosses as JSON strings (for the engine's types, the
+//! shapes of the C ABI, docs/c-api.md).
+//!
+//! Errors become `org.dmsched.jni.DmschedNativeException` (`kind` = the
+//! `DmschedError` variant, `message` its text); a panic or a JNI failure
+//! becomes a `RuntimeException` (jni's `with_env` catches the unwind):
+//! nothing aborts the VM. Handles are registry ids, never pointers: a
+//! closed or made-up handle is an exception, not a crash.
+//!
+//! Java callbacks are called on the thread that called into the library,
+//! inside a local frame; one that throws makes that read, run or answer
+//! fail with the exception's text (the exception is cleared).
+
+mod agent;
+mod engine;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jni::errors::ThrowRuntimeExAndDefault;
+use jni::objects::{JString, JValue};
+use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
+
+use dmsched_core::RunContext;
+
+use crate::DmschedError;
+
+static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+
+/// A fresh registry id (never 0, never reused).
+fn next_id() -> i64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a native method returns when it fails, or what it computed.
+pub(super) type Res<T> = Result<T, Fail>;
+
+/// A failure inside a native method.
+pub(super) enum Fail {
+    /// An engine error: thrown as `DmschedNativeException`.
+    Api(DmschedError),
+    /// A JNI error (a Java exception may already be pending).
+    Jni(jni::errors::Error),
+}
+
+impl From<jni::errors::Error> for Fail {
+    fn from(e: jni::errors::Error) -> Self {
+        Fail::Jni(e)
+    }
+}
+
+impl From<DmschedError> for Fail {
+    fn from(e: DmschedError) -> Self {
+        Fail::Api(e)
+    }
+}
+
+pub(super) fn kind(e: &DmschedError) -> &'static str {
+    match e {
+        DmschedError::InvalidArgument(_) => "InvalidArgument",
+        DmschedError::InvalidSchedule(_) => "InvalidSchedule",
+        DmschedError::NotFound(_) => "NotFound",
+        DmschedError::AlreadyExists(_) => "AlreadyExists",
+        DmschedError::PermissionDenied(_) => "PermissionDenied",
+        DmschedError::LimitExceeded(_) => "LimitExceeded",
+        DmschedError::InvalidState(_) => "InvalidState",
+        DmschedError::Storage(_) => "Storage",
+        DmschedError::Protocol(_) => "Protocol",
+        DmschedError::Internal(_) => "Internal",
+        DmschedError::Closed => "Closed",
+    }
+}
+
+/// Runs a native method body: engine errors thrown as
+/// `DmschedNativeException`, JNI errors and panics as `RuntimeException`
+/// (jni's policy), `T::default()` returned to Java in every failure case.
+pub(super) fn native<'local, T: Default>(
+    env: &mut EnvUnowned<'local>,
+    f: impl FnOnce(&mut Env<'local>) -> Res<T>,
+) -> T {
+    env.with_env(|env| -> Result<T, jni::errors::Error> {
+        match f(env) {
+            Ok(v) => Ok(v),
+            Err(Fail::Jni(e)) => Err(e),
+            Err(Fail::Api(e)) => {
+                if !env.exception_check() {
+                    let k = env.new_string(kind(&e))?;
+                    let m = env.new_string(e.to_string())?;
+                    let ex = env.new_object(
+                        jni_str!("org/dmsched/jni/DmschedNativeException"),
+                        jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
+                        &[JValue::Object(&k), JValue::Object(&m)],
+                    )?;
+                    let ex = jni::objects::JThrowable::cast_local(env, ex)?;
+                    env.throw(ex)?;
+                }
+                Ok(T::default())
+            }
+        }
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+pub(super) fn string(env: &Env<'_>, s: &JString<'_>, what: &str) -> Res<String> {
+    if s.is_null() {
+        return Err(DmschedError::InvalidArgument(format!("{what} is null")).into());
+    }
+    Ok(s.try_to_string(env)?)
+}
+
+pub(super) fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Res<Option<String>> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        Ok(Some(s.try_to_string(env)?))
+    }
+}
+
+pub(super) fn json<T: serde::Serialize>(v: &T) -> Res<String> {
+    serde_json::to_string(v).map_err(|e| DmschedError::InvalidState(e.to_string()).into())
+}
+
+pub(super) fn jstring<'local>(env: &mut Env<'local>, s: &str) -> Res<JString<'local>> {
+    Ok(env.new_string(s)?)
+}
+
+/// The pending Java exception's `toString()`, cleared.
+pub(super) fn pending_message(env: &mut Env<'_>) -> String {
+    let Some(t) = env.exception_occurred() else {
+        return "unknown exception".into();
+    };
+    env.exception_clear();
+    let text = env
+        .call_method(
+            &t,
+            jni_str!("toString"),
+            jni_sig!("()Ljava/lang/String;"),
+            &[],
+        )
+        .and_then(|v| v.l())
+        .and_then(|o| JString::cast_local(env, o))
+        .and_then(|s| s.try_to_string(env));
+    env.exception_clear();
+    text.unwrap_or_else(|_| "an exception without a readable message".into())
+}
+
+pub(super) fn context_json(ctx: &RunContext) -> String {
+    serde_json::json!({
+        "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
+        "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
+    })
+    .to_string()
+}
+
+/// Calls back into Java on this thread inside a local frame: `f` makes the
+/// call and reads its result; a Java exception becomes an `Err` with its
+/// text (and is cleared), as does a JNI failure.
+pub(super) fn call_java<T>(
+    vm: &JavaVM,
+    what: &str,
+    f: impl FnOnce(&mut Env<'_>) -> jni::errors::Result<T>,
+) -> Result<T, String> {
+    let r = vm.attach_current_thread(|env| -> jni::errors::Result<Result<T, String>> {
+        env.with_local_frame(8, |env| -> jni::errors::Result<Result<T, String>> {
+            match f(env) {
+                Ok(v) => Ok(Ok(v)),
+                Err(jni::errors::Error::JavaException) => Ok(Err(pending_message(env))),
+                Err(e) => Err(e),
+            }
+        })
+    });
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(msg)) => Err(format!("{what} threw: {msg}")),
+        Err(e) => Err(format!("{what}: JNI: {e}")),
+    }
+}
+
+/// A Java `String` result of a callback (null stays `None`).
+pub(super) fn string_result(
+    env: &mut Env<'_>,
+    v: jni::objects::JValueOwned<'_>,
+) -> jni::errors::Result<Option<String>> {
+    match v {
+        jni::objects::JValueOwned::Object(o) if !o.is_null() => {
+            let s = JString::cast_local(env, o)?;
+            Ok(Some(s.try_to_string(env)?))
+        }
+        _ => Ok(None),
+    }
+}

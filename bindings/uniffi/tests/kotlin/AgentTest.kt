@@ -1,0 +1,221 @@
+// Kotlin tests of full-client mode (org.dmsched.Agent) against the test DM
+// server as a child process: provisioning with the server's CA, package #0,
+// sessions that install schedules as JSON documents in ./Scheduling, runs
+// offline (tick, event, tree value), reports delivered as Generic Alerts
+// 1226 and dropped once acknowledged, UI alerts through UserInteraction,
+// error mapping, re-entrance, shutdown and reopening. Run from EngineTest's main.
+package org.dmsched.test
+
+import java.io.File
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicInteger
+import org.dmsched.*
+import org.dmsched.testing.*
+
+class Ui : UserInteraction {
+    val requests = java.util.concurrent.ConcurrentLinkedQueue<UiRequest>()
+    @Volatile var agent: Agent? = null
+    @Volatile var reentry: Throwable? = null
+    @Volatile var fail = false
+    override fun interact(request: UiRequest): UiResponse {
+        requests.add(request)
+        try { agent?.schedules() } catch (t: Throwable) { reentry = t }
+        if (fail) throw HostException.Failed("no screen")
+        return when (request.kind) {
+            is UiKind.TextInput -> UiResponse.Text("kotlin")
+            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(1u, 3u))
+            else -> UiResponse.Yes
+        }
+    }
+}
+
+/** Shuts its agent down from inside the first alert, then answers as asked. */
+class ShutdownUi : UserInteraction {
+    @Volatile var agent: Agent? = null
+    val calls = AtomicInteger()
+    override fun interact(request: UiRequest): UiResponse {
+        calls.incrementAndGet()
+        agent?.shutdown()
+        return when (request.kind) {
+            is UiKind.TextInput -> UiResponse.Text("x")
+            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(2u))
+            else -> UiResponse.Yes
+        }
+    }
+}
+
+class CountingPrompt : UserPrompt {
+    val asked = AtomicInteger()
+    override fun confirm(context: RunContext, title: String): PromptAnswer {
+        asked.incrementAndGet()
+        return PromptAnswer.Accept
+    }
+}
+
+fun agentSettings(dir: File) = AgentSettings(
+    stateDir = dir.path,
+    device = DeviceFacts(devId = DEVICE, man = "dmsched", model = "kotlin-test", lang = "en-US"),
+    httpTimeoutMs = 10_000uL,
+)
+
+fun statusesOf(s: SessionSummary, command: String) = s.statuses.filter { it.command == command }.map { it.code.toInt() }
+
+fun testAgentFullClient(root: File) {
+    val ui = Ui()
+    val prompt = CountingPrompt()
+    val state = File(root, "agent")
+    DmServer(File(root, "server"), installScript()).use { srv ->
+        val agent = Agent.open(agentSettings(state), AGENT_T0, prompt = prompt, ui = ui)
+        ui.agent = agent
+        // Errors before any account.
+        val badJson = expect<DmschedException.InvalidArgument>("account that is not JSON") {
+            agent.provision("{not json", null, AGENT_T0)
+        }
+        ok(badJson?.message?.contains("account") == true, "bad account JSON names the account: ${badJson?.message}")
+        val unknown = expect<DmschedException.InvalidArgument>("session with an unknown server") {
+            agent.runSession("nobody", null, AGENT_T0)
+        }
+        ok(unknown?.message?.contains("nobody") == true, "the message names the server: ${unknown?.message}")
+        expect<DmschedException.PermissionDenied>("garbage package #0") {
+            agent.acceptNotification(byteArrayOf(1, 2, 3), AGENT_T0)
+        }
+        expect<DmschedException.InvalidArgument>("unknown auth type") {
+            agent.provision(accountJson(srv.url).replace("\"DIGEST\"", "\"ROT13\""), srv.caPem, AGENT_T0)
+        }
+
+        ok(agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0) == SERVER_ID, "provision returns the server id")
+        expect<DmschedException.AlreadyExists>("provision twice") { agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0) }
+
+        // Package #0 from the server: accepted once, then a replay.
+        val info = agent.acceptNotification(srv.pkg0, AGENT_T0)
+        ok(info.serverId == SERVER_ID && info.uiMode == UiMode.BACKGROUND && info.initiator == Initiator.SERVER,
+            "package #0 decoded: $info")
+        ok(info.version.toInt() == 12 && !info.usedResyncNonce, "version 1.2, the account's nonce")
+        val replay = expect<DmschedException.PermissionDenied>("the same package #0 again") {
+            agent.acceptNotification(srv.pkg0, AGENT_T0)
+        }
+        ok(replay?.message?.contains("replay") == true, "refused as a replay: ${replay?.message}")
+
+        // Session 1 (server-initiated): the confirmation alert, three installs.
+        val first = agent.runSession(info.serverId, info, AGENT_T0)
+        ok(statusesOf(first, "Alert") == listOf(200, 200, 200), "UI alerts answered (200 each): ${first.statuses}")
+        ok(statusesOf(first, "Add") == listOf(200, 200, 200), "three schedules installed: ${first.statuses}")
+        ok(statusesOf(first, "Get") == listOf(200), "state read in the second package")
+        ok(first.sent >= 2u && first.received >= 2u && !first.aborted, "summary counts: $first")
+        val (req, text, choice) = ui.requests.toList().let { Triple(it[0], it[1], it[2]) }
+        ok(ui.requests.size == 3 && req.kind == UiKind.Confirm && req.text == "Install the schedules?" &&
+            req.serverId == SERVER_ID && req.maxDisplaySecs == 10u && req.defaultResponse == "1",
+            "UserInteraction got the 1101: $req")
+        ok(text.kind == UiKind.TextInput(8u, "A", "T") && text.text == "Your name?", "and the 1102: $text")
+        ok(choice.kind == UiKind.MultipleChoice(listOf("red", "green", "blue")) && choice.text == "Pick", "and the 1104: $choice")
+        ok(ui.reentry is DmschedException.InvalidState, "a UI callback calling the agent gets InvalidState: ${ui.reentry}")
+        ui.agent = null
+
+        ok(agent.tick(AGENT_T0).isEmpty(), "the first tick evaluates the new conditions, runs nothing")
+        val all = agent.schedules()
+        ok(all.map { it.id }.sorted() == listOf("S1", "S2", "S3") && all.all { it.owner == SERVER_ID && it.state == State.ACTIVE },
+            "schedules installed over DM: ${all.map { "${it.owner}/${it.id}:${it.state}" }}")
+        val due = AGENT_T0 + 30 * MIN
+        ok(all.first { it.id == "S1" }.nextRunMs == due, "S1 runs at 12:30: ${all.map { "${it.id} ${it.nextRunMs}" }}")
+        ok(agent.nextWakeup() == due, "next wake-up is S1's first run: ${agent.nextWakeup()}")
+        val w = agent.wakeupWindow()
+        ok(w != null && w.earliestMs == due && w.latestMs >= due, "wakeupWindow: $w")
+        ok(agent.pendingReports(SERVER_ID).isEmpty(), "nothing to report yet")
+
+        // Offline: tick past the due time, an event, a tree value.
+        ok(agent.tick(due - 1000).isEmpty(), "nothing before the due time")
+        val fired = agent.tick(due)
+        ok(fired.size == 1 && fired[0].schedule == "S1" && fired[0].outcome == Outcome.RAN, "S1 ran at its due time: $fired")
+        ok(fired[0].results.firstOrNull()?.data == "dmsched", "its Get read the device's tree: ${fired[0].results}")
+        val reports = agent.pendingReports(SERVER_ID)
+        ok(reports.size == 1 && reports[0].source == "./Scheduling/Schedules/S1/Tasks/T1" &&
+            reports[0].metaType == "org.dmsched.scheduling.result" && reports[0].data.contains("<Outcome>ran</Outcome>") &&
+            reports[0].id != null && reports[0].mark == "informational",
+            "a result report waits for the server: $reports")
+        val booted = agent.postEvent("boot", null, due + MIN)
+        ok(booted.size == 1 && booted[0].schedule == "S2" && booted[0].outcome == Outcome.RAN && prompt.asked.get() == 1,
+            "the event ran S2 after the prompt: $booted")
+        ok(agent.setValue("./Vendor/Battery", TreeValue.Int(50), due + 2 * MIN).isEmpty(), "50: nothing")
+        val low = agent.setValue("./Vendor/Battery", TreeValue.Int(10), due + 3 * MIN)
+        ok(low.size == 1 && low[0].schedule == "S3", "the tree value ran S3: $low")
+        ok(agent.pendingReports(SERVER_ID).size == 3, "three reports wait")
+        ok(agent.pendingReports("somebody-else").isEmpty(), "none for another server")
+
+        // Session 2 (client-initiated): the reports go out and are acknowledged.
+        ui.fail = true
+        val second = agent.runSession(SERVER_ID, null, due + 4 * MIN)
+        ok(statusesOf(second, "Alert") == listOf(416, 416, 416), "a UI that throws answers 416: ${second.statuses}")
+        ok(second.alertsDelivered >= 3u, "the server acknowledged the reports: $second")
+        ok(statusesOf(second, "Add") == listOf(418, 418, 418), "installing again: 418 each: ${second.statuses}")
+        ok(agent.pendingReports(SERVER_ID).isEmpty(), "acknowledged reports are gone")
+        val alerts = srv.records().filter { it.contains("\"kind\":\"alert\"") && it.contains("org.dmsched.scheduling.result") }
+        ok(alerts.size == 3, "the server got three result reports as Generic Alerts: ${alerts.size}")
+
+        // More error mapping.
+        val badUri = expect<DmschedException.InvalidArgument>("a URI that is not one") { agent.setValue("/Vendor/Battery", TreeValue.Text("x"), due) }
+        ok(badUri?.message?.contains("DM status 400") == true, "tree errors keep their DM status: ${badUri?.message}")
+        val interior = expect<DmschedException>("a value on an interior node") { agent.setValue("./Vendor", TreeValue.Int(1), due) }
+        ok(interior?.message?.contains("DM status") == true, "with its DM status: ${interior?.message}")
+        expect<DmschedException.InvalidArgument>("bad event fields") { agent.postEvent("boot", "{", due) }
+        expect<DmschedException.InvalidArgument>("time out of range") { agent.tick(Long.MAX_VALUE) }
+        agent.provision(accountJson("https://127.0.0.1:1/dm", serverId = "offline"), srv.caPem, due)
+        val down = expect<DmschedException.Protocol>("a server that is not there") { agent.runSession("offline", null, due) }
+        ok(down?.message?.contains("transport") == true, "a transport failure: ${down?.message}")
+        agent.provision(accountJson(srv.url, serverId = "untrusted"), null, due)
+        expect<DmschedException.Protocol>("a certificate the public roots do not trust") { agent.runSession("untrusted", null, due) }
+
+        val nextRun = agent.nextWakeup()
+        agent.shutdown()
+        expect<DmschedException.Closed>("calls after shutdown") { agent.schedules() }
+        agent.shutdown() // twice is harmless
+        agent.close()
+
+        // Reopened from the same directory: schedules and account survive.
+        val closer = ShutdownUi()
+        Agent.open(agentSettings(state), due + 5 * MIN, ui = closer).use { again ->
+            ok(again.schedules().size == 3, "schedules survive a reopen")
+            expect<DmschedException.AlreadyExists>("and the account") { again.provision(accountJson(srv.url), srv.caPem, due) }
+            ok(nextRun != null && nextRun > due && again.nextWakeup() == nextRun, "the next run survives too: $nextRun ${again.nextWakeup()}")
+            // Four threads on one agent.
+            val errors = AtomicInteger()
+            val threads = (0 until 4).map { i ->
+                Thread {
+                    try {
+                        for (k in 0 until 20) {
+                            again.tick(due + 5 * MIN + k * 1000L)
+                            again.nextWakeup()
+                            if (again.schedules().size != 3) errors.incrementAndGet()
+                            again.pendingReports(SERVER_ID)
+                            again.postEvent("thread-$i", null, due + 5 * MIN + k * 1000L)
+                        }
+                    } catch (x: Throwable) {
+                        errors.incrementAndGet(); System.err.println(x)
+                    }
+                }
+            }
+            threads.forEach { it.start() }
+            threads.forEach { it.join() }
+            ok(errors.get() == 0, "no errors from 4 threads")
+            // shutdown() from inside a callback: the session finishes, then the agent is gone.
+            closer.agent = again
+            val last = again.runSession(SERVER_ID, null, due + 6 * MIN)
+            ok(closer.calls.get() == 3 && statusesOf(last, "Alert") == listOf(200, 200, 200), "the session that shut it down finishes: ${last.statuses}")
+            expect<DmschedException.Closed>("closed after that call") { again.nextWakeup() }
+        }
+    }
+    expect<DmschedException.InvalidArgument>("bad engine options") {
+        Agent.open(agentSettings(File(root, "other")).copy(optionsJson = "{nope"), AGENT_T0)
+    }
+    expect<DmschedException.InvalidArgument>("unknown zone") {
+        Agent.open(agentSettings(File(root, "other2")).copy(timeZone = "Mars/Olympus"), AGENT_T0)
+    }
+}
+
+fun agentTests() {
+    val root = Files.createTempDirectory("dmsched-agent").toFile()
+    try {
+        testAgentFullClient(root)
+    } finally {
+        root.deleteRecursively()
+    }
+}

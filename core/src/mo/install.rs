@@ -1,0 +1,569 @@
+//! The MO's write commands: installing a schedule (a JSON document, node
+//! by node, or a TNDS object), changing it (Replace of `Document` or of a
+//! node), ending it (Delete), Activate/Suspend, and the Atomic commit
+//! where node-by-node installs are verified as a whole.
+
+use std::borrow::Cow;
+
+use super::check::check_name;
+use super::handler::{MoHandler, Shared, rel, undo};
+use super::map::{self, nodes_of};
+use super::nodes::{Nodes, status, text_at, with_context};
+use super::staging::{MoSched, Phase};
+use super::tnds::{self, TNDS_TYPE, TndsError};
+use super::{Install, Op, edit};
+use crate::engine::{ScheduleState, check_document};
+use crate::tree::{ExecResult, Format, Payload, TreeError, Uri};
+
+fn mime_is(p: &Payload, t: &str) -> bool {
+    p.mime
+        .as_deref()
+        .and_then(|m| m.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(t))
+}
+
+fn is_json(p: &Payload) -> bool {
+    mime_is(p, "application/json")
+        || (p.format != Some(Format::Node) && p.data.first() == Some(&b'{'))
+}
+
+/// The prompt title of an install that needs the user's confirmation
+/// (`UI/Mode` 2): `UI/Text`, else `Name`, else the id.
+fn confirm_title(id: &str, nodes: &Nodes) -> Option<String> {
+    (map::ui_mode(nodes) == 2).then(|| {
+        text_at(nodes, "UI/Text")
+            .or_else(|| text_at(nodes, "Name"))
+            .unwrap_or(id)
+            .to_string()
+    })
+}
+
+impl MoHandler {
+    /// A new schedule `id` for `owner` may be created: 400 bad name, 418
+    /// exists, 420 quota.
+    fn check_new(&self, sh: &Shared, owner: &str, id: &str) -> Result<(), TreeError> {
+        check_name("schedule", id)?;
+        let engine_holds = sh.snapshot.get(id).is_some_and(|i| {
+            !matches!(
+                i.state,
+                ScheduleState::Terminated | ScheduleState::Expired | ScheduleState::Completed
+            )
+        });
+        let staged = sh.mo.get(id).is_some_and(|m| m.phase != Phase::Installed);
+        if engine_holds || staged || sh.claimed.contains_key(id) {
+            return Err(status(418, format!("schedule {id} exists")));
+        }
+        let live = sh
+            .snapshot
+            .values()
+            .filter(|i| i.owner == owner && i.state.is_live())
+            .count()
+            + sh.mo
+                .values()
+                .filter(|m| m.owner == owner && m.phase != Phase::Installed)
+                .count();
+        if live >= self.limits.max_schedules_per_owner {
+            return Err(status(
+                420,
+                format!("server {owner} already has {live} schedules"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The MO nodes of `id`: stored ones, or those showing its document.
+    fn current_nodes<'s>(&self, sh: &'s Shared, id: &str) -> Cow<'s, Nodes> {
+        match (sh.mo.get(id), sh.snapshot.get(id)) {
+            (Some(m), _) => Cow::Borrowed(&m.nodes),
+            (None, Some(i)) => Cow::Owned(nodes_of(&i.document, i.accepted_at)),
+            (None, None) => Cow::Owned(Nodes::new()),
+        }
+    }
+
+    /// Verifies a schedule document for `<S>` = `id`, forcing its id.
+    fn verify_json(&self, id: &str, data: &[u8]) -> Result<String, TreeError> {
+        let text =
+            std::str::from_utf8(data).map_err(|_| status(415, "the document is not UTF-8"))?;
+        let mut v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| status(415, format!("the document is not JSON: {e}")))?;
+        let obj = v
+            .as_object_mut()
+            .ok_or_else(|| status(415, "the document must be a JSON object"))?;
+        match obj.get("id") {
+            None => {
+                obj.insert("id".into(), serde_json::Value::String(id.into()));
+            }
+            Some(serde_json::Value::String(s)) if s == id => {}
+            Some(other) => {
+                return Err(status(
+                    400,
+                    format!("the document's id {other} is not the node name {id}"),
+                ));
+            }
+        }
+        let json = v.to_string();
+        check_document(&json, &self.limits, (self.clock)()).map_err(|p| map::problems(&p, &[]))?;
+        Ok(json)
+    }
+
+    pub(crate) fn do_add(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+    ) -> Result<(), TreeError> {
+        let owner = server.ok_or_else(|| status(405, "schedules are installed by servers"))?;
+        let r = rel(&self.cfg.root, uri);
+        let tnds = mime_is(payload, TNDS_TYPE);
+        match r.as_slice() {
+            ["Schedules"] if tnds => self.install_tnds(owner, uri, None, payload),
+            ["Schedules"] => Err(status(418, format!("{uri} exists"))),
+            ["Schedules", id] if tnds => self.install_tnds(owner, uri, Some(id), payload),
+            ["Schedules", id] if is_json(payload) => self.add_json(owner, id, payload),
+            ["Schedules", id] if payload.is_interior() => {
+                // Node by node: staged until Activate (or the Atomic's commit).
+                let mut sh = self.shared();
+                self.check_new(&sh, owner, id)?;
+                sh.touch(id);
+                sh.mo.insert(
+                    id.to_string(),
+                    MoSched {
+                        owner: owner.to_string(),
+                        phase: Phase::Staged,
+                        nodes: Nodes::new(),
+                        was_staged: true,
+                    },
+                );
+                Ok(())
+            }
+            ["Schedules", _] => Err(status(
+                415,
+                format!(
+                    "Add {uri} as an interior node (Format node) and its nodes one by one, or with Type application/json or {TNDS_TYPE}"
+                ),
+            )),
+            ["Schedules", _, ..] if tnds => Err(status(
+                406,
+                format!(
+                    "a TNDS object is accepted at {0}/Schedules or {0}/Schedules/<S>",
+                    self.cfg.root
+                ),
+            )),
+            ["Schedules", id, rest @ ..] => {
+                let mut sh = self.shared();
+                let owner = sh.check_owner(server, id).map_err(|e| {
+                    if e.status() == 404 {
+                        status(
+                            404,
+                            format!(
+                                "no schedule {id}: Add {}/Schedules/{id} first",
+                                self.cfg.root
+                            ),
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+                let mut nodes = self.current_nodes(&sh, id).into_owned();
+                edit::add_node(&mut nodes, rest, payload, &self.check_cx())?;
+                self.edited(&mut sh, &owner, id, nodes)
+            }
+            _ => Err(status(405, format!("{uri} cannot be added"))),
+        }
+    }
+
+    fn add_json(&self, owner: &str, id: &str, payload: &Payload) -> Result<(), TreeError> {
+        let json = self.verify_json(id, &payload.data)?;
+        let mut sh = self.shared();
+        self.check_new(&sh, owner, id)?;
+        sh.claimed.insert(id.to_string(), owner.to_string());
+        if let Some(log) = sh.atomic.as_mut() {
+            log.claimed.push(id.to_string());
+        }
+        sh.queue(Op::Submit {
+            owner: owner.into(),
+            json,
+            install: None,
+        });
+        Ok(())
+    }
+
+    /// `id`'s nodes were changed to `nodes` by its owner.
+    fn edited(
+        &self,
+        sh: &mut Shared,
+        owner: &str,
+        id: &str,
+        nodes: Nodes,
+    ) -> Result<(), TreeError> {
+        match sh.mo.get(id).map(|m| m.phase) {
+            Some(Phase::Staged) => {
+                sh.touch(id);
+                if let Some(m) = sh.mo.get_mut(id) {
+                    m.nodes = nodes;
+                }
+                return Ok(());
+            }
+            Some(Phase::Installing) => {
+                return Err(status(409, format!("schedule {id} is being installed")));
+            }
+            Some(Phase::Installed) | None => {}
+        }
+        let info = sh
+            .snapshot
+            .get(id)
+            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+        if !info.state.is_live() {
+            return Err(status(
+                405,
+                format!(
+                    "schedule {id} is {} and cannot be changed",
+                    info.state.as_str()
+                ),
+            ));
+        }
+        let before = sh.mo.get(id).map(|m| m.nodes.clone());
+        // Inside an Atomic the whole schedule is verified at commit.
+        let json = match sh.atomic {
+            Some(_) => None,
+            None => Some(self.build(id, &nodes)?.json),
+        };
+        sh.touch(id);
+        sh.mo.insert(
+            id.to_string(),
+            MoSched {
+                owner: owner.to_string(),
+                phase: Phase::Installed,
+                nodes,
+                was_staged: false,
+            },
+        );
+        if let Some(json) = json {
+            sh.queue(Op::Modify {
+                requester: owner.to_string(),
+                owner: owner.to_string(),
+                json,
+                nodes_before: Some((id.to_string(), before)),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn do_replace(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+    ) -> Result<(), TreeError> {
+        let requester =
+            server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
+        let r = rel(&self.cfg.root, uri);
+        match r.as_slice() {
+            ["Schedules", id, "Document"] => {
+                // Whose it is first: another server learns nothing of it.
+                let owner = self.shared().check_owner(server, id)?;
+                if self
+                    .shared()
+                    .mo
+                    .get(*id)
+                    .is_some_and(|m| m.phase != Phase::Installed)
+                {
+                    return Err(status(
+                        405,
+                        format!("schedule {id} is not installed yet: Exec Operations/Activate"),
+                    ));
+                }
+                let json = self.verify_json(id, &payload.data)?;
+                let mut sh = self.shared();
+                sh.check_owner(server, id)?;
+                sh.queue(Op::Modify {
+                    requester: requester.into(),
+                    owner,
+                    json,
+                    nodes_before: None,
+                });
+                Ok(())
+            }
+            ["Schedules", id, rest @ ..] if !rest.is_empty() => {
+                let mut sh = self.shared();
+                let owner = sh.check_owner(server, id)?;
+                let mut nodes = self.current_nodes(&sh, id).into_owned();
+                edit::replace_node(&mut nodes, rest, payload, &self.check_cx())?;
+                self.edited(&mut sh, &owner, id, nodes)
+            }
+            ["Schedules", id] => {
+                self.shared().check_owner(server, id)?;
+                Err(status(
+                    405,
+                    format!("{uri} is an interior node: Replace its leaves"),
+                ))
+            }
+            _ => Err(status(405, format!("{uri} cannot be replaced"))),
+        }
+    }
+
+    pub(crate) fn do_delete(&self, server: Option<&str>, uri: &Uri) -> Result<(), TreeError> {
+        let requester =
+            server.ok_or_else(|| status(405, "the device ends schedules through the engine"))?;
+        let r = rel(&self.cfg.root, uri);
+        let mut sh = self.shared();
+        match r.as_slice() {
+            ["Schedules", id] => {
+                let owner = sh.check_owner(server, id)?;
+                match sh.mo.get(*id).map(|m| m.phase) {
+                    Some(Phase::Staged) => {
+                        sh.touch(id);
+                        sh.mo.remove(*id);
+                        return Ok(());
+                    }
+                    Some(Phase::Installing) => {
+                        return Err(status(409, format!("schedule {id} is being installed")));
+                    }
+                    _ => {}
+                }
+                let info = sh
+                    .snapshot
+                    .get(*id)
+                    .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+                if !info.state.is_live() {
+                    return Err(status(404, format!("schedule {id} has already ended")));
+                }
+                sh.queue(Op::Terminate {
+                    requester: requester.into(),
+                    owner,
+                    id: id.to_string(),
+                });
+                Ok(())
+            }
+            ["Schedules", id, rest @ ..] if !rest.is_empty() => {
+                let owner = sh.check_owner(server, id)?;
+                let mut nodes = self.current_nodes(&sh, id).into_owned();
+                edit::delete_node(&mut nodes, rest)?;
+                self.edited(&mut sh, &owner, id, nodes)
+            }
+            _ => Err(status(
+                405,
+                format!("{uri} cannot be deleted; Delete the schedule node to terminate it"),
+            )),
+        }
+    }
+
+    pub(crate) fn do_exec(&self, server: Option<&str>, uri: &Uri) -> Result<ExecResult, TreeError> {
+        let requester =
+            server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
+        let r = rel(&self.cfg.root, uri);
+        let (id, activate) = match r.as_slice() {
+            ["Schedules", id, "Operations", "Activate"] => (*id, true),
+            ["Schedules", id, "Operations", "Suspend"] => (*id, false),
+            _ => return Err(status(405, format!("{uri} is not executable"))),
+        };
+        let mut sh = self.shared();
+        let owner = sh.check_owner(server, id)?;
+        match sh.mo.get(id).map(|m| m.phase) {
+            Some(Phase::Staged) if activate => {
+                let nodes = sh.mo.get(id).map(|m| m.nodes.clone()).unwrap_or_default();
+                let built = self.build(id, &nodes)?;
+                sh.touch(id);
+                if let Some(m) = sh.mo.get_mut(id) {
+                    m.phase = Phase::Installing;
+                    m.was_staged = true;
+                }
+                sh.queue(Op::Submit {
+                    owner,
+                    json: built.json,
+                    install: Some(Install {
+                        id: id.to_string(),
+                        confirm: confirm_title(id, &nodes),
+                    }),
+                });
+                return Ok(ExecResult::ok());
+            }
+            // Staged or being installed: inactive, or about to be active.
+            Some(Phase::Staged | Phase::Installing) => return Ok(ExecResult::ok()),
+            _ => {}
+        }
+        let info = sh
+            .snapshot
+            .get(id)
+            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+        let id = id.to_string();
+        let op = match (activate, info.state) {
+            (true, ScheduleState::Suspended) => Op::Resume {
+                requester: requester.into(),
+                owner,
+                id,
+            },
+            (false, ScheduleState::Active) => Op::Suspend {
+                requester: requester.into(),
+                owner,
+                id,
+            },
+            // Already in the asked state: nothing to do.
+            (true, ScheduleState::Active) | (false, ScheduleState::Suspended) => {
+                return Ok(ExecResult::ok());
+            }
+            (_, s) => return Err(status(405, format!("schedule {id} is {}", s.as_str()))),
+        };
+        sh.queue(op);
+        Ok(ExecResult::ok())
+    }
+
+    /// A TNDS object Added at `uri` (`Schedules`, or `<S>` = `target`):
+    /// every schedule in it is checked node by node, built and verified,
+    /// then queued; any failure installs none of them.
+    fn install_tnds(
+        &self,
+        owner: &str,
+        uri: &Uri,
+        target: Option<&str>,
+        payload: &Payload,
+    ) -> Result<(), TreeError> {
+        let found = tnds::parse(&payload.data, uri.as_str()).map_err(|e| match e {
+            TndsError::Format(_) => status(415, e.to_string()),
+            TndsError::Malformed(_) => status(400, e.to_string()),
+        })?;
+        let cx = self.check_cx();
+        let mut scheds: Vec<(String, Nodes)> = Vec::new();
+        if let Some(t) = target {
+            scheds.push((t.to_string(), Nodes::new()));
+        }
+        for n in &found {
+            let u =
+                Uri::parse(&n.uri).map_err(|e| with_context(e, &format!("TNDS node {}", n.uri)))?;
+            let r = rel(&self.cfg.root, &u);
+            let inside = u
+                .as_str()
+                .starts_with(&format!("{}/Schedules", self.cfg.root));
+            match (inside, r.as_slice()) {
+                (true, ["Schedules"]) if n.payload.is_interior() => {}
+                (true, ["Schedules", s]) if target.is_none() => {
+                    if !n.payload.is_interior() {
+                        return Err(status(
+                            415,
+                            format!("TNDS node {}: a schedule is an interior node", n.uri),
+                        ));
+                    }
+                    if scheds.iter().any(|(x, _)| x == s) {
+                        return Err(status(
+                            418,
+                            format!("TNDS node {}: schedule {s} appears twice", n.uri),
+                        ));
+                    }
+                    scheds.push((s.to_string(), Nodes::new()));
+                }
+                (true, ["Schedules", s, rest @ ..]) if !rest.is_empty() => {
+                    let Some((_, nodes)) = scheds.iter_mut().find(|(x, _)| x == s) else {
+                        return Err(status(
+                            400,
+                            format!(
+                                "TNDS node {} is outside the schedule(s) of the object",
+                                n.uri
+                            ),
+                        ));
+                    };
+                    edit::add_node(nodes, rest, &n.payload, &cx)
+                        .map_err(|e| with_context(e, &format!("TNDS node {}", n.uri)))?;
+                }
+                _ => {
+                    return Err(status(
+                        405,
+                        format!("TNDS node {} is not a node of {uri}", n.uri),
+                    ));
+                }
+            }
+        }
+        if scheds.is_empty() {
+            return Err(status(400, "the TNDS object holds no schedule"));
+        }
+        let mut sh = self.shared();
+        let mut built = Vec::with_capacity(scheds.len());
+        for (id, nodes) in &scheds {
+            self.check_new(&sh, owner, id)?;
+            built.push(
+                self.build(id, nodes)
+                    .map_err(|e| with_context(e, &format!("schedule {id}")))?,
+            );
+        }
+        for ((id, nodes), b) in scheds.into_iter().zip(built) {
+            let confirm = confirm_title(&id, &nodes);
+            sh.touch(&id);
+            sh.mo.insert(
+                id.clone(),
+                MoSched {
+                    owner: owner.to_string(),
+                    phase: Phase::Installing,
+                    nodes,
+                    was_staged: false,
+                },
+            );
+            sh.queue(Op::Submit {
+                owner: owner.to_string(),
+                json: b.json,
+                install: Some(Install { id, confirm }),
+            });
+        }
+        Ok(())
+    }
+
+    /// The Atomic ends well: schedules created in it are built, verified
+    /// and queued; installed ones changed in it are re-verified and queued
+    /// as modifications. A failure undoes the Atomic's MO changes and is
+    /// returned (the session answers the Atomic 507).
+    pub(crate) fn do_commit(&self) -> Result<(), TreeError> {
+        let mut sh = self.shared();
+        let Some(mut log) = sh.atomic.take() else {
+            return Ok(());
+        };
+        let mut ops = std::mem::take(&mut log.ops);
+        let mut installing = Vec::new();
+        let ids: Vec<String> = log.undo.keys().cloned().collect();
+        for id in &ids {
+            let before = log.undo.get(id).cloned().flatten();
+            let Some(m) = sh.mo.get(id) else { continue };
+            let r = match (before, m.phase) {
+                // Created in this Atomic (perhaps over a terminated one).
+                (b, Phase::Staged) if b.as_ref().is_none_or(|b| b.phase == Phase::Installed) => {
+                    self.build(id, &m.nodes).map(|b| {
+                        installing.push(id.clone());
+                        Op::Submit {
+                            owner: m.owner.clone(),
+                            json: b.json,
+                            install: Some(Install {
+                                id: id.clone(),
+                                confirm: confirm_title(id, &m.nodes),
+                            }),
+                        }
+                    })
+                }
+                (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => {
+                    self.build(id, &m.nodes).map(|x| Op::Modify {
+                        requester: m.owner.clone(),
+                        owner: m.owner.clone(),
+                        json: x.json,
+                        nodes_before: Some((id.clone(), b.as_ref().map(|b| b.nodes.clone()))),
+                    })
+                }
+                _ => continue,
+            };
+            match r {
+                Ok(op) => ops.push(op),
+                Err(e) => {
+                    tracing::info!(target: "dmsched::mo", schedule = %id, "Atomic refused at commit: {e}");
+                    let e = with_context(e, &format!("schedule {id}"));
+                    undo(&mut sh, log);
+                    return Err(e);
+                }
+            }
+        }
+        for id in installing {
+            if let Some(m) = sh.mo.get_mut(&id) {
+                m.phase = Phase::Installing;
+                m.was_staged = false;
+            }
+        }
+        let touched: Vec<String> = log.undo.into_keys().collect();
+        sh.dirty.extend(touched);
+        sh.pending.extend(ops);
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! Unit tests of the MO ⇄ model mapping.
+
+use super::*;
+use crate::model::{Action, Every, ReportWhen};
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn cx(limits: &Limits) -> BuildCx<'_> {
+    BuildCx {
+        limits,
+        device_tz: "Europe/Berlin",
+        now: ts("2026-12-01T12:00:00Z"),
+    }
+}
+
+const CMDS: &str = "<SyncBody><Replace><CmdID>1</CmdID><Item><Target><LocURI>./Vendor/Mode</LocURI></Target><Data>eco</Data></Item></Replace></SyncBody>";
+
+fn put(n: &mut Nodes, path: &str, v: &str) {
+    let mut prefix = String::new();
+    let parts: Vec<&str> = path.split('/').collect();
+    for p in &parts[..parts.len() - 1] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(p);
+        n.entry(prefix.clone()).or_insert(Node::Interior);
+    }
+    n.insert(path.into(), Node::chr(v));
+}
+
+/// 6.1.7.2, 6.1.7.5: triggers are OR-ed into one engine task each;
+/// Base + RRule is a calendar rule whose DTSTART is Base in TZ; Base alone
+/// is an `at`; a TreeValue becomes `becomes_true`, beside a Time trigger a
+/// `require`; UI/Mode 3 asks before each run; Gating sets the report policy.
+#[test]
+fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
+    let mut n = Nodes::new();
+    put(&mut n, "Name", "eco");
+    put(&mut n, "Valid/From", "2026-12-01T00:00:00Z");
+    put(&mut n, "UI/Mode", "3");
+    put(&mut n, "Report/Gating", "3");
+    put(&mut n, "Tasks/T/Cmds", CMDS);
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G1/Time/Base",
+        "2026-12-01T12:30:00Z",
+    );
+    put(&mut n, "Tasks/T/Triggers/G1/Time/RRule", "FREQ=DAILY");
+    put(&mut n, "Tasks/T/Triggers/G1/Time/TZ", "Europe/Berlin");
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G1/TreeValue/URI",
+        "./DevDetail/Ext/Battery/Level",
+    );
+    put(&mut n, "Tasks/T/Triggers/G1/TreeValue/Op", "ge");
+    put(&mut n, "Tasks/T/Triggers/G1/TreeValue/Value", "30");
+    put(&mut n, "Tasks/T/Triggers/G2/TreeValue/URI", "./Vendor/Net");
+    put(&mut n, "Tasks/T/Triggers/G2/TreeValue/Op", "eq");
+    put(&mut n, "Tasks/T/Triggers/G2/TreeValue/Value", "wifi");
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G3/Time/Base",
+        "2026-12-24T18:00:00",
+    );
+    put(&mut n, "Tasks/T/Triggers/G3/Time/TZ", "Europe/Berlin");
+    put(&mut n, "Tasks/T/Triggers/G4/Event/ID", "charger");
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G4/Event/Filter",
+        "event.plugged == true",
+    );
+    let l = Limits::default();
+    let b = build("S1", &n, &cx(&l)).unwrap();
+    let d = &b.doc;
+    assert_eq!(d.id, "S1");
+    assert_eq!(d.name.as_deref(), Some("eco"));
+    let ids: Vec<&str> = d.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["T.G1", "T.G2", "T.G3", "T.G4"]);
+    let Trigger::Calendar(c) = &d.tasks[0].trigger else {
+        panic!("{:?}", d.tasks[0].trigger)
+    };
+    assert_eq!(
+        c.dtstart.to_string(),
+        "2026-12-01T13:30:00",
+        "Base read in TZ"
+    );
+    assert_eq!(c.tz, "Europe/Berlin");
+    assert_eq!(
+        d.tasks[0].constraints.require.as_deref(),
+        Some("./DevDetail/Ext/Battery/Level >= 30")
+    );
+    assert_eq!(
+        d.tasks[1].trigger,
+        Trigger::BecomesTrue("./Vendor/Net == \"wifi\"".into())
+    );
+    assert_eq!(d.tasks[2].trigger, Trigger::At(ts("2026-12-24T17:00:00Z")));
+    assert!(matches!(&d.tasks[3].trigger, Trigger::Event(e) if e.name == "charger"));
+    assert!(d.tasks.iter().all(|t| t.policy.confirm));
+    assert!(
+        d.tasks
+            .iter()
+            .all(|t| t.policy.report == ReportWhen::Always)
+    );
+    let map = task_map(&n);
+    assert_eq!(map["T.G2"], ("T".to_string(), "G2".to_string()));
+}
+
+#[test]
+fn a_single_trigger_keeps_the_task_id() {
+    let mut n = Nodes::new();
+    put(&mut n, "Tasks/T/Cmds", CMDS);
+    put(&mut n, "Tasks/T/Triggers/Only/Event/ID", "boot");
+    let l = Limits::default();
+    let b = build("S", &n, &cx(&l)).unwrap();
+    assert_eq!(b.doc.tasks[0].id, "T");
+    assert_eq!(task_map(&n)["T"], ("T".to_string(), "Only".to_string()));
+}
+
+/// 6.3.1.42: a schedule that is incomplete or inconsistent as a whole is
+/// refused with the node it concerns.
+#[test]
+fn whole_schedule_problems_name_the_mo_node() {
+    let l = Limits::default();
+    let mut n = Nodes::new();
+    put(&mut n, "Tasks/T/Triggers/G/Event/ID", "boot");
+    let e = build("S", &n, &cx(&l)).unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("Tasks/T/Cmds is required"), "{e}");
+
+    let mut n = Nodes::new();
+    put(&mut n, "Tasks/T/Cmds", CMDS);
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G/Time/Base",
+        "2026-12-01T00:00:00",
+    );
+    put(&mut n, "Tasks/T/Triggers/G/Time/RRule", "FREQ=SECONDLY");
+    let e = build("S", &n, &cx(&l)).unwrap_err();
+    assert!(e.to_string().contains("Tasks/T/Triggers/G/Time"), "{e}");
+
+    let mut n = Nodes::new();
+    put(&mut n, "Tasks/T/Cmds", CMDS);
+    put(
+        &mut n,
+        "Tasks/T/Triggers/G/Time/Base",
+        "2026-12-01T00:00:00Z",
+    );
+    put(&mut n, "Tasks/T/Triggers/G/Event/ID", "boot");
+    assert_eq!(build("S", &n, &cx(&l)).unwrap_err().status(), 406);
+
+    let mut n = Nodes::new();
+    put(&mut n, "Valid/From", "2027-01-01T00:00:00Z");
+    put(&mut n, "Valid/To", "2026-01-01T00:00:00Z");
+    put(&mut n, "Tasks/T/Cmds", CMDS);
+    put(&mut n, "Tasks/T/Triggers/G/Event/ID", "boot");
+    let e = build("S", &n, &cx(&l)).unwrap_err();
+    assert!(e.to_string().contains("Valid/To"), "{e}");
+}
+
+/// The reverse mapping: a JSON-installed schedule shown as MO nodes maps
+/// back to the same document (every trigger but `every`, which is shown
+/// as the equivalent FREQ=SECONDLY rule).
+#[test]
+fn engine_documents_map_to_mo_nodes_and_back() {
+    let json = r#"{"id": "S", "name": "n", "description": "d", "tz": "Europe/Berlin",
+      "valid_from": "2026-12-01T00:00:00Z", "valid_until": "2027-12-01T00:00:00Z",
+      "tasks": [
+        {"id": "a", "trigger": {"at": "2026-12-24T17:00:00Z"},
+         "actions": [{"op": "Get", "target": "./DevInfo/Man"},
+                     {"atomic": [{"op": "Replace", "target": "./X", "data": "1", "format": "int"}]}],
+         "constraints": {"windows": [{"start": "01:00", "end": "05:00"}], "max_delay_seconds": 60},
+         "termination": {"max_runs": 3},
+         "policy": {"report": "always", "retry": {"max": 2, "backoff": 60}}},
+        {"id": "c", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=3", "dtstart": "2026-12-01T03:00:00", "tz": "Europe/Berlin"}},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
+        {"id": "e", "trigger": {"event": {"name": "network", "filter": "event.type == \"wifi\""}},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
+        {"id": "b", "trigger": {"becomes_true": "./DevDetail/Ext/Battery/Level < 20"},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
+        {"id": "x", "trigger": {"becomes_true": "exists(./A) && ./A > 3"},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]}
+      ]}"#;
+    let doc: Schedule = serde_json::from_str(json).unwrap();
+    let nodes = nodes_of(&doc, ts("2026-12-01T00:00:00Z"));
+    assert_eq!(
+        text_at(&nodes, "Tasks/b/Triggers/G1/TreeValue/Op"),
+        Some("lt")
+    );
+    assert_eq!(
+        text_at(&nodes, "Tasks/x/Triggers/G1/Condition"),
+        Some("exists(./A) && ./A > 3")
+    );
+    let l = Limits::default();
+    let back = build("S", &nodes, &cx(&l)).unwrap().doc;
+    // MO tasks come in node-name order.
+    let mut sorted = doc.clone();
+    sorted.tasks.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(back, sorted);
+
+    let every = Schedule {
+        tasks: vec![Task {
+            trigger: Trigger::Every(Every {
+                seconds: 3600,
+                anchor: None,
+            }),
+            ..doc.tasks[1].clone()
+        }],
+        ..doc.clone()
+    };
+    let nodes = nodes_of(&every, ts("2026-12-01T00:30:00Z"));
+    assert_eq!(
+        text_at(&nodes, "Tasks/c/Triggers/G1/Time/RRule"),
+        Some("FREQ=SECONDLY;INTERVAL=3600")
+    );
+    let back = build("S", &nodes, &cx(&l)).unwrap().doc;
+    assert!(
+        matches!(&back.tasks[0].trigger, Trigger::Calendar(c) if c.dtstart.to_string() == "2026-12-01T00:30:00")
+    );
+    assert!(matches!(&back.tasks[0].actions[0], Action::Command(_)));
+}
+
+#[test]
+fn gating_bits_choose_the_report_policy() {
+    assert_eq!(report_when(0b00001), ReportWhen::Always);
+    assert_eq!(report_when(0b00010), ReportWhen::OnFailure);
+    assert_eq!(report_when(0b01000), ReportWhen::OnFailure);
+    assert_eq!(report_when(0b10000), ReportWhen::Never);
+}
+
+#[test]
+fn tree_value_literals_are_typed() {
+    assert_eq!(literal("30"), "30");
+    assert_eq!(literal("-1.5"), "-1.5");
+    assert_eq!(literal("true"), "true");
+    assert_eq!(literal("wi\"fi"), "\"wi\\\"fi\"");
+    assert_eq!(literal("1.2.3"), "\"1.2.3\"");
+}
