@@ -6,8 +6,10 @@
 //! injected clock, runs the actions through the host ([`host`]) with the
 //! owning server's rights, and queues reports.
 //!
-//! Layers (data flows one way): [`model`], [`when`] and [`expr`] are
-//! leaves; the [`engine`] uses them and the [`store`], and calls the host.
+//! Layers (data flows one way): [`model`], [`when`], [`expr`] and
+//! [`syncml`] (the SyncML DM codec) are leaves; [`dm`] (the DM client) →
+//! [`tree`] → [`mo`] (the Scheduling MO) → [`engine`] ↔ [`store`], and the
+//! engine calls the [`host`]. [`agent`] assembles them for full-client mode.
 #![warn(missing_docs)]
 
 #[cfg(feature = "http")]
@@ -19,6 +21,7 @@ pub mod host;
 pub mod mo;
 pub mod model;
 pub mod store;
+pub mod syncml;
 pub mod tree;
 pub mod when;
 

@@ -6,8 +6,8 @@
 //! Sequence become groups. Any other command (Alert, Status, Results, Sync
 //! …) is refused with 406: it cannot be scheduled.
 
-use crate::dm::syncml::{self, Command as DmCommand, Container, Data, Item, ItemCmd, Locus, Meta};
 use crate::model::{Action, Command, Limits, Op};
+use crate::syncml::{self, Command as DmCommand, Container, Data, Item, ItemCmd, Locus, Meta};
 
 /// Why a `Cmds` value was refused, with its DM status.
 #[derive(Debug, thiserror::Error)]

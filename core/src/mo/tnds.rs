@@ -1,14 +1,14 @@
 //! TNDS objects (`application/vnd.syncml.dmtnds+xml`, OMA DM TNDS 1.2): a
 //! `MgmtTree` of `Node`s with `NodeName`, optional `Path`, `RTProperties`
 //! (`Format`, `Type`) and `Value`, read with the crate's quick-xml reader
-//! ([`crate::dm::syncml::xml::XmlSource`]: element limits, no DTD).
+//! ([`crate::syncml::xml::XmlSource`]: element limits, no DTD).
 //!
 //! A top-level node's URI is its `Path` (absolute, `./…`) or the Add's
 //! target, then its `NodeName`; nested nodes hang below their parent.
 
-use crate::dm::syncml::stream::{Limits, Source};
-use crate::dm::syncml::xml::XmlSource;
-use crate::dm::syncml::{CodecError, Data};
+use crate::syncml::stream::{Limits, Source};
+use crate::syncml::xml::XmlSource;
+use crate::syncml::{CodecError, Data};
 use crate::tree::{Format, Payload};
 
 /// The TNDS MIME type.

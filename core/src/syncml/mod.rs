@@ -4,7 +4,7 @@
 //! [`stream::Source`] / [`stream::Sink`] seams.
 //!
 //! ```
-//! use dmsched::dm::syncml::{self, Encoding};
+//! use dmsched::syncml::{self, Encoding};
 //! let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
 //!   <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
 //!   <Target><LocURI>https://dm.example</LocURI></Target>
