@@ -353,9 +353,17 @@ impl Agent {
                     cur = p.parent();
                 }
                 for m in missing.iter().rev() {
-                    dev.add(m.as_str(), &Payload::interior(), now)?;
+                    match dev.add(m.as_str(), &Payload::interior(), now) {
+                        // Another thread created it meanwhile: the same outcome.
+                        Err(e) if e.status() == 418 => {}
+                        r => r?,
+                    }
                 }
-                dev.add(uri, &p, now)?;
+                match dev.add(uri, &p, now) {
+                    // Created by another thread meanwhile: set it.
+                    Err(e) if e.status() == 418 => dev.replace(uri, &p, now)?,
+                    r => r?,
+                }
             }
             Err(e) => return Err(e.into()),
         }

@@ -1,0 +1,81 @@
+//! `Agent::set_value` (full-client mode, issue 6): values the device sets
+//! create their missing parents, also when threads race to create them.
+
+use std::sync::Arc;
+
+use dmsched::agent::{Agent, AgentConfig, AgentHost};
+use dmsched::expr::Value;
+use dmsched::tree::DeviceInfo;
+
+fn agent(dir: &std::path::Path) -> Agent {
+    let device = DeviceInfo {
+        dev_id: "IMEI:1".into(),
+        man: "dmsched".into(),
+        model: "t".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    };
+    Agent::open(
+        AgentConfig::new(dir, device),
+        AgentHost::default(),
+        "2026-12-01T10:00:00Z".parse().unwrap(),
+    )
+    .unwrap()
+}
+
+/// Two threads setting sibling leaves under the same missing parents both
+/// succeed (the second creator of a parent sees 418 and carries on).
+#[test]
+fn concurrent_values_under_new_parents_all_succeed() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Arc::new(agent(dir.path()));
+        let now = "2026-12-01T10:00:01Z".parse().unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    a.set_value(&format!("./Ext/Sensors/S{i}"), &Value::Int(i), now)
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        for i in 0..4 {
+            assert_eq!(
+                a.tree()
+                    .device()
+                    .get(&format!("./Ext/Sensors/S{i}"))
+                    .unwrap()[0]
+                    .text(),
+                i.to_string()
+            );
+        }
+    }
+}
+
+/// The value's type becomes the leaf's format, so conditions compare numbers.
+#[test]
+fn values_keep_their_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = agent(dir.path());
+    let now = "2026-12-01T10:00:01Z".parse().unwrap();
+    a.set_value("./Ext/Battery/Level", &Value::Int(15), now)
+        .unwrap();
+    a.set_value("./Ext/Battery/Charging", &Value::Bool(true), now)
+        .unwrap();
+    let level = &a.tree().device().get("./Ext/Battery/Level").unwrap()[0];
+    assert_eq!(
+        (level.format.as_str(), level.text().as_str()),
+        ("int", "15")
+    );
+    assert_eq!(
+        a.tree().device().get("./Ext/Battery/Charging").unwrap()[0]
+            .format
+            .as_str(),
+        "bool"
+    );
+}
