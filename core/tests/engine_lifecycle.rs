@@ -217,6 +217,51 @@ fn becomes_true_already_true_at_activation_fires_once() {
     );
 }
 
+/// 6.1.7.2: a modify that keeps a becomes_true trigger keeps its edge: a
+/// condition still true does not fire again (the run it caused is not
+/// repeated); a modify that changes the condition evaluates it afresh.
+#[test]
+fn modify_keeps_the_edge_of_an_unchanged_becomes_true_trigger() {
+    let w = World::new();
+    w.set("./Bat", Value::Int(5));
+    let mut e = engine(&w);
+    let bt = r#"{"becomes_true": "./Bat < 20"}"#;
+    let t0 = ts("2026-01-01T00:00:00Z");
+    e.submit("srv", &doc("a", bt, ""), t0).unwrap();
+    assert_eq!(e.tick(t0).unwrap().len(), 1, "true at activation fires");
+    let t1 = ts("2026-01-01T00:01:00Z");
+    e.modify(
+        "srv",
+        "srv",
+        &doc("a", bt, r#""policy": {"retry": {"max": 2, "backoff": 300}}"#),
+        t1,
+    )
+    .unwrap();
+    assert!(
+        e.tick(t1).unwrap().is_empty(),
+        "the same edge does not fire again"
+    );
+    w.set("./Bat", Value::Int(4));
+    assert!(e.on_tree_changed("./Bat", t1).unwrap().is_empty());
+    assert_eq!(w.run_count(), 1);
+    // Still re-arms and fires on the next false→true edge.
+    w.set("./Bat", Value::Int(50));
+    assert!(e.on_tree_changed("./Bat", t1).unwrap().is_empty());
+    w.set("./Bat", Value::Int(10));
+    assert_eq!(e.on_tree_changed("./Bat", t1).unwrap().len(), 1);
+    // A changed condition is a new trigger: true now, it fires.
+    let t2 = ts("2026-01-01T00:02:00Z");
+    e.modify(
+        "srv",
+        "srv",
+        &doc("a", r#"{"becomes_true": "./Bat < 30"}"#, ""),
+        t2,
+    )
+    .unwrap();
+    assert_eq!(e.tick(t2).unwrap().len(), 1);
+    assert_eq!(w.run_count(), 3);
+}
+
 #[test]
 fn event_trigger_with_filter_runs_only_matching_events() {
     let w = World::new();

@@ -17,18 +17,25 @@ impl Engine {
             .map(|(ct, t)| {
                 let mut st = old
                     .and_then(|(doc, states)| {
-                        doc.tasks
-                            .iter()
-                            .position(|o| o.id == t.id)
-                            .and_then(|i| states.get(i).cloned())
+                        let i = doc.tasks.iter().position(|o| o.id == t.id)?;
+                        Some((&doc.tasks[i], states.get(i)?.clone()))
                     })
-                    .map(|o| TaskState {
-                        seq: o.seq,
-                        runs: o.runs,
-                        last_run: o.last_run,
-                        last_outcome: o.last_outcome,
-                        last_reason: o.last_reason,
-                        ..TaskState::default()
+                    .map(|(ot, o)| {
+                        // A modify that keeps a becomes_true trigger as it
+                        // was keeps its edge: a condition that is still
+                        // true does not fire again.
+                        let same_edge = matches!(ct.trigger, CTrigger::BecomesTrue(_))
+                            && ot.trigger == t.trigger;
+                        TaskState {
+                            seq: o.seq,
+                            runs: o.runs,
+                            last_run: o.last_run,
+                            last_outcome: o.last_outcome,
+                            last_reason: o.last_reason,
+                            primed: same_edge && o.primed,
+                            armed: same_edge && o.armed,
+                            ..TaskState::default()
+                        }
                     })
                     .unwrap_or_default();
                 st.next_due = match ct.trigger {
