@@ -233,7 +233,11 @@ fn modify_keeps_the_edge_of_an_unchanged_becomes_true_trigger() {
     e.modify(
         "srv",
         "srv",
-        &doc("a", bt, r#""policy": {"retry": {"max": 2, "backoff": 300}}"#),
+        &doc(
+            "a",
+            bt,
+            r#""policy": {"retry": {"max": 2, "backoff": 300}}"#,
+        ),
         t1,
     )
     .unwrap();

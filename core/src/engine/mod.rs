@@ -303,6 +303,16 @@ impl Engine {
         }
     }
 
+    /// Replaces the authorizer that decides cross-authority access (see
+    /// [`Host::authorizer`]) and returns the previous one. The Scheduling
+    /// MO installs its own, which consults the schedules' ACLs first.
+    pub fn set_authorizer(
+        &mut self,
+        authorizer: Option<std::sync::Arc<dyn crate::host::Authorizer>>,
+    ) -> Option<std::sync::Arc<dyn crate::host::Authorizer>> {
+        std::mem::replace(&mut self.host.authorizer, authorizer)
+    }
+
     /// The engine's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.cfg

@@ -20,8 +20,9 @@ use super::report::state_gate;
 use super::staging::{MoSched, Phase};
 use super::{MoConfig, Op};
 use crate::engine::{ScheduleInfo, ScheduleState};
+use crate::host::Access;
 use crate::model::Limits;
-use crate::tree::{ExecResult, NodeHandler, Payload, PluginNode, TreeError, Uri};
+use crate::tree::{Acl, AclCmd, ExecResult, NodeHandler, Payload, PluginNode, TreeError, Uri};
 
 /// The changes made inside the open DM Atomic.
 #[derive(Default)]
@@ -32,6 +33,28 @@ pub(crate) struct AtomicLog {
     pub undo: BTreeMap<String, Option<MoSched>>,
     /// JSON installs claimed inside it.
     pub claimed: Vec<String>,
+    /// Each schedule ACL changed inside it as it was before.
+    pub acl_undo: BTreeMap<String, Option<Grant>>,
+    /// The server of the Atomic's commands (the requester of the
+    /// modifications its commit queues).
+    pub server: Option<String>,
+}
+
+/// A schedule's ACL (`<S>?prop=ACL`), set by `owner` or a server it let
+/// Replace `<S>`; it applies while `owner` owns the schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Grant {
+    pub owner: String,
+    pub acl: Acl,
+}
+
+/// The ACL a schedule of `owner` has until one is set: its owner's alone.
+pub(crate) fn default_acl(owner: &str) -> String {
+    AclCmd::ALL
+        .iter()
+        .map(|c| format!("{}={owner}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[derive(Default)]
@@ -48,6 +71,10 @@ pub(crate) struct Shared {
     pub claimed: BTreeMap<String, String>,
     /// Schedules whose MO nodes must be written by `settle`.
     pub dirty: BTreeSet<String>,
+    /// Schedule ACLs that were set, by id.
+    pub acls: BTreeMap<String, Grant>,
+    /// Schedule ACLs that must be written by `settle`.
+    pub acl_dirty: BTreeSet<String>,
 }
 
 impl Shared {
@@ -82,19 +109,61 @@ impl Shared {
             .or_else(|| self.snapshot.get(id).map(|i| i.owner.as_str()))
     }
 
-    /// Checks `server`'s right to schedule `id`: only its owner (the
-    /// device sees everything): 404 if absent, 425 if another's.
-    pub fn check_owner(&self, server: Option<&str>, id: &str) -> Result<String, TreeError> {
+    /// True if `server` may run `cmd` on schedule `id` of `owner`: its
+    /// owner always may; another server if the schedule's ACL (set while
+    /// `owner` owned it) grants it.
+    pub fn allows(&self, server: &str, owner: &str, id: &str, cmd: AclCmd) -> bool {
+        server == owner
+            || self
+                .acls
+                .get(id)
+                .is_some_and(|g| g.owner == owner && g.acl.allows(cmd, server))
+    }
+
+    /// Checks `server`'s right to run `cmd` on schedule `id` (the device,
+    /// `None`, may do anything) and returns its owner: 404 if absent, 425
+    /// if `server` is neither its owner nor granted `cmd` by its ACL.
+    pub fn check_access(
+        &self,
+        server: Option<&str>,
+        id: &str,
+        cmd: AclCmd,
+    ) -> Result<String, TreeError> {
         let owner = self
             .owner_of(id)
             .ok_or_else(|| status(404, format!("no schedule {id}")))?;
         match server {
             None => Ok(owner.to_string()),
-            Some(s) if s == owner => Ok(owner.to_string()),
+            Some(s) if self.allows(s, owner, id, cmd) => Ok(owner.to_string()),
             Some(s) => Err(status(
                 425,
-                format!("schedule {id} belongs to another server ({s} is not its owner)"),
+                format!(
+                    "schedule {id} belongs to another server and its ACL does not let {s} {}",
+                    cmd.as_str()
+                ),
             )),
+        }
+    }
+
+    /// Records that `id`'s ACL is about to change.
+    pub fn touch_acl(&mut self, id: &str) {
+        let before = self.acls.get(id).cloned();
+        match self.atomic.as_mut() {
+            Some(log) => {
+                log.acl_undo.entry(id.to_string()).or_insert(before);
+            }
+            None => {
+                self.acl_dirty.insert(id.to_string());
+            }
+        }
+    }
+
+    /// Forgets `id`'s ACL (a new schedule under that id starts with its
+    /// owner's alone).
+    pub fn reset_acl(&mut self, id: &str) {
+        if self.acls.contains_key(id) {
+            self.touch_acl(id);
+            self.acls.remove(id);
         }
     }
 }
@@ -227,6 +296,53 @@ impl MoHandler {
             .collect()
     }
 
+    /// The schedule ACLs that changed: id → (owner, ACL) (`None`: default).
+    pub(crate) fn take_acl_dirty(&self) -> Vec<(String, Option<(String, String)>)> {
+        let mut sh = self.shared();
+        let ids = std::mem::take(&mut sh.acl_dirty);
+        ids.into_iter()
+            .map(|id| {
+                let g = sh
+                    .acls
+                    .get(&id)
+                    .map(|g| (g.owner.clone(), g.acl.to_string()));
+                (id, g)
+            })
+            .collect()
+    }
+
+    /// Puts back ACL changes that could not be written.
+    pub(crate) fn redirty_acls(&self, ids: impl IntoIterator<Item = String>) {
+        self.shared().acl_dirty.extend(ids);
+    }
+
+    /// Loads stored schedule ACLs (at start; unparsable ones are dropped).
+    pub(crate) fn load_acls(&self, stored: BTreeMap<String, (String, String)>) {
+        let mut sh = self.shared();
+        for (id, (owner, text)) in stored {
+            match Acl::parse(&text) {
+                Ok(acl) => {
+                    sh.acls.insert(id, Grant { owner, acl });
+                }
+                Err(e) => {
+                    tracing::warn!(target: "dmsched::mo", schedule = %id, "stored ACL dropped: {e}");
+                }
+            }
+        }
+    }
+
+    /// True if the schedule ACLs let `requester` act (`access`) on `owner`'s `id`.
+    pub(crate) fn grants(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        let sh = self.shared();
+        let cmds: &[AclCmd] = match access {
+            Access::Read => &[AclCmd::Get],
+            // Deleting a node below a schedule modifies it too.
+            Access::Change => &[AclCmd::Replace, AclCmd::Exec, AclCmd::Add, AclCmd::Delete],
+            Access::End => &[AclCmd::Delete],
+        };
+        cmds.iter().any(|c| sh.allows(requester, owner, id, *c))
+    }
+
     /// Puts back changes that could not be written.
     pub(crate) fn redirty(&self, ids: impl IntoIterator<Item = String>) {
         self.shared().dirty.extend(ids);
@@ -234,7 +350,7 @@ impl MoHandler {
 
     pub(crate) fn has_work(&self) -> bool {
         let sh = self.shared();
-        !sh.pending.is_empty() || !sh.dirty.is_empty()
+        !sh.pending.is_empty() || !sh.dirty.is_empty() || !sh.acl_dirty.is_empty()
     }
 
     /// `Report/Gating` of schedule `id`, if it has one.
@@ -328,7 +444,7 @@ impl NodeHandler for MoHandler {
         match r.as_slice() {
             [] | ["Schedules"] => Ok(Some(PluginNode::Interior { mime: None })),
             ["Schedules", id, rest @ ..] => {
-                match sh.check_owner(server, id) {
+                match sh.check_access(server, id, AclCmd::Get) {
                     Ok(_) => {}
                     Err(e) if e.status() == 404 => return Ok(None),
                     Err(e) => return Err(e),
@@ -345,22 +461,25 @@ impl NodeHandler for MoHandler {
         Ok(match r.as_slice() {
             [] => vec!["Schedules".into()],
             ["Schedules"] => {
+                let sees = |owner: &str, id: &str| {
+                    server.is_none_or(|s| sh.allows(s, owner, id, AclCmd::Get))
+                };
                 let mut ids: BTreeSet<String> = sh
                     .snapshot
                     .values()
-                    .filter(|i| server.is_none_or(|s| s == i.owner))
+                    .filter(|i| sees(&i.owner, &i.id))
                     .map(|i| i.id.clone())
                     .collect();
                 ids.extend(
                     sh.mo
                         .iter()
-                        .filter(|(_, m)| server.is_none_or(|s| s == m.owner))
+                        .filter(|(id, m)| sees(&m.owner, id))
                         .map(|(id, _)| id.clone()),
                 );
                 ids.into_iter().collect()
             }
             ["Schedules", id, rest @ ..] => {
-                sh.check_owner(server, id)?;
+                sh.check_access(server, id, AclCmd::Get)?;
                 super::view::children(&sh, id, rest)
             }
             _ => Vec::new(),
@@ -387,6 +506,50 @@ impl NodeHandler for MoHandler {
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
         self.do_exec(server, uri)
+    }
+
+    fn acl(&self, server: Option<&str>, uri: &Uri) -> Result<String, TreeError> {
+        let sh = self.shared();
+        match rel(&self.cfg.root, uri).as_slice() {
+            ["Schedules", id] => {
+                let owner = sh.check_access(server, id, AclCmd::Get)?;
+                Ok(match sh.acls.get(*id).filter(|g| g.owner == owner) {
+                    Some(g) => g.acl.to_string(),
+                    None => default_acl(&owner),
+                })
+            }
+            // Nodes below a schedule inherit its ACL; the others the root's.
+            _ => Ok(String::new()),
+        }
+    }
+
+    /// Replace of `<S>?prop=ACL`: by a server with Replace on `<S>` (its
+    /// owner, or one its ACL lets). Its owner keeps every right whatever
+    /// the ACL says.
+    fn set_acl(&self, server: Option<&str>, uri: &Uri, acl: &Acl) -> Result<(), TreeError> {
+        let mut sh = self.shared();
+        match rel(&self.cfg.root, uri).as_slice() {
+            ["Schedules", id] => {
+                let owner = sh.check_access(server, id, AclCmd::Replace)?;
+                let id = id.to_string();
+                sh.touch_acl(&id);
+                sh.acls.insert(
+                    id,
+                    Grant {
+                        owner,
+                        acl: acl.clone(),
+                    },
+                );
+                Ok(())
+            }
+            _ => Err(status(
+                405,
+                format!(
+                    "ACLs are kept per schedule: Replace {}/Schedules/<S>?prop=ACL",
+                    self.cfg.root
+                ),
+            )),
+        }
     }
 
     fn begin(&self) -> Result<(), TreeError> {
@@ -420,5 +583,15 @@ pub(crate) fn undo(sh: &mut Shared, log: AtomicLog) {
     }
     for id in log.claimed {
         sh.claimed.remove(&id);
+    }
+    for (id, before) in log.acl_undo {
+        match before {
+            Some(g) => {
+                sh.acls.insert(id, g);
+            }
+            None => {
+                sh.acls.remove(&id);
+            }
+        }
     }
 }

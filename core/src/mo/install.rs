@@ -13,7 +13,13 @@ use super::staging::{MoSched, Phase};
 use super::tnds::{self, TNDS_TYPE, TndsError};
 use super::{Install, Op, edit};
 use crate::engine::{ScheduleState, check_document};
-use crate::tree::{ExecResult, Format, Payload, TreeError, Uri};
+use crate::tree::{AclCmd, ExecResult, Format, Payload, TreeError, Uri};
+
+/// Who a change is made for: the acting server, or the owner when the
+/// device itself acts.
+fn requester_of<'a>(server: Option<&'a str>, owner: &'a str) -> &'a str {
+    server.unwrap_or(owner)
+}
 
 fn mime_is(p: &Payload, t: &str) -> bool {
     p.mime
@@ -124,6 +130,7 @@ impl MoHandler {
                 // Node by node: staged until Activate (or the Atomic's commit).
                 let mut sh = self.shared();
                 self.check_new(&sh, owner, id)?;
+                sh.reset_acl(id);
                 sh.touch(id);
                 sh.mo.insert(
                     id.to_string(),
@@ -151,7 +158,7 @@ impl MoHandler {
             )),
             ["Schedules", id, rest @ ..] => {
                 let mut sh = self.shared();
-                let owner = sh.check_owner(server, id).map_err(|e| {
+                let owner = sh.check_access(server, id, AclCmd::Add).map_err(|e| {
                     if e.status() == 404 {
                         status(
                             404,
@@ -166,7 +173,7 @@ impl MoHandler {
                 })?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::add_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(&mut sh, &owner, id, nodes)
+                self.edited(&mut sh, requester_of(server, &owner), &owner, id, nodes)
             }
             _ => Err(status(405, format!("{uri} cannot be added"))),
         }
@@ -176,6 +183,7 @@ impl MoHandler {
         let json = self.verify_json(id, &payload.data)?;
         let mut sh = self.shared();
         self.check_new(&sh, owner, id)?;
+        sh.reset_acl(id);
         sh.claimed.insert(id.to_string(), owner.to_string());
         if let Some(log) = sh.atomic.as_mut() {
             log.claimed.push(id.to_string());
@@ -188,10 +196,12 @@ impl MoHandler {
         Ok(())
     }
 
-    /// `id`'s nodes were changed to `nodes` by its owner.
+    /// `id`'s nodes were changed to `nodes` by `requester` (its owner, or
+    /// a server its ACL lets).
     fn edited(
         &self,
         sh: &mut Shared,
+        requester: &str,
         owner: &str,
         id: &str,
         nodes: Nodes,
@@ -224,8 +234,11 @@ impl MoHandler {
         }
         let before = sh.mo.get(id).map(|m| m.nodes.clone());
         // Inside an Atomic the whole schedule is verified at commit.
-        let json = match sh.atomic {
-            Some(_) => None,
+        let json = match sh.atomic.as_mut() {
+            Some(log) => {
+                log.server.get_or_insert_with(|| requester.to_string());
+                None
+            }
             None => Some(self.build(id, &nodes)?.json),
         };
         sh.touch(id);
@@ -240,7 +253,7 @@ impl MoHandler {
         );
         if let Some(json) = json {
             sh.queue(Op::Modify {
-                requester: owner.to_string(),
+                requester: requester.to_string(),
                 owner: owner.to_string(),
                 json,
                 nodes_before: Some((id.to_string(), before)),
@@ -261,7 +274,7 @@ impl MoHandler {
         match r.as_slice() {
             ["Schedules", id, "Document"] => {
                 // Whose it is first: another server learns nothing of it.
-                let owner = self.shared().check_owner(server, id)?;
+                let owner = self.shared().check_access(server, id, AclCmd::Replace)?;
                 if self
                     .shared()
                     .mo
@@ -275,7 +288,7 @@ impl MoHandler {
                 }
                 let json = self.verify_json(id, &payload.data)?;
                 let mut sh = self.shared();
-                sh.check_owner(server, id)?;
+                sh.check_access(server, id, AclCmd::Replace)?;
                 sh.queue(Op::Modify {
                     requester: requester.into(),
                     owner,
@@ -286,13 +299,13 @@ impl MoHandler {
             }
             ["Schedules", id, rest @ ..] if !rest.is_empty() => {
                 let mut sh = self.shared();
-                let owner = sh.check_owner(server, id)?;
+                let owner = sh.check_access(server, id, AclCmd::Replace)?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::replace_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(&mut sh, &owner, id, nodes)
+                self.edited(&mut sh, requester, &owner, id, nodes)
             }
             ["Schedules", id] => {
-                self.shared().check_owner(server, id)?;
+                self.shared().check_access(server, id, AclCmd::Replace)?;
                 Err(status(
                     405,
                     format!("{uri} is an interior node: Replace its leaves"),
@@ -309,7 +322,7 @@ impl MoHandler {
         let mut sh = self.shared();
         match r.as_slice() {
             ["Schedules", id] => {
-                let owner = sh.check_owner(server, id)?;
+                let owner = sh.check_access(server, id, AclCmd::Delete)?;
                 match sh.mo.get(*id).map(|m| m.phase) {
                     Some(Phase::Staged) => {
                         sh.touch(id);
@@ -336,10 +349,10 @@ impl MoHandler {
                 Ok(())
             }
             ["Schedules", id, rest @ ..] if !rest.is_empty() => {
-                let owner = sh.check_owner(server, id)?;
+                let owner = sh.check_access(server, id, AclCmd::Delete)?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::delete_node(&mut nodes, rest)?;
-                self.edited(&mut sh, &owner, id, nodes)
+                self.edited(&mut sh, requester, &owner, id, nodes)
             }
             _ => Err(status(
                 405,
@@ -358,7 +371,7 @@ impl MoHandler {
             _ => return Err(status(405, format!("{uri} is not executable"))),
         };
         let mut sh = self.shared();
-        let owner = sh.check_owner(server, id)?;
+        let owner = sh.check_access(server, id, AclCmd::Exec)?;
         match sh.mo.get(id).map(|m| m.phase) {
             Some(Phase::Staged) if activate => {
                 let nodes = sh.mo.get(id).map(|m| m.nodes.clone()).unwrap_or_default();
@@ -486,6 +499,7 @@ impl MoHandler {
         }
         for ((id, nodes), b) in scheds.into_iter().zip(built) {
             let confirm = confirm_title(&id, &nodes);
+            sh.reset_acl(&id);
             sh.touch(&id);
             sh.mo.insert(
                 id.clone(),
@@ -515,6 +529,7 @@ impl MoHandler {
             return Ok(());
         };
         let mut ops = std::mem::take(&mut log.ops);
+        let server = log.server.clone();
         let mut installing = Vec::new();
         let ids: Vec<String> = log.undo.keys().cloned().collect();
         for id in &ids {
@@ -537,7 +552,7 @@ impl MoHandler {
                 }
                 (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => {
                     self.build(id, &m.nodes).map(|x| Op::Modify {
-                        requester: m.owner.clone(),
+                        requester: server.clone().unwrap_or_else(|| m.owner.clone()),
                         owner: m.owner.clone(),
                         json: x.json,
                         nodes_before: Some((id.clone(), b.as_ref().map(|b| b.nodes.clone()))),
@@ -563,6 +578,7 @@ impl MoHandler {
         }
         let touched: Vec<String> = log.undo.into_keys().collect();
         sh.dirty.extend(touched);
+        sh.acl_dirty.extend(log.acl_undo.into_keys());
         sh.pending.extend(ops);
         Ok(())
     }

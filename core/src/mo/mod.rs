@@ -65,7 +65,7 @@ pub use handler::MoHandler;
 pub use report::{MoReport, report_of};
 
 use crate::engine::{Engine, EngineError, ScheduleInfo};
-use crate::host::{PromptAnswer, RunContext, UserPrompt};
+use crate::host::{Access, Authorizer, PromptAnswer, RunContext, UserPrompt};
 use crate::model::Firing;
 use crate::store::StoreError;
 use crate::tree::{Acl, Tree, TreeError};
@@ -157,6 +157,25 @@ impl Op {
     }
 }
 
+/// The engine's authorizer under the MO: a schedule's ACL
+/// (`<S>?prop=ACL`) grants other servers access to it (Get → read; Replace,
+/// Exec, Add or Delete → change, since the MO has already checked the exact
+/// command; Delete → end); otherwise the host's authorizer, if any, decides.
+struct MoAuthorizer {
+    handler: Arc<MoHandler>,
+    fallback: Option<Arc<dyn Authorizer>>,
+}
+
+impl Authorizer for MoAuthorizer {
+    fn authorize(&self, requester: &str, owner: &str, id: &str, access: Access) -> bool {
+        self.handler.grants(requester, owner, id, access)
+            || self
+                .fallback
+                .as_ref()
+                .is_some_and(|f| f.authorize(requester, owner, id, access))
+    }
+}
+
 /// The Scheduling MO bound to an engine.
 pub struct Scheduling {
     engine: Mutex<Engine>,
@@ -222,18 +241,29 @@ impl SchedulingBuilder {
         let staged = staging
             .load()
             .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
-        let limits = self.engine.config().limits.clone();
-        let device_tz = self.engine.config().time_zone.clone();
+        let acls = staging
+            .load_acls()
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
+        let mut engine = self.engine;
+        let limits = engine.config().limits.clone();
+        let device_tz = engine.config().time_zone.clone();
+        let handler = Arc::new(MoHandler::new(
+            self.config,
+            limits,
+            self.clock.clone(),
+            device_tz,
+            self.prompt.is_some(),
+            staged,
+        ));
+        handler.load_acls(acls);
+        let fallback = engine.set_authorizer(None);
+        engine.set_authorizer(Some(Arc::new(MoAuthorizer {
+            handler: handler.clone(),
+            fallback,
+        })));
         let s = Arc::new(Scheduling {
-            engine: Mutex::new(self.engine),
-            handler: Arc::new(MoHandler::new(
-                self.config,
-                limits,
-                self.clock.clone(),
-                device_tz,
-                self.prompt.is_some(),
-                staged,
-            )),
+            engine: Mutex::new(engine),
+            handler,
             clock: self.clock,
             staging,
             prompt: self.prompt,
@@ -292,12 +322,19 @@ impl Scheduling {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the changed MO nodes (staging) to the store file.
+    /// Writes the changed MO nodes (staging) and schedule ACLs to the
+    /// store file.
     fn flush(&self) {
         let changes = self.handler.take_dirty();
         if let Err(e) = self.staging.save(&changes) {
             tracing::error!(target: "dmsched::mo", "writing the MO nodes failed: {e}");
             self.handler.redirty(changes.into_iter().map(|(id, _)| id));
+        }
+        let acls = self.handler.take_acl_dirty();
+        if let Err(e) = self.staging.save_acls(&acls) {
+            tracing::error!(target: "dmsched::mo", "writing the schedule ACLs failed: {e}");
+            self.handler
+                .redirty_acls(acls.into_iter().map(|(id, _)| id));
         }
     }
 

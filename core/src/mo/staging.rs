@@ -62,6 +62,13 @@ const MIGRATIONS: &[&str] = &[
         value  BLOB NOT NULL,
         PRIMARY KEY (id, path)
     ) WITHOUT ROWID;",
+    // 2: ACLs of schedules (`<S>?prop=ACL`), with the owner they were set
+    // under (a schedule id reused by another server does not inherit them).
+    "CREATE TABLE mo_acl (
+        id     TEXT PRIMARY KEY,
+        owner  TEXT NOT NULL,
+        acl    TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The persistent side (absent: memory only).
@@ -168,6 +175,44 @@ impl Staging {
         Ok(out)
     }
 
+    /// Every stored schedule ACL: id → (owner, ACL text).
+    pub fn load_acls(&self) -> Result<BTreeMap<String, (String, String)>, StagingError> {
+        let Some(conn) = &self.conn else {
+            return Ok(BTreeMap::new());
+        };
+        let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = c.prepare("SELECT id, owner, acl FROM mo_acl")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        rows.collect::<Result<_, _>>().map_err(StagingError)
+    }
+
+    /// Writes these schedule ACLs (`None`: back to the default) in one
+    /// transaction.
+    pub fn save_acls(
+        &self,
+        changes: &[(String, Option<(String, String)>)],
+    ) -> Result<(), StagingError> {
+        let Some(conn) = &self.conn else {
+            return Ok(());
+        };
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = c.transaction()?;
+        for (id, a) in changes {
+            tx.execute("DELETE FROM mo_acl WHERE id = ?1", [id])?;
+            if let Some((owner, acl)) = a {
+                tx.execute(
+                    "INSERT INTO mo_acl (id, owner, acl) VALUES (?1, ?2, ?3)",
+                    params![id, owner, acl],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Writes these schedules (`None`: forget it) in one transaction.
     /// `Installing` ones keep what is stored.
     pub fn save(&self, changes: &[(String, Option<MoSched>)]) -> Result<(), StagingError> {
@@ -238,5 +283,25 @@ mod tests {
         assert_eq!(back.get("S1"), Some(&s));
         st.save(&[("S1".into(), None)]).unwrap();
         assert!(st.load().unwrap().is_empty());
+    }
+
+    #[test]
+    fn schedule_acls_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let a = ("alpha".to_string(), "Get=alpha+beta".to_string());
+        {
+            let st = Staging::open(&path).unwrap();
+            st.save_acls(&[
+                ("S1".into(), Some(a.clone())),
+                ("S2".into(), Some(a.clone())),
+            ])
+            .unwrap();
+            st.save_acls(&[("S2".into(), None)]).unwrap();
+        }
+        let st = Staging::open(&path).unwrap();
+        let back = st.load_acls().unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back.get("S1"), Some(&a));
     }
 }

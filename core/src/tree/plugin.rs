@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use super::acl::Acl;
 use super::ddf::Ddf;
 use super::error::{TreeError, not_allowed};
 use super::format::Format;
@@ -130,6 +131,23 @@ pub trait NodeHandler: Send + Sync {
     ) -> Result<ExecResult, TreeError> {
         let _ = (server, data, correlator);
         Err(not_allowed(format!("{uri} is not executable")))
+    }
+
+    /// The ACL (`?prop=ACL`) of `uri` (below the root), read by `server`
+    /// once [`NodeHandler::get`] found the node. Default: empty (inherits
+    /// the plug-in root's).
+    fn acl(&self, server: Option<&str>, uri: &Uri) -> Result<String, TreeError> {
+        let _ = (server, uri);
+        Ok(String::new())
+    }
+
+    /// Replace of `uri?prop=ACL` (below the root) by `server`, with a
+    /// well-formed `acl`; the plug-in decides who may. Default: 405.
+    fn set_acl(&self, server: Option<&str>, uri: &Uri, acl: &Acl) -> Result<(), TreeError> {
+        let _ = (server, acl);
+        Err(not_allowed(format!(
+            "the ACL of {uri} is decided by its plug-in"
+        )))
     }
 
     /// An Add to `./Inbox/…` (OMA DM StdObj, "Inbox"): return `Ok(true)` to

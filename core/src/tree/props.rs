@@ -33,7 +33,12 @@ impl Ctx<'_> {
         let unsupported =
             || TreeError::NotSupported(format!("{} is not kept for {uri}", p.as_str()));
         let (format, text) = match p {
-            Prop::Acl => (Format::Chr, anchor.map(|a| a.acl).unwrap_or_default()),
+            Prop::Acl => match &found {
+                Found::Plugin { handler, .. } if !plugin_root => {
+                    (Format::Chr, handler.acl(self.who.server(), uri)?)
+                }
+                _ => (Format::Chr, anchor.map(|a| a.acl).unwrap_or_default()),
+            },
             Prop::Format => (Format::Chr, self.format_of(&found).as_str().to_string()),
             Prop::Type => (Format::Chr, self.mime_of(&found).unwrap_or_default()),
             Prop::Name => (Format::Chr, uri.name().to_string()),
@@ -124,6 +129,13 @@ impl Ctx<'_> {
     ) -> Result<(), TreeError> {
         let text = std::str::from_utf8(data)
             .map_err(|_| bad(format!("{} must be UTF-8 text", p.as_str())))?;
+        if let Some((root, h)) = self.reg.handler_for(uri)
+            && root != uri
+            && p == Prop::Acl
+        {
+            // Below a plug-in root the plug-in keeps (and guards) ACLs.
+            return h.set_acl(self.who.server(), uri, &Acl::parse(text)?);
+        }
         if let Some((root, _)) = self.reg.handler_for(uri)
             && (root != uri || p == Prop::Name)
         {
