@@ -77,7 +77,7 @@ const DOCUMENT: &str = r#"{
      "policy": {"report": "always"}},
     {"id": "power-saver", "trigger": {"becomes_true": "./DevDetail/Ext/Battery/Level < 20"},
      "actions": [{"op": "Replace", "target": "./Vendor/PowerMode", "data": "eco"}],
-     "policy": {"report": "always"}},
+     "policy": {"report": "always", "report_delivery": "immediate"}},
     {"id": "on-charger", "trigger": {"event": {"name": "charger", "filter": "event.plugged == true"}},
      "actions": [{"op": "Replace", "target": "./Vendor/PowerMode", "data": "normal"}],
      "policy": {"report": "always", "confirm": true}}
@@ -192,6 +192,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     );
     let s = agent.run_session(SERVER, Some(&accepted), Timestamp::now())?;
     narrate_session(&n, &server, s.sent, s.received);
+    server.set_script(script(&[])?);
     let installed = agent.schedules()?;
     let Some(info) = installed.first() else {
         bail!("the schedule was not installed")
@@ -210,25 +211,32 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let mut rows = Vec::new();
     // 2. Offline: time passes, the battery drains, the charger is plugged in.
     let (battery_at, charger_at) = (args.phase * 6 / 10, args.phase * 12 / 10);
-    offline(&n, &agent, args.phase * 2, &mut rows, |t, agent, n| {
-        if t == battery_at {
-            n.say("device", "battery drops to 15 %");
-            return agent.set_value(
-                "./DevDetail/Ext/Battery/Level",
-                &Value::Int(15),
-                Timestamp::now(),
-            );
-        }
-        if t == charger_at {
-            n.say("device", "charger plugged in");
-            let ev = Event {
-                name: "charger".into(),
-                fields: [("plugged".to_string(), Value::Bool(true))].into(),
-            };
-            return agent.post_event(&ev, Timestamp::now());
-        }
-        Ok(Vec::new())
-    })?;
+    offline(
+        &n,
+        &agent,
+        &server,
+        args.phase * 2,
+        &mut rows,
+        |t, agent, n| {
+            if t == battery_at {
+                n.say("device", "battery drops to 15 %");
+                return agent.set_value(
+                    "./DevDetail/Ext/Battery/Level",
+                    &Value::Int(15),
+                    Timestamp::now(),
+                );
+            }
+            if t == charger_at {
+                n.say("device", "charger plugged in");
+                let ev = Event {
+                    name: "charger".into(),
+                    fields: [("plugged".to_string(), Value::Bool(true))].into(),
+                };
+                return agent.post_event(&ev, Timestamp::now());
+            }
+            Ok(Vec::new())
+        },
+    )?;
 
     // 3. The device reports; the server modifies the schedule: a slower
     // heartbeat, and the power saver dropped.
@@ -254,7 +262,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         "device",
         "schedule modified: heartbeat every 10 s, power saver removed",
     );
-    offline(&n, &agent, args.phase + 2, &mut rows, |_, _, _| {
+    server.set_script(script(&[])?);
+    offline(&n, &agent, &server, args.phase + 2, &mut rows, |_, _, _| {
         Ok(Vec::new())
     })?;
 
@@ -310,10 +319,25 @@ fn b64(b: &[u8]) -> String {
 }
 
 fn narrate_session(n: &Narrator, server: &RunningServer, sent: u32, received: u32) {
+    narrate(
+        n,
+        server,
+        &format!(", {sent} sent / {received} received by the device"),
+    );
+}
+
+/// The server's side of its last session; `extra` ends the first line.
+fn narrate(n: &Narrator, server: &RunningServer, extra: &str) {
     let rec = server.recorder();
     let s = rec.sessions();
     let Some(last) = s.last() else { return };
-    n.say("server", format!("session {} ({}-initiated): {} device messages, {sent} sent / {received} received by the device", last.session_id, last.initiated_by, last.messages));
+    n.say(
+        "server",
+        format!(
+            "session {} ({}-initiated): {} device messages{extra}",
+            last.session_id, last.initiated_by, last.messages
+        ),
+    );
     for st in rec
         .statuses()
         .iter()
@@ -377,6 +401,7 @@ fn narrate_session(n: &Narrator, server: &RunningServer, sent: u32, received: u3
 fn offline(
     n: &Narrator,
     agent: &Agent,
+    server: &RunningServer,
     secs: u64,
     rows: &mut Vec<Row>,
     mut step: impl FnMut(u64, &Agent, &Narrator) -> Result<Vec<Firing>, dmsched::agent::AgentError>,
@@ -425,6 +450,30 @@ fn offline(
                 outcome: outcome(&f),
                 reason: f.reason.clone(),
             });
+        }
+        // A task with `report_delivery: immediate` (the power saver) makes
+        // the device call at once; the others wait for the next session.
+        for d in agent.deliver_reports(Timestamp::now())? {
+            match &d.error {
+                None => {
+                    n.say(
+                        "device",
+                        format!(
+                            "an immediate report is waiting: opens a session to {}",
+                            d.server_id
+                        ),
+                    );
+                    narrate(n, server, &format!(", {} alerts acknowledged", d.delivered));
+                }
+                Some(e) => n.say(
+                    "device",
+                    format!(
+                        "delivery to {} failed ({e}); retry at {}",
+                        d.server_id,
+                        d.retry_at.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                ),
+            }
         }
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -110,6 +110,18 @@ pub fn run(args: DeviceArgs) -> Result<ExitCode> {
                         outcome.as_str().unwrap_or("")
                     );
                 }
+                // Reports of `report_delivery: immediate` tasks go at once.
+                for d in agent.deliver_reports(Timestamp::now())? {
+                    match (&d.error, d.retry_at) {
+                        (None, _) => {
+                            println!("delivered {} reports to {}", d.delivered, d.server_id)
+                        }
+                        (Some(e), Some(at)) => {
+                            println!("delivery to {} failed ({e}); retry at {at}", d.server_id)
+                        }
+                        (Some(e), None) => println!("delivery to {} failed ({e})", d.server_id),
+                    }
+                }
                 let sleep = agent
                     .next_wakeup()
                     .map(|w| {

@@ -11,9 +11,10 @@
 //! DM client state, each in its own tables) and `transport-<server>.json`
 //! (how to reach each provisioned server: trust anchors, plain HTTP).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
 
@@ -25,7 +26,7 @@ use crate::engine::{Engine, EngineConfig, EngineError, Event, ScheduleInfo};
 use crate::expr::Value;
 use crate::host::{Authorizer, Host, UserPrompt};
 use crate::mo::{MoConfig, MoReport, Scheduling};
-use crate::model::Firing;
+use crate::model::{Firing, ReportDelivery};
 use crate::store::{Store, StoreError};
 use crate::tree::{DeviceInfo, Format, Payload, Tree, TreeConfig, TreeError, Uri};
 
@@ -44,6 +45,60 @@ pub struct AgentConfig {
     pub session: SessionConfig,
     /// HTTP timeouts and limits (trust anchors come per server).
     pub http: HttpConfig,
+    /// Retries of immediate report delivery ([`Agent::deliver_reports`]).
+    pub report_retry: ReportRetry,
+}
+
+/// How [`Agent::deliver_reports`] retries a server it could not reach:
+/// after `first_seconds`, then twice as long each time, at most
+/// `max_seconds` apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportRetry {
+    /// The first retry's delay.
+    pub first_seconds: u64,
+    /// The longest delay.
+    pub max_seconds: u64,
+}
+
+impl Default for ReportRetry {
+    fn default() -> ReportRetry {
+        ReportRetry {
+            first_seconds: 30,
+            max_seconds: 3600,
+        }
+    }
+}
+
+impl ReportRetry {
+    /// The delay before retry number `attempt` (1 = the first retry).
+    pub fn delay(&self, attempt: u32) -> u64 {
+        let factor = 1u64 << attempt.saturating_sub(1).min(32);
+        self.first_seconds
+            .saturating_mul(factor)
+            .min(self.max_seconds)
+            .max(1)
+    }
+}
+
+/// One attempt of [`Agent::deliver_reports`] to reach a server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The server.
+    pub server_id: String,
+    /// Alerts (reports) the server acknowledged in the session.
+    pub delivered: usize,
+    /// Why it failed (the session failed, or reports stayed unacknowledged).
+    pub error: Option<String>,
+    /// When the next attempt is due, if it failed.
+    pub retry_at: Option<Timestamp>,
+    /// Failed attempts in a row so far.
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Backoff {
+    attempts: u32,
+    next: Timestamp,
 }
 
 impl AgentConfig {
@@ -59,6 +114,7 @@ impl AgentConfig {
             mo: MoConfig::default(),
             session: SessionConfig::default(),
             http: HttpConfig::default(),
+            report_retry: ReportRetry::default(),
         }
     }
 }
@@ -126,6 +182,12 @@ pub struct Agent {
     host: AgentHost,
     http: HttpConfig,
     runtime: tokio::runtime::Runtime,
+    retry: ReportRetry,
+    /// Servers with reports waiting whose task asks for immediate delivery.
+    immediate: Mutex<BTreeSet<String>>,
+    /// Servers that could not be reached, and when to try again (memory
+    /// only: after a restart the first attempt is at once).
+    backoff: Mutex<BTreeMap<String, Backoff>>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -134,6 +196,10 @@ impl std::fmt::Debug for Agent {
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn io(what: &str, p: &Path, e: impl std::fmt::Display) -> AgentError {
@@ -193,7 +259,7 @@ impl Agent {
             .enable_all()
             .build()
             .map_err(|e| AgentError::Io(format!("tokio runtime: {e}")))?;
-        Ok(Agent {
+        let agent = Agent {
             dir: cfg.dir,
             now: clock_now,
             tree,
@@ -202,7 +268,43 @@ impl Agent {
             host,
             http: cfg.http,
             runtime,
-        })
+            retry: cfg.report_retry,
+            immediate: Mutex::new(BTreeSet::new()),
+            backoff: Mutex::new(BTreeMap::new()),
+        };
+        agent.note_reports()?;
+        Ok(agent)
+    }
+
+    fn current(&self) -> Timestamp {
+        Timestamp::from_nanosecond(i128::from(self.now.load(Ordering::SeqCst)))
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    /// Recomputes which servers have reports waiting that their task wants
+    /// delivered at once (`policy.report_delivery: immediate`).
+    fn note_reports(&self) -> Result<(), AgentError> {
+        let mut e = self.mo.engine();
+        let batch = e.pending_reports(None, e.config().outbox_capacity.max(1))?;
+        let mut servers = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        for r in &batch.reports {
+            let f = &r.firing;
+            if servers.contains(&f.owner) || !seen.insert((&f.owner, &f.schedule, &f.task)) {
+                continue;
+            }
+            let immediate = e.get(&f.owner, &f.owner, &f.schedule).is_ok_and(|i| {
+                i.document.tasks.iter().any(|t| {
+                    t.id == f.task && t.policy.report_delivery == ReportDelivery::Immediate
+                })
+            });
+            if immediate {
+                servers.insert(f.owner.clone());
+            }
+        }
+        drop(e);
+        *lock(&self.immediate) = servers;
+        Ok(())
     }
 
     fn at(&self, now: Timestamp) {
@@ -294,23 +396,112 @@ impl Agent {
         self.at(now);
         let transport = self.transport(server_id)?;
         let ui = self.host.ui.as_deref();
-        Ok(self.runtime.block_on(self.client.run_session(
-            server_id,
-            notification,
-            &transport,
-            ui,
-        ))?)
+        let r =
+            self.runtime.block_on(
+                self.client
+                    .run_session(server_id, notification, &transport, ui),
+            );
+        // The session ran schedule operations and acknowledged reports.
+        self.note_reports()?;
+        Ok(r?)
     }
 
-    /// Runs what is due at `now`.
+    /// Runs what is due at `now`. Reports it queues for immediate delivery
+    /// go out with [`Agent::deliver_reports`].
     pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
         self.at(now);
-        Ok(self.mo.tick(now)?)
+        let f = self.mo.tick(now)?;
+        if !f.is_empty() {
+            self.note_reports()?;
+        }
+        Ok(f)
     }
 
-    /// When to call [`Agent::tick`] next.
+    /// When to call [`Agent::tick`] (or [`Agent::deliver_reports`]) next:
+    /// the engine's next due time, or the time to deliver or retry
+    /// immediate reports, whichever is first.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
-        self.mo.engine().next_wakeup()
+        let engine = self.mo.engine().next_wakeup();
+        let backoff = lock(&self.backoff);
+        let delivery = lock(&self.immediate)
+            .iter()
+            .map(|s| backoff.get(s).map_or_else(|| self.current(), |b| b.next))
+            .min();
+        match (engine, delivery) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Servers with reports for immediate delivery waiting.
+    pub fn reports_to_deliver(&self) -> Vec<String> {
+        lock(&self.immediate).iter().cloned().collect()
+    }
+
+    /// Opens a session (blocking, one after the other) to every server
+    /// that has reports waiting whose task asks for immediate delivery
+    /// (`policy.report_delivery`, MO `Report/Delivery`), unless a failed
+    /// attempt put it off until later than `now`. A server that cannot be
+    /// reached, or leaves the reports unacknowledged, is tried again after
+    /// [`ReportRetry::delay`]; a success forgets its failures. Reports
+    /// with `next_session` delivery are not a reason to call: they go with
+    /// that server's next session (and go along in these).
+    pub fn deliver_reports(&self, now: Timestamp) -> Result<Vec<Delivery>, AgentError> {
+        self.at(now);
+        let servers = self.reports_to_deliver();
+        let mut out = Vec::new();
+        for server_id in servers {
+            if lock(&self.backoff)
+                .get(&server_id)
+                .is_some_and(|b| b.next > now)
+            {
+                continue;
+            }
+            let (delivered, error) = match self.run_session(&server_id, None, now) {
+                Ok(s) if !lock(&self.immediate).contains(&server_id) => {
+                    (s.alerts_delivered.len(), None)
+                }
+                Ok(s) => (
+                    s.alerts_delivered.len(),
+                    Some("the server did not acknowledge every report".to_string()),
+                ),
+                Err(e) => (0, Some(e.to_string())),
+            };
+            let mut backoff = lock(&self.backoff);
+            let d = match error {
+                None => {
+                    backoff.remove(&server_id);
+                    tracing::info!(target: "dmsched::agent", server = %server_id, delivered, "reports delivered");
+                    Delivery {
+                        server_id,
+                        delivered,
+                        error: None,
+                        retry_at: None,
+                        attempts: 0,
+                    }
+                }
+                Some(why) => {
+                    let attempts = backoff.get(&server_id).map_or(0, |b| b.attempts) + 1;
+                    let delay = self.retry.delay(attempts);
+                    let next = now
+                        .checked_add(jiff::SignedDuration::from_secs(
+                            i64::try_from(delay).unwrap_or(i64::MAX / 2),
+                        ))
+                        .unwrap_or(Timestamp::MAX);
+                    tracing::warn!(target: "dmsched::agent", server = %server_id, attempts, retry_in = delay, "report delivery failed: {why}");
+                    backoff.insert(server_id.clone(), Backoff { attempts, next });
+                    Delivery {
+                        server_id,
+                        delivered,
+                        error: Some(why),
+                        retry_at: Some(next),
+                        attempts,
+                    }
+                }
+            };
+            out.push(d);
+        }
+        Ok(out)
     }
 
     /// A device event (`boot`, `network`, …).
@@ -318,6 +509,9 @@ impl Agent {
         self.at(now);
         let f = self.mo.engine().on_event(event, now)?;
         self.mo.refresh()?;
+        if !f.is_empty() {
+            self.note_reports()?;
+        }
         Ok(f)
     }
 
@@ -369,6 +563,9 @@ impl Agent {
         }
         let f = self.mo.engine().on_tree_changed(uri, now)?;
         self.mo.refresh()?;
+        if !f.is_empty() {
+            self.note_reports()?;
+        }
         Ok(f)
     }
 

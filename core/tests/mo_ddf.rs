@@ -144,6 +144,7 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("UI/Text", "chr"),
         ("Report", "node"),
         ("Report/Gating", "int"),
+        ("Report/Delivery", "chr"),
         ("Tasks", "node"),
         ("State", "int"),
         ("Document", "chr"),

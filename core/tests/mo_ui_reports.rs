@@ -253,3 +253,51 @@ fn several_triggers_are_ored_and_report_under_their_mo_task() {
         r[0].data
     );
 }
+
+/// 6.3.4.1.10, 6.1.7.4: the report queue is bounded; when it is full the
+/// oldest reports are evicted and the owner is told how many, in a report
+/// of its own (first, Mark warning) that stays until it is acknowledged.
+#[test]
+fn a_full_report_queue_evicts_the_oldest_and_reports_the_eviction() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dmsched::engine::EngineConfig {
+        device_id: "IMEI:1".into(),
+        outbox_capacity: 3,
+        ..dmsched::engine::EngineConfig::default()
+    };
+    let d = Device::open_with(&dir.path().join("dmsched.db"), T0, false, None, cfg);
+    let doc = r#"{"id": "R", "tasks": [{"id": "T", "trigger": {"every": {"seconds": 60, "anchor": "2026-12-01T12:00:00Z"}},
+        "actions": [{"op": "Get", "target": "./DevInfo/Man"}], "policy": {"report": "always"}}]}"#;
+    let p = Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(doc)
+    };
+    assert_eq!(d.add(SRV, &format!("{ROOT}/R"), p), 200);
+    for i in 0..5 {
+        assert_eq!(d.tick(T0 + 60 * i), 1);
+    }
+    let r = d.mo.reports(SRV, 10).unwrap();
+    assert_eq!(r.len(), 4, "the eviction report and the 3 newest: {r:?}");
+    assert_eq!(r[0].evicted, 2);
+    assert_eq!(r[0].mark, "warning");
+    assert_eq!(r[0].source, ROOT);
+    assert!(
+        r[0].data
+            .contains("<Event>reports-evicted</Event><Count>2</Count>")
+    );
+    assert!(
+        r[1].data.contains("<Seq>2</Seq>"),
+        "the oldest two went: {}",
+        r[1].data
+    );
+    // The results acknowledged, the eviction report is still owed.
+    let ids: Vec<i64> = r.iter().filter_map(|x| x.id).collect();
+    assert_eq!(d.mo.ack_reports(SRV, &ids).unwrap(), 3);
+    let r = d.mo.reports(SRV, 10).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].evicted, 2);
+    d.mo.ack_evicted(SRV).unwrap();
+    assert!(d.mo.reports(SRV, 10).unwrap().is_empty());
+    // Another server's queue is its own.
+    assert!(d.mo.reports(OTHER, 10).unwrap().is_empty());
+}

@@ -458,13 +458,24 @@ impl DmClient {
         let summary = result?;
         let mut delivered = Vec::new();
         let mut acked = Vec::new();
+        let mut evicted_told = false;
         for &i in &summary.alerts_delivered {
             match queued.get(i) {
                 Some(q) => delivered.push(q.id),
-                None => acked.extend(reports.get(i - queued.len()).and_then(|r| r.id)),
+                None => {
+                    let r = reports.get(i - queued.len());
+                    evicted_told |= r.is_some_and(|r| r.evicted > 0);
+                    acked.extend(r.and_then(|r| r.id));
+                }
             }
         }
         self.state.remove_alerts(&delivered)?;
+        if let Some(mo) = &self.mo
+            && evicted_told
+        {
+            mo.ack_evicted(server_id)
+                .map_err(|e| ClientError::Account(format!("acknowledging evictions: {e}")))?;
+        }
         if let Some(mo) = &self.mo
             && !acked.is_empty()
         {

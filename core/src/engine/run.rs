@@ -264,12 +264,32 @@ impl Engine {
         Ok(ReportBatch { reports, dropped })
     }
 
-    /// `owner`'s server received these reports: remove them. Returns how
-    /// many were removed (ids of other owners are ignored).
+    /// `owner`'s server received these reports: remove them, and reset
+    /// its count of evicted reports (the batch told it). Returns how many
+    /// were removed (ids of other owners are ignored).
     pub fn ack_reports(&mut self, owner: &str, ids: &[i64]) -> Result<usize, EngineError> {
         let tx = self.store.tx()?;
         let n = tx.ack_reports(owner, ids)?;
         tx.commit()?;
         Ok(n)
+    }
+
+    /// Removes these reports of `owner` (delivered, or not to be sent)
+    /// and keeps its count of evicted reports, for a host that tells the
+    /// server about evictions separately ([`Engine::ack_evicted`]).
+    pub fn remove_reports(&mut self, owner: &str, ids: &[i64]) -> Result<usize, EngineError> {
+        let tx = self.store.tx()?;
+        let n = tx.remove_reports(owner, ids)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// `owner`'s server was told how many of its reports were evicted
+    /// ([`ReportBatch::dropped`]): the count starts again from zero.
+    pub fn ack_evicted(&mut self, owner: &str) -> Result<(), EngineError> {
+        let tx = self.store.tx()?;
+        tx.reset_dropped(owner)?;
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -133,6 +133,13 @@ fn check_value(leaf: Leaf, path: &str, text: &str, cx: &CheckCx<'_>) -> Result<(
             0..=31 => Ok(()),
             v => Err(bad(path, format!("Gating {v} is not a 5-bit mask (0–31)"))),
         },
+        Leaf::Delivery => match t {
+            "next_session" | "immediate" => Ok(()),
+            _ => Err(bad(
+                path,
+                format!("Delivery {t:?} is not next_session or immediate"),
+            )),
+        },
         Leaf::TvInterval => match int(path, t)? {
             v if v >= 0 => Ok(()),
             v => Err(bad(path, format!("Interval {v} is negative"))),
@@ -310,6 +317,8 @@ mod tests {
         assert_eq!(code(Leaf::UiMode, "2", plain.clone()), Some(406));
         assert_eq!(code(Leaf::UiMode, "3", plain.clone()), None);
         assert_eq!(code(Leaf::Gating, "32", plain.clone()), Some(400));
+        assert_eq!(code(Leaf::Delivery, "later", plain.clone()), Some(400));
+        assert_eq!(code(Leaf::Delivery, "immediate", plain.clone()), None);
         assert_eq!(code(Leaf::TvOp, "changed", plain.clone()), Some(406));
         assert_eq!(code(Leaf::TvOp, "approx", plain.clone()), Some(400));
         assert_eq!(

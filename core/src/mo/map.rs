@@ -8,7 +8,8 @@
 //! AND-ed: a TreeValue (or Condition) beside a Time trigger becomes a
 //! `constraints.require`, beside an Event trigger part of its filter, and
 //! alone a `becomes_true` trigger. `UI/Mode` 3 sets `policy.confirm`;
-//! `Report/Gating` sets `policy.report`.
+//! `Report/Gating` sets `policy.report`, `Report/Delivery` every task's
+//! `policy.report_delivery`.
 //!
 //! Model → MO: every engine task becomes an MO task with one trigger `G1`
 //! (used to show schedules installed as JSON documents as MO nodes).
@@ -23,8 +24,8 @@ use super::cmds;
 use super::nodes::{Leaf, Node, Nodes, child_names, status, text_at};
 use crate::engine::check_document;
 use crate::model::{
-    Calendar, Constraints, EventMatch, Limits, Policy, Problem, ReportWhen, Schedule, Task,
-    Termination, Trigger, is_valid_id, is_valid_uri,
+    Calendar, Constraints, EventMatch, Limits, Policy, Problem, ReportDelivery, ReportWhen,
+    Schedule, Task, Termination, Trigger, is_valid_id, is_valid_uri,
 };
 use crate::tree::{TreeError, parse_int};
 use crate::when;
@@ -253,6 +254,11 @@ pub(crate) fn build(id: &str, nodes: &Nodes, cx: &BuildCx<'_>) -> Result<Built, 
         }
         if let Some(g) = gating {
             policy.report = report_when(g);
+        }
+        match text_at(nodes, "Report/Delivery") {
+            Some("immediate") => policy.report_delivery = ReportDelivery::Immediate,
+            Some("next_session") => policy.report_delivery = ReportDelivery::NextSession,
+            _ => {}
         }
         let gs = child_names(nodes, &format!("{base}/Triggers"));
         if gs.is_empty() {

@@ -33,7 +33,8 @@ fn put(n: &mut Nodes, path: &str, v: &str) {
 /// 6.1.7.2, 6.1.7.5: triggers are OR-ed into one engine task each;
 /// Base + RRule is a calendar rule whose DTSTART is Base in TZ; Base alone
 /// is an `at`; a TreeValue becomes `becomes_true`, beside a Time trigger a
-/// `require`; UI/Mode 3 asks before each run; Gating sets the report policy.
+/// `require`; UI/Mode 3 asks before each run; Gating sets the report policy,
+/// Delivery its delivery.
 #[test]
 fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
     let mut n = Nodes::new();
@@ -41,6 +42,7 @@ fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
     put(&mut n, "Valid/From", "2026-12-01T00:00:00Z");
     put(&mut n, "UI/Mode", "3");
     put(&mut n, "Report/Gating", "3");
+    put(&mut n, "Report/Delivery", "immediate");
     put(&mut n, "Tasks/T/Cmds", CMDS);
     put(
         &mut n,
@@ -102,6 +104,12 @@ fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
         d.tasks
             .iter()
             .all(|t| t.policy.report == ReportWhen::Always)
+    );
+    assert!(
+        d.tasks
+            .iter()
+            .all(|t| t.policy.report_delivery == crate::model::ReportDelivery::Immediate),
+        "Report/Delivery applies to every task"
     );
     let map = task_map(&n);
     assert_eq!(map["T.G2"], ("T".to_string(), "G2".to_string()));

@@ -70,7 +70,7 @@ use crate::model::Firing;
 use crate::store::StoreError;
 use crate::tree::{Acl, Tree, TreeError};
 use nodes::Nodes;
-use report::{gate_of, report_mapped, state_report};
+use report::{eviction_report, gate_of, report_mapped, state_report};
 use staging::Staging;
 
 /// Where the MO lives and how it names itself (keep these configurable so
@@ -490,10 +490,15 @@ impl Scheduling {
     /// never returned.
     pub fn reports(&self, owner: &str, limit: usize) -> Result<Vec<MoReport>, EngineError> {
         let mut e = self.engine();
+        let mut evicted = None;
         loop {
             let batch = e.pending_reports(Some(owner), limit)?;
             let n = batch.reports.len();
             let mut out = Vec::new();
+            // Reports the full queue dropped are themselves reported, first.
+            if batch.dropped > 0 && evicted.is_none() {
+                evicted = Some(eviction_report(self.handler.config(), owner, batch.dropped));
+            }
             let mut filtered = Vec::new();
             for r in &batch.reports {
                 let f = &r.firing;
@@ -515,16 +520,25 @@ impl Scheduling {
             }
             if !filtered.is_empty() {
                 tracing::debug!(target: "dmsched::mo", %owner, n = filtered.len(), "reports filtered out by Report/Gating");
-                e.ack_reports(owner, &filtered)?;
+                e.remove_reports(owner, &filtered)?;
             }
             if !out.is_empty() || filtered.is_empty() || n < limit {
+                if let Some(ev) = evicted {
+                    out.insert(0, ev);
+                }
                 return Ok(out);
             }
         }
     }
 
-    /// `owner` received these reports.
+    /// `owner` received these reports (their [`MoReport::id`]s).
     pub fn ack_reports(&self, owner: &str, ids: &[i64]) -> Result<usize, EngineError> {
-        self.engine().ack_reports(owner, ids)
+        self.engine().remove_reports(owner, ids)
+    }
+
+    /// `owner` received the eviction report (the one with
+    /// [`MoReport::evicted`] > 0): evictions are counted anew.
+    pub fn ack_evicted(&self, owner: &str) -> Result<(), EngineError> {
+        self.engine().ack_evicted(owner)
     }
 }

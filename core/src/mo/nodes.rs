@@ -88,6 +88,8 @@ pub(crate) enum Leaf {
     UiMode,
     UiText,
     Gating,
+    /// dmsched extension: `next_session` or `immediate` for every task.
+    Delivery,
     Cmds,
     Constraints,
     Policy,
@@ -177,6 +179,7 @@ pub(crate) fn classify(rel: &[&str]) -> Kind {
         ["UI", "Mode"] => Leaf(self::Leaf::UiMode),
         ["UI", "Text"] => Leaf(self::Leaf::UiText),
         ["Report", "Gating"] => Leaf(self::Leaf::Gating),
+        ["Report", "Delivery"] => Leaf(self::Leaf::Delivery),
         ["Operations"] => Operations,
         ["Operations", "Activate" | "Suspend"] => Exec,
         ["Tasks", _] => Interior,

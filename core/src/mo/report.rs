@@ -22,6 +22,10 @@ pub struct MoReport {
     pub mark: String,
     /// Data (Meta Format `xml`).
     pub data: String,
+    /// For the eviction report only: how many of the owner's reports the
+    /// full queue dropped (0 for every other report). Acknowledge its
+    /// delivery with [`super::Scheduling::ack_evicted`].
+    pub evicted: u64,
 }
 
 pub(crate) fn xml_escape(s: &str) -> String {
@@ -133,6 +137,7 @@ pub(crate) fn report_mapped(
         type_: cfg.report_type.clone(),
         mark: mark.into(),
         data: d,
+        evicted: 0,
     }
 }
 
@@ -165,6 +170,24 @@ pub(crate) fn state_report(
         }
         .into(),
         data,
+        evicted: 0,
+    }
+}
+
+/// The report that tells `owner` the full queue dropped `n` of its oldest
+/// reports (Source the `Schedules` node, Event `reports-evicted`, Mark
+/// warning).
+pub(crate) fn eviction_report(cfg: &MoConfig, owner: &str, n: u64) -> MoReport {
+    MoReport {
+        id: None,
+        owner: owner.to_string(),
+        source: format!("{}/Schedules", cfg.root),
+        type_: cfg.state_type.clone(),
+        mark: "warning".into(),
+        data: format!(
+            "<State><Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason></State>"
+        ),
+        evicted: n,
     }
 }
 

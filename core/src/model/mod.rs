@@ -12,8 +12,8 @@ mod validate;
 pub use action::{Action, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};
 pub use schedule::{
-    Calendar, Constraints, Delivery, EventMatch, Every, Misfire, Policy, ReportWhen, Retry,
-    Schedule, Task, Termination, Trigger,
+    Calendar, Constraints, Delivery, EventMatch, Every, Misfire, Policy, ReportDelivery,
+    ReportWhen, Retry, Schedule, Task, Termination, Trigger,
 };
 pub use validate::{
     Limits, Problem, is_valid_id, is_valid_uri, parse_document, validate_structure,

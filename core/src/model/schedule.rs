@@ -176,6 +176,9 @@ pub struct Policy {
     pub dst: DstPolicy,
     /// When a report is produced.
     pub report: ReportWhen,
+    /// When a produced report is sent: with the owner's next session, or
+    /// at once in a session the device opens (retried with backoff).
+    pub report_delivery: ReportDelivery,
     /// Ask the user (host prompt) before each run.
     pub confirm: bool,
 }
@@ -190,6 +193,7 @@ impl Default for Policy {
             delivery: Delivery::AtMostOnce,
             dst: DstPolicy::default(),
             report: ReportWhen::OnFailure,
+            report_delivery: ReportDelivery::NextSession,
             confirm: false,
         }
     }
@@ -234,6 +238,18 @@ pub enum Delivery {
     AtMostOnce,
     /// An interrupted run is run again after restart.
     AtLeastOnce,
+}
+
+/// When reports travel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportDelivery {
+    /// With the next session with the owner, whoever opens it.
+    #[default]
+    NextSession,
+    /// The device opens a session to the owner as soon as it can, retrying
+    /// with backoff while the server cannot be reached.
+    Immediate,
 }
 
 /// Report policy.

@@ -547,6 +547,13 @@ impl Tx<'_> {
     /// Removes acknowledged reports of `owner`; resets its dropped count.
     /// Returns how many were removed. Ids of other owners are ignored.
     pub fn ack_reports(&self, owner: &str, ids: &[i64]) -> Result<usize, StoreError> {
+        let n = self.remove_reports(owner, ids)?;
+        self.reset_dropped(owner)?;
+        Ok(n)
+    }
+
+    /// Removes reports of `owner` without touching its dropped count.
+    pub fn remove_reports(&self, owner: &str, ids: &[i64]) -> Result<usize, StoreError> {
         let mut n = 0;
         for id in ids {
             n += self
@@ -554,10 +561,15 @@ impl Tx<'_> {
                 .prepare_cached("DELETE FROM outbox WHERE rid = ?1 AND owner = ?2")?
                 .execute(params![id, owner])?;
         }
+        Ok(n)
+    }
+
+    /// `owner` was told how many of its reports were evicted: count anew.
+    pub fn reset_dropped(&self, owner: &str) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("DELETE FROM outbox_dropped WHERE owner = ?1")?
             .execute([owner])?;
-        Ok(n)
+        Ok(())
     }
 
     /// Makes the change durable.

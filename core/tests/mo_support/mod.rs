@@ -74,6 +74,21 @@ impl Device {
 
     /// Opens (again) every object on the file `db` at `now`.
     pub fn open(db: &Path, now: i64, with_prompt: bool, prompt: Option<Arc<Prompt>>) -> Device {
+        let cfg = EngineConfig {
+            device_id: "IMEI:1".into(),
+            ..EngineConfig::default()
+        };
+        Device::open_with(db, now, with_prompt, prompt, cfg)
+    }
+
+    /// Like [`Device::open`] with these engine settings.
+    pub fn open_with(
+        db: &Path,
+        now: i64,
+        with_prompt: bool,
+        prompt: Option<Arc<Prompt>>,
+        cfg: EngineConfig,
+    ) -> Device {
         let clock_now = Arc::new(AtomicI64::new(now));
         let clock: Arc<dyn Fn() -> Timestamp + Send + Sync> = {
             let n = clock_now.clone();
@@ -95,15 +110,7 @@ impl Device {
             reports: None,
             authorizer: None,
         };
-        let engine = Engine::open(
-            Store::open(db).unwrap(),
-            host,
-            EngineConfig {
-                device_id: "IMEI:1".into(),
-                ..EngineConfig::default()
-            },
-        )
-        .unwrap();
+        let engine = Engine::open(Store::open(db).unwrap(), host, cfg).unwrap();
         let mut b = Scheduling::builder(engine, MoConfig::default(), clock).store_file(db);
         if with_prompt {
             b = b.prompt(prompt.clone());

@@ -51,6 +51,17 @@ pub fn account_file(server_id: &str, url: &str) -> AccountFile {
 }
 
 pub fn device(accounts: &[AccountFile]) -> Device {
+    device_with(
+        accounts,
+        EngineConfig {
+            device_id: DEVICE.into(),
+            ..EngineConfig::default()
+        },
+    )
+}
+
+/// Like [`device`] with these engine settings.
+pub fn device_with(accounts: &[AccountFile], engine: EngineConfig) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("dmsched.db");
     let now = Arc::new(AtomicI64::new(T0));
@@ -77,15 +88,7 @@ pub fn device(accounts: &[AccountFile]) -> Device {
         reports: None,
         authorizer: None,
     };
-    let engine = Engine::open(
-        Store::open(&db).unwrap(),
-        host,
-        EngineConfig {
-            device_id: DEVICE.into(),
-            ..EngineConfig::default()
-        },
-    )
-    .unwrap();
+    let engine = Engine::open(Store::open(&db).unwrap(), host, engine).unwrap();
     let mo = Scheduling::builder(engine, MoConfig::default(), clock.clone())
         .store_file(&db)
         .build()
