@@ -24,7 +24,7 @@ use crate::dm::state::ClientState;
 use crate::dm::transport::{HttpConfig, HttpTransport};
 use crate::engine::{Engine, EngineConfig, EngineError, Event, ScheduleInfo};
 use crate::expr::Value;
-use crate::host::{Authorizer, Host, UserPrompt};
+use crate::host::{ActionExecutor, Authorizer, Host, UserPrompt};
 use crate::mo::{MoConfig, MoReport, Scheduling};
 use crate::model::{Firing, ReportDelivery};
 use crate::store::{Store, StoreError};
@@ -126,8 +126,15 @@ pub struct AgentHost {
     pub prompt: Option<Arc<dyn UserPrompt>>,
     /// User-interaction alerts in sessions, and package #0 ui-modes.
     pub ui: Option<Arc<dyn UserInteraction>>,
-    /// Cross-authority access to schedules.
+    /// Cross-authority access to schedules (after the schedules' own ACLs).
     pub authorizer: Option<Arc<dyn Authorizer>>,
+    /// Hand-off mode: runs the scheduled DM commands instead of the
+    /// agent's tree (the host's own DM stack applies them, with the rights
+    /// of `RunContext::owner`). Without one (full-client mode) they run on
+    /// the agent's tree against its ACLs as the owning server. Conditions
+    /// and tree-value triggers read the agent's tree either way (feed it
+    /// with [`Agent::set_value`]).
+    pub executor: Option<Arc<dyn ActionExecutor>>,
 }
 
 impl std::fmt::Debug for AgentHost {
@@ -136,6 +143,7 @@ impl std::fmt::Debug for AgentHost {
             .field("prompt", &self.prompt.is_some())
             .field("ui", &self.ui.is_some())
             .field("authorizer", &self.authorizer.is_some())
+            .field("executor", &self.executor.is_some())
             .finish()
     }
 }
@@ -238,7 +246,10 @@ impl Agent {
         let tree = Arc::new(Tree::open(&db, TreeConfig::new(cfg.device.clone()), now)?);
         let engine_host = Host {
             tree: tree.clone(),
-            executor: tree.clone(),
+            executor: match &host.executor {
+                Some(e) => e.clone(),
+                None => tree.clone(),
+            },
             prompt: host.prompt.clone(),
             reports: None,
             authorizer: host.authorizer.clone(),

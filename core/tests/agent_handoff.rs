@@ -1,0 +1,109 @@
+//! Hand-off mode of the agent (issue 6, "Execution"): with a host executor
+//! the DM commands of a schedule installed through the Scheduling MO are
+//! run by the host — with the owning server's identity — instead of the
+//! agent's own tree; results and reports are the host's statuses.
+
+use std::sync::{Arc, Mutex};
+
+use dmsched::agent::{Agent, AgentConfig, AgentHost};
+use dmsched::host::{ActionExecutor, HostError, RunContext};
+use dmsched::model::{Action, CommandResult, Outcome};
+use dmsched::tree::{DeviceInfo, Payload};
+use jiff::Timestamp;
+
+#[derive(Default)]
+struct HostStack {
+    ran: Mutex<Vec<(String, String, String)>>,
+}
+
+impl ActionExecutor for HostStack {
+    fn execute(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        let mut out = Vec::new();
+        for a in actions {
+            let Action::Command(c) = a else {
+                return Err(HostError("groups are not expected here".into()));
+            };
+            self.ran.lock().unwrap().push((
+                ctx.owner.clone(),
+                c.op.as_str().to_string(),
+                c.target.clone(),
+            ));
+            out.push(CommandResult {
+                op: c.op,
+                target: c.target.clone(),
+                status: 202,
+                data: None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// 6.1.7.4, 6.1.7.6: the host runs the commands as the owner; the agent's
+/// tree is not touched; the report carries the host's status.
+#[test]
+fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(HostStack::default());
+    let device = DeviceInfo {
+        dev_id: "IMEI:1".into(),
+        man: "dmsched".into(),
+        model: "t".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    };
+    let agent = Agent::open(
+        AgentConfig::new(dir.path(), device),
+        AgentHost {
+            executor: Some(host.clone()),
+            ..AgentHost::default()
+        },
+        at("2026-12-01T10:00:00Z"),
+    )
+    .unwrap();
+    let doc = r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+        "actions": [{"op": "Replace", "target": "./Vendor/Mode", "data": "eco"}],
+        "policy": {"report": "always"}}]}"#;
+    // As a DM session of srv-a does: the command, then settle.
+    agent
+        .tree()
+        .add(
+            "srv-a",
+            "./Scheduling/Schedules/S",
+            &Payload {
+                mime: Some("application/json".into()),
+                ..Payload::chr(doc)
+            },
+            at("2026-12-01T10:00:00Z"),
+        )
+        .unwrap();
+    agent.scheduling().settle();
+    assert_eq!(agent.schedules().unwrap().len(), 1);
+    let fired = agent.tick(at("2026-12-01T10:05:00Z")).unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].outcome, Outcome::Ran);
+    assert_eq!(fired[0].results[0].status, 202);
+    assert_eq!(
+        *host.ran.lock().unwrap(),
+        [(
+            "srv-a".to_string(),
+            "Replace".to_string(),
+            "./Vendor/Mode".to_string()
+        )]
+    );
+    assert!(
+        agent.tree().device().get("./Vendor/Mode").is_err(),
+        "the agent's tree is not the one changed"
+    );
+    let r = agent.pending_reports("srv-a").unwrap();
+    let result = r.iter().find(|r| r.id.is_some()).unwrap();
+    assert!(result.data.contains("status=\"202\""), "{}", result.data);
+}
