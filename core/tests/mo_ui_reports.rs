@@ -301,3 +301,67 @@ fn a_full_report_queue_evicts_the_oldest_and_reports_the_eviction() {
     // Another server's queue is its own.
     assert!(d.mo.reports(OTHER, 10).unwrap().is_empty());
 }
+
+/// 6.1.7.2, 6.3.4.1.10: a schedule that ends by itself — its last run
+/// done (completed) or its validity over (expired) — is reported to its
+/// owner once, also when the device restarted in between; the report
+/// stays until acknowledged.
+#[test]
+fn automatic_ends_are_reported_once_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |doc: &str| Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(doc)
+    };
+    let db = dir.path().join("dmsched.db");
+    {
+        let d = Device::new(dir.path(), false);
+        let once = r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T12:10:00Z"},
+            "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+        let until = r#"{"valid_until": "2026-12-01T13:00:00Z", "tasks": [{"id": "T",
+            "trigger": {"event": {"name": "never"}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+        assert_eq!(d.add(SRV, &format!("{ROOT}/Once"), json(once)), 200);
+        assert_eq!(d.add(SRV, &format!("{ROOT}/Until"), json(until)), 200);
+        assert_eq!(d.tick(T0 + 60), 0);
+        assert!(d.mo.reports(SRV, 10).unwrap().is_empty());
+    }
+    // Restarted after both ended.
+    let d = Device::open(&db, T0 + 7200, false, None);
+    assert_eq!(d.tick(T0 + 7200), 1, "the one-off runs (misfire once)");
+    let ends: Vec<(String, Option<i64>)> =
+        d.mo.reports(SRV, 10)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.type_ == "org.dmsched.scheduling.state")
+            .map(|r| (r.data, r.stored))
+            .collect();
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    assert!(
+        ends.iter()
+            .any(|(d, _)| d.contains("<Schedule>Once</Schedule><Event>completed</Event>"))
+    );
+    assert!(
+        ends.iter()
+            .any(|(d, _)| d.contains("<Schedule>Until</Schedule><Event>expired</Event>"))
+    );
+    // Not again on the next refresh, nor after another restart.
+    d.tick(T0 + 7300);
+    drop(d);
+    let d = Device::open(&db, T0 + 7400, false, None);
+    d.tick(T0 + 7400);
+    let again: Vec<_> =
+        d.mo.reports(SRV, 10)
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.stored)
+            .collect();
+    assert_eq!(again.len(), 2, "still owed, not duplicated");
+    assert_eq!(d.mo.ack_stored(SRV, &again).unwrap(), 2);
+    assert_eq!(d.mo.ack_stored(OTHER, &again).unwrap(), 0);
+    assert!(
+        d.mo.reports(SRV, 10)
+            .unwrap()
+            .iter()
+            .all(|r| r.stored.is_none())
+    );
+}

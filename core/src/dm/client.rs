@@ -458,6 +458,7 @@ impl DmClient {
         let summary = result?;
         let mut delivered = Vec::new();
         let mut acked = Vec::new();
+        let mut stored = Vec::new();
         let mut evicted_told = false;
         for &i in &summary.alerts_delivered {
             match queued.get(i) {
@@ -466,10 +467,17 @@ impl DmClient {
                     let r = reports.get(i - queued.len());
                     evicted_told |= r.is_some_and(|r| r.evicted > 0);
                     acked.extend(r.and_then(|r| r.id));
+                    stored.extend(r.and_then(|r| r.stored));
                 }
             }
         }
         self.state.remove_alerts(&delivered)?;
+        if let Some(mo) = &self.mo
+            && !stored.is_empty()
+        {
+            mo.ack_stored(server_id, &stored)
+                .map_err(|e| ClientError::Account(format!("acknowledging state reports: {e}")))?;
+        }
         if let Some(mo) = &self.mo
             && evicted_told
         {

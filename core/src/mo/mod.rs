@@ -56,6 +56,7 @@ mod staging;
 mod tnds;
 mod view;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -64,7 +65,7 @@ use jiff::Timestamp;
 pub use handler::MoHandler;
 pub use report::{MoReport, report_of};
 
-use crate::engine::{Engine, EngineError, ScheduleInfo};
+use crate::engine::{Engine, EngineError, ScheduleInfo, ScheduleState};
 use crate::host::{Access, Authorizer, PromptAnswer, RunContext, UserPrompt};
 use crate::model::Firing;
 use crate::store::StoreError;
@@ -183,6 +184,12 @@ pub struct Scheduling {
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     staging: Staging,
     prompt: Option<Arc<dyn UserPrompt>>,
+    /// Schedules last seen live: id → owner (mirrors `mo_live`).
+    live: Mutex<BTreeMap<String, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl std::fmt::Debug for Scheduling {
@@ -244,6 +251,9 @@ impl SchedulingBuilder {
         let acls = staging
             .load_acls()
             .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
+        let live = staging
+            .live()
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
         let mut engine = self.engine;
         let limits = engine.config().limits.clone();
         let device_tz = engine.config().time_zone.clone();
@@ -267,6 +277,7 @@ impl SchedulingBuilder {
             clock: self.clock,
             staging,
             prompt: self.prompt,
+            live: Mutex::new(live),
         });
         s.refresh()?;
         s.flush();
@@ -468,20 +479,89 @@ impl Scheduling {
         out
     }
 
-    /// Refreshes the snapshot the MO answers Gets from.
+    /// Refreshes the snapshot the MO answers Gets from, and queues a state
+    /// report for every schedule that ended by itself since it was last
+    /// seen live (completed, expired, failed).
     pub fn refresh(&self) -> Result<(), EngineError> {
         let infos: Vec<ScheduleInfo> = self.engine().list_all()?;
+        self.note_ends(&infos);
         self.handler.set_snapshot(infos);
         Ok(())
     }
 
-    /// Runs what is due (`Engine::tick`) and refreshes the snapshot.
+    /// Records which schedules are live, and reports those that ended by
+    /// themselves (an end by an operation was reported by `settle`). The
+    /// live set and the reports are stored in one transaction, so an end
+    /// is reported once, also across a crash.
+    fn note_ends(&self, infos: &[ScheduleInfo]) {
+        let mut live = lock(&self.live);
+        let mut add = Vec::new();
+        let mut gone = Vec::new();
+        let mut reports = Vec::new();
+        for i in infos {
+            let was = live.get(&i.id).is_some_and(|o| *o == i.owner);
+            if i.state.is_live() {
+                if !was {
+                    add.push((i.id.clone(), i.owner.clone()));
+                }
+                continue;
+            }
+            if !was {
+                continue;
+            }
+            gone.push(i.id.clone());
+            let what = match i.state {
+                ScheduleState::Completed => "completed",
+                ScheduleState::Expired => "expired",
+                ScheduleState::Failed => "failed",
+                _ => continue,
+            };
+            if MoHandler::state_passes(self.handler.gating(&i.id), what) {
+                let r = state_report(
+                    self.handler.config(),
+                    &i.owner,
+                    &i.id,
+                    what,
+                    i.reason.as_deref(),
+                );
+                reports.push((r.owner, r.source, r.type_, r.mark, r.data));
+            }
+        }
+        for id in live.keys() {
+            if !infos.iter().any(|i| &i.id == id) {
+                gone.push(id.clone());
+            }
+        }
+        if add.is_empty() && gone.is_empty() {
+            return;
+        }
+        match self.staging.record(&add, &gone, &reports) {
+            Ok(()) => {
+                for id in &gone {
+                    live.remove(id);
+                }
+                live.extend(add);
+            }
+            Err(e) => {
+                tracing::error!(target: "dmsched::mo", "recording schedule ends failed (retried at the next refresh): {e}");
+            }
+        }
+    }
+
+    /// Runs what is due (`Engine::tick`) and refreshes the snapshot (also
+    /// when nothing fired: a schedule may have expired).
     pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
         let f = self.engine().tick(now)?;
-        if !f.is_empty() {
-            self.refresh()?;
-        }
+        self.refresh()?;
         Ok(f)
+    }
+
+    /// `owner` received these state reports the MO queued itself
+    /// ([`MoReport::stored`]).
+    pub fn ack_stored(&self, owner: &str, ids: &[i64]) -> Result<usize, EngineError> {
+        self.staging
+            .ack_stored(owner, ids)
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))
     }
 
     /// The reports waiting for `owner`, as Generic Alert contents. Reports
@@ -489,6 +569,23 @@ impl Scheduling {
     /// the schedule's `Report/Gating` filters out are acknowledged here and
     /// never returned.
     pub fn reports(&self, owner: &str, limit: usize) -> Result<Vec<MoReport>, EngineError> {
+        // The MO's own state reports (automatic ends) first.
+        let stored: Vec<MoReport> = self
+            .staging
+            .stored(owner, limit)
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?
+            .into_iter()
+            .map(|s| MoReport {
+                id: None,
+                owner: s.owner,
+                source: s.source,
+                type_: s.type_,
+                mark: s.mark,
+                data: s.data,
+                stored: Some(s.rid),
+                evicted: 0,
+            })
+            .collect();
         let mut e = self.engine();
         let mut evicted = None;
         loop {
@@ -526,7 +623,9 @@ impl Scheduling {
                 if let Some(ev) = evicted {
                     out.insert(0, ev);
                 }
-                return Ok(out);
+                let mut all = stored;
+                all.append(&mut out);
+                return Ok(all);
             }
         }
     }

@@ -22,6 +22,10 @@ pub struct MoReport {
     pub mark: String,
     /// Data (Meta Format `xml`).
     pub data: String,
+    /// For a state report the MO queued itself (an automatic end:
+    /// completed, expired, failed): its id in the MO's queue; acknowledge
+    /// with [`super::Scheduling::ack_stored`].
+    pub stored: Option<i64>,
     /// For the eviction report only: how many of the owner's reports the
     /// full queue dropped (0 for every other report). Acknowledge its
     /// delivery with [`super::Scheduling::ack_evicted`].
@@ -59,7 +63,7 @@ pub(crate) fn gate_of(f: &Firing) -> u8 {
 /// The Gating bits a state report (`what`) falls under: a rejection is
 /// also an error.
 pub(crate) fn state_gate(what: &str) -> u8 {
-    if what == "rejected" {
+    if what == "rejected" || what == "failed" {
         GATE_STATE | GATE_ERROR
     } else {
         GATE_STATE
@@ -137,6 +141,7 @@ pub(crate) fn report_mapped(
         type_: cfg.report_type.clone(),
         mark: mark.into(),
         data: d,
+        stored: None,
         evicted: 0,
     }
 }
@@ -163,13 +168,14 @@ pub(crate) fn state_report(
         owner: owner.to_string(),
         source: format!("{}/Schedules/{id}", cfg.root),
         type_: cfg.state_type.clone(),
-        mark: if what == "rejected" {
+        mark: if what == "rejected" || what == "failed" {
             "critical"
         } else {
             "informational"
         }
         .into(),
         data,
+        stored: None,
         evicted: 0,
     }
 }
@@ -187,6 +193,7 @@ pub(crate) fn eviction_report(cfg: &MoConfig, owner: &str, n: u64) -> MoReport {
         data: format!(
             "<State><Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason></State>"
         ),
+        stored: None,
         evicted: n,
     }
 }

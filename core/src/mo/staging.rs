@@ -69,17 +69,196 @@ const MIGRATIONS: &[&str] = &[
         owner  TEXT NOT NULL,
         acl    TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 3: schedules seen live (to report their automatic end once) and the
+    // state reports waiting for their owner.
+    "CREATE TABLE mo_live (
+        id     TEXT PRIMARY KEY,
+        owner  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE mo_outbox (
+        rid    INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner  TEXT NOT NULL,
+        source TEXT NOT NULL,
+        type   TEXT NOT NULL,
+        mark   TEXT NOT NULL,
+        data   TEXT NOT NULL
+    );",
 ];
+
+/// Most state reports kept per owner; beyond, the oldest are dropped.
+pub(crate) const STATE_OUTBOX_CAPACITY: i64 = 256;
+
+/// A state report waiting in the MO's own queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub rid: i64,
+    pub owner: String,
+    pub source: String,
+    pub type_: String,
+    pub mark: String,
+    pub data: String,
+}
 
 /// The persistent side (absent: memory only).
 pub(crate) struct Staging {
     conn: Option<Mutex<Connection>>,
+    /// Without a store file: an in-memory database for the live set and
+    /// the state reports.
+    mem: Option<Mutex<Connection>>,
+}
+
+/// Creates or upgrades the MO tables.
+fn migrate(conn: &mut Connection) -> Result<(), StagingError> {
+    let tx = conn.transaction()?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS mo_schema (version INTEGER NOT NULL)")?;
+    let version: i64 = tx
+        .query_row("SELECT version FROM mo_schema", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    if version > MIGRATIONS.len() as i64 {
+        return Err(StagingError(rusqlite::Error::InvalidParameterName(
+            format!(
+                "MO schema {version} is newer than this build ({})",
+                MIGRATIONS.len()
+            ),
+        )));
+    }
+    for sql in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute("DELETE FROM mo_schema", [])?;
+    tx.execute(
+        "INSERT INTO mo_schema (version) VALUES (?1)",
+        [MIGRATIONS.len() as i64],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 impl Staging {
-    /// Memory only: staged schedules do not survive the process.
+    /// Memory only: staged schedules do not survive the process. (The
+    /// live set and the state report queue use an in-memory database.)
     pub fn memory() -> Staging {
-        Staging { conn: None }
+        let conn = Connection::open_in_memory()
+            .map_err(StagingError)
+            .and_then(|mut c| {
+                migrate(&mut c)?;
+                Ok(c)
+            });
+        match conn {
+            Ok(c) => Staging {
+                conn: None,
+                mem: Some(Mutex::new(c)),
+            },
+            Err(e) => {
+                tracing::error!(target: "dmsched::mo", "in-memory MO tables: {e}");
+                Staging {
+                    conn: None,
+                    mem: None,
+                }
+            }
+        }
+    }
+
+    /// The connection for the live set and state reports.
+    fn any(&self) -> Option<&Mutex<Connection>> {
+        self.conn.as_ref().or(self.mem.as_ref())
+    }
+
+    /// The schedules seen live: id → owner.
+    pub fn live(&self) -> Result<BTreeMap<String, String>, StagingError> {
+        let Some(conn) = self.any() else {
+            return Ok(BTreeMap::new());
+        };
+        let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = c.prepare("SELECT id, owner FROM mo_live")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(StagingError)
+    }
+
+    /// In one transaction: marks `live` as live (id, owner), forgets
+    /// `gone`, and queues `reports` (owner, source, type, mark, data),
+    /// dropping each owner's oldest beyond [`STATE_OUTBOX_CAPACITY`].
+    pub fn record(
+        &self,
+        live: &[(String, String)],
+        gone: &[String],
+        reports: &[(String, String, String, String, String)],
+    ) -> Result<(), StagingError> {
+        let Some(conn) = self.any() else {
+            return Ok(());
+        };
+        if live.is_empty() && gone.is_empty() && reports.is_empty() {
+            return Ok(());
+        }
+        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = c.transaction()?;
+        for (id, owner) in live {
+            tx.execute(
+                "INSERT INTO mo_live (id, owner) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET owner = excluded.owner",
+                params![id, owner],
+            )?;
+        }
+        for id in gone {
+            tx.execute("DELETE FROM mo_live WHERE id = ?1", [id])?;
+        }
+        for (owner, source, type_, mark, data) in reports {
+            tx.execute(
+                "INSERT INTO mo_outbox (owner, source, type, mark, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![owner, source, type_, mark, data],
+            )?;
+            let dropped = tx.execute(
+                "DELETE FROM mo_outbox WHERE owner = ?1 AND rid NOT IN
+                 (SELECT rid FROM mo_outbox WHERE owner = ?1 ORDER BY rid DESC LIMIT ?2)",
+                params![owner, STATE_OUTBOX_CAPACITY],
+            )?;
+            if dropped > 0 {
+                tracing::warn!(target: "dmsched::mo", %owner, dropped, "state report queue full: oldest dropped");
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The state reports waiting for `owner`, oldest first.
+    pub fn stored(&self, owner: &str, limit: usize) -> Result<Vec<Stored>, StagingError> {
+        let Some(conn) = self.any() else {
+            return Ok(Vec::new());
+        };
+        let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = c.prepare(
+            "SELECT rid, owner, source, type, mark, data FROM mo_outbox WHERE owner = ?1 ORDER BY rid LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![owner, limit as i64], |r| {
+            Ok(Stored {
+                rid: r.get(0)?,
+                owner: r.get(1)?,
+                source: r.get(2)?,
+                type_: r.get(3)?,
+                mark: r.get(4)?,
+                data: r.get(5)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StagingError)
+    }
+
+    /// `owner` received these state reports.
+    pub fn ack_stored(&self, owner: &str, rids: &[i64]) -> Result<usize, StagingError> {
+        let Some(conn) = self.any() else {
+            return Ok(0);
+        };
+        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = c.transaction()?;
+        let mut n = 0;
+        for rid in rids {
+            n += tx.execute(
+                "DELETE FROM mo_outbox WHERE rid = ?1 AND owner = ?2",
+                params![rid, owner],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Opens (creating) the tables in the SQLite file at `path`.
@@ -88,31 +267,10 @@ impl Staging {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = conn.transaction()?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS mo_schema (version INTEGER NOT NULL)")?;
-        let version: i64 = tx
-            .query_row("SELECT version FROM mo_schema", [], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        if version > MIGRATIONS.len() as i64 {
-            return Err(StagingError(rusqlite::Error::InvalidParameterName(
-                format!(
-                    "MO schema {version} is newer than this build ({})",
-                    MIGRATIONS.len()
-                ),
-            )));
-        }
-        for sql in &MIGRATIONS[version as usize..] {
-            tx.execute_batch(sql)?;
-        }
-        tx.execute("DELETE FROM mo_schema", [])?;
-        tx.execute(
-            "INSERT INTO mo_schema (version) VALUES (?1)",
-            [MIGRATIONS.len() as i64],
-        )?;
-        tx.commit()?;
+        migrate(&mut conn)?;
         Ok(Staging {
             conn: Some(Mutex::new(conn)),
+            mem: None,
         })
     }
 
