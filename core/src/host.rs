@@ -75,6 +75,13 @@ pub enum PromptAnswer {
 pub trait UserPrompt: Send + Sync {
     /// Shows `ctx` (and the schedule's name) and returns the user's answer.
     fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError>;
+
+    /// Tells the user, without asking, that schedule `ctx.schedule` of
+    /// `ctx.owner` titled `title` was installed (Scheduling MO `UI/Mode`
+    /// 1, inform). Default: nothing.
+    fn inform(&self, ctx: &RunContext, title: &str) {
+        let _ = (ctx, title);
+    }
 }
 
 /// Told when a report is queued in the outbox.

@@ -627,6 +627,57 @@ fn user_prompt_accept_refuse_postpone() {
     assert_eq!(*w.prompts.lock().unwrap(), 3);
 }
 
+/// 6.3.1.20, 6.3.4.1.10: a run the user postpones is reported (outcome
+/// deferred, not handed out as a firing: it still waits) where the policy
+/// reports anything; it runs later and is reported again.
+#[test]
+fn a_postponed_run_is_reported_and_keeps_waiting() {
+    let w = World::new();
+    let mut e = engine(&w);
+    e.submit(
+        "srv",
+        &doc(
+            "a",
+            r#"{"at": "2026-01-01T01:00:00Z"}"#,
+            r#""policy": {"confirm": true, "report": "always"}, "constraints": {"max_delay_seconds": 3600}"#,
+        ),
+        ts("2026-01-01T00:30:00Z"),
+    )
+    .unwrap();
+    *w.prompt_answer.lock().unwrap() = Some(PromptAnswer::Postpone(600));
+    assert!(e.tick(ts("2026-01-01T01:00:00Z")).unwrap().is_empty());
+    let b = e.pending_reports(Some("srv"), 10).unwrap();
+    assert_eq!(b.reports.len(), 1);
+    let f = &b.reports[0].firing;
+    assert_eq!(f.outcome, Outcome::Deferred);
+    assert_eq!(
+        f.reason.as_deref(),
+        Some("postponed by the user until 2026-01-01T01:10:00Z")
+    );
+    assert_eq!(
+        e.get("srv", "srv", "a").unwrap().tasks[0].last_outcome,
+        None
+    );
+    *w.prompt_answer.lock().unwrap() = Some(PromptAnswer::Accept);
+    let f = e.tick(ts("2026-01-01T01:10:00Z")).unwrap();
+    assert_eq!(f[0].outcome, Outcome::Ran);
+    assert_eq!(e.pending_reports(Some("srv"), 10).unwrap().reports.len(), 2);
+    // With report "never" nothing is queued.
+    e.submit(
+        "srv",
+        &doc(
+            "quiet",
+            r#"{"at": "2026-01-01T02:00:00Z"}"#,
+            r#""policy": {"confirm": true, "report": "never"}, "constraints": {"max_delay_seconds": 3600}"#,
+        ),
+        ts("2026-01-01T01:30:00Z"),
+    )
+    .unwrap();
+    *w.prompt_answer.lock().unwrap() = Some(PromptAnswer::Postpone(600));
+    assert!(e.tick(ts("2026-01-01T02:00:00Z")).unwrap().is_empty());
+    assert_eq!(e.pending_reports(Some("srv"), 10).unwrap().reports.len(), 2);
+}
+
 #[test]
 fn outbox_is_bounded_and_evictions_are_counted() {
     let w = World::new();

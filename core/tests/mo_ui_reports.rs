@@ -83,6 +83,7 @@ fn ui_mode_2_postponed_install_stays_staged() {
 /// 1 (inform) and 0 (silent) never ask.
 #[test]
 fn ui_mode_3_confirms_each_run_and_modes_0_and_1_never_ask() {
+    // UI/Mode 1 informs the user once the schedule is installed.
     let dir = tempfile::tempdir().unwrap();
     let d = Device::new(dir.path(), true);
     let (_, c) = d.atomic_adds(
@@ -103,6 +104,14 @@ fn ui_mode_3_confirms_each_run_and_modes_0_and_1_never_ask() {
     assert!(
         d.prompt.asked.lock().unwrap().is_empty(),
         "no install confirmation"
+    );
+    assert_eq!(
+        *d.prompt.informed.lock().unwrap(),
+        [(
+            "S1".to_string(),
+            "Switch to eco mode every day?".to_string()
+        )],
+        "mode 1 informs (with UI/Text), modes 0 and 3 do not"
     );
     *d.prompt.answer.lock().unwrap() = Some(PromptAnswer::Refuse);
     assert_eq!(d.tick(T0 + 1800), 1);
@@ -363,5 +372,41 @@ fn automatic_ends_are_reported_once_and_survive_a_restart() {
             .unwrap()
             .iter()
             .all(|r| r.stored.is_none())
+    );
+}
+
+/// 6.3.1.20, 6.3.4.1.10: with `Report/Gating` bit 3 only, a run the user
+/// postpones (UI/Mode 3) is reported — Mark warning, outcome deferred —
+/// and its later successful run is not.
+#[test]
+fn gating_bit_3_reports_a_postponed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::new(dir.path(), true);
+    let mut extra = ui("3");
+    extra.push(("/Report", Payload::interior()));
+    extra.push(("/Report/Gating", Payload::leaf(Format::Int, "8")));
+    let (_, c) = d.atomic_adds(
+        SRV,
+        &schedule_adds("P", "2026-12-01T12:30:00Z", "eco", &extra),
+    );
+    c.unwrap().unwrap();
+    *d.prompt.answer.lock().unwrap() = Some(PromptAnswer::Postpone(300));
+    assert_eq!(d.tick(T0 + 1800), 0, "postponed: nothing finished");
+    let r = d.mo.reports(SRV, 10).unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].source, format!("{ROOT}/P/Tasks/T1"));
+    assert_eq!(r[0].mark, "warning");
+    assert!(
+        r[0].data.contains("<Outcome>deferred</Outcome>"),
+        "{}",
+        r[0].data
+    );
+    assert!(r[0].data.contains("postponed by the user"));
+    d.mo.ack_reports(SRV, &[r[0].id.unwrap()]).unwrap();
+    *d.prompt.answer.lock().unwrap() = Some(PromptAnswer::Accept);
+    assert_eq!(d.tick(T0 + 2100), 1, "runs when asked again");
+    assert!(
+        d.mo.reports(SRV, 10).unwrap().is_empty(),
+        "success is not gated in"
     );
 }

@@ -17,6 +17,9 @@ use crate::when;
 pub(crate) struct Final {
     pub firing: Firing,
     pub report: bool,
+    /// Not finished: a report only (the user postponed the run), not handed
+    /// out as a firing.
+    pub interim: bool,
 }
 
 pub(crate) enum Journal {
@@ -49,7 +52,26 @@ pub(crate) fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<F
         ReportWhen::OnFailure => f.outcome.is_failure(),
         ReportWhen::Always => true,
     };
-    finals.push(Final { firing: f, report });
+    finals.push(Final {
+        firing: f,
+        report,
+        interim: false,
+    });
+}
+
+/// The user postponed occurrence `f` (outcome `deferred`): a report for
+/// the owner where the policy reports more than nothing (a postponement
+/// is not a failure, but a server asking for failures wants to hear it),
+/// while the occurrence keeps waiting.
+pub(crate) fn postponed(s: &Sched, tidx: usize, f: Firing, finals: &mut Vec<Final>) {
+    let report = s.plan.doc.tasks[tidx].policy.report != ReportWhen::Never;
+    if report {
+        finals.push(Final {
+            firing: f,
+            report,
+            interim: true,
+        });
+    }
 }
 
 /// Writes the task's state, its finished occurrences' reports and the
@@ -97,7 +119,8 @@ pub(crate) fn persist(
         tx.commit()?;
     }
     s.state_dirty = false;
-    cx.out.extend(finals.drain(..).map(|f| f.firing));
+    cx.out
+        .extend(finals.drain(..).filter(|f| !f.interim).map(|f| f.firing));
     if let Some(sink) = &cx.host.reports {
         for r in &reports {
             sink.report_ready(r);

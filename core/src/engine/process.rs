@@ -17,7 +17,9 @@ use crate::host::{Host, PromptAnswer, RunContext, TreeAccess};
 use crate::model::{Firing, Misfire, Outcome, Task};
 use crate::store::Store;
 
-use super::persist::{Final, Journal, end_schedule, end_task, finalize, firing, persist, rearm};
+use super::persist::{
+    Final, Journal, end_schedule, end_task, finalize, firing, persist, postponed, rearm,
+};
 use crate::when;
 
 /// A device event: a name and typed fields.
@@ -468,11 +470,16 @@ fn try_run(
         match answer {
             Ok(PromptAnswer::Accept) => {}
             Ok(PromptAnswer::Postpone(secs)) => {
+                let again = add_secs(now, secs.max(1));
                 if let Some(pp) = s.tasks[tidx].pending.as_mut() {
-                    pp.not_before = add_secs(now, secs.max(1));
+                    pp.not_before = again;
                     pp.deadline = pp.deadline.max(pp.not_before);
                     pp.waiting = Some("postponed by the user".into());
                 }
+                let mut f = firing(s, tidx, p.seq, p.due, Outcome::Deferred);
+                f.reason = Some(format!("postponed by the user until {again}"));
+                f.attempts = p.attempt;
+                postponed(s, tidx, f, finals);
                 return Ok(());
             }
             Ok(PromptAnswer::Refuse) | Err(_) => {

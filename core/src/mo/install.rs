@@ -36,7 +36,16 @@ fn is_json(p: &Payload) -> bool {
 /// The prompt title of an install that needs the user's confirmation
 /// (`UI/Mode` 2): `UI/Text`, else `Name`, else the id.
 fn confirm_title(id: &str, nodes: &Nodes) -> Option<String> {
-    (map::ui_mode(nodes) == 2).then(|| {
+    ui_title(id, nodes, 2)
+}
+
+/// The title to show the user after an install when `UI/Mode` is 1 (inform).
+fn inform_title(id: &str, nodes: &Nodes) -> Option<String> {
+    ui_title(id, nodes, 1)
+}
+
+fn ui_title(id: &str, nodes: &Nodes, mode: i32) -> Option<String> {
+    (map::ui_mode(nodes) == mode).then(|| {
         text_at(nodes, "UI/Text")
             .or_else(|| text_at(nodes, "Name"))
             .unwrap_or(id)
@@ -387,6 +396,7 @@ impl MoHandler {
                     install: Some(Install {
                         id: id.to_string(),
                         confirm: confirm_title(id, &nodes),
+                        inform: inform_title(id, &nodes),
                     }),
                 });
                 return Ok(ExecResult::ok());
@@ -499,6 +509,7 @@ impl MoHandler {
         }
         for ((id, nodes), b) in scheds.into_iter().zip(built) {
             let confirm = confirm_title(&id, &nodes);
+            let inform = inform_title(&id, &nodes);
             sh.reset_acl(&id);
             sh.touch(&id);
             sh.mo.insert(
@@ -513,7 +524,11 @@ impl MoHandler {
             sh.queue(Op::Submit {
                 owner: owner.to_string(),
                 json: b.json,
-                install: Some(Install { id, confirm }),
+                install: Some(Install {
+                    id,
+                    confirm,
+                    inform,
+                }),
             });
         }
         Ok(())
@@ -546,6 +561,7 @@ impl MoHandler {
                             install: Some(Install {
                                 id: id.clone(),
                                 confirm: confirm_title(id, &m.nodes),
+                                inform: inform_title(id, &m.nodes),
                             }),
                         }
                     })

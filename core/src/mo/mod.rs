@@ -109,6 +109,8 @@ impl Default for MoConfig {
 pub(crate) struct Install {
     pub id: String,
     pub confirm: Option<String>,
+    /// The title to show after the install when `UI/Mode` is 1 (inform).
+    pub inform: Option<String>,
 }
 
 /// An engine operation a DM command asked for, applied by [`Scheduling::settle`].
@@ -354,8 +356,14 @@ impl Scheduling {
         let Some(p) = &self.prompt else {
             return Err("confirmation required but there is no user prompt".into());
         };
+        p.confirm(&self.prompt_context(owner, id), title)
+            .map_err(|e| e.0)
+    }
+
+    /// The context shown with an install-time prompt.
+    fn prompt_context(&self, owner: &str, id: &str) -> RunContext {
         let now = (self.clock)();
-        let ctx = RunContext {
+        RunContext {
             owner: owner.to_string(),
             schedule: id.to_string(),
             task: String::new(),
@@ -363,8 +371,7 @@ impl Scheduling {
             attempt: 0,
             due: now,
             now,
-        };
-        p.confirm(&ctx, title).map_err(|e| e.0)
+        }
     }
 
     /// Applies the engine operations queued by DM commands (asking the
@@ -456,6 +463,18 @@ impl Scheduling {
             match r {
                 Ok((info, what)) => {
                     tracing::info!(target: "dmsched::mo", %owner, id = %info.id, what, "schedule {what}");
+                    if let Op::Submit {
+                        install:
+                            Some(Install {
+                                inform: Some(title),
+                                ..
+                            }),
+                        ..
+                    } = &op
+                        && let Some(p) = &self.prompt
+                    {
+                        p.inform(&self.prompt_context(&owner, &info.id), title);
+                    }
                     self.handler.applied(&op, true, false);
                     report(
                         &owner,

@@ -33,6 +33,8 @@ pub fn cmds(value: &str) -> String {
 pub struct Prompt {
     pub answer: Mutex<Option<PromptAnswer>>,
     pub asked: Mutex<Vec<(String, String)>>,
+    /// `inform` calls: (schedule, title).
+    pub informed: Mutex<Vec<(String, String)>>,
 }
 
 impl UserPrompt for Prompt {
@@ -42,6 +44,13 @@ impl UserPrompt for Prompt {
             .unwrap()
             .push((ctx.schedule.clone(), title.to_string()));
         Ok(self.answer.lock().unwrap().unwrap_or(PromptAnswer::Accept))
+    }
+
+    fn inform(&self, ctx: &RunContext, title: &str) {
+        self.informed
+            .lock()
+            .unwrap()
+            .push((ctx.schedule.clone(), title.to_string()));
     }
 }
 
