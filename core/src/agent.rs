@@ -28,6 +28,7 @@ use crate::host::{ActionExecutor, Authorizer, Host, UserPrompt};
 use crate::mo::{MoConfig, MoReport, Scheduling};
 use crate::model::{Firing, ReportDelivery};
 use crate::store::{Store, StoreError};
+use crate::syncml::Encoding;
 use crate::tree::{DeviceInfo, Format, Payload, Tree, TreeConfig, TreeError, Uri};
 
 /// How an agent is set up.
@@ -178,6 +179,20 @@ struct TransportFile {
     ca_pem: Option<String>,
     #[serde(default)]
     allow_plain_http: bool,
+    /// `xml` (default) or `wbxml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encoding: Option<String>,
+}
+
+/// The wire form named in an account file (`xml`, `wbxml`).
+fn encoding_of(name: Option<&str>) -> Result<Encoding, AgentError> {
+    match name {
+        None | Some("xml") => Ok(Encoding::Xml),
+        Some("wbxml") => Ok(Encoding::Wbxml),
+        Some(other) => Err(AgentError::InvalidArgument(format!(
+            "account: encoding {other:?}: use xml or wbxml"
+        ))),
+    }
 }
 
 /// The device side of DM Scheduling in full-client mode.
@@ -189,6 +204,7 @@ pub struct Agent {
     client: DmClient,
     host: AgentHost,
     http: HttpConfig,
+    session: SessionConfig,
     runtime: tokio::runtime::Runtime,
     retry: ReportRetry,
     /// Servers with reports waiting whose task asks for immediate delivery.
@@ -278,6 +294,7 @@ impl Agent {
             client,
             host,
             http: cfg.http,
+            session: cfg.session,
             runtime,
             retry: cfg.report_retry,
             immediate: Mutex::new(BTreeSet::new()),
@@ -347,6 +364,7 @@ impl Agent {
         self.at(now);
         let file: AccountFile = serde_json::from_str(account_json)
             .map_err(|e| AgentError::InvalidArgument(format!("account: {e}")))?;
+        encoding_of(file.encoding.as_deref())?;
         let ca = match (ca_pem, &file.ca_pem) {
             (Some(pem), _) => Some(pem.to_string()),
             (None, Some(path)) => {
@@ -361,6 +379,7 @@ impl Agent {
         let t = TransportFile {
             ca_pem: ca,
             allow_plain_http: file.allow_plain_http,
+            encoding: file.encoding.clone(),
         };
         let p = self.dir.join(file_name(&file.server_id));
         let text = serde_json::to_string_pretty(&t).map_err(|e| AgentError::Io(e.to_string()))?;
@@ -370,19 +389,24 @@ impl Agent {
         Ok(file.server_id)
     }
 
-    fn transport(&self, server_id: &str) -> Result<HttpTransport, AgentError> {
+    /// How to reach `server_id`, and the session settings for it.
+    fn transport(&self, server_id: &str) -> Result<(HttpTransport, SessionConfig), AgentError> {
         let p = self.dir.join(file_name(server_id));
         let t: TransportFile = match std::fs::read_to_string(&p) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| io("reading", &p, e))?,
             Err(_) => TransportFile::default(),
         };
+        let mut session = self.session.clone();
+        session.encoding = encoding_of(t.encoding.as_deref())?;
         let mut cfg = self.http.clone();
         cfg.allow_plain_http = t.allow_plain_http;
         if let Some(pem) = t.ca_pem {
             cfg.extra_roots_pem.push(pem.into_bytes());
             cfg.public_roots = false;
         }
-        HttpTransport::new(cfg).map_err(|e| AgentError::InvalidArgument(e.to_string()))
+        let http =
+            HttpTransport::new(cfg).map_err(|e| AgentError::InvalidArgument(e.to_string()))?;
+        Ok((http, session))
     }
 
     /// Checks a package #0 (see [`DmClient::accept_notification`]).
@@ -405,13 +429,15 @@ impl Agent {
         now: Timestamp,
     ) -> Result<Summary, AgentError> {
         self.at(now);
-        let transport = self.transport(server_id)?;
+        let (transport, session) = self.transport(server_id)?;
         let ui = self.host.ui.as_deref();
-        let r =
-            self.runtime.block_on(
-                self.client
-                    .run_session(server_id, notification, &transport, ui),
-            );
+        let r = self.runtime.block_on(self.client.run_session_with(
+            server_id,
+            notification,
+            &transport,
+            ui,
+            &session,
+        ));
         // The session ran schedule operations and acknowledged reports.
         self.note_reports()?;
         Ok(r?)

@@ -392,6 +392,21 @@ impl DmClient {
         transport: &T,
         ui: Option<&dyn UserInteraction>,
     ) -> Result<Summary, ClientError> {
+        self.run_session_with(server_id, notification, transport, ui, &self.config)
+            .await
+    }
+
+    /// [`DmClient::run_session`] with these session settings (for one
+    /// server's encoding or bounds) instead of the client's.
+    #[cfg(feature = "http")]
+    pub async fn run_session_with<T: super::transport::Transport>(
+        &self,
+        server_id: &str,
+        notification: Option<&AcceptedNotification>,
+        transport: &T,
+        ui: Option<&dyn UserInteraction>,
+        config: &SessionConfig,
+    ) -> Result<Summary, ClientError> {
         let account = session_account(&self.tree, server_id)?;
         let initiation = match notification {
             None => {
@@ -440,14 +455,8 @@ impl DmClient {
             target = target.with_mo(mo.clone());
         }
         let result = async {
-            let (mut session, first) = Session::start(
-                &target,
-                ui,
-                account,
-                self.config.clone(),
-                initiation,
-                &alerts,
-            )?;
+            let (mut session, first) =
+                Session::start(&target, ui, account, config.clone(), initiation, &alerts)?;
             super::session::driver::run(&mut session, first, transport).await
         }
         .await;

@@ -145,3 +145,44 @@ fn immediate_reports_open_a_session_and_are_retried_with_backoff() {
     assert!(dev.pending_reports("srv-a").unwrap().is_empty());
     rt.block_on(srv.shutdown());
 }
+
+/// The account file's `encoding` is honoured by the agent: a server
+/// provisioned with `wbxml` is spoken to in WBXML, and a bad value is
+/// refused at provisioning with nothing stored.
+#[test]
+fn the_agent_speaks_the_encoding_of_the_account() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pki = test_pki(&["localhost"]);
+    let srv = rt.block_on(server(
+        &pki,
+        "srv-w",
+        r#"{"steps": [[{"get": "./DevInfo/Man"}]]}"#,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let dev = agent(dir.path());
+    let mut file = account_file("srv-w", &srv.url());
+    file.encoding = Some("morse".into());
+    let bad = serde_json::to_string(&file).unwrap();
+    let e = dev
+        .provision(&bad, Some(&pki.ca_pem), None, at(T0))
+        .unwrap_err();
+    assert!(e.to_string().contains("morse"), "{e}");
+    assert!(
+        dev.run_session("srv-w", None, at(T0)).is_err(),
+        "nothing provisioned"
+    );
+    file.encoding = Some("wbxml".into());
+    let good = serde_json::to_string(&file).unwrap();
+    dev.provision(&good, Some(&pki.ca_pem), None, at(T0))
+        .unwrap();
+    dev.run_session("srv-w", None, at(T0)).unwrap();
+    let reqs = srv.recorder().requests();
+    assert!(!reqs.is_empty());
+    assert!(
+        reqs.iter().all(|r| r.encoding.as_deref() == Some("wbxml")),
+        "{:?}",
+        reqs.iter().map(|r| &r.content_type).collect::<Vec<_>>()
+    );
+    assert_eq!(srv.recorder().results()[0].data, "dmsched");
+    rt.block_on(srv.shutdown());
+}
