@@ -267,10 +267,59 @@ fn a_reused_schedule_id_starts_with_its_new_owners_acl() {
     );
     assert_eq!(d.delete(OTHER, S), 200, "granted Delete: terminates");
     assert_eq!(state(&d), ScheduleState::Terminated);
-    assert_eq!(d.add(OTHER, S, doc_json("b's own")), 200);
+    // (srv-b's own commands: it may not change srv-a's ./Vendor.)
+    let own = r#"{"id": "S1", "tasks": [{"id": "T1", "trigger": {"every": {"seconds": 3600}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let p = Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(own)
+    };
+    assert_eq!(
+        d.add(OTHER, S, doc_json("b's own")),
+        425,
+        "srv-b's schedule may not Replace srv-a's ./Vendor/Mode"
+    );
+    assert_eq!(d.add(OTHER, S, p), 200);
     assert_eq!(get_code(d.get(SRV, &format!("{S}/State"))), 425);
     assert_eq!(
         d.get(OTHER, &format!("{S}?prop=ACL")).unwrap(),
         format!("Add={OTHER}&Delete={OTHER}&Exec={OTHER}&Get={OTHER}&Replace={OTHER}")
     );
+}
+
+/// 6.1.7.6, 6.3.1.42: a schedule's commands are checked against its
+/// owner's rights when it is installed, where the tree knows them: srv-b
+/// may not schedule a Replace of srv-a's ./Vendor/Mode — not node by node
+/// in an Atomic (the commit fails with 425), not staged and activated
+/// (425) — and nothing is installed; a target that does not exist yet is
+/// left to run time.
+#[test]
+fn commands_the_owner_may_not_run_are_refused_at_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::new(dir.path(), false);
+    let (codes, commit) =
+        d.atomic_adds(OTHER, &schedule_adds("B1", "20261201T130000Z", "eco", &[]));
+    assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
+    let e = commit.unwrap().unwrap_err();
+    assert_eq!(e.status(), 425, "{e}");
+    assert!(e.to_string().contains("./Vendor/Mode"), "{e}");
+    assert!(d.engine_ids().is_empty());
+    // Staged outside an Atomic, then activated.
+    for (uri, p) in schedule_adds("B2", "20261201T130000Z", "eco", &[]) {
+        assert_eq!(d.add(OTHER, &uri, p), 200, "{uri}");
+    }
+    assert_eq!(d.exec(OTHER, &format!("{ROOT}/B2/Operations/Activate")), 425);
+    assert!(d.engine_ids().is_empty());
+    // Its own node: fine; a node that does not exist yet: left to run time.
+    d.tree
+        .add(OTHER, "./BVendor", &Payload::interior(), d.clock())
+        .unwrap();
+    let mine = r#"{"id": "B3", "tasks": [{"id": "T", "trigger": {"every": {"seconds": 3600}}, "actions": [
+        {"op": "Add", "target": "./BVendor/Mode", "data": "x"},
+        {"op": "Replace", "target": "./Vendor/Later/Mode", "data": "x"}]}]}"#;
+    let p = Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(mine)
+    };
+    assert_eq!(d.add(OTHER, &format!("{ROOT}/B3"), p), 200);
+    assert_eq!(d.engine_ids(), ["B3"]);
 }

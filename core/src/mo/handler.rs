@@ -22,7 +22,9 @@ use super::{MoConfig, Op};
 use crate::engine::{ScheduleInfo, ScheduleState};
 use crate::host::Access;
 use crate::model::Limits;
-use crate::tree::{Acl, AclCmd, ExecResult, NodeHandler, Payload, PluginNode, TreeError, Uri};
+use crate::tree::{
+    Acl, AclCmd, ExecResult, NodeHandler, Payload, PluginNode, TreeError, TreeRights, Uri,
+};
 
 /// The changes made inside the open DM Atomic.
 #[derive(Default)]
@@ -487,11 +489,31 @@ impl NodeHandler for MoHandler {
     }
 
     fn add(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
-        self.do_add(server, uri, payload)
+        self.do_add(server, uri, payload, None)
+    }
+
+    fn add_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+        tree: &dyn TreeRights,
+    ) -> Result<(), TreeError> {
+        self.do_add(server, uri, payload, Some(tree))
     }
 
     fn replace(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
-        self.do_replace(server, uri, payload)
+        self.do_replace(server, uri, payload, None)
+    }
+
+    fn replace_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+        tree: &dyn TreeRights,
+    ) -> Result<(), TreeError> {
+        self.do_replace(server, uri, payload, Some(tree))
     }
 
     fn delete(&self, server: Option<&str>, uri: &Uri) -> Result<(), TreeError> {
@@ -505,7 +527,18 @@ impl NodeHandler for MoHandler {
         _data: Option<&[u8]>,
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
-        self.do_exec(server, uri)
+        self.do_exec(server, uri, None)
+    }
+
+    fn exec_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        _data: Option<&[u8]>,
+        _correlator: Option<&str>,
+        tree: &dyn TreeRights,
+    ) -> Result<ExecResult, TreeError> {
+        self.do_exec(server, uri, Some(tree))
     }
 
     fn acl(&self, server: Option<&str>, uri: &Uri) -> Result<String, TreeError> {
@@ -558,7 +591,11 @@ impl NodeHandler for MoHandler {
     }
 
     fn commit(&self) -> Result<(), TreeError> {
-        self.do_commit()
+        self.do_commit(None)
+    }
+
+    fn commit_in(&self, tree: &dyn TreeRights) -> Result<(), TreeError> {
+        self.do_commit(Some(tree))
     }
 
     fn rollback(&self) {

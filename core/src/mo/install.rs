@@ -9,11 +9,13 @@ use super::check::check_name;
 use super::handler::{MoHandler, Shared, rel, undo};
 use super::map::{self, nodes_of};
 use super::nodes::{Nodes, status, text_at, with_context};
+use super::rights;
 use super::staging::{MoSched, Phase};
 use super::tnds::{self, TNDS_TYPE, TndsError};
 use super::{Install, Op, edit};
 use crate::engine::{ScheduleState, check_document};
-use crate::tree::{AclCmd, ExecResult, Format, Payload, TreeError, Uri};
+use crate::model::Schedule;
+use crate::tree::{AclCmd, ExecResult, Format, Payload, TreeError, TreeRights, Uri};
 
 /// Who a change is made for: the acting server, or the owner when the
 /// device itself acts.
@@ -121,20 +123,54 @@ impl MoHandler {
         Ok(json)
     }
 
+    /// Builds and verifies schedule `id` of `owner` from `nodes`, and checks
+    /// its commands against the owner's rights where the tree knows them.
+    pub(crate) fn build_for(
+        &self,
+        owner: &str,
+        id: &str,
+        nodes: &Nodes,
+        tree: Option<&dyn TreeRights>,
+    ) -> Result<map::Built, TreeError> {
+        let b = self.build(id, nodes)?;
+        if let Some(t) = tree {
+            rights::check(owner, &b.doc, t)?;
+        }
+        Ok(b)
+    }
+
+    /// [`MoHandler::verify_json`], then the rights check of `build_for`.
+    fn verify_json_for(
+        &self,
+        owner: &str,
+        id: &str,
+        data: &[u8],
+        tree: Option<&dyn TreeRights>,
+    ) -> Result<String, TreeError> {
+        let json = self.verify_json(id, data)?;
+        if let Some(t) = tree {
+            let doc: Schedule = serde_json::from_str(&json)
+                .map_err(|e| status(400, format!("the document: {e}")))?;
+            rights::check(owner, &doc, t)?;
+        }
+        Ok(json)
+    }
+
     pub(crate) fn do_add(
         &self,
         server: Option<&str>,
         uri: &Uri,
         payload: &Payload,
+        tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
         let owner = server.ok_or_else(|| status(405, "schedules are installed by servers"))?;
         let r = rel(&self.cfg.root, uri);
         let tnds = mime_is(payload, TNDS_TYPE);
         match r.as_slice() {
-            ["Schedules"] if tnds => self.install_tnds(owner, uri, None, payload),
+            ["Schedules"] if tnds => self.install_tnds(owner, uri, None, payload, tree),
             ["Schedules"] => Err(status(418, format!("{uri} exists"))),
-            ["Schedules", id] if tnds => self.install_tnds(owner, uri, Some(id), payload),
-            ["Schedules", id] if is_json(payload) => self.add_json(owner, id, payload),
+            ["Schedules", id] if tnds => self.install_tnds(owner, uri, Some(id), payload, tree),
+            ["Schedules", id] if is_json(payload) => self.add_json(owner, id, payload, tree),
             ["Schedules", id] if payload.is_interior() => {
                 // Node by node: staged until Activate (or the Atomic's commit).
                 let mut sh = self.shared();
@@ -182,14 +218,27 @@ impl MoHandler {
                 })?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::add_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(&mut sh, requester_of(server, &owner), &owner, id, nodes)
+                self.edited(
+                    &mut sh,
+                    requester_of(server, &owner),
+                    &owner,
+                    id,
+                    nodes,
+                    tree,
+                )
             }
             _ => Err(status(405, format!("{uri} cannot be added"))),
         }
     }
 
-    fn add_json(&self, owner: &str, id: &str, payload: &Payload) -> Result<(), TreeError> {
-        let json = self.verify_json(id, &payload.data)?;
+    fn add_json(
+        &self,
+        owner: &str,
+        id: &str,
+        payload: &Payload,
+        tree: Option<&dyn TreeRights>,
+    ) -> Result<(), TreeError> {
+        let json = self.verify_json_for(owner, id, &payload.data, tree)?;
         let mut sh = self.shared();
         self.check_new(&sh, owner, id)?;
         sh.reset_acl(id);
@@ -214,6 +263,7 @@ impl MoHandler {
         owner: &str,
         id: &str,
         nodes: Nodes,
+        tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
         match sh.mo.get(id).map(|m| m.phase) {
             Some(Phase::Staged) => {
@@ -248,7 +298,7 @@ impl MoHandler {
                 log.server.get_or_insert_with(|| requester.to_string());
                 None
             }
-            None => Some(self.build(id, &nodes)?.json),
+            None => Some(self.build_for(owner, id, &nodes, tree)?.json),
         };
         sh.touch(id);
         sh.mo.insert(
@@ -276,6 +326,7 @@ impl MoHandler {
         server: Option<&str>,
         uri: &Uri,
         payload: &Payload,
+        tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
         let requester =
             server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
@@ -295,7 +346,7 @@ impl MoHandler {
                         format!("schedule {id} is not installed yet: Exec Operations/Activate"),
                     ));
                 }
-                let json = self.verify_json(id, &payload.data)?;
+                let json = self.verify_json_for(&owner, id, &payload.data, tree)?;
                 let mut sh = self.shared();
                 sh.check_access(server, id, AclCmd::Replace)?;
                 sh.queue(Op::Modify {
@@ -311,7 +362,7 @@ impl MoHandler {
                 let owner = sh.check_access(server, id, AclCmd::Replace)?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::replace_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(&mut sh, requester, &owner, id, nodes)
+                self.edited(&mut sh, requester, &owner, id, nodes, tree)
             }
             ["Schedules", id] => {
                 self.shared().check_access(server, id, AclCmd::Replace)?;
@@ -361,7 +412,7 @@ impl MoHandler {
                 let owner = sh.check_access(server, id, AclCmd::Delete)?;
                 let mut nodes = self.current_nodes(&sh, id).into_owned();
                 edit::delete_node(&mut nodes, rest)?;
-                self.edited(&mut sh, requester, &owner, id, nodes)
+                self.edited(&mut sh, requester, &owner, id, nodes, None)
             }
             _ => Err(status(
                 405,
@@ -370,7 +421,12 @@ impl MoHandler {
         }
     }
 
-    pub(crate) fn do_exec(&self, server: Option<&str>, uri: &Uri) -> Result<ExecResult, TreeError> {
+    pub(crate) fn do_exec(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        tree: Option<&dyn TreeRights>,
+    ) -> Result<ExecResult, TreeError> {
         let requester =
             server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
         let r = rel(&self.cfg.root, uri);
@@ -384,7 +440,7 @@ impl MoHandler {
         match sh.mo.get(id).map(|m| m.phase) {
             Some(Phase::Staged) if activate => {
                 let nodes = sh.mo.get(id).map(|m| m.nodes.clone()).unwrap_or_default();
-                let built = self.build(id, &nodes)?;
+                let built = self.build_for(&owner, id, &nodes, tree)?;
                 sh.touch(id);
                 if let Some(m) = sh.mo.get_mut(id) {
                     m.phase = Phase::Installing;
@@ -440,6 +496,7 @@ impl MoHandler {
         uri: &Uri,
         target: Option<&str>,
         payload: &Payload,
+        tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
         let found = tnds::parse(&payload.data, uri.as_str()).map_err(|e| match e {
             TndsError::Format(_) => status(415, e.to_string()),
@@ -503,7 +560,7 @@ impl MoHandler {
         for (id, nodes) in &scheds {
             self.check_new(&sh, owner, id)?;
             built.push(
-                self.build(id, nodes)
+                self.build_for(owner, id, nodes, tree)
                     .map_err(|e| with_context(e, &format!("schedule {id}")))?,
             );
         }
@@ -538,7 +595,7 @@ impl MoHandler {
     /// and queued; installed ones changed in it are re-verified and queued
     /// as modifications. A failure undoes the Atomic's MO changes and is
     /// returned (the session answers the Atomic 507).
-    pub(crate) fn do_commit(&self) -> Result<(), TreeError> {
+    pub(crate) fn do_commit(&self, tree: Option<&dyn TreeRights>) -> Result<(), TreeError> {
         let mut sh = self.shared();
         let Some(mut log) = sh.atomic.take() else {
             return Ok(());
@@ -553,7 +610,7 @@ impl MoHandler {
             let r = match (before, m.phase) {
                 // Created in this Atomic (perhaps over a terminated one).
                 (b, Phase::Staged) if b.as_ref().is_none_or(|b| b.phase == Phase::Installed) => {
-                    self.build(id, &m.nodes).map(|b| {
+                    self.build_for(&m.owner, id, &m.nodes, tree).map(|b| {
                         installing.push(id.clone());
                         Op::Submit {
                             owner: m.owner.clone(),
@@ -566,14 +623,14 @@ impl MoHandler {
                         }
                     })
                 }
-                (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => {
-                    self.build(id, &m.nodes).map(|x| Op::Modify {
+                (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => self
+                    .build_for(&m.owner, id, &m.nodes, tree)
+                    .map(|x| Op::Modify {
                         requester: server.clone().unwrap_or_else(|| m.owner.clone()),
                         owner: m.owner.clone(),
                         json: x.json,
                         nodes_before: Some((id.clone(), b.as_ref().map(|b| b.nodes.clone()))),
-                    })
-                }
+                    }),
                 _ => continue,
             };
             match r {

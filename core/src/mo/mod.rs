@@ -52,6 +52,7 @@ mod install;
 mod map;
 mod nodes;
 mod report;
+mod rights;
 mod staging;
 mod tnds;
 mod view;

@@ -14,6 +14,7 @@
 //! `commit` / `rollback`; their effects are undone only if they implement
 //! those hooks. Exec side effects are not undone.
 
+use super::ctx::{Ctx, Who};
 use super::error::{TreeError, bad};
 use super::handle::{Tree, poisoned};
 
@@ -60,9 +61,15 @@ impl Tree {
             return Err(bad("no Atomic is open on this thread"));
         }
         let reg = self.reg.read().map_err(|_| poisoned())?;
+        let view = Ctx {
+            db: &g.db,
+            reg: &reg,
+            cfg: &self.cfg,
+            who: Who::Device,
+        };
         let mut result = Ok(());
         for (i, (root, h)) in reg.handlers.iter().enumerate() {
-            if let Err(e) = h.commit() {
+            if let Err(e) = h.commit_in(&view) {
                 tracing::warn!(target: LOG, root = %root, error = %e, "plug-in failed to commit an Atomic");
                 for (_, h) in &reg.handlers[i + 1..] {
                     h.rollback();

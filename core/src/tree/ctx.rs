@@ -67,6 +67,16 @@ pub(crate) fn tstamp(now: Timestamp) -> String {
     now.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
+impl super::plugin::TreeRights for Ctx<'_> {
+    fn may(&self, server: &str, cmd: AclCmd, uri: &str) -> Option<bool> {
+        let uri = Uri::parse(uri).ok()?;
+        if self.reg.handler_for(&uri).is_some() || !self.db.exists(&uri).ok()? {
+            return None;
+        }
+        Some(self.effective_acl(&uri).ok()?.allows(cmd, server))
+    }
+}
+
 impl<'a> Ctx<'a> {
     /// The node at `uri`, stored or served.
     pub fn find(&self, uri: &Uri) -> Result<Option<Found<'a>>, TreeError> {

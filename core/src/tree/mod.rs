@@ -54,6 +54,6 @@ pub use error::TreeError;
 pub use format::{Format, parse_float, parse_int};
 pub use handle::{DeviceAccess, Tree, TreeConfig};
 pub use node::{ExecResult, Item, Payload};
-pub use plugin::{ExecHandler, NodeHandler, PluginNode};
+pub use plugin::{ExecHandler, NodeHandler, PluginNode, TreeRights};
 pub use standard::{DM_VERSION, DeviceInfo};
 pub use uri::{ListKind, Prop, Query, Target, Uri, UriLimits};

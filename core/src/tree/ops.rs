@@ -54,7 +54,7 @@ impl Ctx<'_> {
             }
             self.check(AclCmd::Add, &parent)?;
             self.check_size(&payload.data)?;
-            return h.add(self.who.server(), uri, payload);
+            return h.add_in(self.who.server(), uri, payload, self);
         }
         let inbox = Uri::parse(INBOX)?;
         if uri != &inbox && uri.is_within(&inbox) {
@@ -170,7 +170,7 @@ impl Ctx<'_> {
         if let Some((_, h)) = self.reg.handler_for(uri) {
             self.check(AclCmd::Replace, uri)?;
             self.check_size(&payload.data)?;
-            return h.replace(self.who.server(), uri, payload);
+            return h.replace_in(self.who.server(), uri, payload, self);
         }
         let mut row = self.db.node(uri)?.ok_or_else(|| self.missing(uri))?;
         self.check(AclCmd::Replace, uri)?;
@@ -300,7 +300,7 @@ impl Ctx<'_> {
         let uri = self.plain_uri(target, "Exec")?;
         if let Some((_, h)) = self.reg.handler_for(&uri) {
             self.check(AclCmd::Exec, &uri)?;
-            return h.exec(self.who.server(), &uri, data, correlator);
+            return h.exec_in(self.who.server(), &uri, data, correlator, self);
         }
         if !self.db.exists(&uri)? {
             return Err(self.missing(&uri));

@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use super::acl::Acl;
+use super::acl::{Acl, AclCmd};
 use super::ddf::Ddf;
 use super::error::{TreeError, not_allowed};
 use super::format::Format;
@@ -90,6 +90,17 @@ impl PluginNode {
     }
 }
 
+/// A plug-in's read-only view of the stored tree while it handles a
+/// command, for decisions that depend on the rest of the tree (the
+/// Scheduling MO checks a schedule's targets against its owner's rights
+/// when it is installed). It sees the changes of the open transaction.
+pub trait TreeRights {
+    /// Whether `server` may run `cmd` on `uri` by the tree's ACLs; `None`
+    /// when that is not knowable now: `uri` is not a stored node (absent,
+    /// malformed) or is served by a plug-in.
+    fn may(&self, server: &str, cmd: AclCmd, uri: &str) -> Option<bool>;
+}
+
 /// A subtree served by code. `uri` is always at or below the root the
 /// handler was registered for; `server` is the acting server id (`None`
 /// when the device itself acts).
@@ -148,6 +159,50 @@ pub trait NodeHandler: Send + Sync {
         Err(not_allowed(format!(
             "the ACL of {uri} is decided by its plug-in"
         )))
+    }
+
+    /// [`NodeHandler::add`] with a view of the rest of the tree, which the
+    /// tree calls. Default: `add`.
+    fn add_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+        tree: &dyn TreeRights,
+    ) -> Result<(), TreeError> {
+        let _ = tree;
+        self.add(server, uri, payload)
+    }
+
+    /// [`NodeHandler::replace`] with a view of the tree. Default: `replace`.
+    fn replace_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        payload: &Payload,
+        tree: &dyn TreeRights,
+    ) -> Result<(), TreeError> {
+        let _ = tree;
+        self.replace(server, uri, payload)
+    }
+
+    /// [`NodeHandler::exec`] with a view of the tree. Default: `exec`.
+    fn exec_in(
+        &self,
+        server: Option<&str>,
+        uri: &Uri,
+        data: Option<&[u8]>,
+        correlator: Option<&str>,
+        tree: &dyn TreeRights,
+    ) -> Result<ExecResult, TreeError> {
+        let _ = tree;
+        self.exec(server, uri, data, correlator)
+    }
+
+    /// [`NodeHandler::commit`] with a view of the tree. Default: `commit`.
+    fn commit_in(&self, tree: &dyn TreeRights) -> Result<(), TreeError> {
+        let _ = tree;
+        self.commit()
     }
 
     /// An Add to `./Inbox/…` (OMA DM StdObj, "Inbox"): return `Ok(true)` to

@@ -225,21 +225,31 @@ async fn bad_schedule_requests_install_nothing() {
     assert_eq!(ids, ["Ok"]);
 }
 
-/// 6.1.7.6: a scheduled action runs with its owner's rights at run time: a
-/// schedule of srv-a that tries to change srv-b's DM account fails with 425
-/// (reported to srv-a, Mark critical), and srv-b's account is unchanged.
+/// 6.1.7.6: a scheduled action runs with its owner's rights, checked at
+/// install where knowable and always again at run time: a schedule of
+/// srv-a that would change srv-b's existing DM account is refused at once
+/// (425, nothing installed); one aimed at srv-c's account, which does not
+/// exist yet, is installed, and when it runs after srv-c was provisioned it
+/// fails with 425 (reported to srv-a, Mark critical), srv-c's account
+/// unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_actions_run_with_the_owners_rights_only() {
     let pki = test_pki(&["localhost"]);
-    let doc = r#"{"tasks": [{"id": "Steal", "trigger": {"at": "2026-12-01T12:10:00Z"},
-        "actions": [{"op": "Replace", "target": "./DMAcc/srv_b/AppAddr/1/Addr", "data": "https://evil.example/dm"}],
-        "policy": {"report": "always"}}]}"#;
+    let steal = |acct: &str| {
+        format!(
+            r#"{{"tasks": [{{"id": "Steal", "trigger": {{"at": "2026-12-01T12:10:00Z"}},
+            "actions": [{{"op": "Replace", "target": "./DMAcc/{acct}/AppAddr/1/Addr", "data": "https://evil.example/dm"}}],
+            "policy": {{"report": "always"}}}}]}}"#
+        )
+    };
     let a = server(
         &pki,
         "srv-a",
         &format!(
-            r#"{{"steps": [[{{"add": {{"target": "./Scheduling/Schedules/X", "data": {}, "type": "application/json"}}}}]]}}"#,
-            json_str(doc)
+            r#"{{"steps": [[{{"add": {{"target": "./Scheduling/Schedules/X", "data": {}, "type": "application/json"}}}},
+                {{"add": {{"target": "./Scheduling/Schedules/Y", "data": {}, "type": "application/json"}}}}]]}}"#,
+            json_str(&steal("srv_b")),
+            json_str(&steal("srv_c"))
         ),
     )
     .await;
@@ -252,21 +262,44 @@ async fn scheduled_actions_run_with_the_owners_rights_only() {
         .run_session("srv-a", None, &t, None)
         .await
         .unwrap();
+    let adds: Vec<u16> = a
+        .recorder()
+        .statuses_for("Add")
+        .iter()
+        .map(|s| s.code)
+        .collect();
     assert_eq!(
-        a.recorder().statuses_for("Add")[0].code,
-        200,
-        "installable: the target is checked when it runs"
+        adds,
+        [425, 200],
+        "srv_b's account exists: refused at install; srv_c's does not yet: checked when it runs"
     );
+    let ids: Vec<String> = dev
+        .mo
+        .engine()
+        .list_all()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["Y"]);
+    dev.tree
+        .add_account(
+            &account_file("srv-c", "https://c.example/dm")
+                .to_tree_account()
+                .unwrap(),
+            jiff::Timestamp::from_second(T0 + 300).unwrap(),
+        )
+        .unwrap();
     dev.now.store(T0 + 600, Ordering::SeqCst);
     let fired = dev
         .mo
         .tick(jiff::Timestamp::from_second(T0 + 600).unwrap())
         .unwrap();
     assert_eq!(fired[0].results[0].status, 425, "{fired:?}");
-    let addr = dev.tree.account("srv-b").unwrap().unwrap().addrs[0]
+    let addr = dev.tree.account("srv-c").unwrap().unwrap().addrs[0]
         .addr
         .clone();
-    assert_eq!(addr, "https://b.example/dm");
+    assert_eq!(addr, "https://c.example/dm");
     a.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
     dev.client
         .run_session("srv-a", None, &t, None)
