@@ -458,7 +458,7 @@ impl Agent {
     /// the engine's next due time, or the time to deliver or retry
     /// immediate reports, whichever is first.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
-        let engine = self.mo.engine().next_wakeup();
+        let engine = self.mo.next_wakeup();
         let backoff = lock(&self.backoff);
         let delivery = lock(&self.immediate)
             .iter()

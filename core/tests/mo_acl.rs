@@ -307,7 +307,10 @@ fn commands_the_owner_may_not_run_are_refused_at_install() {
     for (uri, p) in schedule_adds("B2", "20261201T130000Z", "eco", &[]) {
         assert_eq!(d.add(OTHER, &uri, p), 200, "{uri}");
     }
-    assert_eq!(d.exec(OTHER, &format!("{ROOT}/B2/Operations/Activate")), 425);
+    assert_eq!(
+        d.exec(OTHER, &format!("{ROOT}/B2/Operations/Activate")),
+        425
+    );
     assert!(d.engine_ids().is_empty());
     // Its own node: fine; a node that does not exist yet: left to run time.
     d.tree

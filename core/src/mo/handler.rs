@@ -355,6 +355,35 @@ impl MoHandler {
         !sh.pending.is_empty() || !sh.dirty.is_empty() || !sh.acl_dirty.is_empty()
     }
 
+    /// The sampled tree values: `(schedule, URI, interval in seconds)` of
+    /// every `TreeValue` trigger with an `Interval` of an installed, live
+    /// schedule.
+    pub(crate) fn sampled(&self) -> Vec<(String, String, u64)> {
+        let sh = self.shared();
+        let mut out = Vec::new();
+        for (id, m) in &sh.mo {
+            if m.phase != Phase::Installed
+                || !sh.snapshot.get(id).is_some_and(|i| i.state.is_live())
+            {
+                continue;
+            }
+            for (path, node) in &m.nodes {
+                let Some(base) = path.strip_suffix("/TreeValue/Interval") else {
+                    continue;
+                };
+                let secs = node
+                    .text()
+                    .and_then(|t| crate::tree::parse_int(t).ok())
+                    .filter(|v| *v > 0);
+                let uri = super::nodes::text_at(&m.nodes, &format!("{base}/TreeValue/URI"));
+                if let (Some(secs), Some(uri)) = (secs, uri) {
+                    out.push((id.clone(), uri.to_string(), secs as u64));
+                }
+            }
+        }
+        out
+    }
+
     /// `Report/Gating` of schedule `id`, if it has one.
     pub(crate) fn gating(&self, id: &str) -> Option<u8> {
         self.shared().mo.get(id).and_then(|m| map::gating(&m.nodes))

@@ -189,6 +189,15 @@ pub struct Scheduling {
     prompt: Option<Arc<dyn UserPrompt>>,
     /// Schedules last seen live: id → owner (mirrors `mo_live`).
     live: Mutex<BTreeMap<String, String>>,
+    /// Sampled tree values: (schedule, URI) → (last sample, interval s).
+    sampled: Mutex<BTreeMap<(String, String), (Timestamp, u64)>>,
+}
+
+fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
+    t.checked_add(jiff::SignedDuration::from_secs(
+        i64::try_from(secs).unwrap_or(i64::MAX / 4),
+    ))
+    .unwrap_or(Timestamp::MAX)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -281,6 +290,7 @@ impl SchedulingBuilder {
             staging,
             prompt: self.prompt,
             live: Mutex::new(live),
+            sampled: Mutex::new(BTreeMap::new()),
         });
         s.refresh()?;
         s.flush();
@@ -568,12 +578,65 @@ impl Scheduling {
         }
     }
 
-    /// Runs what is due (`Engine::tick`) and refreshes the snapshot (also
-    /// when nothing fired: a schedule may have expired).
+    /// Runs what is due (`Engine::tick`), samples the tree values whose
+    /// `TreeValue/Interval` has come round (the engine re-reads them as if
+    /// they had changed, so a value a plug-in computes without telling
+    /// anyone still crosses its threshold), and refreshes the snapshot
+    /// (also when nothing fired: a schedule may have expired).
     pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
-        let f = self.engine().tick(now)?;
+        let mut f = self.engine().tick(now)?;
+        let due: Vec<String> = {
+            let mut last = lock(&self.sampled);
+            let wanted = self.handler.sampled();
+            last.retain(|k, _| wanted.iter().any(|(id, uri, _)| k.0 == *id && k.1 == *uri));
+            let mut due = Vec::new();
+            for (id, uri, secs) in wanted {
+                let next = last
+                    .get(&(id.clone(), uri.clone()))
+                    .map(|(t, s)| add_secs(*t, *s));
+                if next.is_none_or(|n| n <= now) {
+                    last.insert((id, uri.clone()), (now, secs));
+                    if !due.contains(&uri) {
+                        due.push(uri);
+                    }
+                }
+            }
+            due
+        };
+        for uri in due {
+            f.extend(self.engine().on_tree_changed(&uri, now)?);
+        }
         self.refresh()?;
         Ok(f)
+    }
+
+    /// When to call [`Scheduling::tick`] next: the engine's next wake-up,
+    /// or the next sample of a `TreeValue/Interval`, whichever is first.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        let engine = self.engine().next_wakeup();
+        let last = lock(&self.sampled);
+        let wanted = self.handler.sampled();
+        let sample = wanted
+            .iter()
+            .map(
+                |(id, uri, secs)| match last.get(&(id.clone(), uri.clone())) {
+                    Some((t, _)) => add_secs(*t, *secs),
+                    // Not sampled yet: at the next tick.
+                    None => Timestamp::MIN,
+                },
+            )
+            .min()
+            .map(|t| {
+                if t == Timestamp::MIN {
+                    (self.clock)()
+                } else {
+                    t
+                }
+            });
+        match (engine, sample) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// `owner` received these state reports the MO queued itself
