@@ -320,3 +320,124 @@ async fn scheduled_actions_run_with_the_owners_rights_only() {
             .contains("status=\"425\"")
     );
 }
+
+/// 6.3.1.42, 6.2.5: device capability and quotas per server over DM: a
+/// server over its schedule quota gets 420 (another server has its own
+/// quota; ending one frees a place), a trigger more frequent than the
+/// device's minimum interval 400; nothing of a refused schedule is
+/// installed. (406 for unsupported features: `mo_nodes` in core.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_and_capability_limits_are_enforced_per_server() {
+    let pki = test_pki(&["localhost"]);
+    let doc = |secs: u32| {
+        format!(
+            r#"{{"tasks": [{{"id": "T", "trigger": {{"every": {{"seconds": {secs}}}}}, "actions": [{{"op": "Get", "target": "./DevInfo/Man"}}]}}]}}"#
+        )
+    };
+    let add = |id: &str, d: &str| {
+        format!(
+            r#"{{"add": {{"target": "./Scheduling/Schedules/{id}", "data": {}, "type": "application/json"}}}}"#,
+            json_str(d)
+        )
+    };
+    let script = format!(
+        r#"{{"steps": [[{}, {}, {}, {}, {},
+            {{"add": {{"target": "./Scheduling/Schedules/N", "format": "node"}}}},
+            {{"add": {{"target": "./Scheduling/Schedules/N/Tasks/T/DependsOn", "data": "A"}}}}]]}}"#,
+        add("A", &doc(3600)),
+        add("B", &doc(3600)),
+        add("C", &doc(3600)),
+        add("Fast", &doc(10)),
+        add("Fast2", &doc(10)),
+    );
+    let a = server(&pki, "srv-a", &script).await;
+    let b = server(
+        &pki,
+        "srv-b",
+        &format!(
+            r#"{{"steps": [[{}, {}]]}}"#,
+            add("B1", &doc(3600)),
+            add("B2", &doc(3600))
+        ),
+    )
+    .await;
+    let mut engine = dmsched::engine::EngineConfig {
+        device_id: DEVICE.into(),
+        ..dmsched::engine::EngineConfig::default()
+    };
+    engine.limits.max_schedules_per_owner = 2;
+    let dev = device_with(
+        &[
+            account_file("srv-a", &a.url()),
+            account_file("srv-b", &b.url()),
+        ],
+        engine,
+    );
+    let t = https(&pki);
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let codes = |srv: &dmsched_dm_server::RunningServer| -> Vec<u16> {
+        srv.recorder()
+            .statuses_for("Add")
+            .iter()
+            .map(|s| s.code)
+            .collect()
+    };
+    assert_eq!(
+        codes(&a),
+        [200, 200, 420, 400, 400, 420, 404],
+        "A, B; C over quota; Fast and Fast2 below the minimum interval (checked first); N over quota, so no N/…"
+    );
+    dev.client
+        .run_session("srv-b", None, &t, None)
+        .await
+        .unwrap();
+    assert_eq!(codes(&b), [200, 200], "srv-b's quota is its own");
+    // srv-a ends A: a place is free; the device still refuses what it
+    // cannot do.
+    a.recorder().clear();
+    a.set_script(
+        Script::from_json(&format!(
+            r#"{{"steps": [[{{"delete": "./Scheduling/Schedules/A"}}, {}, {},
+                {{"add": {{"target": "./Scheduling/Schedules/N", "format": "node"}}}},
+                {{"add": {{"target": "./Scheduling/Schedules/N/Tasks", "format": "node"}}}},
+                {{"add": {{"target": "./Scheduling/Schedules/N/Tasks/T", "format": "node"}}}},
+                {{"add": {{"target": "./Scheduling/Schedules/N/Tasks/T/DependsOn", "data": "A"}}}}]]}}"#,
+            add("Fast", &doc(10)),
+            add("C", &doc(3600)),
+        ))
+        .unwrap(),
+    );
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    assert_eq!(a.recorder().statuses_for("Delete")[0].code, 200);
+    assert_eq!(
+        codes(&a),
+        [400, 200, 420, 404, 404, 404],
+        "every 10 s is below the minimum interval; C takes the free place; then the quota is full again"
+    );
+    let mut ids: Vec<(String, String)> = dev
+        .mo
+        .engine()
+        .list_all()
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.state.is_live())
+        .map(|i| (i.owner, i.id))
+        .collect();
+    ids.sort();
+    let want: Vec<(String, String)> = [
+        ("srv-a", "B"),
+        ("srv-a", "C"),
+        ("srv-b", "B1"),
+        ("srv-b", "B2"),
+    ]
+    .iter()
+    .map(|(o, i)| (o.to_string(), i.to_string()))
+    .collect();
+    assert_eq!(ids, want);
+}
