@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use dmsched::dm::client::{AccountFile, ClientError, Clock, CredentialFile, DmClient};
 use dmsched::dm::session::{
-    ClientAlert, SessionConfig, SessionError, UiRequest, UiResponse, UserInteraction,
+    ClientAlert, SessionConfig, SessionError, Summary, UiRequest, UiResponse, UserInteraction,
 };
 use dmsched::dm::state::ClientState;
 use dmsched::dm::syncml::{Data, Encoding, Item, Locus, Meta};
@@ -44,6 +44,41 @@ struct Device {
     _dir: tempfile::TempDir,
     tree: Arc<Tree>,
     client: DmClient,
+}
+
+impl Device {
+    /// One client-initiated session over HTTPS trusting `pki`, no UI.
+    async fn session(&self, pki: &TestPki) -> Summary {
+        self.client
+            .run_session(SERVER_ID, None, &https(pki), None)
+            .await
+            .unwrap()
+    }
+}
+
+/// A Generic Alert 1226 for the device to queue.
+fn generic_alert(
+    correlator: &str,
+    source: &str,
+    type_: &str,
+    format: &str,
+    mark: Option<&str>,
+) -> ClientAlert {
+    ClientAlert {
+        code: 1226,
+        correlator: Some(correlator.into()),
+        item: Item {
+            source: Some(Locus::uri(source)),
+            meta: Some(Meta {
+                type_: Some(type_.into()),
+                format: Some(format.into()),
+                mark: mark.map(String::from),
+                ..Meta::default()
+            }),
+            data: Some(Data::Text("200".into())),
+            ..Item::default()
+        },
+    }
 }
 
 fn device(
@@ -181,11 +216,7 @@ async fn md5_challenge_flow_ends_in_212_and_the_script_runs() {
         PASSWORD,
         SessionConfig::default(),
     );
-    let summary = dev
-        .client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    let summary = dev.session(&pki).await;
     assert!(
         summary.sent >= 3,
         "package 1, its retry with credentials, package 3: {summary:?}"
@@ -234,11 +265,7 @@ async fn hmac_flow_authenticates_every_message_both_ways() {
         PASSWORD,
         SessionConfig::default(),
     );
-    let summary = dev
-        .client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    let summary = dev.session(&pki).await;
     let rec = srv.recorder();
     assert!(rec.auth_failures().is_empty(), "{:?}", rec.auth_failures());
     let r: Vec<String> = rec.results().into_iter().map(|r| r.data).collect();
@@ -277,10 +304,7 @@ async fn atomic_failure_rolls_back_everything() {
         PASSWORD,
         SessionConfig::default(),
     );
-    dev.client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    dev.session(&pki).await;
     let rec = srv.recorder();
     assert_eq!(rec.statuses_for("Atomic")[0].code, 507);
     let adds: Vec<u16> = rec.statuses_for("Add").iter().map(|s| s.code).collect();
@@ -363,11 +387,7 @@ async fn large_objects_travel_in_chunks_both_ways() {
         .device()
         .add("./Big", &Payload::chr(&big), clock()())
         .unwrap();
-    let summary = dev
-        .client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    let summary = dev.session(&pki).await;
     let rec = srv.recorder();
     let adds: Vec<u16> = rec.statuses_for("Add").iter().map(|s| s.code).collect();
     assert!(adds.len() >= 5, "40 000 bytes in 8 KiB messages: {adds:?}");
@@ -495,26 +515,15 @@ async fn queued_generic_alerts_are_delivered_and_dequeued() {
         PASSWORD,
         SessionConfig::default(),
     );
-    let alert = ClientAlert {
-        code: 1226,
-        correlator: Some("corr-42".into()),
-        item: Item {
-            source: Some(Locus::uri("./Scheduling/Schedules/S1/Tasks/T1")),
-            meta: Some(Meta {
-                type_: Some("org.dmsched.scheduling.result".into()),
-                format: Some("chr".into()),
-                mark: Some("informational".into()),
-                ..Meta::default()
-            }),
-            data: Some(Data::Text("200".into())),
-            ..Item::default()
-        },
-    };
+    let alert = generic_alert(
+        "corr-42",
+        "./Scheduling/Schedules/S1/Tasks/T1",
+        "org.dmsched.scheduling.result",
+        "chr",
+        Some("informational"),
+    );
     dev.client.queue_alert(SERVER_ID, &alert).unwrap();
-    dev.client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    dev.session(&pki).await;
     let got = srv.recorder().generic_alerts();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].correlator.as_deref(), Some("corr-42"));
@@ -538,10 +547,7 @@ async fn a_wbxml_session_works_like_an_xml_one() {
         ..SessionConfig::default()
     };
     let dev = device(&srv.url(), "BASIC", None, PASSWORD, cfg);
-    dev.client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    dev.session(&pki).await;
     let rec = srv.recorder();
     assert!(
         rec.requests()
@@ -643,10 +649,7 @@ async fn an_asynchronous_exec_reports_later_with_its_correlator() {
     dev.tree
         .register_exec("./Ops/Update", handler.clone())
         .unwrap();
-    dev.client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    dev.session(&pki).await;
     assert_eq!(srv.recorder().statuses_for("Exec")[0].code, 202);
     let correlator = handler.0.lock().unwrap().pop().unwrap();
     assert_eq!(correlator, "job-17");
@@ -654,27 +657,17 @@ async fn an_asynchronous_exec_reports_later_with_its_correlator() {
     dev.client
         .queue_alert(
             SERVER_ID,
-            &ClientAlert {
-                code: 1226,
-                correlator: Some(correlator),
-                item: Item {
-                    source: Some(Locus::uri("./Ops/Update")),
-                    meta: Some(Meta {
-                        type_: Some("org.dmsched.update.result".into()),
-                        format: Some("int".into()),
-                        ..Meta::default()
-                    }),
-                    data: Some(Data::Text("200".into())),
-                    ..Item::default()
-                },
-            },
+            &generic_alert(
+                &correlator,
+                "./Ops/Update",
+                "org.dmsched.update.result",
+                "int",
+                None,
+            ),
         )
         .unwrap();
     srv.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
-    dev.client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    dev.session(&pki).await;
     let alerts = srv.recorder().generic_alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].correlator.as_deref(), Some("job-17"));
@@ -745,11 +738,7 @@ async fn a_server_abort_ends_the_session() {
         PASSWORD,
         SessionConfig::default(),
     );
-    let summary = dev
-        .client
-        .run_session(SERVER_ID, None, &https(&pki), None)
-        .await
-        .unwrap();
+    let summary = dev.session(&pki).await;
     assert!(summary.aborted, "{summary:?}");
     assert_eq!(srv.recorder().sessions()[0].end, SessionEnd::MessageCap);
 }
