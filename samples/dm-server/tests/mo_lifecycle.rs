@@ -204,3 +204,115 @@ async fn automatic_ends_and_a_modification_reach_the_server_once() {
         .count();
     assert_eq!(window_results, 5);
 }
+
+/// A user who refuses schedule `No` and accepts the others; records the
+/// titles asked.
+struct User(std::sync::Mutex<Vec<String>>);
+
+impl dmsched::host::UserPrompt for User {
+    fn confirm(
+        &self,
+        ctx: &dmsched::host::RunContext,
+        title: &str,
+    ) -> Result<dmsched::host::PromptAnswer, dmsched::host::HostError> {
+        self.0.lock().unwrap().push(title.to_string());
+        Ok(if ctx.schedule == "No" {
+            dmsched::host::PromptAnswer::Refuse
+        } else {
+            dmsched::host::PromptAnswer::Accept
+        })
+    }
+}
+
+/// 6.3.1.41, 6.3.1.7, 6.3.1.2.9: one TNDS object over HTTPS installs two
+/// schedules that ask the user first (UI/Mode 2): the user refuses one
+/// (not installed; the server gets a `rejected` state report, Mark
+/// critical) and accepts the other (installed, `installed` report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tnds_install_asks_the_user_and_reports_the_answer() {
+    let pki = test_pki(&["localhost"]);
+    let sched = |id: &str| {
+        format!(
+            r#"<Node><NodeName>{id}</NodeName><RTProperties><Format><node/></Format></RTProperties>
+            <Node><NodeName>Name</NodeName><Value>night mode {id}</Value></Node>
+            <Node><NodeName>UI</NodeName><Node><NodeName>Mode</NodeName><RTProperties><Format><int/></Format></RTProperties><Value>2</Value></Node></Node>
+            <Node><NodeName>Tasks</NodeName><Node><NodeName>T1</NodeName>
+              <Node><NodeName>Cmds</NodeName><RTProperties><Format><xml/></Format></RTProperties>
+                <Value><![CDATA[<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>]]></Value></Node>
+              <Node><NodeName>Triggers</NodeName><Node><NodeName>G</NodeName><Node><NodeName>Time</NodeName>
+                <Node><NodeName>Base</NodeName><Value>2026-12-01T22:00:00Z</Value></Node>
+                <Node><NodeName>RRule</NodeName><Value>FREQ=DAILY</Value></Node>
+              </Node></Node></Node>
+            </Node></Node></Node>"#
+        )
+    };
+    let tnds = format!(
+        r#"<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>{}{}</MgmtTree>"#,
+        sched("Yes"),
+        sched("No")
+    );
+    let script = format!(
+        r#"{{"steps": [[{{"add": {{"target": "./Scheduling/Schedules", "data": {}, "format": "xml", "type": "application/vnd.syncml.dmtnds+xml"}}}}]]}}"#,
+        json_str(&tnds)
+    );
+    let srv = server(&pki, "srv-a", &script).await;
+    let user = std::sync::Arc::new(User(std::sync::Mutex::new(Vec::new())));
+    let dev = device_full(
+        &[account_file("srv-a", &srv.url())],
+        dmsched::engine::EngineConfig {
+            device_id: DEVICE.into(),
+            ..dmsched::engine::EngineConfig::default()
+        },
+        Some(user.clone()),
+    );
+    let t = https(&pki);
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    assert_eq!(srv.recorder().statuses_for("Add")[0].code, 200);
+    let mut asked = user.0.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(
+        asked,
+        ["night mode No", "night mode Yes"],
+        "asked for each, by Name"
+    );
+    let ids: Vec<String> = dev
+        .mo
+        .engine()
+        .list_all()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["Yes"]);
+    srv.set_script(Script::from_json(r#"{"steps": []}"#).unwrap());
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let states: Vec<(String, Option<String>)> = srv
+        .recorder()
+        .generic_alerts()
+        .into_iter()
+        .filter(|g| g.items[0].meta_type.as_deref() == Some("org.dmsched.scheduling.state"))
+        .map(|g| {
+            (
+                g.items[0].data.clone().unwrap_or_default(),
+                g.items[0].mark.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(states.iter().any(
+        |(d, m)| d.contains("<Schedule>No</Schedule><Event>rejected</Event>")
+            && d.contains("rejected by the user")
+            && m.as_deref() == Some("critical")
+    ));
+    assert!(
+        states
+            .iter()
+            .any(|(d, _)| d.contains("<Schedule>Yes</Schedule><Event>installed</Event>"))
+    );
+}

@@ -13,7 +13,7 @@ use dmsched::dm::session::SessionConfig;
 use dmsched::dm::state::ClientState;
 use dmsched::dm::transport::{HttpConfig, HttpTransport};
 use dmsched::engine::{Engine, EngineConfig};
-use dmsched::host::Host;
+use dmsched::host::{Host, UserPrompt};
 use dmsched::mo::{MoConfig, Scheduling};
 use dmsched::store::Store;
 use dmsched::tree::{DeviceInfo, Tree, TreeConfig};
@@ -62,6 +62,15 @@ pub fn device(accounts: &[AccountFile]) -> Device {
 
 /// Like [`device`] with these engine settings.
 pub fn device_with(accounts: &[AccountFile], engine: EngineConfig) -> Device {
+    device_full(accounts, engine, None)
+}
+
+/// Like [`device_with`], with a user prompt (UI/Mode 1–3).
+pub fn device_full(
+    accounts: &[AccountFile],
+    engine: EngineConfig,
+    prompt: Option<Arc<dyn UserPrompt>>,
+) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("dmsched.db");
     let now = Arc::new(AtomicI64::new(T0));
@@ -84,15 +93,16 @@ pub fn device_with(accounts: &[AccountFile], engine: EngineConfig) -> Device {
     let host = Host {
         tree: tree.clone(),
         executor: tree.clone(),
-        prompt: None,
+        prompt: prompt.clone(),
         reports: None,
         authorizer: None,
     };
     let engine = Engine::open(Store::open(&db).unwrap(), host, engine).unwrap();
-    let mo = Scheduling::builder(engine, MoConfig::default(), clock.clone())
-        .store_file(&db)
-        .build()
-        .unwrap();
+    let mut b = Scheduling::builder(engine, MoConfig::default(), clock.clone()).store_file(&db);
+    if let Some(p) = prompt {
+        b = b.prompt(p);
+    }
+    let mo = b.build().unwrap();
     mo.register(&tree).unwrap();
     let state = Arc::new(ClientState::open(&db).unwrap());
     let client = DmClient::new(tree.clone(), state, clock, SessionConfig::default())
