@@ -191,6 +191,8 @@ pub struct Scheduling {
     live: Mutex<BTreeMap<String, String>>,
     /// Sampled tree values: (schedule, URI) → (last sample, interval s).
     sampled: Mutex<BTreeMap<(String, String), (Timestamp, u64)>>,
+    /// The `TreeValue/Interval` triggers, as of the last refresh.
+    wanted: Mutex<Vec<(String, String, u64)>>,
 }
 
 fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
@@ -291,6 +293,7 @@ impl SchedulingBuilder {
             prompt: self.prompt,
             live: Mutex::new(live),
             sampled: Mutex::new(BTreeMap::new()),
+            wanted: Mutex::new(Vec::new()),
         });
         s.refresh()?;
         s.flush();
@@ -516,6 +519,7 @@ impl Scheduling {
         let infos: Vec<ScheduleInfo> = self.engine().list_all()?;
         self.note_ends(&infos);
         self.handler.set_snapshot(infos);
+        *lock(&self.wanted) = self.handler.sampled();
         Ok(())
     }
 
@@ -584,10 +588,18 @@ impl Scheduling {
     /// anyone still crosses its threshold), and refreshes the snapshot
     /// (also when nothing fired: a schedule may have expired).
     pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
-        let mut f = self.engine().tick(now)?;
+        let (quiet, mut f) = {
+            let mut e = self.engine();
+            // A tick inside the engine's quiet span changes nothing: no
+            // refresh is needed after it (unless a sample fires).
+            let quiet = e
+                .quiet_span()
+                .is_some_and(|(from, until)| now >= from && until.is_none_or(|u| now < u));
+            (quiet, e.tick(now)?)
+        };
         let due: Vec<String> = {
             let mut last = lock(&self.sampled);
-            let wanted = self.handler.sampled();
+            let wanted = lock(&self.wanted).clone();
             last.retain(|k, _| wanted.iter().any(|(id, uri, _)| k.0 == *id && k.1 == *uri));
             let mut due = Vec::new();
             for (id, uri, secs) in wanted {
@@ -603,10 +615,13 @@ impl Scheduling {
             }
             due
         };
+        let sampled = !due.is_empty();
         for uri in due {
             f.extend(self.engine().on_tree_changed(&uri, now)?);
         }
-        self.refresh()?;
+        if !quiet || sampled || !f.is_empty() {
+            self.refresh()?;
+        }
         Ok(f)
     }
 
@@ -615,7 +630,7 @@ impl Scheduling {
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         let engine = self.engine().next_wakeup();
         let last = lock(&self.sampled);
-        let wanted = self.handler.sampled();
+        let wanted = lock(&self.wanted);
         let sample = wanted
             .iter()
             .map(
