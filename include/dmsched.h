@@ -322,11 +322,26 @@ typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, c
 typedef void (*dms_destroy_fn)(void *user_data);
 
 /**
- * The host's callbacks for a full-client agent; every member may be NULL.
- * In full-client mode the SDK has its own DM tree, so there is no
- * `tree_read` or `execute`: scheduled commands run on that tree with the
- * owning server's rights. Callbacks run on the thread that called into
- * the agent and must not call back into any agent (`DMS_REENTRANT_CALL`).
+ * Executes a task's DM commands with the rights of `context.owner`.
+ * `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
+ * `actions_json` the task's actions as in the schedule document. Write a
+ * JSON array with one `{"op","target","status","data"?}` per command run
+ * into `results_json` and return 0; non-zero means the commands could not
+ * be run at all (a failed attempt; message in `results_json`).
+ */
+typedef int32_t (*dms_execute_fn)(void *user_data,
+                                  const char *context_json,
+                                  const char *actions_json,
+                                  struct dms_buffer *results_json);
+
+/**
+ * The host's callbacks for a full-client agent; every member may be NULL
+ * (zero the struct, then set what you have). The SDK has its own DM tree,
+ * so there is no `tree_read`: conditions and tree-value triggers read that
+ * tree (feed it with `dms_agent_set_value`). Scheduled commands run on it
+ * with the owning server's rights, unless `execute` is set (hand-off
+ * mode). Callbacks run on the thread that called into the agent and must
+ * not call back into any agent (`DMS_REENTRANT_CALL`).
  */
 typedef struct dms_agent_host {
   /**
@@ -358,6 +373,17 @@ typedef struct dms_agent_host {
    * a failed open).
    */
   dms_destroy_fn destroy;
+  /**
+   * Hand-off mode: runs the DM commands of scheduled tasks instead of the
+   * agent's tree, as in `dms_host` (`context_json.owner` is the server
+   * whose rights they run with; the host's own DM stack applies them).
+   * The statuses it returns are the run's results and go into the
+   * reports; a non-zero return (or results that are not a JSON array of
+   * `{"op","target","status","data"?}`) is a failed attempt with the
+   * message as its reason. NULL: full-client mode (the agent's tree).
+   * Last member, so that a zeroed older struct keeps its meaning.
+   */
+  dms_execute_fn execute;
 } dms_agent_host;
 
 /**
@@ -399,19 +425,6 @@ typedef int32_t (*dms_tree_read_fn)(void *user_data,
                                     const char *owner,
                                     const char *uri,
                                     struct dms_buffer *value_json);
-
-/**
- * Executes a task's DM commands with the rights of `context.owner`.
- * `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
- * `actions_json` the task's actions as in the schedule document. Write a
- * JSON array with one `{"op","target","status","data"?}` per command run
- * into `results_json` and return 0; non-zero means the commands could not
- * be run at all (a failed attempt; message in `results_json`).
- */
-typedef int32_t (*dms_execute_fn)(void *user_data,
-                                  const char *context_json,
-                                  const char *actions_json,
-                                  struct dms_buffer *results_json);
 
 /**
  * A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
@@ -477,8 +490,31 @@ extern "C" {
 enum dms_status dms_agent_close(struct dms_agent *a);
 
 /**
- * The earliest instant (Unix ms) at which `dms_agent_tick` has work;
- * `*out_has` is false when nothing is scheduled by time. Any thread.
+ * Delivers reports whose task asks for immediate delivery
+ * (`policy.report_delivery: "immediate"`, MO `Report/Delivery`): opens a
+ * session (blocking, one after the other) to each server that has such
+ * reports waiting, unless a failed attempt put it off until after
+ * `now_ms`. A server that cannot be reached, or leaves reports
+ * unacknowledged, is tried again after the `report_retry` backoff (see
+ * `dms_agent_next_wakeup`). `*out_json` (may be NULL) gets one entry per
+ * server tried:
+ * `[{"server_id","delivered","error": null | "why","retry_at_ms": null | ms,"attempts"}]`
+ * (`delivered`: reports the server acknowledged; `attempts`: failed
+ * attempts in a row, 0 after a success); nothing to do is the static
+ * `"[]"` (free it with `dms_string_free` all the same). A failed session
+ * is an entry, not an error status. Threads: any thread; callbacks run on
+ * the calling thread.
+ *
+ * # Safety
+ * `out_json` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_deliver_reports(struct dms_agent *a, int64_t now_ms, char **out_json);
+
+/**
+ * The earliest instant (Unix ms) at which `dms_agent_tick` or
+ * `dms_agent_deliver_reports` has work (a due run, reports to deliver at
+ * once, a delivery retry); `*out_has` is false when nothing is scheduled
+ * by time. Any thread.
  *
  * # Safety
  * `out_ms` and `out_has` are valid for one write each.
@@ -491,10 +527,18 @@ enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms
  * standard MOs and `./Scheduling`, its engine (settling firings a crash
  * interrupted), its DM client. `config_json` is
  * `{"dir", "device": {"dev_id","man","model","lang", "dev_typ"?,"oem"?,"fw_v"?,"sw_v"?,"hw_v"?,"lrg_obj"?},
- * "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?, "log_level"?}`
+ * "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?,
+ * "mo"?: {"root"?,"mo_type"?,"report_type"?,"state_type"?,"root_acl"?},
+ * "report_retry"?: {"first_seconds"?,"max_seconds"?}, "log_level"?}`
  * where `engine` takes the keys of `dms_config.options_json` plus
  * `time_zone` and `device_id` (default: the DevId), e.g.
- * `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`.
+ * `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`;
+ * `mo` places and names the Scheduling MO (defaults `./Scheduling`,
+ * `org.dmsched/1.0/Scheduling`, report Meta Types
+ * `org.dmsched.scheduling.result` and `org.dmsched.scheduling.state`, root
+ * ACL `Add=*&Delete=*&Exec=*&Get=*&Replace=*`); `report_retry` is the
+ * backoff of `dms_agent_deliver_reports` (default 30 s, doubling, at most
+ * 3600 s apart). Unknown keys are refused.
  * `host` may be NULL (no callbacks). On success writes the handle to
  * `*out`; on failure `*out` is not written and `host->destroy` is not
  * called. Any thread; the handle may then be used from any thread.
@@ -511,8 +555,10 @@ enum dms_status dms_agent_open(const char *config_json,
 /**
  * The result reports waiting for `server_id` (they go with its next
  * session as Generic Alerts 1226), oldest first, as a JSON array of
- * `{"id","owner","source","type","mark","data"}` (`data`: the XML the
- * server receives). Free with `dms_string_free`. Any thread.
+ * `{"id","owner","source","type","mark","data","evicted"}` (`data`: the
+ * XML the server receives; `evicted`: 0, except in the report telling the
+ * server how many of its reports the full queue dropped). Free with
+ * `dms_string_free`. Any thread.
  *
  * # Safety
  * `server_id` is NUL-terminated; `out_json` is valid for one write.
@@ -554,6 +600,16 @@ enum dms_status dms_agent_provision(struct dms_agent *a,
                                     const char *ca_pem,
                                     int64_t now_ms,
                                     char **out_server_id);
+
+/**
+ * The servers that have reports for immediate delivery waiting (what
+ * `dms_agent_deliver_reports` would try, backoff aside), as a JSON array
+ * of server ids. Free with `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **out_json);
 
 /**
  * Runs one DM session (blocking until it ends) and hands reports waiting
@@ -613,7 +669,8 @@ enum dms_status dms_agent_set_value(struct dms_agent *a,
 
 /**
  * Runs what is due at `now_ms`: tasks run on the agent's own tree with
- * their owner's rights. `*out_firings_json` (may be NULL) gets the
+ * their owner's rights, or, with `host->execute` (hand-off mode), through
+ * that callback. `*out_firings_json` (may be NULL) gets the
  * finished occurrences as in `dms_engine_tick` (an empty array is the
  * static `"[]"`; free it with `dms_string_free` all the same).
  * Threads: any thread.

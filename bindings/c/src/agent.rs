@@ -5,18 +5,16 @@
 
 use std::ffi::c_char;
 
-use dmsched_core::agent::{Agent, AgentConfig, AgentError};
+use dmsched_core::Event;
+use dmsched_core::agent::{Agent, AgentError, Delivery};
 use dmsched_core::dm::client::AcceptedNotification;
 use dmsched_core::dm::notification::Initiator;
 use dmsched_core::dm::session::Summary;
-use dmsched_core::dm::syncml::Encoding;
 use dmsched_core::expr::Value as ExprValue;
 use dmsched_core::mo::MoReport;
-use dmsched_core::tree::DeviceInfo;
-use dmsched_core::{EngineConfig, Event};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::agent_config::agent_config;
 use crate::agent_handle::{self, LiveAgent, with_agent};
 use crate::agent_host::{agent_host, dms_agent_host};
 use crate::boundary::{arg, fail, guard, opt_arg};
@@ -36,92 +34,8 @@ fn agent_err(e: &AgentError) -> dms_status {
     fail(dms_status::from(e), status::agent_message(e))
 }
 
-fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {
+pub(crate) fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {
     fail(dms_status::DMS_INVALID_ARGUMENT, format!("{what}: {e}"))
-}
-
-/// `config_json.device`: the `./DevInfo` and `./DevDetail` facts.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceJson {
-    dev_id: String,
-    man: String,
-    model: String,
-    lang: String,
-    #[serde(default)]
-    dev_typ: String,
-    #[serde(default)]
-    oem: String,
-    #[serde(default)]
-    fw_v: String,
-    #[serde(default)]
-    sw_v: String,
-    #[serde(default)]
-    hw_v: String,
-    #[serde(default)]
-    lrg_obj: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum EncodingJson {
-    Xml,
-    Wbxml,
-}
-
-/// `config_json` of `dms_agent_open`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigJson {
-    dir: String,
-    device: DeviceJson,
-    #[serde(default)]
-    engine: serde_json::Map<String, Value>,
-    #[serde(default)]
-    encoding: Option<EncodingJson>,
-    #[serde(default)]
-    http_timeout_seconds: Option<u64>,
-    #[serde(default)]
-    log_level: i32,
-}
-
-fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status> {
-    let c: ConfigJson = serde_json::from_str(text).map_err(|e| invalid("config_json", e))?;
-    let d = c.device;
-    let mut cfg = AgentConfig::new(
-        c.dir,
-        DeviceInfo {
-            dev_id: d.dev_id,
-            man: d.man,
-            model: d.model,
-            lang: d.lang,
-            dev_typ: d.dev_typ,
-            oem: d.oem,
-            fw_v: d.fw_v,
-            sw_v: d.sw_v,
-            hw_v: d.hw_v,
-            lrg_obj: d.lrg_obj,
-        },
-    );
-    // `engine` overrides the agent's engine defaults key by key (so that
-    // `device_id` stays the DevId unless given).
-    let mut engine = serde_json::to_value(&cfg.engine)
-        .map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
-    if let Value::Object(base) = &mut engine {
-        base.extend(c.engine);
-    }
-    cfg.engine = serde_json::from_value::<EngineConfig>(engine)
-        .map_err(|e| invalid("config_json.engine", e))?;
-    if let Some(enc) = c.encoding {
-        cfg.session.encoding = match enc {
-            EncodingJson::Xml => Encoding::Xml,
-            EncodingJson::Wbxml => Encoding::Wbxml,
-        };
-    }
-    if let Some(s) = c.http_timeout_seconds {
-        cfg.http.timeout = std::time::Duration::from_secs(s);
-    }
-    Ok((cfg, c.log_level))
 }
 
 fn notification_json(a: &AcceptedNotification) -> Value {
@@ -147,7 +61,16 @@ fn reports_json(rs: &[MoReport]) -> Value {
     rs.iter()
         .map(|r| {
             json!({"id": r.id, "owner": r.owner, "source": r.source, "type": r.type_,
-                   "mark": r.mark, "data": r.data})
+                   "mark": r.mark, "data": r.data, "evicted": r.evicted})
+        })
+        .collect()
+}
+
+fn deliveries_json(ds: &[Delivery]) -> Value {
+    ds.iter()
+        .map(|d| {
+            json!({"server_id": d.server_id, "delivered": d.delivered, "error": d.error,
+                   "retry_at_ms": d.retry_at.map(|t| t.as_millisecond()), "attempts": d.attempts})
         })
         .collect()
 }
@@ -157,10 +80,18 @@ fn reports_json(rs: &[MoReport]) -> Value {
 /// standard MOs and `./Scheduling`, its engine (settling firings a crash
 /// interrupted), its DM client. `config_json` is
 /// `{"dir", "device": {"dev_id","man","model","lang", "dev_typ"?,"oem"?,"fw_v"?,"sw_v"?,"hw_v"?,"lrg_obj"?},
-/// "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?, "log_level"?}`
+/// "engine"?: {...}, "encoding"?: "xml"|"wbxml", "http_timeout_seconds"?,
+/// "mo"?: {"root"?,"mo_type"?,"report_type"?,"state_type"?,"root_acl"?},
+/// "report_retry"?: {"first_seconds"?,"max_seconds"?}, "log_level"?}`
 /// where `engine` takes the keys of `dms_config.options_json` plus
 /// `time_zone` and `device_id` (default: the DevId), e.g.
-/// `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`.
+/// `{"time_zone": "Europe/Paris", "limits": {"min_interval_seconds": 60}}`;
+/// `mo` places and names the Scheduling MO (defaults `./Scheduling`,
+/// `org.dmsched/1.0/Scheduling`, report Meta Types
+/// `org.dmsched.scheduling.result` and `org.dmsched.scheduling.state`, root
+/// ACL `Add=*&Delete=*&Exec=*&Get=*&Replace=*`); `report_retry` is the
+/// backoff of `dms_agent_deliver_reports` (default 30 s, doubling, at most
+/// 3600 s apart). Unknown keys are refused.
 /// `host` may be NULL (no callbacks). On success writes the handle to
 /// `*out`; on failure `*out` is not written and `host->destroy` is not
 /// called. Any thread; the handle may then be used from any thread.
@@ -344,7 +275,8 @@ pub unsafe extern "C" fn dms_agent_run_session(
 }
 
 /// Runs what is due at `now_ms`: tasks run on the agent's own tree with
-/// their owner's rights. `*out_firings_json` (may be NULL) gets the
+/// their owner's rights, or, with `host->execute` (hand-off mode), through
+/// that callback. `*out_firings_json` (may be NULL) gets the
 /// finished occurrences as in `dms_engine_tick` (an empty array is the
 /// static `"[]"`; free it with `dms_string_free` all the same).
 /// Threads: any thread.
@@ -363,8 +295,10 @@ pub unsafe extern "C" fn dms_agent_tick(
     })
 }
 
-/// The earliest instant (Unix ms) at which `dms_agent_tick` has work;
-/// `*out_has` is false when nothing is scheduled by time. Any thread.
+/// The earliest instant (Unix ms) at which `dms_agent_tick` or
+/// `dms_agent_deliver_reports` has work (a due run, reports to deliver at
+/// once, a delivery retry); `*out_has` is false when nothing is scheduled
+/// by time. Any thread.
 ///
 /// # Safety
 /// `out_ms` and `out_has` are valid for one write each.
@@ -462,10 +396,62 @@ pub unsafe extern "C" fn dms_agent_schedules(
     })
 }
 
+/// Delivers reports whose task asks for immediate delivery
+/// (`policy.report_delivery: "immediate"`, MO `Report/Delivery`): opens a
+/// session (blocking, one after the other) to each server that has such
+/// reports waiting, unless a failed attempt put it off until after
+/// `now_ms`. A server that cannot be reached, or leaves reports
+/// unacknowledged, is tried again after the `report_retry` backoff (see
+/// `dms_agent_next_wakeup`). `*out_json` (may be NULL) gets one entry per
+/// server tried:
+/// `[{"server_id","delivered","error": null | "why","retry_at_ms": null | ms,"attempts"}]`
+/// (`delivered`: reports the server acknowledged; `attempts`: failed
+/// attempts in a row, 0 after a success); nothing to do is the static
+/// `"[]"` (free it with `dms_string_free` all the same). A failed session
+/// is an entry, not an error status. Threads: any thread; callbacks run on
+/// the calling thread.
+///
+/// # Safety
+/// `out_json` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_deliver_reports(
+    a: *mut dms_agent,
+    now_ms: i64,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        let done = agent
+            .deliver_reports(time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        emit(out_json, &deliveries_json(&done))
+    })
+}
+
+/// The servers that have reports for immediate delivery waiting (what
+/// `dms_agent_deliver_reports` would try, backoff aside), as a JSON array
+/// of server ids. Free with `dms_string_free`. Any thread.
+///
+/// # Safety
+/// `out_json` is valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_reports_to_deliver(
+    a: *const dms_agent,
+    out_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        if out_json.is_null() {
+            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
+        }
+        emit(out_json, &agent.reports_to_deliver())
+    })
+}
+
 /// The result reports waiting for `server_id` (they go with its next
 /// session as Generic Alerts 1226), oldest first, as a JSON array of
-/// `{"id","owner","source","type","mark","data"}` (`data`: the XML the
-/// server receives). Free with `dms_string_free`. Any thread.
+/// `{"id","owner","source","type","mark","data","evicted"}` (`data`: the
+/// XML the server receives; `evicted`: 0, except in the report telling the
+/// server how many of its reports the full queue dropped). Free with
+/// `dms_string_free`. Any thread.
 ///
 /// # Safety
 /// `server_id` is NUL-terminated; `out_json` is valid for one write.
@@ -495,24 +481,6 @@ mod tests {
     #[test]
     fn agents_may_be_called_from_several_threads() {
         assert_send_sync::<Agent>();
-    }
-
-    #[test]
-    fn engine_options_override_defaults_key_by_key() {
-        let (cfg, level) = agent_config(
-            r#"{"dir": "/tmp/x", "device": {"dev_id": "IMEI:1", "man": "m", "model": "o", "lang": "en"},
-                "engine": {"time_zone": "Europe/Paris"}, "log_level": 3}"#,
-        )
-        .unwrap();
-        assert_eq!(cfg.engine.device_id, "IMEI:1");
-        assert_eq!(cfg.engine.time_zone, "Europe/Paris");
-        assert_eq!(level, 3);
-    }
-
-    #[test]
-    fn unknown_config_keys_are_refused() {
-        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "x": 1}"#).is_err());
-        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "engine": {"x": 1}}"#).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The callbacks of a full-client agent (`dms_agent_host`) as the core's
-//! `AgentHost`: the confirmation prompt and the authorizer reuse the engine
-//! host's glue (`CHost`); the user-interaction callback for DM UI alerts
-//! (1100–1104) and package #0 ui-modes is new here.
+//! `AgentHost`: the confirmation prompt, the authorizer and the hand-off
+//! executor reuse the engine host's glue (`CHost`); the user-interaction
+//! callback for DM UI alerts (1100–1104) and package #0 ui-modes is new here.
 
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
@@ -9,10 +9,10 @@ use std::sync::atomic::AtomicBool;
 
 use dmsched_core::agent::AgentHost;
 use dmsched_core::dm::session::{UiKind, UiRequest, UiResponse, UserInteraction};
-use dmsched_core::{Authorizer, UserPrompt};
+use dmsched_core::{ActionExecutor, Authorizer, UserPrompt};
 
 use crate::callbacks::{
-    CHost, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_host,
+    CHost, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn, dms_host,
 };
 use crate::log::dms_log_fn;
 
@@ -57,11 +57,13 @@ pub type dms_interact_fn = Option<
     ) -> i32,
 >;
 
-/// The host's callbacks for a full-client agent; every member may be NULL.
-/// In full-client mode the SDK has its own DM tree, so there is no
-/// `tree_read` or `execute`: scheduled commands run on that tree with the
-/// owning server's rights. Callbacks run on the thread that called into
-/// the agent and must not call back into any agent (`DMS_REENTRANT_CALL`).
+/// The host's callbacks for a full-client agent; every member may be NULL
+/// (zero the struct, then set what you have). The SDK has its own DM tree,
+/// so there is no `tree_read`: conditions and tree-value triggers read that
+/// tree (feed it with `dms_agent_set_value`). Scheduled commands run on it
+/// with the owning server's rights, unless `execute` is set (hand-off
+/// mode). Callbacks run on the thread that called into the agent and must
+/// not call back into any agent (`DMS_REENTRANT_CALL`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_agent_host {
@@ -82,6 +84,15 @@ pub struct dms_agent_host {
     /// Called once with `user_data` when the agent is closed (never after
     /// a failed open).
     pub destroy: dms_destroy_fn,
+    /// Hand-off mode: runs the DM commands of scheduled tasks instead of the
+    /// agent's tree, as in `dms_host` (`context_json.owner` is the server
+    /// whose rights they run with; the host's own DM stack applies them).
+    /// The statuses it returns are the run's results and go into the
+    /// reports; a non-zero return (or results that are not a JSON array of
+    /// `{"op","target","status","data"?}`) is a failed attempt with the
+    /// message as its reason. NULL: full-client mode (the agent's tree).
+    /// Last member, so that a zeroed older struct keeps its meaning.
+    pub execute: dms_execute_fn,
 }
 
 /// The C user-interaction callback as the core's `UserInteraction`.
@@ -173,7 +184,7 @@ pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CH
         dms_host {
             user_data: h.user_data,
             tree_read: None,
-            execute: None,
+            execute: h.execute,
             confirm: h.confirm,
             report_ready: None,
             authorize: h.authorize,
@@ -197,6 +208,10 @@ pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CH
             .authorize
             .is_some()
             .then(|| c.clone() as Arc<dyn Authorizer>),
+        executor: h
+            .execute
+            .is_some()
+            .then(|| c.clone() as Arc<dyn ActionExecutor>),
     };
     (host, Some(c))
 }

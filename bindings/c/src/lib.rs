@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod agent_config;
 mod agent_handle;
 mod agent_host;
 mod boundary;
@@ -31,9 +32,10 @@ use dmsched_core::{Engine, EngineConfig, EngineError, Event};
 use jiff::Timestamp;
 
 pub use agent::{
-    dms_agent, dms_agent_close, dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports,
-    dms_agent_post_event, dms_agent_provision, dms_agent_run_session, dms_agent_schedules,
-    dms_agent_set_value, dms_agent_tick,
+    dms_agent, dms_agent_close, dms_agent_deliver_reports, dms_agent_next_wakeup, dms_agent_open,
+    dms_agent_pending_reports, dms_agent_post_event, dms_agent_provision,
+    dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules, dms_agent_set_value,
+    dms_agent_tick,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string};

@@ -16,6 +16,12 @@
  * close, reopening the state directory, several threads, logging without
  * secrets.
  *
+ * Two more servers: srv-d installs a task whose reports go at once
+ * (dms_agent_deliver_reports, its retries while the server is gone, the
+ * report_retry and mo settings of config_json); srv-h installs a schedule
+ * that a hand-off host runs (dms_agent_host.execute), and reads the value
+ * back to show that the agent's tree was not touched.
+ *
  * Built with -std=c99 -Wall -Wextra -Werror -pedantic against the static
  * and the shared library, run under AddressSanitizer and valgrind. The
  * server binary is $DMS_DM_SERVER (default target/debug/dm-server).
@@ -27,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -133,13 +140,25 @@ static void json_quote(const char *in, char *out, size_t n) {
   out[o] = '\0';
 }
 
-/* ---- the test DM server ---- */
+/* ---- the test DM servers ---- */
 
-static pid_t server_pid = -1;
-static char server_url[128];
-static char *ca_pem = NULL;
-static unsigned char *pkg0 = NULL; /* package #0 with ui-mode 3, from --trigger-out */
-static size_t pkg0_len = 0;
+/* One running dm-server; its files are in <root>/<id>/. */
+typedef struct {
+  const char *id; /* its server id, also its directory */
+  pid_t pid;
+  char url[128];
+  char *ca_pem;
+  unsigned char *pkg0; /* package #0 for DEVICE, from --trigger-out */
+  size_t pkg0_len;
+} dm_server;
+
+/* The main server: installs S1, asks a 1101, reads back; its package #0
+ * has ui-mode 3. */
+static dm_server srv = {SERVER, -1, "", NULL, NULL, 0};
+/* Installs SD, whose task reports at once (report_delivery immediate). */
+static dm_server srv_d = {"srv-d", -1, "", NULL, NULL, 0};
+/* Installs SH, whose commands a hand-off host runs, and reads ./Vendor/Mode. */
+static dm_server srv_h = {"srv-h", -1, "", NULL, NULL, 0};
 
 static const char *SCHEDULE =
     "{\"name\": \"eco at half past\", \"tasks\": [{\"id\": \"T1\","
@@ -147,13 +166,109 @@ static const char *SCHEDULE =
     " \"actions\": [{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"data\": \"eco\"}],"
     " \"policy\": {\"report\": \"always\"}}]}";
 
-static void start_server(void) {
+/* Hourly from 12:05; each result goes to the server at once. */
+static const char *DELIVER_SCHEDULE =
+    "{\"name\": \"report at once\", \"tasks\": [{\"id\": \"T1\","
+    " \"trigger\": {\"every\": {\"seconds\": 3600, \"anchor\": \"2026-12-01T12:05:00Z\"}},"
+    " \"actions\": [{\"op\": \"Get\", \"target\": \"./DevInfo/Man\"}],"
+    " \"policy\": {\"report\": \"always\", \"report_delivery\": \"immediate\"}}]}";
+
+/* T1 sets ./Vendor/Mode hourly from 12:05, T2 ./Vendor/Other once at 12:10
+ * (the test's host refuses that one). */
+static const char *HANDOFF_SCHEDULE =
+    "{\"name\": \"host runs it\", \"tasks\": ["
+    "{\"id\": \"T1\", \"trigger\": {\"every\": {\"seconds\": 3600, \"anchor\": \"2026-12-01T12:05:00Z\"}},"
+    " \"actions\": [{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"data\": \"eco\"}],"
+    " \"policy\": {\"report\": \"always\"}},"
+    "{\"id\": \"T2\", \"trigger\": {\"at\": \"2026-12-01T12:10:00Z\"},"
+    " \"actions\": [{\"op\": \"Replace\", \"target\": \"./Vendor/Other\", \"data\": \"x\"}],"
+    " \"policy\": {\"report\": \"always\"}}]}";
+
+/* Starts the test DM server `s` with the script `script` (JSON) and waits
+ * until it listens. */
+static void start_server(dm_server *s, const char *script, const char *ui_mode) {
   const char *bin = getenv("DMS_DM_SERVER");
-  char doc[1024], script[2048], accounts[256], scr[256], pki[256], trig[256], log[256], err[256];
+  char name[128], accounts[256], scr[256], pki[256], trig[256], log[256], err[256];
+  char text[1024];
   int out[2];
   FILE *f;
   char line[256];
   if (bin == NULL) bin = "target/debug/dm-server";
+  path_of(name, sizeof name, s->id);
+  mkdir(name, 0700);
+  snprintf(name, sizeof name, "%s/script.json", s->id);
+  write_file(name, script);
+  snprintf(text, sizeof text,
+           "[{\"server_id\": \"%s\", \"device_id\": \"" DEVICE "\","
+           " \"client_user\": \"dev\", \"client_password\": \"pw-" SECRET "\","
+           " \"client_auth\": \"md5\", \"server_password\": \"spw-" SECRET "\","
+           " \"server_auth\": \"md5\", \"client_nonce\": \"YzA=\", \"server_nonce\": \"czA=\"}]",
+           s->id);
+  snprintf(name, sizeof name, "%s/accounts.json", s->id);
+  write_file(name, text);
+  path_of(accounts, sizeof accounts, name);
+  snprintf(name, sizeof name, "%s/script.json", s->id);
+  path_of(scr, sizeof scr, name);
+  snprintf(name, sizeof name, "%s/pki", s->id);
+  path_of(pki, sizeof pki, name);
+  snprintf(name, sizeof name, "%s/pkg0.bin", s->id);
+  path_of(trig, sizeof trig, name);
+  snprintf(name, sizeof name, "%s/records.jsonl", s->id);
+  path_of(log, sizeof log, name);
+  snprintf(name, sizeof name, "%s/server.err", s->id);
+  path_of(err, sizeof err, name);
+  if (pipe(out) != 0) {
+    perror("pipe");
+    exit(2);
+  }
+  s->pid = fork();
+  if (s->pid == 0) {
+    int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
+#endif
+    dup2(out[1], 1);
+    if (e >= 0) dup2(e, 2);
+    close(out[0]);
+    execl(bin, bin, "--listen", "127.0.0.1:0", "--accounts", accounts, "--script", scr,
+          "--tls-self-signed", pki, "--trigger-device", DEVICE, "--trigger-out", trig,
+          "--trigger-ui-mode", ui_mode, "--log", log, (char *)NULL);
+    perror(bin);
+    _exit(127);
+  }
+  close(out[1]);
+  f = fdopen(out[0], "r");
+  s->url[0] = '\0';
+  while (f && fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "listening on ", 13) == 0) {
+      snprintf(s->url, sizeof s->url, "%s", line + 13);
+      s->url[strcspn(s->url, "\r\n")] = '\0';
+      break;
+    }
+  }
+  if (f) fclose(f);
+  if (s->url[0] == '\0') {
+    char *e;
+    snprintf(name, sizeof name, "%s/server.err", s->id);
+    e = read_file(name, NULL);
+    fprintf(stderr, "dm-server (%s) did not start: %s\n", bin, e ? e : "");
+    free(e);
+    exit(2);
+  }
+  snprintf(name, sizeof name, "%s/pki/ca.pem", s->id);
+  s->ca_pem = read_file(name, NULL);
+  snprintf(name, sizeof name, "%s/pkg0.bin", s->id);
+  s->pkg0 = (unsigned char *)read_file(name, &s->pkg0_len);
+  if (s->ca_pem == NULL || s->pkg0 == NULL) {
+    fprintf(stderr, "dm-server wrote no ca.pem or pkg0.bin\n");
+    exit(2);
+  }
+}
+
+/* The main server's script: S1 and ./Vendor/Mode in package 2, then a
+ * 1101 and two Gets. */
+static void start_main_server(void) {
+  char doc[1024], script[2048];
   json_quote(SCHEDULE, doc, sizeof doc);
   snprintf(script, sizeof script,
            "{\"steps\": ["
@@ -165,69 +280,49 @@ static void start_server(void) {
            " {\"get\": \"./Scheduling/Schedules/S1/State\"},"
            " {\"get\": \"./Vendor/Mode\"}]]}",
            doc);
-  write_file("script.json", script);
-  write_file("accounts.json",
-             "[{\"server_id\": \"" SERVER "\", \"device_id\": \"" DEVICE "\","
-             " \"client_user\": \"dev\", \"client_password\": \"pw-" SECRET "\","
-             " \"client_auth\": \"md5\", \"server_password\": \"spw-" SECRET "\","
-             " \"server_auth\": \"md5\", \"client_nonce\": \"YzA=\", \"server_nonce\": \"czA=\"}]");
-  path_of(accounts, sizeof accounts, "accounts.json");
-  path_of(scr, sizeof scr, "script.json");
-  path_of(pki, sizeof pki, "pki");
-  path_of(trig, sizeof trig, "pkg0.bin");
-  path_of(log, sizeof log, "records.jsonl");
-  path_of(err, sizeof err, "server.err");
-  if (pipe(out) != 0) {
-    perror("pipe");
-    exit(2);
-  }
-  server_pid = fork();
-  if (server_pid == 0) {
-    int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-#ifdef __linux__
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
-#endif
-    dup2(out[1], 1);
-    if (e >= 0) dup2(e, 2);
-    close(out[0]);
-    execl(bin, bin, "--listen", "127.0.0.1:0", "--accounts", accounts, "--script", scr,
-          "--tls-self-signed", pki, "--trigger-device", DEVICE, "--trigger-out", trig,
-          "--trigger-ui-mode", "3", "--log", log, (char *)NULL);
-    perror(bin);
-    _exit(127);
-  }
-  close(out[1]);
-  f = fdopen(out[0], "r");
-  server_url[0] = '\0';
-  while (f && fgets(line, sizeof line, f) != NULL) {
-    if (strncmp(line, "listening on ", 13) == 0) {
-      snprintf(server_url, sizeof server_url, "%s", line + 13);
-      server_url[strcspn(server_url, "\r\n")] = '\0';
-      break;
-    }
-  }
-  if (f) fclose(f);
-  if (server_url[0] == '\0') {
-    char *e = read_file("server.err", NULL);
-    fprintf(stderr, "dm-server (%s) did not start: %s\n", bin, e ? e : "");
-    free(e);
-    exit(2);
-  }
-  ca_pem = read_file("pki/ca.pem", NULL);
-  pkg0 = (unsigned char *)read_file("pkg0.bin", &pkg0_len);
-  if (ca_pem == NULL || pkg0 == NULL) {
-    fprintf(stderr, "dm-server wrote no ca.pem or pkg0.bin\n");
-    exit(2);
-  }
+  start_server(&srv, script, "3");
 }
 
-static void stop_server(void) {
-  if (server_pid > 0) {
-    kill(server_pid, SIGTERM);
-    waitpid(server_pid, NULL, 0);
+/* srv-d installs SD; srv-h makes ./Vendor/Mode ("off"), installs SH and
+ * reads ./Vendor/Mode back in every session. */
+static void start_other_servers(void) {
+  char doc[1024], script[2048];
+  json_quote(DELIVER_SCHEDULE, doc, sizeof doc);
+  snprintf(script, sizeof script,
+           "{\"steps\": [[{\"add\": {\"target\": \"./Scheduling/Schedules/SD\", \"data\": %s,"
+           " \"type\": \"application/json\"}}]]}",
+           doc);
+  start_server(&srv_d, script, "1");
+  json_quote(HANDOFF_SCHEDULE, doc, sizeof doc);
+  snprintf(script, sizeof script,
+           "{\"steps\": ["
+           "[{\"add\": {\"target\": \"./Vendor\", \"format\": \"node\"}},"
+           " {\"add\": {\"target\": \"./Vendor/Mode\", \"data\": \"off\"}},"
+           " {\"add\": {\"target\": \"./Scheduling/Schedules/SH\", \"data\": %s,"
+           " \"type\": \"application/json\"}}],"
+           "[{\"get\": \"./Vendor/Mode\"}]]}",
+           doc);
+  start_server(&srv_h, script, "1");
+}
+
+/* Stops `s` (again: nothing) and frees what it read. */
+static void stop_server(dm_server *s) {
+  if (s->pid > 0) {
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = -1;
   }
-  free(ca_pem);
-  free(pkg0);
+  free(s->ca_pem);
+  free(s->pkg0);
+  s->ca_pem = NULL;
+  s->pkg0 = NULL;
+}
+
+/* The records of server `s` so far (free them). */
+static char *records_of(const dm_server *s) {
+  char name[128];
+  snprintf(name, sizeof name, "%s/records.jsonl", s->id);
+  return read_file(name, NULL);
 }
 
 /* ---- the host ---- */
@@ -244,6 +339,10 @@ typedef struct {
   dms_status reclose_status;
   int logs;
   int secret_logged;
+  int executes;                  /* hand-off: commands run by the host */
+  char exec_context[512];        /* the last context_json */
+  char exec_actions[512];        /* the last actions_json */
+  dms_status exec_reenter_status; /* `execute` calling into `self` */
 } world;
 
 static int32_t interact(void *ud, const char *request_json, dms_buffer *answer) {
@@ -271,6 +370,25 @@ static void on_log(void *ud, int32_t level, const char *target, const char *mess
 
 static void destroy(void *ud) { ((world *)ud)->destroyed++; }
 
+/* The host's own DM stack (hand-off mode): answers 202 for every command,
+ * and refuses anything on ./Vendor/Other. */
+static int32_t execute(void *ud, const char *context_json, const char *actions_json, dms_buffer *results) {
+  world *w = (world *)ud;
+  static const char busy[] = "host DM stack busy";
+  static const char ok[] = "[{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"status\": 202}]";
+  char *out = NULL;
+  w->executes++;
+  snprintf(w->exec_context, sizeof w->exec_context, "%s", context_json);
+  snprintf(w->exec_actions, sizeof w->exec_actions, "%s", actions_json);
+  if (w->self) w->exec_reenter_status = dms_agent_schedules(w->self, &out);
+  if (strstr(actions_json, "./Vendor/Other")) {
+    dms_buffer_set(results, busy, sizeof busy - 1);
+    return 1;
+  }
+  dms_buffer_set(results, ok, sizeof ok - 1);
+  return 0;
+}
+
 static dms_agent_host host_of(world *w) {
   dms_agent_host h;
   memset(&h, 0, sizeof h);
@@ -281,15 +399,22 @@ static dms_agent_host host_of(world *w) {
   return h;
 }
 
-static void config_of(char *out, size_t n, const char *dir, int log_level) {
+/* config_json with `engine_extra` added to "engine" and `extra` to the top
+ * level (each "" or starting with a comma). */
+static void config_with(char *out, size_t n, const char *dir, int log_level, const char *engine_extra,
+                        const char *extra) {
   char p[256];
   path_of(p, sizeof p, dir);
   snprintf(out, n,
            "{\"dir\": \"%s\", \"device\": {\"dev_id\": \"" DEVICE "\", \"man\": \"dmsched\","
            " \"model\": \"c-test\", \"lang\": \"en\"},"
-           " \"engine\": {\"time_zone\": \"UTC\", \"limits\": {\"min_interval_seconds\": 60}},"
-           " \"http_timeout_seconds\": 20, \"log_level\": %d}",
-           p, log_level);
+           " \"engine\": {\"time_zone\": \"UTC\", \"limits\": {\"min_interval_seconds\": 60}%s},"
+           " \"http_timeout_seconds\": 20, \"log_level\": %d%s}",
+           p, engine_extra, log_level, extra);
+}
+
+static void config_of(char *out, size_t n, const char *dir, int log_level) {
+  config_with(out, n, dir, log_level, "", "");
 }
 
 static void account_of(char *out, size_t n, const char *server_id, const char *url) {
@@ -334,6 +459,14 @@ static void test_agent_open_rejects_bad_config(void) {
   CHECK(dms_agent_open("{\"dir\": \"x\", \"device\": {\"dev_id\": \"1\", \"man\": \"m\", \"model\": \"o\","
                        " \"lang\": \"en\"}, \"encoding\": \"morse\"}",
                        &h, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_agent_open("{\"dir\": \"x\", \"device\": {\"dev_id\": \"1\", \"man\": \"m\", \"model\": \"o\","
+                       " \"lang\": \"en\"}, \"mo\": {\"no_such_key\": \"x\"}}",
+                       &h, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("no_such_key");
+  CHECK(dms_agent_open("{\"dir\": \"x\", \"device\": {\"dev_id\": \"1\", \"man\": \"m\", \"model\": \"o\","
+                       " \"lang\": \"en\"}, \"report_retry\": {\"first_seconds\": -1}}",
+                       &h, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("config_json");
   CHECK(dms_agent_open(cfg, &h, INT64_MAX, &a) == DMS_INVALID_ARGUMENT);
   CHECK_ERROR("time");
   CHECK(dms_agent_open("{\"dir\": \"/proc/dmsched-cannot-be-here\", \"device\": {\"dev_id\": \"1\","
@@ -359,11 +492,11 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   a = open_agent(&w, "agent", T0);
   w.self = a;
 
-  account_of(acct, sizeof acct, SERVER, server_url);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, &sid) == DMS_OK);
+  account_of(acct, sizeof acct, SERVER, srv.url);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, &sid) == DMS_OK);
   CHECK(sid != NULL && strcmp(sid, SERVER) == 0);
   dms_string_free(sid);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_ALREADY_EXISTS);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_ALREADY_EXISTS);
 
   CHECK(dms_agent_schedules(a, &out) == DMS_OK);
   CHECK(strcmp(out, "[]") == 0);
@@ -372,7 +505,7 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   /* The server's package #0 (ui-mode 3): the user is asked, then the
    * session installs S1 and asks the script's 1101. */
   out = NULL;
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0, &out) == DMS_OK);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, &out) == DMS_OK);
   CHECK(out != NULL && strstr(out, "\"notification\":{") != NULL);
   CHECK(out != NULL && strstr(out, "\"ui_mode\":3") != NULL);
   CHECK(out != NULL && strstr(out, "\"server_id\":\"" SERVER "\"") != NULL);
@@ -386,7 +519,7 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   /* The same package #0 again: refused (the session gave the server a new
    * nonce, so it no longer even verifies; replays of a notification that
    * still would are in test_agent_declined_notification_runs_no_session). */
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0 + MIN, &out) == DMS_NOTIFICATION_REFUSED);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0 + MIN, &out) == DMS_NOTIFICATION_REFUSED);
 
   CHECK(dms_agent_schedules(a, &out) == DMS_OK);
   CHECK(strstr(out, "\"id\":\"S1\"") != NULL);
@@ -426,7 +559,7 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   dms_string_free(out);
 
   /* What the server saw: the value the task wrote, and the result report. */
-  log = read_file("records.jsonl", NULL);
+  log = records_of(&srv);
   CHECK(log != NULL && strstr(log, "\"data\":\"off\"") != NULL);
   CHECK(log != NULL && strstr(log, "\"data\":\"eco\"") != NULL);
   CHECK(log != NULL && count(log, "\"kind\":\"alert\"") >= 2);
@@ -492,22 +625,22 @@ static void test_agent_errors_have_statuses_and_messages(void) {
   CHECK_ERROR("ROT13");
 
   /* Notifications: garbage, and a package #0 whose digest was tampered with. */
-  account_of(acct, sizeof acct, SERVER, server_url);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_OK);
+  account_of(acct, sizeof acct, SERVER, srv.url);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
   CHECK(dms_agent_run_session(a, NULL, (const uint8_t *)"hello", 5, T0, NULL) == DMS_NOTIFICATION_REFUSED);
-  CHECK(pkg0_len <= sizeof forged);
-  memcpy(forged, pkg0, pkg0_len);
+  CHECK(srv.pkg0_len <= sizeof forged);
+  memcpy(forged, srv.pkg0, srv.pkg0_len);
   forged[0] ^= 0x55;
-  CHECK(dms_agent_run_session(a, NULL, forged, pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
+  CHECK(dms_agent_run_session(a, NULL, forged, srv.pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
   CHECK_ERROR("digest");
 
   /* Unreachable server. */
   account_of(acct, sizeof acct, "srv-gone", "https://127.0.0.1:1/dm");
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_OK);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
   CHECK(dms_agent_run_session(a, "srv-gone", NULL, 0, T0, NULL) == DMS_TRANSPORT);
 
   /* A package #0 from one server, a session asked with another. */
-  CHECK(dms_agent_run_session(a, "srv-gone", pkg0, pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
+  CHECK(dms_agent_run_session(a, "srv-gone", srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
   CHECK_ERROR("not srv-gone");
 
   /* Tree values and events. */
@@ -550,12 +683,12 @@ static void test_agent_declined_notification_runs_no_session(void) {
   dms_agent *a = NULL;
   dms_agent_host h;
   memset(&w, 0, sizeof w);
-  account_of(acct, sizeof acct, SERVER, server_url);
+  account_of(acct, sizeof acct, SERVER, srv.url);
 
   config_of(cfg, sizeof cfg, "agent-no-ui", 0);
   CHECK(dms_agent_open(cfg, NULL, T0, &a) == DMS_OK);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_OK);
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
   CHECK_ERROR("declined");
   CHECK(dms_agent_close(a) == DMS_OK);
 
@@ -563,11 +696,11 @@ static void test_agent_declined_notification_runs_no_session(void) {
   h = host_of(&w);
   config_of(cfg, sizeof cfg, "agent-says-no", 0);
   CHECK(dms_agent_open(cfg, &h, T0, &a) == DMS_OK);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_OK);
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
   CHECK(w.confirms == 1);
   /* Accepting it was durable: the same bytes are a replay now. */
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_NOTIFICATION_REFUSED);
   CHECK(w.confirms == 1);
   CHECK(dms_agent_close(a) == DMS_OK);
   CHECK(w.destroyed == 1);
@@ -584,15 +717,207 @@ static void test_agent_callbacks_may_not_reenter(void) {
   a = open_agent(&w, "agent-reenter", T0);
   w.self = a;
   w.reenter = 1;
-  account_of(acct, sizeof acct, SERVER, server_url);
-  CHECK(dms_agent_provision(a, acct, ca_pem, T0, NULL) == DMS_OK);
-  CHECK(dms_agent_run_session(a, NULL, pkg0, pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
+  account_of(acct, sizeof acct, SERVER, srv.url);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
+  CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
   CHECK(w.reenter_status == DMS_REENTRANT_CALL);
   CHECK(w.reclose_status == DMS_REENTRANT_CALL);
   CHECK(w.destroyed == 0);
   /* Still open and usable. */
   CHECK(dms_agent_schedules(a, &out) == DMS_OK);
   dms_string_free(out);
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(w.destroyed == 1);
+}
+
+/* 6.3.4.1.10: a task with "report_delivery": "immediate" makes the result
+ * report due at once: dms_agent_deliver_reports opens a session that
+ * delivers it (the server gets the Generic Alert 1226, of the Meta Type
+ * config_json.mo sets), and a second call has nothing to do. With the
+ * server gone the attempt fails, is put off by config_json.report_retry
+ * (10 s, then 15 s: the maximum) and dms_agent_next_wakeup says when. */
+static void test_agent_delivers_immediate_reports_and_retries(void) {
+  world w;
+  dms_agent *a = NULL;
+  dms_agent_host h;
+  char cfg[2048], acct[1024], expect[128];
+  char *out = NULL, *log;
+  int64_t wake = 0, t;
+  bool has = false;
+  memset(&w, 0, sizeof w);
+  h = host_of(&w);
+  config_with(cfg, sizeof cfg, "agent-deliver", DMS_LOG_INFO, "",
+              ", \"mo\": {\"report_type\": \"com.example.sched.result\"},"
+              " \"report_retry\": {\"first_seconds\": 10, \"max_seconds\": 15}");
+  CHECK(dms_agent_open(cfg, &h, T0, &a) == DMS_OK);
+  account_of(acct, sizeof acct, srv_d.id, srv_d.url);
+  CHECK(dms_agent_provision(a, acct, srv_d.ca_pem, T0, NULL) == DMS_OK);
+
+  /* Nothing to deliver yet. */
+  CHECK(dms_agent_reports_to_deliver(a, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_deliver_reports(a, T0, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+
+  /* The server installs SD; past 12:05 it runs and its report is due at once. */
+  CHECK(dms_agent_run_session(a, srv_d.id, NULL, 0, T0, &out) == DMS_OK);
+  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":200}") == 1);
+  dms_string_free(out);
+  CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
+  CHECK(has && wake == T0 + 5 * MIN);
+  CHECK(dms_agent_tick(a, T0 + 5 * MIN, &out) == DMS_OK);
+  CHECK(strstr(out, "\"schedule\":\"SD\"") != NULL && strstr(out, "\"outcome\":\"ran\"") != NULL);
+  dms_string_free(out);
+  CHECK(dms_agent_reports_to_deliver(a, &out) == DMS_OK);
+  CHECK(strcmp(out, "[\"srv-d\"]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
+  CHECK(has && wake == T0 + 5 * MIN); /* deliver now, before the next run */
+  CHECK(dms_agent_pending_reports(a, srv_d.id, &out) == DMS_OK);
+  CHECK(count(out, "\"type\":\"com.example.sched.result\"") == 1);
+  CHECK(strstr(out, "\"evicted\":0") != NULL);
+  dms_string_free(out);
+
+  CHECK(dms_agent_deliver_reports(a, T0 + 6 * MIN, &out) == DMS_OK);
+  CHECK(count(out, "\"server_id\":") == 1 && strstr(out, "\"server_id\":\"srv-d\"") != NULL);
+  CHECK(strstr(out, "\"delivered\":0") == NULL); /* the result, and the state report of the install */
+  CHECK(strstr(out, "\"error\":null") != NULL);
+  CHECK(strstr(out, "\"retry_at_ms\":null") != NULL);
+  CHECK(strstr(out, "\"attempts\":0") != NULL);
+  dms_string_free(out);
+  log = records_of(&srv_d);
+  CHECK(log != NULL && count(log, "\"meta_type\":\"com.example.sched.result\"") == 1);
+  CHECK(log != NULL && strstr(log, "<Outcome>ran</Outcome>") != NULL);
+  free(log);
+  /* Delivered: a second call does nothing. */
+  CHECK(dms_agent_deliver_reports(a, T0 + 6 * MIN, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_deliver_reports(a, T0 + 7 * MIN, NULL) == DMS_OK);
+  CHECK(dms_agent_pending_reports(a, srv_d.id, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
+  CHECK(has && wake == T0 + 65 * MIN);
+  log = records_of(&srv_d);
+  CHECK(log != NULL && count(log, "\"meta_type\":\"com.example.sched.result\"") == 1);
+  free(log);
+
+  /* The server is gone: the next report cannot go, and is retried later. */
+  stop_server(&srv_d);
+  CHECK(dms_agent_tick(a, T0 + 65 * MIN, NULL) == DMS_OK);
+  t = T0 + 66 * MIN;
+  CHECK(dms_agent_deliver_reports(a, t, &out) == DMS_OK);
+  CHECK(strstr(out, "\"server_id\":\"srv-d\"") != NULL);
+  CHECK(strstr(out, "\"delivered\":0") != NULL);
+  CHECK(strstr(out, "\"error\":\"") != NULL);
+  CHECK(strstr(out, "\"attempts\":1") != NULL);
+  snprintf(expect, sizeof expect, "\"retry_at_ms\":%lld", (long long)(t + 10000));
+  CHECK(strstr(out, expect) != NULL);
+  dms_string_free(out);
+  CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
+  CHECK(has && wake == t + 10000);
+  CHECK(dms_agent_deliver_reports(a, t + 5000, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0); /* put off */
+  dms_string_free(out);
+  CHECK(dms_agent_deliver_reports(a, t + 10000, &out) == DMS_OK);
+  CHECK(strstr(out, "\"attempts\":2") != NULL);
+  snprintf(expect, sizeof expect, "\"retry_at_ms\":%lld", (long long)(t + 25000));
+  CHECK(strstr(out, expect) != NULL);
+  dms_string_free(out);
+  CHECK(dms_agent_reports_to_deliver(a, &out) == DMS_OK);
+  CHECK(strcmp(out, "[\"srv-d\"]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_pending_reports(a, srv_d.id, &out) == DMS_OK);
+  CHECK(count(out, "\"owner\":") == 1);
+  dms_string_free(out);
+
+  /* Errors. */
+  CHECK(dms_agent_reports_to_deliver(a, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_agent_deliver_reports(a, INT64_MIN, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("time");
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(w.destroyed == 1);
+  CHECK(dms_agent_deliver_reports(a, t, NULL) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_reports_to_deliver(a, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_deliver_reports(NULL, t, NULL) == DMS_INVALID_HANDLE);
+}
+
+/* 6.1.7.4, 6.1.7.6: hand-off mode. With dms_agent_host.execute the commands
+ * of a schedule the server installed run through the host, with the owning
+ * server's identity; the agent's tree is not touched (the server reads
+ * ./Vendor/Mode back as "off"); the firing and the report carry the host's
+ * status (202). A host that fails makes a failed run with its message.
+ * 6.3.4.1.10: with a full queue (outbox_capacity 1) the older report is
+ * evicted and the server is told how many ("evicted": 1). */
+static void test_agent_hand_off_runs_commands_through_the_host(void) {
+  world w;
+  dms_agent *a = NULL;
+  dms_agent_host h;
+  char cfg[2048], acct[1024];
+  char *out = NULL, *log;
+  memset(&w, 0, sizeof w);
+  h = host_of(&w);
+  h.execute = execute;
+  config_with(cfg, sizeof cfg, "agent-handoff", DMS_LOG_INFO, ", \"outbox_capacity\": 1", "");
+  CHECK(dms_agent_open(cfg, &h, T0, &a) == DMS_OK);
+  w.self = a;
+  account_of(acct, sizeof acct, srv_h.id, srv_h.url);
+  CHECK(dms_agent_provision(a, acct, srv_h.ca_pem, T0, NULL) == DMS_OK);
+  CHECK(dms_agent_run_session(a, srv_h.id, NULL, 0, T0, &out) == DMS_OK);
+  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":200}") == 3);
+  CHECK(count(out, "{\"cmd\":\"Get\",\"code\":200}") == 1);
+  dms_string_free(out);
+  CHECK(w.executes == 0); /* the session's own commands are the tree's */
+
+  CHECK(dms_agent_tick(a, T0 + 5 * MIN, &out) == DMS_OK);
+  CHECK(strstr(out, "\"schedule\":\"SH\"") != NULL && strstr(out, "\"outcome\":\"ran\"") != NULL);
+  CHECK(strstr(out, "\"status\":202") != NULL);
+  dms_string_free(out);
+  CHECK(w.executes == 1);
+  CHECK(strstr(w.exec_context, "\"owner\":\"srv-h\"") != NULL);
+  CHECK(strstr(w.exec_context, "\"schedule\":\"SH\"") != NULL && strstr(w.exec_context, "\"task\":\"T1\"") != NULL);
+  CHECK(strstr(w.exec_actions, "\"op\":\"Replace\"") != NULL);
+  CHECK(strstr(w.exec_actions, "\"target\":\"./Vendor/Mode\"") != NULL && strstr(w.exec_actions, "eco") != NULL);
+  CHECK(w.exec_reenter_status == DMS_REENTRANT_CALL);
+  CHECK(dms_agent_pending_reports(a, srv_h.id, &out) == DMS_OK);
+  CHECK(count(out, "\"owner\":") == 1);
+  CHECK(strstr(out, "status=\\\"202\\\"") != NULL); /* the host's status, in the report's XML */
+  CHECK(strstr(out, "<Outcome>ran</Outcome>") != NULL);
+  dms_string_free(out);
+
+  /* The host refuses T2: a failed run with its message. */
+  CHECK(dms_agent_tick(a, T0 + 10 * MIN, &out) == DMS_OK);
+  CHECK(strstr(out, "\"task\":\"T2\"") != NULL && strstr(out, "\"outcome\":\"failed\"") != NULL);
+  CHECK(strstr(out, "host DM stack busy") != NULL);
+  dms_string_free(out);
+  CHECK(w.executes == 2);
+  /* The queue holds one report: T1's was evicted, and the server is told. */
+  CHECK(dms_agent_pending_reports(a, srv_h.id, &out) == DMS_OK);
+  CHECK(strstr(out, "\"evicted\":1") != NULL);
+  CHECK(strstr(out, "reports-evicted") != NULL);
+  CHECK(strstr(out, "<Outcome>failed</Outcome>") != NULL);
+  CHECK(strstr(out, "<Outcome>ran</Outcome>") == NULL);
+  dms_string_free(out);
+
+  /* The next session delivers both; the server still reads "off". */
+  CHECK(dms_agent_run_session(a, srv_h.id, NULL, 0, T0 + 11 * MIN, &out) == DMS_OK);
+  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":418}") == 3);
+  CHECK(strstr(out, "\"alerts_delivered\":0") == NULL);
+  dms_string_free(out);
+  CHECK(dms_agent_pending_reports(a, srv_h.id, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  log = records_of(&srv_h);
+  CHECK(log != NULL && count(log, "\"data\":\"off\"") == 2);
+  CHECK(log != NULL && strstr(log, "\"data\":\"eco\"") == NULL);
+  CHECK(log != NULL && count(log, "\"data\":\"<State><Event>reports-evicted</Event><Count>1</Count>") == 1);
+  CHECK(log != NULL && count(log, "\"meta_type\":\"org.dmsched.scheduling.result\"") == 1); /* T2's */
+  CHECK(log != NULL && strstr(log, "<Reason>host DM stack busy</Reason>") != NULL);
+  free(log);
+  CHECK(w.executes == 2);
   CHECK(dms_agent_close(a) == DMS_OK);
   CHECK(w.destroyed == 1);
 }
@@ -665,14 +990,19 @@ int main(void) {
     perror("mkdtemp");
     return 2;
   }
-  start_server();
+  start_main_server();
+  start_other_servers();
   test_agent_open_rejects_bad_config();
   test_agent_schedule_installed_over_dm_runs_and_reports();
   test_agent_errors_have_statuses_and_messages();
   test_agent_declined_notification_runs_no_session();
   test_agent_callbacks_may_not_reenter();
   test_agent_threads();
-  stop_server();
+  test_agent_delivers_immediate_reports_and_retries();
+  test_agent_hand_off_runs_commands_through_the_host();
+  stop_server(&srv);
+  stop_server(&srv_d);
+  stop_server(&srv_h);
   nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;

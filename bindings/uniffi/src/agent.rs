@@ -5,9 +5,10 @@
 //! Threads: an `Agent` may be shared between threads; the core serialises
 //! what must be. `runSession` blocks for the whole session (network
 //! round-trips, up to the HTTP timeout per message): never call it on the
-//! main (UI) thread. Callbacks (`UserPrompt`, `UserInteraction`,
-//! `Authorizer`) run on the thread of the call that needs them; one that
-//! calls back into an agent gets `InvalidState`, never a deadlock.
+//! main (UI) thread; so does `deliverReports`. Callbacks (`UserPrompt`,
+//! `UserInteraction`, `Authorizer`, `ActionExecutor`) run on the thread of
+//! the call that needs them; one that calls back into an agent gets
+//! `InvalidState`, never a deadlock.
 
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -17,10 +18,12 @@ use std::time::Duration;
 use dmsched_core::EngineConfig;
 use dmsched_core::agent::{Agent as CoreAgent, AgentConfig, AgentHost};
 
-use crate::dm_types::{DeviceFacts, MoReport, NotificationInfo, SessionSummary};
-use crate::host::{AuthorizerAdapter, PromptAdapter, UiAdapter, UserInteraction};
+use crate::dm_types::{
+    Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
+};
+use crate::host::{AuthorizerAdapter, ExecutorAdapter, PromptAdapter, UiAdapter, UserInteraction};
 use crate::types::{Firing, ScheduleSummary, TreeValue, WakeupWindow};
-use crate::{Authorizer, DmschedError, UserPrompt, time};
+use crate::{ActionExecutor, Authorizer, DmschedError, UserPrompt, time};
 
 /// How to open an agent.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -42,6 +45,13 @@ pub struct AgentSettings {
     /// Whole-exchange timeout of one HTTP request of a session, ms.
     #[uniffi(default = 60000)]
     pub http_timeout_ms: u64,
+    /// Where the Scheduling MO lives and how its reports are typed; null
+    /// keeps every default.
+    #[uniffi(default = None)]
+    pub mo: Option<MoSettings>,
+    /// The backoff of `deliverReports`; null: 30 s, doubling, at most 3600 s.
+    #[uniffi(default = None)]
+    pub report_retry: Option<ReportRetry>,
 }
 
 /// The core's configuration for `settings`.
@@ -58,6 +68,12 @@ fn config(settings: AgentSettings) -> Result<AgentConfig, DmschedError> {
         ..engine
     };
     cfg.http.timeout = Duration::from_millis(settings.http_timeout_ms);
+    if let Some(mo) = settings.mo {
+        cfg.mo = mo.apply(cfg.mo);
+    }
+    if let Some(r) = settings.report_retry {
+        cfg.report_retry = r.into();
+    }
     Ok(cfg)
 }
 
@@ -130,19 +146,25 @@ impl Agent {
     /// interrupted runs), the DM client. Without `prompt` a task whose policy
     /// asks for confirmation is refused; without `ui` user-interaction
     /// alerts are answered 416 and a package #0 in ui-mode 3 is declined;
-    /// without `authorizer` only a schedule's owner may act on it.
-    #[uniffi::constructor(default(prompt = None, ui = None, authorizer = None))]
+    /// without `authorizer` only a schedule's owner may act on it. With
+    /// `executor` (hand-off mode) the DM commands of scheduled tasks go to
+    /// it, with the owning server in `context.owner`, instead of the agent's
+    /// tree; its statuses are the runs' results and reports, and a throw is
+    /// a failed attempt. Conditions still read the agent's tree.
+    #[uniffi::constructor(default(prompt = None, ui = None, authorizer = None, executor = None))]
     pub fn open(
         settings: AgentSettings,
         now_ms: i64,
         prompt: Option<Arc<dyn UserPrompt>>,
         ui: Option<Arc<dyn UserInteraction>>,
         authorizer: Option<Arc<dyn Authorizer>>,
+        executor: Option<Arc<dyn ActionExecutor>>,
     ) -> Result<Arc<Self>, DmschedError> {
         let host = AgentHost {
             prompt: prompt.map(|p| Arc::new(PromptAdapter(p)) as _),
             ui: ui.map(|u| Arc::new(UiAdapter(u)) as _),
             authorizer: authorizer.map(|a| Arc::new(AuthorizerAdapter(a)) as _),
+            executor: executor.map(|e| Arc::new(ExecutorAdapter(e)) as _),
         };
         Ok(Arc::new(Agent::open_core(settings, now_ms, host)?))
     }
@@ -197,7 +219,9 @@ impl Agent {
         self.with(|a| Ok(firings(a.tick(time(now_ms)?)?)))
     }
 
-    /// The earliest instant (Unix ms) at which `tick` has work; null when none.
+    /// The earliest instant (Unix ms) at which `tick` or `deliverReports`
+    /// has work (a due run, reports to deliver at once, a delivery retry);
+    /// null when none.
     pub fn next_wakeup(&self) -> Result<Option<i64>, DmschedError> {
         self.with(|a| Ok(a.next_wakeup().map(|t| t.as_millisecond())))
     }
@@ -260,6 +284,29 @@ impl Agent {
                 .map(Into::into)
                 .collect())
         })
+    }
+
+    /// Delivers the reports whose task asks for immediate delivery
+    /// (`policy.reportDelivery: "immediate"`, MO `Report/Delivery`): one
+    /// session (blocking) with each server that has such reports waiting,
+    /// unless a failed attempt put it off past `nowMs`. A server that cannot
+    /// be reached or leaves reports unacknowledged is retried with the
+    /// `reportRetry` backoff (see `nextWakeup`). One `Delivery` per server
+    /// tried; a failed session is a `Delivery` with an `error`, not a throw.
+    /// BLOCKING (network): never call it on the main thread.
+    pub fn deliver_reports(&self, now_ms: i64) -> Result<Vec<Delivery>, DmschedError> {
+        self.with(|a| {
+            Ok(a.deliver_reports(time(now_ms)?)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// The servers with reports for immediate delivery waiting (what
+    /// `deliverReports` would try, backoff aside).
+    pub fn reports_to_deliver(&self) -> Result<Vec<String>, DmschedError> {
+        self.with(|a| Ok(a.reports_to_deliver()))
     }
 
     /// Releases the agent (its database and runtime) for every reference;

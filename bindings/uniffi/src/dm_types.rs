@@ -2,6 +2,7 @@
 //! the core's types in exactly one place each. They also derive serde: the
 //! JNI bridge sends the same shapes as JSON (snake_case field names).
 
+use dmsched_core::agent;
 use dmsched_core::dm::client::AcceptedNotification;
 use dmsched_core::dm::notification::{self, Notification};
 use dmsched_core::dm::session::{self as session, UiKind as CoreKind};
@@ -235,6 +236,9 @@ pub struct MoReport {
     pub mark: String,
     /// Data: an XML description of the occurrence.
     pub data: String,
+    /// 0, except in the report telling the server how many of its reports
+    /// the full queue dropped (Event `reports-evicted`): that count.
+    pub evicted: u64,
 }
 
 impl From<mo::MoReport> for MoReport {
@@ -246,6 +250,91 @@ impl From<mo::MoReport> for MoReport {
             meta_type: r.type_,
             mark: r.mark,
             data: r.data,
+            evicted: r.evicted,
+        }
+    }
+}
+
+/// Where the Scheduling MO lives and how it names itself; each null keeps
+/// the library's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MoSettings {
+    /// The MO root (`./Scheduling`).
+    #[uniffi(default = None)]
+    pub root: Option<String>,
+    /// The MO identifier, the DDF type of the root (`org.dmsched/1.0/Scheduling`).
+    #[uniffi(default = None)]
+    pub mo_type: Option<String>,
+    /// Meta Type of result reports (`org.dmsched.scheduling.result`).
+    #[uniffi(default = None)]
+    pub report_type: Option<String>,
+    /// Meta Type of state reports (`org.dmsched.scheduling.state`).
+    #[uniffi(default = None)]
+    pub state_type: Option<String>,
+    /// ACL of the root: which servers may use the MO at all
+    /// (`Add=*&Delete=*&Exec=*&Get=*&Replace=*`).
+    #[uniffi(default = None)]
+    pub root_acl: Option<String>,
+}
+
+impl MoSettings {
+    /// `base` with the values given here.
+    pub(crate) fn apply(self, base: mo::MoConfig) -> mo::MoConfig {
+        mo::MoConfig {
+            root: self.root.unwrap_or(base.root),
+            mo_type: self.mo_type.unwrap_or(base.mo_type),
+            report_type: self.report_type.unwrap_or(base.report_type),
+            state_type: self.state_type.unwrap_or(base.state_type),
+            root_acl: self.root_acl.unwrap_or(base.root_acl),
+        }
+    }
+}
+
+/// How `deliverReports` retries a server it could not reach: after
+/// `firstSeconds`, then twice as long each time, at most `maxSeconds` apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRetry {
+    /// The first retry's delay.
+    pub first_seconds: u64,
+    /// The longest delay.
+    pub max_seconds: u64,
+}
+
+impl From<ReportRetry> for agent::ReportRetry {
+    fn from(r: ReportRetry) -> Self {
+        agent::ReportRetry {
+            first_seconds: r.first_seconds,
+            max_seconds: r.max_seconds,
+        }
+    }
+}
+
+/// One attempt of `deliverReports` to reach a server.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The server.
+    pub server_id: String,
+    /// Reports (alerts) the server acknowledged in the session.
+    pub delivered: u32,
+    /// Why it failed (the session failed, or reports stayed
+    /// unacknowledged); null on success.
+    pub error: Option<String>,
+    /// When the next attempt is due (Unix ms), if it failed.
+    pub retry_at_ms: Option<i64>,
+    /// Failed attempts in a row so far (0 after a success).
+    pub attempts: u32,
+}
+
+impl From<agent::Delivery> for Delivery {
+    fn from(d: agent::Delivery) -> Self {
+        Delivery {
+            server_id: d.server_id,
+            delivered: u32::try_from(d.delivered).unwrap_or(u32::MAX),
+            error: d.error,
+            retry_at_ms: d.retry_at.map(|t| t.as_millisecond()),
+            attempts: d.attempts,
         }
     }
 }

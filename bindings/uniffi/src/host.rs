@@ -35,7 +35,10 @@ pub trait TreeAccess: Send + Sync {
     fn read(&self, owner: String, uri: String) -> Result<Option<TreeValue>, HostError>;
 }
 
-/// Runs a task's DM commands with the rights of `context.owner`.
+/// Runs a task's DM commands with the rights of `context.owner`: the host
+/// of an `Engine`, and an `Agent`'s optional hand-off executor (the host's
+/// own DM stack applies the commands instead of the agent's tree).
+/// Throwing makes the attempt fail with the message as its reason.
 #[uniffi::export(with_foreign)]
 pub trait ActionExecutor: Send + Sync {
     /// `actions_json` is the task's actions as in the schedule document;
@@ -95,6 +98,37 @@ impl dmsched_core::UserPrompt for PromptAdapter {
             .confirm(ctx.into(), title.to_string())
             .map(Into::into)
             .map_err(|e| dmsched_core::HostError(e.to_string()))
+    }
+}
+
+/// Runs `actions` through a foreign executor: the actions as JSON in, the
+/// results converted back; a throwing callback or an unusable result is a
+/// `HostError` (a failed attempt), never a panic.
+fn execute_foreign(
+    executor: &dyn ActionExecutor,
+    ctx: &dmsched_core::RunContext,
+    actions: &[Action],
+) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+    let json =
+        serde_json::to_string(actions).map_err(|e| dmsched_core::HostError(e.to_string()))?;
+    let out = executor
+        .execute(ctx.into(), json)
+        .map_err(|e| dmsched_core::HostError(e.to_string()))?;
+    out.into_iter()
+        .map(|r| r.try_into().map_err(dmsched_core::HostError))
+        .collect()
+}
+
+/// A foreign [`ActionExecutor`] as the core's (an agent's hand-off mode).
+pub(crate) struct ExecutorAdapter(pub(crate) Arc<dyn ActionExecutor>);
+
+impl dmsched_core::ActionExecutor for ExecutorAdapter {
+    fn execute(
+        &self,
+        ctx: &dmsched_core::RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+        execute_foreign(self.0.as_ref(), ctx, actions)
     }
 }
 
@@ -163,16 +197,7 @@ impl dmsched_core::ActionExecutor for Adapter {
         ctx: &dmsched_core::RunContext,
         actions: &[Action],
     ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
-        let json =
-            serde_json::to_string(actions).map_err(|e| dmsched_core::HostError(e.to_string()))?;
-        let out = self
-            .0
-            .executor
-            .execute(ctx.into(), json)
-            .map_err(|e| dmsched_core::HostError(e.to_string()))?;
-        out.into_iter()
-            .map(|r| r.try_into().map_err(dmsched_core::HostError))
-            .collect()
+        execute_foreign(self.0.executor.as_ref(), ctx, actions)
     }
 }
 

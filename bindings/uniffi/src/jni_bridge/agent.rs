@@ -9,7 +9,10 @@
 //! 416); `NativePrompt.confirm(contextJson, title)` answers `"accept"`,
 //! `"refuse"` or `{"postpone": seconds}` (throwing or garbage: refused);
 //! `NativeAuthorizer.authorize(requester, owner, id, access)` with access
-//! `read`, `change` or `end` (throwing: false).
+//! `read`, `change` or `end` (throwing: false);
+//! `NativeExecutor.execute(contextJson, actionsJson)` (hand-off mode: the
+//! scheduled DM commands, as `NativeHost.execute`; throwing or garbage: a
+//! failed attempt with that reason).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,13 +25,17 @@ use serde::Deserialize;
 
 use dmsched_core::agent::{Agent as CoreAgent, AgentHost};
 use dmsched_core::dm::session;
+use dmsched_core::model::{Action, CommandResult};
 use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
 
 use super::{
-    Fail, Res, call_java, context_json, json, jstring, native, next_id, opt_string, string,
-    string_result,
+    Fail, Res, call_java, context_json, java_execute, json, jstring, native, next_id, opt_string,
+    string, string_result,
 };
-use crate::dm_types::{DeviceFacts, MoReport, NotificationInfo, SessionSummary, UiRequest};
+use crate::dm_types::{
+    Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
+    UiRequest,
+};
 use crate::{Agent, AgentSettings, DmschedError, time};
 
 static AGENTS: Mutex<Option<HashMap<i64, Arc<Agent>>>> = Mutex::new(None);
@@ -69,6 +76,12 @@ struct SettingsJson {
     options: Option<serde_json::Value>,
     #[serde(default = "http_timeout_ms")]
     http_timeout_ms: u64,
+    /// Scheduling MO placement and report types (`MoSettings`).
+    #[serde(default)]
+    mo: Option<MoSettings>,
+    /// The backoff of `deliverReports` (`ReportRetry`).
+    #[serde(default)]
+    report_retry: Option<ReportRetry>,
 }
 
 fn utc() -> String {
@@ -87,6 +100,8 @@ impl From<SettingsJson> for AgentSettings {
             time_zone: s.time_zone,
             options_json: s.options.map(|v| v.to_string()),
             http_timeout_ms: s.http_timeout_ms,
+            mo: s.mo,
+            report_retry: s.report_retry,
         }
     }
 }
@@ -240,6 +255,18 @@ impl dmsched_core::Authorizer for JavaAuthorizer {
     }
 }
 
+struct JavaExecutor(Arc<JavaCallback>);
+
+impl dmsched_core::ActionExecutor for JavaExecutor {
+    fn execute(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        java_execute(&self.0.vm, self.0.obj.as_obj(), "execute", ctx, actions)
+    }
+}
+
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeOpen<'l>(
     mut env: EnvUnowned<'l>,
@@ -249,6 +276,7 @@ pub extern "system" fn nativeOpen<'l>(
     ui: JObject<'l>,
     prompt: JObject<'l>,
     authorizer: JObject<'l>,
+    executor: JObject<'l>,
 ) -> jlong {
     native(&mut env, |env| {
         let text = string(env, &settings_json, "settingsJson")?;
@@ -258,6 +286,7 @@ pub extern "system" fn nativeOpen<'l>(
             prompt: JavaCallback::new(env, &prompt)?.map(|c| Arc::new(JavaPrompt(c)) as _),
             authorizer: JavaCallback::new(env, &authorizer)?
                 .map(|c| Arc::new(JavaAuthorizer(c)) as _),
+            executor: JavaCallback::new(env, &executor)?.map(|c| Arc::new(JavaExecutor(c)) as _),
         };
         let agent = Agent::open_core(settings.into(), now_ms, host)?;
         let id = next_id();
@@ -441,5 +470,33 @@ pub extern "system" fn nativePendingReports<'l>(
                 .map(MoReport::from)
                 .collect::<Vec<_>>())
         })
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeDeliverReports<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        on_agent(env, handle, |a| {
+            Ok(a.deliver_reports(time(now_ms)?)?
+                .into_iter()
+                .map(Delivery::from)
+                .collect::<Vec<_>>())
+        })
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeReportsToDeliver<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        on_agent(env, handle, |a| Ok(a.reports_to_deliver()))
     })
 }

@@ -15,7 +15,7 @@ use dmsched_core::model::{Action, CommandResult, Report};
 use dmsched_core::{HostError, RunContext};
 
 use super::{
-    Fail, Res, call_java, context_json, json, jstring, native, next_id, opt_string, string,
+    Fail, Res, call_java, java_execute, json, jstring, native, next_id, opt_string, string,
     string_result,
 };
 use crate::{DmschedError, Engine, EngineSettings, time};
@@ -48,7 +48,8 @@ struct JavaHost {
 }
 
 impl JavaHost {
-    /// Calls `NativeHost.<name>(args…): String?` and returns its result;
+    /// Calls `NativeHost.read` or `reportReady` (`execute` goes through
+    /// `java_execute`) and returns its result;
     /// a Java exception becomes a `HostError` with its text (and is cleared).
     fn call(&self, name: &str, args: &[&str]) -> Result<Option<String>, HostError> {
         call_java(&self.vm, &format!("host {name}"), |env| {
@@ -61,12 +62,6 @@ impl JavaHost {
                 "read" => env.call_method(
                     self.host.as_obj(),
                     jni_str!("read"),
-                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                    &vals,
-                )?,
-                "execute" => env.call_method(
-                    self.host.as_obj(),
-                    jni_str!("execute"),
                     jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
                     &vals,
                 )?,
@@ -100,15 +95,7 @@ impl dmsched_core::ActionExecutor for JavaHost {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        let a = serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?;
-        let out = self
-            .call("execute", &[&context_json(ctx), &a])?
-            .ok_or_else(|| HostError("execute returned null".into()))?;
-        serde_json::from_str(&out).map_err(|e| {
-            HostError(format!(
-                "execute results are not a JSON array of {{op, target, status}}: {e}"
-            ))
-        })
+        java_execute(&self.vm, self.host.as_obj(), "host execute", ctx, actions)
     }
 }
 

@@ -21,10 +21,11 @@ mod engine;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jni::errors::ThrowRuntimeExAndDefault;
-use jni::objects::{JString, JValue};
+use jni::objects::{JObject, JString, JValue};
 use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
 
-use dmsched_core::RunContext;
+use dmsched_core::model::{Action, CommandResult};
+use dmsched_core::{HostError, RunContext};
 
 use crate::DmschedError;
 
@@ -177,6 +178,38 @@ pub(super) fn call_java<T>(
         Ok(Err(msg)) => Err(format!("{what} threw: {msg}")),
         Err(e) => Err(format!("{what}: JNI: {e}")),
     }
+}
+
+/// Calls `execute(contextJson, actionsJson): String` on the Java object
+/// `obj` (a `NativeHost` or a `NativeExecutor`) and reads its results; a
+/// throw, a null or results that are not a JSON array of `{op, target,
+/// status}` are a `HostError` (a failed attempt).
+pub(super) fn java_execute(
+    vm: &JavaVM,
+    obj: &JObject<'_>,
+    what: &str,
+    ctx: &RunContext,
+    actions: &[Action],
+) -> Result<Vec<CommandResult>, HostError> {
+    let a = serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?;
+    let c = context_json(ctx);
+    let out = call_java(vm, what, |env| {
+        let (c, a) = (env.new_string(&c)?, env.new_string(&a)?);
+        let v = env.call_method(
+            obj,
+            jni_str!("execute"),
+            jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+            &[JValue::Object(&c), JValue::Object(&a)],
+        )?;
+        string_result(env, v)
+    })
+    .map_err(HostError)?
+    .ok_or_else(|| HostError(format!("{what} returned null")))?;
+    serde_json::from_str(&out).map_err(|e| {
+        HostError(format!(
+            "execute results are not a JSON array of {{op, target, status}}: {e}"
+        ))
+    })
 }
 
 /// A Java `String` result of a callback (null stays `None`).

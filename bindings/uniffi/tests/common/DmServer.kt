@@ -33,10 +33,30 @@ const val S2 = """{"name": "after boot", "tasks": [{"id": "T1", "trigger": {"eve
 const val S3 = """{"name": "low battery", "tasks": [{"id": "T1", "trigger": {"becomes_true": "./Vendor/Battery < 20"},
   "actions": [{"op": "Get", "target": "./DevInfo/Man"}], "policy": {"report": "always"}}]}"""
 
+/** SD: hourly from 12:05; each result goes to the server at once. */
+const val SD = """{"name": "report at once", "tasks": [{"id": "T1", "trigger": {"every": {"seconds": 3600, "anchor": "2026-12-01T12:05:00Z"}},
+  "actions": [{"op": "Get", "target": "./DevInfo/Man"}], "policy": {"report": "always", "report_delivery": "immediate"}}]}"""
+/** SH: T1 sets ./Vendor/Mode hourly from 12:05; T2 sets ./Vendor/Other once at 12:10 (the tests' hosts refuse that one). */
+const val SH = """{"name": "host runs it", "tasks": [
+  {"id": "T1", "trigger": {"every": {"seconds": 3600, "anchor": "2026-12-01T12:05:00Z"}},
+   "actions": [{"op": "Replace", "target": "./Vendor/Mode", "data": "eco"}], "policy": {"report": "always"}},
+  {"id": "T2", "trigger": {"at": "2026-12-01T12:10:00Z"},
+   "actions": [{"op": "Replace", "target": "./Vendor/Other", "data": "x"}], "policy": {"report": "always"}}]}"""
+
+/** The Add of schedule [doc] as `./Scheduling/Schedules/<id>` (a JSON document). */
+fun addSchedule(id: String, doc: String) =
+    """{"add": {"target": "./Scheduling/Schedules/$id", "data": ${jsonString(doc)}, "type": "application/json"}}"""
+
+/** Every session: installs SD. */
+fun deliverScript() = """{"steps": [[${addSchedule("SD", SD)}]]}"""
+
+/** Every session: ./Vendor/Mode made ("off") and SH installed, then ./Vendor/Mode read back. */
+fun handOffScript() = """{"steps": [[{"add": {"target": "./Vendor", "format": "node"}},
+    {"add": {"target": "./Vendor/Mode", "data": "off"}}, ${addSchedule("SH", SH)}], [{"get": "./Vendor/Mode"}]]}"""
+
 /** Every session: three UI alerts (confirm, text input, multiple choice), the three installs, a Get of S1's state. */
 fun installScript(): String {
-    fun add(id: String, doc: String) =
-        """{"add": {"target": "./Scheduling/Schedules/$id", "data": ${jsonString(doc)}, "type": "application/json"}}"""
+    fun add(id: String, doc: String) = addSchedule(id, doc)
     return """{"steps": [[
         {"alert": {"code": 1101, "options": "MAXDT=10&DR=1", "texts": ["Install the schedules?"]}},
         {"alert": {"code": 1102, "options": "MAXLEN=8&IT=A&ET=T", "texts": ["Your name?"]}},

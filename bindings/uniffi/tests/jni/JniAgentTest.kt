@@ -1,7 +1,9 @@
 // Tests of org.dmsched.jni.NativeAgent (full-client mode over JNI) against
 // the test DM server as a child process, under -Xcheck:jni: provisioning,
 // package #0, sessions, runs offline, reports delivered and dropped, the
-// three callbacks (one throwing), error kinds, closed handles, reopening.
+// three callbacks (one throwing), error kinds, closed handles, reopening;
+// reports delivered at once (deliverReports, retried while the server is
+// gone) and hand-off mode (a NativeExecutor runs the scheduled commands).
 // Run from JniTest's main.
 package org.dmsched.jni.test
 
@@ -9,7 +11,9 @@ import java.io.File
 import java.nio.file.Files
 import java.util.concurrent.atomic.AtomicInteger
 import org.dmsched.jni.NativeAgent
+import org.dmsched.jni.DmschedNativeException
 import org.dmsched.jni.NativeAuthorizer
+import org.dmsched.jni.NativeExecutor
 import org.dmsched.jni.NativePrompt
 import org.dmsched.jni.NativeUserInteraction
 import org.dmsched.testing.*
@@ -128,10 +132,131 @@ fun testNativeAgent(root: File) {
     }
 }
 
+/**
+ * 6.3.4.1.10: a task with `"report_delivery": "immediate"`: `deliverReports`
+ * opens a session that delivers its result (the server gets the Generic
+ * Alert 1226 with the Meta Type of `settings.mo`), a second call has nothing
+ * to do; with the server gone the attempt fails and is put off by
+ * `settings.report_retry`, which `nextWakeup` includes.
+ */
+fun testNativeAgentDeliversReportsAtOnce(root: File) {
+    val min = 60_000L
+    DmServer(File(root, "server-deliver"), deliverScript()).use { srv ->
+        val settings = """{"state_dir": ${jsonString(File(root, "agent-deliver").path)}, "device": {"dev_id": "$DEVICE"},
+            "http_timeout_ms": 10000, "mo": {"report_type": "com.example.sched.result"},
+            "report_retry": {"first_seconds": 10, "max_seconds": 15}}"""
+        NativeAgent.open(settings, AGENT_T0, null, null, null).use { a ->
+            a.provision(accountJson(srv.url), srv.caPem, AGENT_T0)
+            ok(a.reportsToDeliver() == "[]" && a.deliverReports(AGENT_T0) == "[]", "nothing to deliver yet")
+            val install = a.runSession(SERVER_ID, null, AGENT_T0)
+            ok(count("\"command\":\"Add\",\"code\":200", install) == 1, "the server installs SD: $install")
+            val at = AGENT_T0 + 5 * min
+            val fired = a.tick(at)
+            ok(fired.contains("\"schedule\":\"SD\"") && fired.contains("\"outcome\":\"ran\""), "SD ran: $fired")
+            ok(a.reportsToDeliver() == "[\"$SERVER_ID\"]", "its report is due at once: ${a.reportsToDeliver()}")
+            ok(a.nextWakeup() == at, "so the next wake-up is now: ${a.nextWakeup()}")
+            val pending = a.pendingReports(SERVER_ID)
+            ok(pending.contains("\"meta_type\":\"com.example.sched.result\"") && pending.contains("\"evicted\":0"),
+                "the report has the configured Meta Type: $pending")
+
+            val done = a.deliverReports(at + min)
+            ok(count("\"server_id\":", done) == 1 && done.contains("\"server_id\":\"$SERVER_ID\"") &&
+                done.contains("\"error\":null") && done.contains("\"retry_at_ms\":null") && done.contains("\"attempts\":0") &&
+                !done.contains("\"delivered\":0"), "delivered in a session of its own: $done")
+            val alerts = srv.records().count { it.contains("\"meta_type\":\"com.example.sched.result\"") }
+            ok(alerts == 1, "the server got the Generic Alert once: $alerts")
+            ok(a.deliverReports(at + min) == "[]" && a.reportsToDeliver() == "[]", "a second call has nothing to do")
+            ok(a.nextWakeup() == at + 60 * min, "the next wake-up is SD's next run: ${a.nextWakeup()}")
+
+            srv.close()
+            a.tick(at + 60 * min)
+            val t = at + 61 * min
+            val failed = a.deliverReports(t)
+            ok(failed.contains("\"attempts\":1") && failed.contains("\"delivered\":0") &&
+                failed.contains("\"retry_at_ms\":${t + 10_000}") && Regex("\"error\":\"[^\"]+").containsMatchIn(failed),
+                "a failed delivery, retried after 10 s: $failed")
+            ok(a.nextWakeup() == t + 10_000, "nextWakeup includes the retry: ${a.nextWakeup()}")
+            ok(a.deliverReports(t + 5_000) == "[]", "not before its time")
+            ok(a.deliverReports(t + 10_000).contains("\"retry_at_ms\":${t + 25_000}"), "then after 15 s (the maximum)")
+        }
+    }
+    expectKind("InvalidArgument", "an unknown report_retry key") {
+        NativeAgent.open("""{"state_dir": ${jsonString(File(root, "z").path)}, "device": {"dev_id": "d"},
+            "report_retry": {"first": 1, "max_seconds": 2}}""", AGENT_T0, null, null, null)
+    }
+    expectKind("InvalidArgument", "an unknown mo key") {
+        NativeAgent.open("""{"state_dir": ${jsonString(File(root, "z").path)}, "device": {"dev_id": "d"},
+            "mo": {"rooot": "./S"}}""", AGENT_T0, null, null, null)
+    }
+}
+
+/**
+ * 6.1.7.4, 6.1.7.6: hand-off mode. With a [NativeExecutor] the commands of a
+ * schedule the server installed run through the host, with the owning
+ * server in the context; the agent's tree is not touched (the server reads
+ * ./Vendor/Mode back as "off"); the firing and the report carry the host's
+ * status (202). A throwing executor makes a failed run with its message.
+ * 6.3.4.1.10: with `outbox_capacity` 1 the older report is evicted and the
+ * server told (`"evicted": 1`).
+ */
+fun testNativeAgentHandOff(root: File) {
+    val min = 60_000L
+    DmServer(File(root, "server-handoff"), handOffScript()).use { srv ->
+        val contexts = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        val actions = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        var self: NativeAgent? = null
+        var reentry: String? = null
+        val executor = NativeExecutor { ctx, acts ->
+            contexts.add(ctx)
+            actions.add(acts)
+            try { self?.schedules() } catch (e: DmschedNativeException) { reentry = e.kind }
+            if (acts.contains("./Vendor/Other")) throw IllegalStateException("host DM stack busy")
+            """[{"op": "Replace", "target": "./Vendor/Mode", "status": 202}]"""
+        }
+        val settings = """{"state_dir": ${jsonString(File(root, "agent-handoff").path)}, "device": {"dev_id": "$DEVICE"},
+            "http_timeout_ms": 10000, "options": {"outbox_capacity": 1}}"""
+        NativeAgent.open(settings, AGENT_T0, null, null, null, executor).use { a ->
+            self = a
+            a.provision(accountJson(srv.url), srv.caPem, AGENT_T0)
+            val install = a.runSession(SERVER_ID, null, AGENT_T0)
+            ok(count("\"command\":\"Add\",\"code\":200", install) == 3 && contexts.isEmpty(),
+                "the session's own commands go to the agent's tree: $install")
+
+            val fired = a.tick(AGENT_T0 + 5 * min)
+            ok(fired.contains("\"task\":\"T1\"") && fired.contains("\"outcome\":\"ran\"") && fired.contains("\"status\":202"),
+                "T1 ran with the host's status: $fired")
+            ok(contexts.size == 1 && contexts.first().contains("\"owner\":\"$SERVER_ID\"") &&
+                contexts.first().contains("\"schedule\":\"SH\""), "as the owning server: $contexts")
+            ok(actions.first().contains("\"op\":\"Replace\"") && actions.first().contains("./Vendor/Mode") &&
+                actions.first().contains("eco"), "the scheduled Replace: $actions")
+            ok(reentry == "InvalidState", "an executor calling the agent gets InvalidState: $reentry")
+            val report = a.pendingReports(SERVER_ID)
+            ok(report.contains("status=\\\"202\\\"") && report.contains("<Outcome>ran</Outcome>"), "the report has the host's status: $report")
+
+            val refused = a.tick(AGENT_T0 + 10 * min)
+            ok(refused.contains("\"task\":\"T2\"") && refused.contains("\"outcome\":\"failed\"") &&
+                refused.contains("host DM stack busy"), "a throwing executor fails the run: $refused")
+            val queued = a.pendingReports(SERVER_ID)
+            ok(queued.contains("\"evicted\":1") && queued.contains("reports-evicted") && !queued.contains("<Outcome>ran</Outcome>"),
+                "T1's report was evicted, and that is reported: $queued")
+
+            val second = a.runSession(SERVER_ID, null, AGENT_T0 + 11 * min)
+            ok(count("\"command\":\"Add\",\"code\":418", second) == 3 && !second.contains("\"alerts_delivered\":0"),
+                "reports delivered: $second")
+            ok(a.pendingReports(SERVER_ID) == "[]", "and gone")
+            val records = srv.records()
+            ok(records.count { it.contains("\"data\":\"off\"") } == 2 && records.none { it.contains("\"data\":\"eco\"") },
+                "the agent's tree still says off")
+        }
+    }
+}
+
 fun agentJniTests() {
     val root = Files.createTempDirectory("dmsched-jni-agent").toFile()
     try {
         testNativeAgent(root)
+        testNativeAgentDeliversReportsAtOnce(root)
+        testNativeAgentHandOff(root)
     } finally {
         root.deleteRecursively()
     }

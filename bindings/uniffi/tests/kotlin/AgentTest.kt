@@ -3,7 +3,9 @@
 // sessions that install schedules as JSON documents in ./Scheduling, runs
 // offline (tick, event, tree value), reports delivered as Generic Alerts
 // 1226 and dropped once acknowledged, UI alerts through UserInteraction,
-// error mapping, re-entrance, shutdown and reopening. Run from EngineTest's main.
+// error mapping, re-entrance, shutdown and reopening; reports delivered at
+// once (deliverReports, retried while the server is gone) and hand-off mode
+// (an ActionExecutor runs the scheduled commands). Run from EngineTest's main.
 package org.dmsched.test
 
 import java.io.File
@@ -211,10 +213,135 @@ fun testAgentFullClient(root: File) {
     }
 }
 
+/**
+ * 6.3.4.1.10: a task with `"report_delivery": "immediate"` makes its result
+ * due at once: `deliverReports` opens a session that delivers it (the server
+ * gets the Generic Alert 1226 with the Meta Type `MoSettings` sets) and a
+ * second call has nothing to do. With the server gone the attempt fails and
+ * is put off by `reportRetry` (10 s, then 15 s: the maximum), which
+ * `nextWakeup` includes.
+ */
+fun testAgentDeliversReportsAtOnce(root: File) {
+    val srv = DmServer(File(root, "server-deliver"), deliverScript())
+    try {
+        val settings = agentSettings(File(root, "agent-deliver")).copy(
+            mo = MoSettings(reportType = "com.example.sched.result"),
+            reportRetry = ReportRetry(firstSeconds = 10uL, maxSeconds = 15uL),
+        )
+        Agent.open(settings, AGENT_T0).use { agent ->
+            agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0)
+            ok(agent.reportsToDeliver().isEmpty() && agent.deliverReports(AGENT_T0).isEmpty(), "nothing to deliver yet")
+            ok(statusesOf(agent.runSession(SERVER_ID, null, AGENT_T0), "Add") == listOf(200), "the server installs SD")
+            val at = AGENT_T0 + 5 * MIN
+            ok(agent.nextWakeup() == at, "SD runs at 12:05: ${agent.nextWakeup()}")
+            val fired = agent.tick(at)
+            ok(fired.size == 1 && fired[0].schedule == "SD" && fired[0].outcome == Outcome.RAN, "SD ran: $fired")
+            ok(agent.reportsToDeliver() == listOf(SERVER_ID), "its report is due at once: ${agent.reportsToDeliver()}")
+            ok(agent.nextWakeup() == at, "so the next wake-up is now: ${agent.nextWakeup()}")
+            val pending = agent.pendingReports(SERVER_ID)
+            ok(pending.size == 1 && pending[0].metaType == "com.example.sched.result" && pending[0].evicted == 0uL,
+                "the report has the Meta Type of MoSettings: $pending")
+
+            val done = agent.deliverReports(at + MIN)
+            ok(done.size == 1 && done[0].serverId == SERVER_ID && done[0].error == null && done[0].retryAtMs == null &&
+                done[0].attempts == 0u && done[0].delivered >= 1u, "delivered in a session of its own: $done")
+            val alerts = srv.records().count { it.contains("\"meta_type\":\"com.example.sched.result\"") }
+            ok(alerts == 1, "the server got the Generic Alert once: $alerts")
+            ok(agent.deliverReports(at + MIN).isEmpty(), "a second call has nothing to do")
+            ok(agent.reportsToDeliver().isEmpty() && agent.pendingReports(SERVER_ID).isEmpty(), "and nothing waits")
+            ok(agent.nextWakeup() == at + 60 * MIN, "the next wake-up is SD's next run: ${agent.nextWakeup()}")
+
+            // The server is gone: the next report waits, retried with the backoff.
+            srv.close()
+            agent.tick(at + 60 * MIN)
+            val t = at + 61 * MIN
+            val failed = agent.deliverReports(t)
+            ok(failed.size == 1 && failed[0].error != null && failed[0].delivered == 0u && failed[0].attempts == 1u &&
+                failed[0].retryAtMs == t + 10_000, "a failed delivery, retried after 10 s: $failed")
+            ok(agent.nextWakeup() == t + 10_000, "nextWakeup includes the retry: ${agent.nextWakeup()}")
+            ok(agent.deliverReports(t + 5_000).isEmpty(), "not before its time")
+            val again = agent.deliverReports(t + 10_000)
+            ok(again.size == 1 && again[0].attempts == 2u && again[0].retryAtMs == t + 25_000, "then after 15 s (the maximum): $again")
+            ok(agent.reportsToDeliver() == listOf(SERVER_ID) && agent.pendingReports(SERVER_ID).size == 1, "the report still waits")
+            agent.shutdown()
+            expect<DmschedException.Closed>("deliverReports after shutdown") { agent.deliverReports(t) }
+        }
+    } finally {
+        srv.close()
+    }
+}
+
+/** The host's own DM stack: 202 for every command, and a throw for ./Vendor/Other. */
+class HostStack : ActionExecutor {
+    val runs = java.util.concurrent.ConcurrentLinkedQueue<Pair<RunContext, String>>()
+    @Volatile var agent: Agent? = null
+    @Volatile var reentry: Throwable? = null
+    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+        runs.add(context to actionsJson)
+        try { agent?.schedules() } catch (t: Throwable) { reentry = t }
+        if (actionsJson.contains("./Vendor/Other")) throw IllegalStateException("host DM stack busy")
+        return listOf(CommandResult(op = "Replace", target = "./Vendor/Mode", status = 202u, data = null))
+    }
+}
+
+/**
+ * 6.1.7.4, 6.1.7.6: hand-off mode. With an `executor` the commands of a
+ * schedule the server installed run through the host, with the owning
+ * server's identity; the agent's tree is not touched (the server reads
+ * ./Vendor/Mode back as "off"); the firing and the report carry the host's
+ * status (202). A throwing executor makes a failed run with its message.
+ * 6.3.4.1.10: with a full queue (`outbox_capacity` 1) the older report is
+ * evicted and the server is told how many (`MoReport.evicted`).
+ */
+fun testAgentHandOff(root: File) {
+    DmServer(File(root, "server-handoff"), handOffScript()).use { srv ->
+        val host = HostStack()
+        val settings = agentSettings(File(root, "agent-handoff")).copy(optionsJson = """{"outbox_capacity": 1}""")
+        Agent.open(settings, AGENT_T0, executor = host).use { agent ->
+            host.agent = agent
+            agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0)
+            val install = agent.runSession(SERVER_ID, null, AGENT_T0)
+            ok(statusesOf(install, "Add") == listOf(200, 200, 200) && statusesOf(install, "Get") == listOf(200),
+                "the session's own commands go to the agent's tree: ${install.statuses}")
+            ok(host.runs.isEmpty(), "and not to the host")
+
+            val fired = agent.tick(AGENT_T0 + 5 * MIN)
+            ok(fired.size == 1 && fired[0].schedule == "SH" && fired[0].task == "T1" && fired[0].outcome == Outcome.RAN &&
+                fired[0].results.map { it.status.toInt() } == listOf(202), "T1 ran with the host's status: $fired")
+            val (ctx, actions) = host.runs.single()
+            ok(ctx.owner == SERVER_ID && ctx.schedule == "SH" && ctx.task == "T1", "as the owning server: $ctx")
+            ok(actions.contains("\"op\":\"Replace\"") && actions.contains("./Vendor/Mode") && actions.contains("eco"),
+                "the scheduled Replace: $actions")
+            ok(host.reentry is DmschedException.InvalidState, "an executor calling the agent gets InvalidState: ${host.reentry}")
+            val report = agent.pendingReports(SERVER_ID)
+            ok(report.size == 1 && report[0].data.contains("status=\"202\"") && report[0].data.contains("<Outcome>ran</Outcome>"),
+                "the report carries the host's status: $report")
+
+            val refused = agent.tick(AGENT_T0 + 10 * MIN)
+            ok(refused.size == 1 && refused[0].task == "T2" && refused[0].outcome == Outcome.FAILED &&
+                refused[0].reason?.contains("host DM stack busy") == true, "a throwing executor fails the run: $refused")
+            val queued = agent.pendingReports(SERVER_ID)
+            ok(queued.count { it.evicted == 1uL && it.data.contains("reports-evicted") } == 1 &&
+                queued.count { it.evicted == 0uL && it.data.contains("<Outcome>failed</Outcome>") } == 1 &&
+                queued.none { it.data.contains("<Outcome>ran</Outcome>") }, "T1's report was evicted, and that is reported: $queued")
+
+            val second = agent.runSession(SERVER_ID, null, AGENT_T0 + 11 * MIN)
+            ok(statusesOf(second, "Add") == listOf(418, 418, 418) && second.alertsDelivered >= 2u, "reports delivered: $second")
+            ok(agent.pendingReports(SERVER_ID).isEmpty(), "and gone")
+            val records = srv.records()
+            ok(records.count { it.contains("\"data\":\"off\"") } == 2 && records.none { it.contains("\"data\":\"eco\"") },
+                "the agent's tree still says off")
+            ok(host.runs.size == 2, "the host ran two tasks: ${host.runs.size}")
+        }
+    }
+}
+
 fun agentTests() {
     val root = Files.createTempDirectory("dmsched-agent").toFile()
     try {
         testAgentFullClient(root)
+        testAgentDeliversReportsAtOnce(root)
+        testAgentHandOff(root)
     } finally {
         root.deleteRecursively()
     }

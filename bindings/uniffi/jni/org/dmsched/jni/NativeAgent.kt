@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicLong
  * `Protocol` for a failed session, `AlreadyExists`, `Storage`, `Closed` …);
  * a bug in the library throws a plain `RuntimeException`: nothing aborts the VM.
  *
- * Threads: any thread. [runSession] blocks for the whole session (network):
- * never call it on the main thread. Callbacks run on the calling thread and
+ * Threads: any thread. [runSession] and [deliverReports] block for whole
+ * sessions (network): never call them on the main thread. Callbacks run on the calling thread and
  * must not call back into the agent (that call throws `InvalidState`).
  * [close] releases the agent (later calls throw `Closed`).
  */
@@ -56,8 +56,25 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
     /** Runs everything due at [nowMs]; returns the finished occurrences as a JSON array. */
     fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
 
-    /** The earliest instant at which [tick] has work, or [NO_WAKEUP]. */
+    /**
+     * The earliest instant at which [tick] or [deliverReports] has work (a due
+     * run, reports to deliver at once, a delivery retry), or [NO_WAKEUP].
+     */
     fun nextWakeup(): Long = nativeNextWakeup(h())
+
+    /**
+     * Delivers the reports whose task asks for immediate delivery
+     * (`policy.report_delivery: "immediate"`): one session (blocking) with each
+     * server that has such reports waiting, unless a failed attempt put it off
+     * past [nowMs]; failures are retried with the `report_retry` backoff (see
+     * [nextWakeup]). Returns a JSON array with one `{"server_id", "delivered",
+     * "error" (null on success), "retry_at_ms" (null on success), "attempts"}`
+     * per server tried; a failed session is an entry, not a throw.
+     */
+    fun deliverReports(nowMs: Long): String = nativeDeliverReports(h(), nowMs)
+
+    /** The servers with reports for immediate delivery waiting, as a JSON array of server ids. */
+    fun reportsToDeliver(): String = nativeReportsToDeliver(h())
 
     /** A device event ([fieldsJson]: a JSON object, or null); returns the firings. */
     fun postEvent(name: String, fieldsJson: String?, nowMs: Long): String = nativePostEvent(h(), name, fieldsJson, nowMs)
@@ -73,7 +90,9 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
 
     /**
      * The Scheduling reports waiting for [serverId]: a JSON array of `{"id",
-     * "owner", "source", "meta_type", "mark", "data"}`; they go with its next session.
+     * "owner", "source", "meta_type", "mark", "data", "evicted"}` (`evicted`: 0,
+     * except in the report of how many reports the full queue dropped); they go
+     * with its next session.
      */
     fun pendingReports(serverId: String): String = nativePendingReports(h(), serverId)
 
@@ -91,20 +110,27 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
          * Opens (creating) the agent. [settingsJson]: `{"state_dir", "device":
          * {"dev_id", "man", "model", "lang", "dev_typ", "oem", "fw_v", "sw_v",
          * "hw_v", "lrg_obj"}, "time_zone", "options": {engine settings},
-         * "http_timeout_ms"}` (only `state_dir` and `device.dev_id` required).
-         * Each callback may be null.
+         * "http_timeout_ms", "mo": {"root", "mo_type", "report_type", "state_type",
+         * "root_acl"}, "report_retry": {"first_seconds", "max_seconds"}}` (only
+         * `state_dir` and `device.dev_id` required; each `mo` key optional; both
+         * `report_retry` keys, when it is given). Each callback may be null; with
+         * an [executor] (hand-off mode) scheduled DM commands run through it
+         * instead of the agent's tree.
          */
         @JvmStatic
+        @JvmOverloads
         fun open(
             settingsJson: String,
             nowMs: Long,
             ui: NativeUserInteraction?,
             prompt: NativePrompt?,
             authorizer: NativeAuthorizer?,
-        ): NativeAgent = NativeAgent(nativeOpen(settingsJson, nowMs, ui, prompt, authorizer))
+            executor: NativeExecutor? = null,
+        ): NativeAgent = NativeAgent(nativeOpen(settingsJson, nowMs, ui, prompt, authorizer, executor))
 
         @JvmStatic private external fun nativeOpen(
             settingsJson: String, nowMs: Long, ui: NativeUserInteraction?, prompt: NativePrompt?, authorizer: NativeAuthorizer?,
+            executor: NativeExecutor?,
         ): Long
         @JvmStatic private external fun nativeClose(handle: Long)
         @JvmStatic private external fun nativeProvision(handle: Long, accountJson: String, caPem: String?, nowMs: Long): String
@@ -116,5 +142,7 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeSetValue(handle: Long, uri: String, valueJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeSchedules(handle: Long): String
         @JvmStatic private external fun nativePendingReports(handle: Long, serverId: String): String
+        @JvmStatic private external fun nativeDeliverReports(handle: Long, nowMs: Long): String
+        @JvmStatic private external fun nativeReportsToDeliver(handle: Long): String
     }
 }

@@ -33,3 +33,16 @@ fun interface NativePrompt {
 fun interface NativeAuthorizer {
     fun authorize(requester: String, owner: String, id: String, access: String): Boolean
 }
+
+/**
+ * Hand-off mode: runs the DM commands of a scheduled task through the host's
+ * own DM stack instead of the agent's tree, as [NativeHost.execute]:
+ * [contextJson] (`owner` — the server whose rights they run with —,
+ * `schedule`, `task`, `seq`, `attempt`, `due`, `now`), [actionsJson] the
+ * task's actions; return a JSON array of `{"op", "target", "status",
+ * "data"?}`, one per command run. The statuses are the run's results and go
+ * into its report; throwing (or garbage) makes the attempt fail with that reason.
+ */
+fun interface NativeExecutor {
+    fun execute(contextJson: String, actionsJson: String): String
+}

@@ -1,0 +1,193 @@
+//! `config_json` of `dms_agent_open` as the core's `AgentConfig`: the
+//! device facts, engine settings key by key over the agent's defaults, the
+//! Scheduling MO's names, the report-delivery backoff, the session's
+//! encoding and HTTP timeout. Unknown keys are refused.
+
+use dmsched_core::EngineConfig;
+use dmsched_core::agent::AgentConfig;
+use dmsched_core::dm::syncml::Encoding;
+use dmsched_core::tree::DeviceInfo;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::agent::invalid;
+use crate::boundary::fail;
+use crate::status::dms_status;
+
+/// `config_json.device`: the `./DevInfo` and `./DevDetail` facts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceJson {
+    dev_id: String,
+    man: String,
+    model: String,
+    lang: String,
+    #[serde(default)]
+    dev_typ: String,
+    #[serde(default)]
+    oem: String,
+    #[serde(default)]
+    fw_v: String,
+    #[serde(default)]
+    sw_v: String,
+    #[serde(default)]
+    hw_v: String,
+    #[serde(default)]
+    lrg_obj: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EncodingJson {
+    Xml,
+    Wbxml,
+}
+
+/// `config_json.mo`: where the Scheduling MO lives and how it names its
+/// reports; each key absent keeps the core's default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoJson {
+    #[serde(default)]
+    root: Option<String>,
+    #[serde(default)]
+    mo_type: Option<String>,
+    #[serde(default)]
+    report_type: Option<String>,
+    #[serde(default)]
+    state_type: Option<String>,
+    #[serde(default)]
+    root_acl: Option<String>,
+}
+
+/// `config_json.report_retry`: the backoff of `dms_agent_deliver_reports`;
+/// each key absent keeps the core's default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportRetryJson {
+    #[serde(default)]
+    first_seconds: Option<u64>,
+    #[serde(default)]
+    max_seconds: Option<u64>,
+}
+
+/// `config_json` of `dms_agent_open`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigJson {
+    dir: String,
+    device: DeviceJson,
+    #[serde(default)]
+    engine: serde_json::Map<String, Value>,
+    #[serde(default)]
+    encoding: Option<EncodingJson>,
+    #[serde(default)]
+    http_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    mo: Option<MoJson>,
+    #[serde(default)]
+    report_retry: Option<ReportRetryJson>,
+    #[serde(default)]
+    log_level: i32,
+}
+
+pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status> {
+    let c: ConfigJson = serde_json::from_str(text).map_err(|e| invalid("config_json", e))?;
+    let d = c.device;
+    let mut cfg = AgentConfig::new(
+        c.dir,
+        DeviceInfo {
+            dev_id: d.dev_id,
+            man: d.man,
+            model: d.model,
+            lang: d.lang,
+            dev_typ: d.dev_typ,
+            oem: d.oem,
+            fw_v: d.fw_v,
+            sw_v: d.sw_v,
+            hw_v: d.hw_v,
+            lrg_obj: d.lrg_obj,
+        },
+    );
+    // `engine` overrides the agent's engine defaults key by key (so that
+    // `device_id` stays the DevId unless given).
+    let mut engine = serde_json::to_value(&cfg.engine)
+        .map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
+    if let Value::Object(base) = &mut engine {
+        base.extend(c.engine);
+    }
+    cfg.engine = serde_json::from_value::<EngineConfig>(engine)
+        .map_err(|e| invalid("config_json.engine", e))?;
+    if let Some(enc) = c.encoding {
+        cfg.session.encoding = match enc {
+            EncodingJson::Xml => Encoding::Xml,
+            EncodingJson::Wbxml => Encoding::Wbxml,
+        };
+    }
+    if let Some(s) = c.http_timeout_seconds {
+        cfg.http.timeout = std::time::Duration::from_secs(s);
+    }
+    if let Some(m) = c.mo {
+        let mo = &mut cfg.mo;
+        for (slot, v) in [
+            (&mut mo.root, m.root),
+            (&mut mo.mo_type, m.mo_type),
+            (&mut mo.report_type, m.report_type),
+            (&mut mo.state_type, m.state_type),
+            (&mut mo.root_acl, m.root_acl),
+        ] {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+    }
+    if let Some(r) = c.report_retry {
+        let retry = &mut cfg.report_retry;
+        retry.first_seconds = r.first_seconds.unwrap_or(retry.first_seconds);
+        retry.max_seconds = r.max_seconds.unwrap_or(retry.max_seconds);
+    }
+    Ok((cfg, c.log_level))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_options_override_defaults_key_by_key() {
+        let (cfg, level) = agent_config(
+            r#"{"dir": "/tmp/x", "device": {"dev_id": "IMEI:1", "man": "m", "model": "o", "lang": "en"},
+                "engine": {"time_zone": "Europe/Paris"}, "log_level": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.engine.device_id, "IMEI:1");
+        assert_eq!(cfg.engine.time_zone, "Europe/Paris");
+        assert_eq!(level, 3);
+    }
+
+    #[test]
+    fn mo_and_report_retry_override_defaults_key_by_key() {
+        let (cfg, _) = agent_config(
+            r#"{"dir": "/tmp/x", "device": {"dev_id": "IMEI:1", "man": "m", "model": "o", "lang": "en"},
+                "mo": {"report_type": "com.example.result"}, "report_retry": {"first_seconds": 5}}"#,
+        )
+        .unwrap();
+        let default = dmsched_core::mo::MoConfig::default();
+        assert_eq!(cfg.mo.report_type, "com.example.result");
+        assert_eq!(cfg.mo.root, default.root);
+        assert_eq!(cfg.mo.state_type, default.state_type);
+        assert_eq!(cfg.report_retry.first_seconds, 5);
+        assert_eq!(
+            cfg.report_retry.max_seconds,
+            dmsched_core::agent::ReportRetry::default().max_seconds
+        );
+    }
+
+    #[test]
+    fn unknown_config_keys_are_refused() {
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "mo": {"x": 1}}"#).is_err());
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "report_retry": {"first": 1}}"#).is_err());
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "x": 1}"#).is_err());
+        assert!(agent_config(r#"{"dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}, "engine": {"x": 1}}"#).is_err());
+    }
+}
