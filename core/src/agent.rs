@@ -300,7 +300,7 @@ impl Agent {
             immediate: Mutex::new(BTreeSet::new()),
             backoff: Mutex::new(BTreeMap::new()),
         };
-        agent.note_reports()?;
+        agent.note_reports(None)?;
         Ok(agent)
     }
 
@@ -310,29 +310,81 @@ impl Agent {
     }
 
     /// Recomputes which servers have reports waiting that their task wants
-    /// delivered at once (`policy.report_delivery: immediate`).
-    fn note_reports(&self) -> Result<(), AgentError> {
+    /// delivered at once (`policy.report_delivery: immediate`): every
+    /// server (`None`, at open), or these.
+    fn note_reports(&self, servers: Option<&[String]>) -> Result<(), AgentError> {
         let mut e = self.mo.engine();
-        let batch = e.pending_reports(None, e.config().outbox_capacity.max(1))?;
-        let mut servers = BTreeSet::new();
-        let mut seen = BTreeSet::new();
-        for r in &batch.reports {
-            let f = &r.firing;
-            if servers.contains(&f.owner) || !seen.insert((&f.owner, &f.schedule, &f.task)) {
-                continue;
-            }
-            let immediate = e.get(&f.owner, &f.owner, &f.schedule).is_ok_and(|i| {
-                i.document.tasks.iter().any(|t| {
-                    t.id == f.task && t.policy.report_delivery == ReportDelivery::Immediate
-                })
-            });
-            if immediate {
-                servers.insert(f.owner.clone());
+        let cap = e.config().outbox_capacity.max(1);
+        let batches = match servers {
+            None => vec![(None, e.pending_reports(None, cap)?)],
+            Some(list) => list
+                .iter()
+                .map(|s| Ok((Some(s.clone()), e.pending_reports(Some(s), cap)?)))
+                .collect::<Result<Vec<_>, EngineError>>()?,
+        };
+        let mut found = BTreeSet::new();
+        for (_, batch) in &batches {
+            let mut seen = BTreeSet::new();
+            for r in &batch.reports {
+                let f = &r.firing;
+                if found.contains(&f.owner) || !seen.insert((&f.owner, &f.schedule, &f.task)) {
+                    continue;
+                }
+                let immediate = e.get(&f.owner, &f.owner, &f.schedule).is_ok_and(|i| {
+                    i.document.tasks.iter().any(|t| {
+                        t.id == f.task && t.policy.report_delivery == ReportDelivery::Immediate
+                    })
+                });
+                if immediate {
+                    found.insert(f.owner.clone());
+                }
             }
         }
         drop(e);
-        *lock(&self.immediate) = servers;
+        let mut set = lock(&self.immediate);
+        match servers {
+            None => *set = found,
+            Some(list) => {
+                for s in list {
+                    if found.contains(s) {
+                        set.insert(s.clone());
+                    } else {
+                        set.remove(s);
+                    }
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// After firings: a server not yet due a delivery that one of them
+    /// may have queued an immediate report for is looked at.
+    fn note_firings(&self, fired: &[Firing]) -> Result<(), AgentError> {
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let mut owners: Vec<String> = Vec::new();
+        {
+            let set = lock(&self.immediate).clone();
+            let mut e = self.mo.engine();
+            for f in fired {
+                if set.contains(&f.owner) || owners.contains(&f.owner) {
+                    continue;
+                }
+                let immediate = e.get(&f.owner, &f.owner, &f.schedule).is_ok_and(|i| {
+                    i.document.tasks.iter().any(|t| {
+                        t.id == f.task && t.policy.report_delivery == ReportDelivery::Immediate
+                    })
+                });
+                if immediate {
+                    owners.push(f.owner.clone());
+                }
+            }
+        }
+        if owners.is_empty() {
+            return Ok(());
+        }
+        self.note_reports(Some(&owners))
     }
 
     fn at(&self, now: Timestamp) {
@@ -439,7 +491,7 @@ impl Agent {
             &session,
         ));
         // The session ran schedule operations and acknowledged reports.
-        self.note_reports()?;
+        self.note_reports(Some(&[server_id.to_string()]))?;
         Ok(r?)
     }
 
@@ -448,9 +500,7 @@ impl Agent {
     pub fn tick(&self, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
         self.at(now);
         let f = self.mo.tick(now)?;
-        if !f.is_empty() {
-            self.note_reports()?;
-        }
+        self.note_firings(&f)?;
         Ok(f)
     }
 
@@ -546,9 +596,7 @@ impl Agent {
         self.at(now);
         let f = self.mo.engine().on_event(event, now)?;
         self.mo.refresh()?;
-        if !f.is_empty() {
-            self.note_reports()?;
-        }
+        self.note_firings(&f)?;
         Ok(f)
     }
 
@@ -600,9 +648,7 @@ impl Agent {
         }
         let f = self.mo.engine().on_tree_changed(uri, now)?;
         self.mo.refresh()?;
-        if !f.is_empty() {
-            self.note_reports()?;
-        }
+        self.note_firings(&f)?;
         Ok(f)
     }
 

@@ -261,8 +261,25 @@ impl MoHandler {
     pub(crate) fn set_snapshot(&self, infos: Vec<ScheduleInfo>) {
         let mut sh = self.shared();
         sh.snapshot = infos.into_iter().map(|i| (i.id.clone(), i)).collect();
-        let known: Vec<String> = sh.snapshot.keys().cloned().collect();
-        sh.claimed.retain(|id, _| !known.contains(id));
+        Self::forget_stale(&mut sh);
+    }
+
+    /// New state of some schedules (the others are as they were).
+    pub(crate) fn merge_snapshot(&self, infos: Vec<ScheduleInfo>) {
+        let mut sh = self.shared();
+        for i in infos {
+            sh.snapshot.insert(i.id.clone(), i);
+        }
+        Self::forget_stale(&mut sh);
+    }
+
+    /// Claims the engine has settled, and node-installed schedules it no
+    /// longer holds (for their owner), are forgotten.
+    fn forget_stale(sh: &mut Shared) {
+        let Shared {
+            claimed, snapshot, ..
+        } = sh;
+        claimed.retain(|id, _| !snapshot.contains_key(id));
         let stale: Vec<String> = sh
             .mo
             .iter()
@@ -382,6 +399,14 @@ impl MoHandler {
             }
         }
         out
+    }
+
+    /// True if node-installed schedule `id` has a `TreeValue/Interval`.
+    pub(crate) fn samples(&self, id: &str) -> bool {
+        self.shared()
+            .mo
+            .get(id)
+            .is_some_and(|m| m.nodes.keys().any(|p| p.ends_with("/TreeValue/Interval")))
     }
 
     /// `Report/Gating` of schedule `id`, if it has one.

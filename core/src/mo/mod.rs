@@ -295,7 +295,7 @@ impl SchedulingBuilder {
             sampled: Mutex::new(BTreeMap::new()),
             wanted: Mutex::new(Vec::new()),
         });
-        s.refresh()?;
+        s.refresh_all()?;
         s.flush();
         Ok(s)
     }
@@ -515,9 +515,30 @@ impl Scheduling {
     /// Refreshes the snapshot the MO answers Gets from, and queues a state
     /// report for every schedule that ended by itself since it was last
     /// seen live (completed, expired, failed).
+    ///
+    /// Only the schedules the engine wrote since the last refresh are read
+    /// again ([`Engine::take_changed`]), so a refresh after a tick costs
+    /// what the tick touched, not every schedule on the device.
     pub fn refresh(&self) -> Result<(), EngineError> {
+        let infos: Vec<ScheduleInfo> = self.engine().take_changed()?;
+        if infos.is_empty() {
+            return Ok(());
+        }
+        self.note_ends(&infos, false);
+        // Only a schedule that samples tree values (new, changed or now
+        // ended) changes what is sampled.
+        let resample = infos.iter().any(|i| self.handler.samples(&i.id));
+        self.handler.merge_snapshot(infos);
+        if resample {
+            *lock(&self.wanted) = self.handler.sampled();
+        }
+        Ok(())
+    }
+
+    /// Reads every schedule (at start).
+    fn refresh_all(&self) -> Result<(), EngineError> {
         let infos: Vec<ScheduleInfo> = self.engine().list_all()?;
-        self.note_ends(&infos);
+        self.note_ends(&infos, true);
         self.handler.set_snapshot(infos);
         *lock(&self.wanted) = self.handler.sampled();
         Ok(())
@@ -527,7 +548,8 @@ impl Scheduling {
     /// themselves (an end by an operation was reported by `settle`). The
     /// live set and the reports are stored in one transaction, so an end
     /// is reported once, also across a crash.
-    fn note_ends(&self, infos: &[ScheduleInfo]) {
+    /// `all`: `infos` is every schedule (one missing is gone).
+    fn note_ends(&self, infos: &[ScheduleInfo], all: bool) {
         let mut live = lock(&self.live);
         let mut add = Vec::new();
         let mut gone = Vec::new();
@@ -561,9 +583,11 @@ impl Scheduling {
                 reports.push((r.owner, r.source, r.type_, r.mark, r.data));
             }
         }
-        for id in live.keys() {
-            if !infos.iter().any(|i| &i.id == id) {
-                gone.push(id.clone());
+        if all {
+            for id in live.keys() {
+                if !infos.iter().any(|i| &i.id == id) {
+                    gone.push(id.clone());
+                }
             }
         }
         if add.is_empty() && gone.is_empty() {

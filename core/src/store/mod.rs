@@ -111,6 +111,8 @@ pub struct Snapshot {
 /// The persistent store.
 pub struct Store {
     conn: Connection,
+    /// Schedules (row ids) written since [`Store::take_touched`].
+    touched: std::cell::RefCell<std::collections::BTreeSet<i64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -167,7 +169,10 @@ impl Store {
                 }
             });
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            touched: Default::default(),
+        })
     }
 
     /// A private in-memory store (tests, simulations).
@@ -194,7 +199,10 @@ impl Store {
             StoreError::Sqlite(e) => corrupt_or(shown, e),
             other => other,
         })?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            touched: Default::default(),
+        })
     }
 
     /// Reads everything the engine needs to restart.
@@ -356,7 +364,16 @@ impl Store {
     pub fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
         Ok(Tx {
             tx: self.conn.transaction()?,
+            touched: &self.touched,
         })
+    }
+
+    /// The schedules (row ids) a transaction wrote since the last call —
+    /// a change of document, state or task state — so that a view of them
+    /// can be refreshed without reading them all. (A transaction that was
+    /// rolled back may be counted: a spare refresh, never a missed one.)
+    pub fn take_touched(&mut self) -> std::collections::BTreeSet<i64> {
+        std::mem::take(&mut *self.touched.borrow_mut())
     }
 }
 
@@ -386,9 +403,14 @@ fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
 /// One atomic state change.
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
+    touched: &'a std::cell::RefCell<std::collections::BTreeSet<i64>>,
 }
 
 impl Tx<'_> {
+    fn touch(&self, sid: i64) {
+        self.touched.borrow_mut().insert(sid);
+    }
+
     /// Inserts a schedule; returns its row id.
     pub fn insert_schedule(
         &self,
@@ -404,7 +426,9 @@ impl Tx<'_> {
                  VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
             )?
             .execute(params![owner, id, doc, state, accepted_at])?;
-        Ok(self.tx.last_insert_rowid())
+        let sid = self.tx.last_insert_rowid();
+        self.touch(sid);
+        Ok(sid)
     }
 
     /// Replaces a schedule's document.
@@ -412,6 +436,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("UPDATE schedules SET doc = ?2 WHERE sid = ?1")?
             .execute(params![sid, doc])?;
+        self.touch(sid);
         Ok(())
     }
 
@@ -420,6 +445,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("UPDATE schedules SET state = ?2, reason = ?3 WHERE sid = ?1")?
             .execute(params![sid, state, reason])?;
+        self.touch(sid);
         Ok(())
     }
 
@@ -439,6 +465,7 @@ impl Tx<'_> {
 
     /// Deletes every task state of a schedule.
     pub fn delete_tasks(&self, sid: i64) -> Result<(), StoreError> {
+        self.touch(sid);
         self.tx
             .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
             .execute([sid])?;
@@ -455,6 +482,7 @@ impl Tx<'_> {
         wake: Option<(i64, i64)>,
         watch: &str,
     ) -> Result<(), StoreError> {
+        self.touch(sid);
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO tasks (sid, tidx, state, wake, latest, watch)
