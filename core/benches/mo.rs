@@ -146,10 +146,12 @@ fn bench_install(c: &mut Criterion) {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
                     let t = Instant::now();
-                    tree.add("srv", "./Scheduling/Schedules/m", &p, t0()).unwrap();
+                    tree.add("srv", "./Scheduling/Schedules/m", &p, t0())
+                        .unwrap();
                     black_box(mo.settle());
                     spent += t.elapsed();
-                    tree.delete("srv", "./Scheduling/Schedules/m", t0()).unwrap();
+                    tree.delete("srv", "./Scheduling/Schedules/m", t0())
+                        .unwrap();
                     mo.settle();
                 }
                 spent
