@@ -107,3 +107,125 @@ fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
     let result = r.iter().find(|r| r.id.is_some()).unwrap();
     assert!(result.data.contains("status=\"202\""), "{}", result.data);
 }
+
+/// A host stack whose runs wait until the test lets them finish.
+struct SlowStack {
+    log: Arc<Mutex<Vec<String>>>,
+    go: Mutex<std::sync::mpsc::Receiver<()>>,
+    started: Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl ActionExecutor for SlowStack {
+    fn execute(&self, _: &RunContext, actions: &[Action]) -> Result<Vec<CommandResult>, HostError> {
+        let c = actions[0].commands()[0].clone();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("run {} starts", c.target));
+        self.started.lock().unwrap().send(()).unwrap();
+        self.go.lock().unwrap().recv().unwrap();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("run {} ends", c.target));
+        Ok(vec![CommandResult {
+            op: c.op,
+            target: c.target.clone(),
+            status: 200,
+            data: None,
+        }])
+    }
+}
+
+/// 6.1.7.2: a modification that arrives while a run is in progress waits
+/// for it: the run finishes with the old commands, and the new document
+/// applies from then on.
+#[test]
+fn a_modification_waits_for_the_run_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (go_tx, go_rx) = std::sync::mpsc::channel();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let stack = Arc::new(SlowStack {
+        log: log.clone(),
+        go: Mutex::new(go_rx),
+        started: Mutex::new(started_tx),
+    });
+    let device = DeviceInfo {
+        dev_id: "IMEI:1".into(),
+        man: "dmsched".into(),
+        model: "t".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    };
+    let agent = Arc::new(
+        Agent::open(
+            AgentConfig::new(dir.path(), device),
+            AgentHost {
+                executor: Some(stack),
+                ..AgentHost::default()
+            },
+            at("2026-12-01T10:00:00Z"),
+        )
+        .unwrap(),
+    );
+    let doc = |target: &str| Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(&format!(
+            r#"{{"tasks": [{{"id": "T", "trigger": {{"every": {{"seconds": 3600, "anchor": "2026-12-01T10:30:00Z"}}}},
+                "actions": [{{"op": "Replace", "target": "{target}", "data": "x"}}]}}]}}"#
+        ))
+    };
+    agent
+        .tree()
+        .add(
+            "srv-a",
+            "./Scheduling/Schedules/S",
+            &doc("./Old"),
+            at("2026-12-01T10:00:00Z"),
+        )
+        .unwrap();
+    agent.scheduling().settle();
+    let runner = {
+        let agent = agent.clone();
+        std::thread::spawn(move || agent.tick(at("2026-12-01T10:30:00Z")).unwrap())
+    };
+    started_rx.recv().unwrap();
+    // The server's Replace is answered at once; applying it waits.
+    agent
+        .tree()
+        .replace(
+            "srv-a",
+            "./Scheduling/Schedules/S/Document",
+            &doc("./New"),
+            at("2026-12-01T10:30:00Z"),
+        )
+        .unwrap();
+    let modifier = {
+        let agent = agent.clone();
+        let log = log.clone();
+        std::thread::spawn(move || {
+            agent.scheduling().settle();
+            log.lock().unwrap().push("modified".into());
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    log.lock().unwrap().push("run released".into());
+    go_tx.send(()).unwrap();
+    let fired = runner.join().unwrap();
+    modifier.join().unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].results[0].target, "./Old");
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "run ./Old starts",
+            "run released",
+            "run ./Old ends",
+            "modified"
+        ]
+    );
+    go_tx.send(()).unwrap();
+    let next = agent.tick(at("2026-12-01T11:30:00Z")).unwrap();
+    assert_eq!(next[0].results[0].target, "./New");
+}

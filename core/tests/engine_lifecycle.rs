@@ -446,6 +446,30 @@ fn suspend_resume_modify_terminate() {
     ));
 }
 
+/// 6.1.7.2: a modification at the very instant an occurrence ran does not
+/// run that occurrence again.
+#[test]
+fn modify_right_after_a_run_does_not_repeat_it() {
+    let w = World::new();
+    let mut e = engine(&w);
+    let every =
+        |s: u32| format!(r#"{{"every": {{"seconds": {s}, "anchor": "2026-01-01T00:00:00Z"}}}}"#);
+    e.submit(
+        "srv",
+        &doc("a", &every(3600), ""),
+        ts("2025-12-31T23:30:00Z"),
+    )
+    .unwrap();
+    let t = ts("2026-01-01T00:00:00Z");
+    assert_eq!(e.tick(t).unwrap().len(), 1);
+    let m = e
+        .modify("srv", "srv", &doc("a", &every(1800), ""), t)
+        .unwrap();
+    assert_eq!(m.tasks[0].next_run, Some(ts("2026-01-01T00:30:00Z")));
+    assert!(e.tick(t).unwrap().is_empty(), "00:00 is not run again");
+    assert_eq!(w.run_count(), 1);
+}
+
 /// 6.1.7.6, 6.2.5: one management authority never reads, changes or ends
 /// another's schedules unless authorised.
 #[test]

@@ -38,13 +38,21 @@ impl Engine {
                         }
                     })
                     .unwrap_or_default();
+                // A kept task does not run again what it already ran: an
+                // occurrence due at the instant of its last run is past.
+                let from = match st.last_run {
+                    Some(last) if old.is_some() && last >= start => last
+                        .checked_add(jiff::SignedDuration::from_nanos(1))
+                        .unwrap_or(last),
+                    _ => start,
+                };
                 st.next_due = match ct.trigger {
                     // A one-off time already past when the schedule arrives
                     // is a misfire, not nothing: its policy decides.
                     CTrigger::At(at) if old.is_none() => {
                         plan.doc.valid_from.is_none_or(|f| at >= f).then_some(at)
                     }
-                    _ if ct.trigger.is_time() => ct.trigger.first_at_or_after(start),
+                    _ if ct.trigger.is_time() => ct.trigger.first_at_or_after(from),
                     _ => None,
                 };
                 st
