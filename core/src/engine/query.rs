@@ -38,14 +38,14 @@ impl Engine {
     /// Every schedule of every owner (the device's own view, e.g. `dmsched inspect`).
     pub fn list_all(&mut self) -> Result<Vec<ScheduleInfo>, EngineError> {
         let sids: Vec<i64> = self.names.values().copied().collect();
-        self.store.take_touched();
         self.infos(sids)
     }
 
     /// Every schedule (any owner) whose document, state or task state was
-    /// written since the last call of this or [`Engine::list_all`], for a
-    /// view that keeps itself current without reading every schedule
-    /// after each tick (the Scheduling MO).
+    /// written since the last call, for one view that keeps itself current
+    /// without reading every schedule after each tick (the Scheduling MO).
+    /// The engine records writes only from the first call on (which
+    /// returns nothing): read everything once after it.
     pub fn take_changed(&mut self) -> Result<Vec<ScheduleInfo>, EngineError> {
         let touched = self.store.take_touched();
         let sids: Vec<i64> = touched

@@ -537,7 +537,12 @@ impl Scheduling {
 
     /// Reads every schedule (at start).
     fn refresh_all(&self) -> Result<(), EngineError> {
-        let infos: Vec<ScheduleInfo> = self.engine().list_all()?;
+        let infos: Vec<ScheduleInfo> = {
+            let mut e = self.engine();
+            // From here on the engine records what it writes, for `refresh`.
+            e.take_changed()?;
+            e.list_all()?
+        };
         self.note_ends(&infos, true);
         self.handler.set_snapshot(infos);
         *lock(&self.wanted) = self.handler.sampled();

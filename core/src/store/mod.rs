@@ -111,8 +111,9 @@ pub struct Snapshot {
 /// The persistent store.
 pub struct Store {
     conn: Connection,
-    /// Schedules (row ids) written since [`Store::take_touched`].
-    touched: std::cell::RefCell<std::collections::BTreeSet<i64>>,
+    /// Schedules (row ids) written since [`Store::take_touched`]; `None`
+    /// until it is first called (nobody asks: nothing is kept).
+    touched: std::cell::RefCell<Option<std::collections::BTreeSet<i64>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -372,8 +373,13 @@ impl Store {
     /// a change of document, state or task state — so that a view of them
     /// can be refreshed without reading them all. (A transaction that was
     /// rolled back may be counted: a spare refresh, never a missed one.)
+    /// Writes are recorded from the first call on; the first call returns
+    /// nothing.
     pub fn take_touched(&mut self) -> std::collections::BTreeSet<i64> {
-        std::mem::take(&mut *self.touched.borrow_mut())
+        self.touched
+            .borrow_mut()
+            .replace(Default::default())
+            .unwrap_or_default()
     }
 }
 
@@ -403,12 +409,14 @@ fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
 /// One atomic state change.
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
-    touched: &'a std::cell::RefCell<std::collections::BTreeSet<i64>>,
+    touched: &'a std::cell::RefCell<Option<std::collections::BTreeSet<i64>>>,
 }
 
 impl Tx<'_> {
     fn touch(&self, sid: i64) {
-        self.touched.borrow_mut().insert(sid);
+        if let Some(t) = self.touched.borrow_mut().as_mut() {
+            t.insert(sid);
+        }
     }
 
     /// Inserts a schedule; returns its row id.
@@ -641,6 +649,25 @@ mod tests {
         assert_eq!(row.doc, "{}");
         assert_eq!(row.owner, "srv");
         assert_eq!(states, vec![(0, "{\"seq\":3}".to_string())]);
+    }
+
+    /// Writes are recorded only once someone asks, and each call drains.
+    #[test]
+    fn touched_schedules_are_recorded_from_the_first_take_on() {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.tx().unwrap();
+        let a = tx.insert_schedule("srv", "a", "{}", "active", "t").unwrap();
+        tx.commit().unwrap();
+        assert!(
+            s.take_touched().is_empty(),
+            "not recorded before the first call"
+        );
+        let tx = s.tx().unwrap();
+        tx.set_state(a, "suspended", None).unwrap();
+        let b = tx.insert_schedule("srv", "b", "{}", "active", "t").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(s.take_touched().into_iter().collect::<Vec<_>>(), [a, b]);
+        assert!(s.take_touched().is_empty());
     }
 
     #[test]
