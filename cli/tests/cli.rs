@@ -304,15 +304,16 @@ fn inspect_lists_schedules_of_a_store() {
 }
 
 /// Issue 5 CLI: `dm decode` turns WBXML into XML that names the commands;
-/// `dm encode --wbxml` output decodes back to the same XML.
+/// `dm encode --wbxml` output decodes back to the same XML. The input is a
+/// project fixture in the shape of Motorola's server package 2 (public id
+/// as the SyncML 1.1 string-table literal while VerDTD is 1.2).
 #[test]
 fn dm_decode_and_encode_round_trip_a_capture() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dmsched(&[
-        "dm",
-        "decode",
-        "../shared/corpus/syncml/motodm-srv-pkg2-get-basicauth.wbxml",
-    ]);
+    let capture = repo().join(
+        "core/tests/fixtures/syncml/auth-basic-pkg2-get-status212.pubid-literal-syncml11.wbxml",
+    );
+    let out = dmsched(&["dm", "decode", capture.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",

@@ -1,6 +1,5 @@
 import Dmsched
 import Foundation
-import os
 #if canImport(UIKit) && os(iOS)
 import UIKit
 #endif
@@ -27,6 +26,16 @@ public final class DmScheduler {
     /// under `BGTaskSchedulerPermittedIdentifiers` in Info.plist.
     public static let defaultTaskIdentifier = "org.dmsched.wakeup"
 
+    /// Posted when the system clock is set: Foundation's
+    /// `.NSSystemClockDidChange` on Apple platforms. swift-corelibs-foundation
+    /// (Linux) does not declare it; there it is a name of the same raw value
+    /// that the host posts itself.
+    #if canImport(Darwin)
+    public static let clockDidChangeNotification = Notification.Name.NSSystemClockDidChange
+    #else
+    public static let clockDidChangeNotification = Notification.Name("NSSystemClockDidChangeNotification")
+    #endif
+
     /// The engine driven.
     public let engine: SchedulerEngine
     /// The identifier of the one armed request.
@@ -42,7 +51,7 @@ public final class DmScheduler {
     private let currentTimeZone: () -> String
     private let lock = NSRecursiveLock()
     private var observers: [NSObjectProtocol] = []
-    private let log = Logger(subsystem: "org.dmsched", category: "scheduler")
+    private let log = SchedulerLog(subsystem: "org.dmsched", category: "scheduler")
 
     /// `now` and `currentTimeZone` are injectable for tests; by default the
     /// system clock and `TimeZone.current` (after resetting the cache).
@@ -84,7 +93,7 @@ public final class DmScheduler {
             }
         }
         observe(.NSSystemTimeZoneDidChange) { scheduler in scheduler.timeZoneDidChange() }
-        observe(.NSSystemClockDidChange) { scheduler in scheduler.clockDidChange() }
+        observe(Self.clockDidChangeNotification) { scheduler in scheduler.clockDidChange() }
         #if canImport(UIKit) && os(iOS)
         // Midnight, a carrier time update, a DST transition.
         observe(UIApplication.significantTimeChangeNotification) { scheduler in scheduler.clockDidChange() }

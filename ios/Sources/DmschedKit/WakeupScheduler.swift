@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(BackgroundTasks) && os(iOS)
 import BackgroundTasks

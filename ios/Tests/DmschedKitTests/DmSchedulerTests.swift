@@ -224,7 +224,7 @@ final class DmSchedulerTests: XCTestCase {
         scheduler.start()
         engine.calls = []
         engine.wakeup = nowMs + 11_000
-        center.post(name: .NSSystemClockDidChange, object: nil)
+        center.post(name: DmScheduler.clockDidChangeNotification, object: nil)
         XCTAssertEqual(engine.calls, ["tick@\(nowMs)"])
         XCTAssertEqual(armedMs(), nowMs + 11_000)
     }

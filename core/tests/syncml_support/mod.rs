@@ -1,0 +1,25 @@
+//! Shared by the SyncML codec tests: `dm_syncml_xml` and `dm_wbxml_interop`
+//! (project fixtures, run by plain `cargo test`) and `interop_corpus_xml` /
+//! `interop_corpus_wbxml` (the real-world corpus in `../shared`, feature
+//! `interop`, run by `make interop`).
+#![allow(dead_code)]
+
+pub mod access;
+pub mod compare;
+pub mod files;
+pub mod libwbxml;
+pub mod robustness;
+pub mod synthetic;
+pub mod wbxml_recipe;
+
+use dmsched::dm::syncml::{self, CodecError, Encoding, Limits, SyncMl};
+
+/// Our XML decoder, default limits.
+pub fn decode_xml(bytes: &[u8]) -> Result<SyncMl, CodecError> {
+    syncml::decode_with(bytes, Some(Encoding::Xml), &Limits::default())
+}
+
+/// Our WBXML decoder, default limits.
+pub fn decode_wbxml(bytes: &[u8]) -> Result<SyncMl, CodecError> {
+    syncml::decode_with(bytes, Some(Encoding::Wbxml), &Limits::default())
+}
