@@ -392,6 +392,10 @@ typedef struct dms_agent_host {
 typedef struct dms_config {
   /**
    * The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
+   * One engine per file: while an engine has it open, another open (this
+   * process or another) fails with `DMS_STORAGE` ("in use"). A file that is
+   * not a dmsched store is refused with `DMS_CORRUPT_STORE` and left
+   * untouched; an empty string is `DMS_INVALID_ARGUMENT`.
    */
   const char *store_path;
   /**

@@ -259,6 +259,9 @@ impl Agent {
                     .unwrap_or(Timestamp::UNIX_EPOCH)
             })
         };
+        // The store first: it locks the file (one agent per directory) and
+        // refuses a foreign one before anything else writes to it.
+        let store = Store::open(&db)?;
         let tree = Arc::new(Tree::open(&db, TreeConfig::new(cfg.device.clone()), now)?);
         let engine_host = Host {
             tree: tree.clone(),
@@ -270,7 +273,7 @@ impl Agent {
             reports: None,
             authorizer: host.authorizer.clone(),
         };
-        let engine = Engine::open(Store::open(&db)?, engine_host, cfg.engine.clone())?;
+        let engine = Engine::open(store, engine_host, cfg.engine.clone())?;
         // Staged (not yet activated) schedules persist in the same file; the
         // host's prompt answers UI/Mode 2 (confirm before install).
         let mut mo = Scheduling::builder(engine, cfg.mo.clone(), clock.clone()).store_file(&db);

@@ -59,7 +59,7 @@ fn bad_documents_get_clear_errors_and_leave_the_store_unchanged() {
     e.submit("srv", GOOD, now).unwrap();
     let before = e.list_all().unwrap();
     let dump = |p: &std::path::Path| {
-        let s = Store::open(p).unwrap().snapshot().unwrap();
+        let s = Store::open_read_only(p).unwrap().snapshot().unwrap();
         (
             s.schedules
                 .iter()

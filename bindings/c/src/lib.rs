@@ -68,6 +68,10 @@ pub struct dms_engine {
 #[derive(Clone, Copy)]
 pub struct dms_config {
     /// The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
+    /// One engine per file: while an engine has it open, another open (this
+    /// process or another) fails with `DMS_STORAGE` ("in use"). A file that is
+    /// not a dmsched store is refused with `DMS_CORRUPT_STORE` and left
+    /// untouched; an empty string is `DMS_INVALID_ARGUMENT`.
     pub store_path: *const c_char,
     /// This device's id (seeds the deterministic jitter); NULL for `"device"`.
     pub device_id: *const c_char,

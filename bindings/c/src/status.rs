@@ -67,6 +67,7 @@ fn store_status(e: &StoreError) -> dms_status {
     match e {
         StoreError::Corrupt { .. } => dms_status::DMS_CORRUPT_STORE,
         StoreError::TooNew { .. } => dms_status::DMS_INCOMPATIBLE_STORE,
+        StoreError::EmptyPath => dms_status::DMS_INVALID_ARGUMENT,
         _ => dms_status::DMS_STORAGE,
     }
 }

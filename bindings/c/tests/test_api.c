@@ -193,6 +193,9 @@ static void test_open_errors(void) {
   h = host_for(&w);
   c.store_path = NULL;
   CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  c.store_path = ""; /* SQLite's temporary database: not durable, refused */
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "empty") != NULL);
   c.store_path = ":memory:";
   c.options_json = "{not json";
   CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
@@ -409,6 +412,16 @@ static void test_reopen_and_corrupt_store(void) {
   dms_engine_close(e);
   e = open_engine(&w, path);
   CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK && has && ms == T0 + MIN);
+  { /* one store, one engine (issue 13 item 5): a second open is refused */
+    dms_config c;
+    dms_host h = host_for(&w);
+    dms_engine *second = NULL;
+    memset(&c, 0, sizeof c);
+    c.store_path = path;
+    CHECK(dms_engine_open(&c, &h, &second) == DMS_STORAGE);
+    CHECK(second == NULL);
+    CHECK(strstr(dms_last_error(), "in use") != NULL);
+  }
   CHECK(dms_engine_list(e, NULL, &out) == DMS_OK && strstr(out, "\"id\":\"m\""));
   dms_string_free(out);
   dms_engine_close(e);

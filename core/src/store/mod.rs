@@ -6,6 +6,23 @@
 //! one transaction ([`Tx`]). Opening runs `PRAGMA integrity_check` and
 //! refuses a corrupt or foreign file with [`StoreError::Corrupt`]; it never
 //! replaces one.
+//!
+//! **One store, one engine.** [`Store::open`] takes an exclusive advisory
+//! lock on the file (`flock` on Unix, `LockFileEx` on Windows) and holds it
+//! until the store is dropped; a second open of the same file, from this
+//! process or another, fails with [`StoreError::InUse`]. The lock goes with
+//! the process, so a `kill -9` leaves nothing to clean up. Read-only
+//! inspection ([`Store::open_read_only`]) takes no lock.
+//!
+//! **Foreign files are left alone.** A dmsched store carries the SQLite
+//! application id [`APPLICATION_ID`] ("DMSc") in its header. Before anything
+//! is written (the WAL switch included), `open` accepts only: an empty file
+//! or database; one with that id; or one made before the id existed (schema
+//! version ≥ 1, the store's tables present, no table that is not dmsched's).
+//! Anything else is refused with [`StoreError::Corrupt`] and stays
+//! byte-identical. dmsched's tables are the store's and those named `tree_*`,
+//! `mo_*` and `dm_*` (the DM tree, the Scheduling MO and the DM client keep
+//! their own schemas in the same file).
 
 mod schema;
 
@@ -34,9 +51,51 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: u32,
     },
+    /// Another engine (in this process or another) has the store open.
+    #[error("store {path} is in use by another engine (one store, one engine)")]
+    InUse {
+        /// The file.
+        path: String,
+    },
+    /// The store path is empty (SQLite would open a temporary database
+    /// that vanishes at close).
+    #[error("store path is empty: a store needs a file")]
+    EmptyPath,
+    /// The file could not be opened or locked.
+    #[error("store {path}: {detail}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        detail: String,
+    },
     /// Any other SQLite failure (disk full, I/O error, locked …).
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// The SQLite application id (`PRAGMA application_id`) of a dmsched store:
+/// "DMSc" in ASCII.
+pub const APPLICATION_ID: i32 = 0x444D_5363;
+
+/// The store's own tables (schema 1); a file that has them all and no
+/// foreign table is a dmsched store even without the application id.
+const STORE_TABLES: [&str; 6] = [
+    "meta",
+    "schedules",
+    "tasks",
+    "journal",
+    "outbox",
+    "outbox_dropped",
+];
+
+/// Whether `table` belongs to dmsched (the store, the tree, the MO, the DM
+/// client) or to SQLite itself.
+fn is_dmsched_table(table: &str) -> bool {
+    STORE_TABLES.contains(&table)
+        || ["tree_", "mo_", "dm_", "sqlite_"]
+            .iter()
+            .any(|p| table.starts_with(p))
 }
 
 /// A stored schedule row.
@@ -111,6 +170,8 @@ pub struct Snapshot {
 /// The persistent store.
 pub struct Store {
     conn: Connection,
+    /// The open file holding the exclusive lock (None: in memory, read-only).
+    _lock: Option<std::fs::File>,
     /// Schedules (row ids) written since [`Store::take_touched`]; `None`
     /// until it is first called (nobody asks: nothing is kept).
     touched: std::cell::RefCell<Option<std::collections::BTreeSet<i64>>>,
@@ -123,10 +184,17 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if absent) the store at `path`, checks its integrity
-    /// and applies migrations.
+    /// Opens (creating if absent) the store at `path`, locks it for this
+    /// store's lifetime, checks that it is a dmsched store (or empty) and
+    /// intact, and applies migrations. Refuses an empty path, a store in
+    /// use ([`StoreError::InUse`]) and a foreign or corrupt file
+    /// ([`StoreError::Corrupt`], the file untouched).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if path.as_os_str().is_empty() {
+            return Err(StoreError::EmptyPath);
+        }
         let shown = path.display().to_string();
+        let lock = lock_exclusive(path, &shown)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -134,7 +202,10 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| corrupt_or(&shown, e))?;
-        Self::init(conn, &shown)
+        check_dmsched_file(&conn, &shown)?;
+        let mut store = Self::init(conn, &shown)?;
+        store._lock = Some(lock);
+        Ok(store)
     }
 
     /// Opens an existing store for reading only (inspection): nothing is
@@ -172,6 +243,7 @@ impl Store {
         }
         Ok(Store {
             conn,
+            _lock: None,
             touched: Default::default(),
         })
     }
@@ -191,6 +263,10 @@ impl Store {
                 detail: check,
             });
         }
+        let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| corrupt_or(shown, e))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -202,6 +278,7 @@ impl Store {
         })?;
         Ok(Store {
             conn,
+            _lock: None,
             touched: Default::default(),
         })
     }
@@ -393,6 +470,79 @@ fn schedule_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSchedule> {
         reason: r.get(5)?,
         accepted_at: r.get(6)?,
     })
+}
+
+/// Opens (creating) `path` and takes an exclusive advisory lock on it
+/// without waiting.
+fn lock_exclusive(path: &Path, shown: &str) -> Result<std::fs::File, StoreError> {
+    let io = |e: std::io::Error| StoreError::Io {
+        path: shown.to_string(),
+        detail: e.to_string(),
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: shown.to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+/// Refuses, before anything is written, a file that is not a dmsched store
+/// and not empty (see the module documentation).
+fn check_dmsched_file(conn: &Connection, shown: &str) -> Result<(), StoreError> {
+    let foreign = |detail: String| StoreError::Corrupt {
+        path: shown.to_string(),
+        detail,
+    };
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| corrupt_or(shown, e))?;
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| corrupt_or(shown, e))?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| corrupt_or(shown, e))?;
+    if app_id == APPLICATION_ID {
+        return Ok(());
+    }
+    if app_id != 0 {
+        return Err(foreign(format!(
+            "not a dmsched store (SQLite application id {app_id:#010x})"
+        )));
+    }
+    let others: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !is_dmsched_table(t))
+        .collect();
+    if !others.is_empty() {
+        return Err(foreign(format!(
+            "not a dmsched store (it has tables dmsched does not make: {})",
+            others.join(", ")
+        )));
+    }
+    let has_store = STORE_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
+    let has_any_store = STORE_TABLES.iter().any(|t| tables.iter().any(|x| x == t));
+    match (version, has_store, has_any_store) {
+        // Empty, or only the tree's, MO's or client's tables so far.
+        (0, _, false) => Ok(()),
+        // A store made before the application id.
+        (v, true, _) if v >= 1 => Ok(()),
+        _ => Err(foreign(format!(
+            "not a dmsched store (schema version {version} with tables {})",
+            tables.join(", ")
+        ))),
+    }
 }
 
 fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
@@ -715,6 +865,7 @@ mod tests {
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
         {
             let c = Connection::open(&path).unwrap();
             c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
