@@ -128,36 +128,46 @@ impl Engine {
             .parse::<Timestamp>()
             .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", row.id)))?;
         let (mut state, mut reason) = (cold_state, row.reason);
+        // Terminal schedules are history, and inspection shows what is
+        // stored: neither is re-judged by today's limits (a terminal row is
+        // never rewritten). A live schedule that no longer fits the limits
+        // (tightened since it was accepted) ends `failed`, naming the
+        // problems; the Scheduling MO reports that to its owner.
+        let rejudge = cold_state.is_live() && !self.read_only;
         let plan = match compile_stored(&doc, &self.cfg.limits, accepted_at, &self.tz) {
             Ok(p) => p,
-            Err(problems) => {
+            Err(problems) if rejudge => {
                 state = ScheduleState::Failed;
                 reason = Some(format!(
-                    "no longer valid: {}",
+                    "no longer valid under this device's limits: {}",
                     problems
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join("; ")
                 ));
-                if cold_state.is_live()
-                    && let Some(n) = self.live.get_mut(&row.owner)
-                {
+                if let Some(n) = self.live.get_mut(&row.owner) {
                     *n = n.saturating_sub(1);
                 }
-                if !self.read_only {
-                    let tx = self.store.tx()?;
-                    tx.set_state(sid, state.as_str(), reason.as_deref())?;
-                    tx.commit()?;
-                }
+                let tx = self.store.tx()?;
+                tx.set_state(sid, state.as_str(), reason.as_deref())?;
+                tx.commit()?;
                 Plan {
                     doc: doc.clone(),
                     zone: compile::Zone::Fixed(TimeZone::UTC),
                     tasks: Vec::new(),
                 }
             }
+            Err(_) => compile_stored(&doc, &Limits::unlimited(), accepted_at, &self.tz)
+                // Not even that (a zone this system no longer has): the
+                // stored state stands, with nothing to run.
+                .unwrap_or_else(|_| Plan {
+                    doc: doc.clone(),
+                    zone: compile::Zone::Fixed(TimeZone::UTC),
+                    tasks: Vec::new(),
+                }),
         };
-        let failed = state == ScheduleState::Failed;
+        let failed = state == ScheduleState::Failed || plan.tasks.len() != doc.tasks.len();
         self.scheds.insert(
             sid,
             Sched {

@@ -64,6 +64,30 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// No limit at all: for re-reading a stored document that was accepted
+    /// under limits since tightened, where the document is history (a
+    /// terminal schedule) or only shown (inspection), never run.
+    pub fn unlimited() -> Self {
+        Limits {
+            max_document_bytes: usize::MAX,
+            max_tasks: usize::MAX,
+            max_actions: usize::MAX,
+            max_action_depth: usize::MAX,
+            max_data_bytes: usize::MAX,
+            max_expr_len: usize::MAX,
+            // Expressions are parsed recursively: stay far below any stack.
+            max_expr_depth: 1024,
+            min_interval_seconds: 0,
+            max_windows: usize::MAX,
+            max_jitter_seconds: u32::MAX,
+            max_misfire_cap: u32::MAX,
+            max_retries: u32::MAX,
+            max_schedules_per_owner: usize::MAX,
+        }
+    }
+}
+
 /// One problem in a schedule document, located by a JSON path such as
 /// `$.tasks[0].trigger.calendar.rrule`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
