@@ -143,6 +143,32 @@ pub(crate) fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u6
     ))
 }
 
+/// Processes one task and persists what changed (restoring the task's
+/// state when that fails). `bound`: the schedule ends at this instant
+/// (valid_until); occurrences at or after it are not generated.
+fn settle_task(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    now: Timestamp,
+    cause: Cause<'_>,
+    bound: Option<Timestamp>,
+) -> Result<(), EngineError> {
+    let backup = s.tasks[tidx].clone();
+    let mut finals = Vec::new();
+    let r = process_inner(cx, s, tidx, now, cause, bound, &mut finals).and_then(|()| {
+        // Nothing changed: nothing to write.
+        if finals.is_empty() && !s.state_dirty && s.tasks[tidx] == backup {
+            return Ok(());
+        }
+        persist(cx, s, tidx, &mut finals, Journal::None).map(|_| ())
+    });
+    if r.is_err() {
+        s.tasks[tidx] = backup;
+    }
+    r
+}
+
 /// Looks at one task because of `cause`, does what is due, persists, re-arms.
 pub(crate) fn process(
     cx: &mut Cx<'_>,
@@ -155,21 +181,18 @@ pub(crate) fn process(
         cx.index.set_timer(s.key(tidx as u32), None);
         return Ok(());
     }
-    if s.plan.doc.valid_until.is_some_and(|u| u <= now) {
+    if let Some(u) = s.plan.doc.valid_until.filter(|u| *u <= now) {
+        // Every occurrence before valid_until is accounted for (run or
+        // recorded by the misfire policy) before the schedule expires.
+        for j in 0..s.tasks.len() {
+            if s.tasks[j].ended.is_none() {
+                let c = if j == tidx { cause } else { Cause::Time };
+                settle_task(cx, s, j, now, c, Some(u))?;
+            }
+        }
         return end_schedule(cx, s, ScheduleState::Expired, "valid_until reached", now);
     }
-    let backup = s.tasks[tidx].clone();
-    let mut finals = Vec::new();
-    let r = process_inner(cx, s, tidx, now, cause, &mut finals).and_then(|()| {
-        // Nothing changed: nothing to write.
-        if finals.is_empty() && !s.state_dirty && s.tasks[tidx] == backup {
-            return Ok(());
-        }
-        persist(cx, s, tidx, &mut finals, Journal::None).map(|_| ())
-    });
-    if r.is_err() {
-        s.tasks[tidx] = backup;
-    }
+    let r = settle_task(cx, s, tidx, now, cause, None);
     if s.tasks.iter().all(|t| t.ended.is_some()) && s.state == ScheduleState::Active {
         s.state = ScheduleState::Completed;
         s.reason = Some("every task ended".into());
@@ -189,16 +212,25 @@ fn process_inner(
     tidx: usize,
     now: Timestamp,
     cause: Cause<'_>,
+    bound: Option<Timestamp>,
     finals: &mut Vec<Final>,
 ) -> Result<(), EngineError> {
     let plan = s.plan.clone();
     let ct = &plan.tasks[tidx];
     let t = &plan.doc.tasks[tidx];
-    // Termination first: an ended task starts nothing new.
-    if let Some(until) = t.termination.until
-        && now >= until
-    {
-        end_task(cx, s, tidx, "until reached", finals);
+    // The end of the task (until) or of the schedule (valid_until) has
+    // passed: the occurrences due before it are still generated and run or
+    // recorded by the misfire policy, so that each has an outcome; then
+    // nothing new starts (the caller ends the schedule at valid_until).
+    let until = t.termination.until.filter(|u| now >= *u);
+    if let Some(end) = [until, bound].into_iter().flatten().min() {
+        if ct.trigger.is_time() {
+            generate(cx, s, tidx, ct, t, now, Some(end), finals)?;
+        }
+        try_run(cx, s, tidx, ct, t, now, finals)?;
+        if until.is_some() {
+            end_task(cx, s, tidx, "until reached", finals);
+        }
         return Ok(());
     }
     if let (Cause::Event(ev), Some((name, filter))) = (cause, &ct.term_event)
@@ -220,7 +252,7 @@ fn process_inner(
     let valid = s.plan.doc.valid_from.is_none_or(|f| f <= now);
     match &ct.trigger {
         trig if trig.is_time() => {
-            generate(cx, s, tidx, ct, t, now, finals)?;
+            generate(cx, s, tidx, ct, t, now, None, finals)?;
         }
         CTrigger::Event { name, filter } => {
             if let Cause::Event(ev) = cause
@@ -282,6 +314,8 @@ fn bump_seq(s: &mut Sched, tidx: usize) -> u64 {
 /// Creates the occurrences of a time trigger that are due, applying the
 /// misfire policy to those whose time passed more than the grace ago.
 /// A run of skipped occurrences is reported once (the last, with a count).
+/// None at or after `before` (the task's or schedule's end) is generated.
+#[allow(clippy::too_many_arguments)]
 fn generate(
     cx: &mut Cx<'_>,
     s: &mut Sched,
@@ -289,6 +323,7 @@ fn generate(
     ct: &CTask,
     t: &Task,
     now: Timestamp,
+    before: Option<Timestamp>,
     finals: &mut Vec<Final>,
 ) -> Result<(), EngineError> {
     let max_delay = t.constraints.max_delay_seconds.unwrap_or(0);
@@ -297,7 +332,7 @@ fn generate(
     let mut batch: Vec<Firing> = Vec::new();
     let mut in_batch = 0u64;
     while let Some(d) = s.tasks[tidx].next_due {
-        if d > now {
+        if d > now || before.is_some_and(|b| d >= b) {
             break;
         }
         let seq = s.tasks[tidx].seq;

@@ -1,0 +1,151 @@
+//! Every occurrence the rule generates up to a task's end gets exactly one
+//! final outcome, also when the tick that ends the task comes late (issue 13
+//! item 3; 6.1.7.2 conditions, 6.1.7.3 persistence of what was promised).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{World, cfg, ts};
+use dmsched::model::{Firing, Outcome};
+use dmsched::store::Store;
+use dmsched::{Engine, ScheduleState};
+use jiff::Timestamp;
+
+fn every_10s(id: &str, task_extra: &str, sched_extra: &str) -> String {
+    format!(
+        r#"{{"id": "{id}"{sched_extra}, "tasks": [{{"id": "t",
+            "trigger": {{"every": {{"seconds": 10, "anchor": "2026-01-01T00:00:00Z"}}}},
+            "actions": [{{"op": "Replace", "target": "./Vendor/{id}", "data": "1"}}],
+            "policy": {{"misfire": "all", "misfire_cap": 100}}{task_extra}}}]}}"#
+    )
+}
+
+/// Final outcomes per due instant; panics on a second final outcome for
+/// the same occurrence.
+fn by_due(firings: &[Firing]) -> BTreeMap<Timestamp, Outcome> {
+    let mut out = BTreeMap::new();
+    for f in firings.iter().filter(|f| f.outcome != Outcome::Deferred) {
+        if let Some(prev) = out.insert(f.due, f.outcome) {
+            panic!(
+                "occurrence {} has two outcomes: {prev:?} and {:?}",
+                f.due, f.outcome
+            );
+        }
+    }
+    out
+}
+
+fn dues(from: &str, to: &str) -> Vec<Timestamp> {
+    let (mut t, end) = (ts(from), ts(to));
+    let mut v = Vec::new();
+    while t <= end {
+        v.push(t);
+        t = t.checked_add(jiff::SignedDuration::from_secs(10)).unwrap();
+    }
+    v
+}
+
+/// Issue 13 item 3, as reproduced: every 10 s with `until` 00:01:05, ticks
+/// at 00:00:59 and 00:01:06 (inside the grace). The 00:01:00 occurrence
+/// runs (it is before `until`), then the task ends "until reached"; 7 runs.
+#[test]
+fn the_last_occurrence_before_until_runs_on_a_late_tick() {
+    let w = World::new();
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    e.submit(
+        "srv",
+        &every_10s(
+            "u",
+            r#", "termination": {"until": "2026-01-01T00:01:05Z"}"#,
+            "",
+        ),
+        ts("2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut fired = e.tick(ts("2026-01-01T00:00:59Z")).unwrap();
+    fired.extend(e.tick(ts("2026-01-01T00:01:06Z")).unwrap());
+    let got = by_due(&fired);
+    let want: BTreeMap<_, _> = dues("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z")
+        .into_iter()
+        .map(|d| (d, Outcome::Ran))
+        .collect();
+    assert_eq!(got, want);
+    let info = e.list_all().unwrap().remove(0);
+    assert_eq!(info.tasks[0].runs, 7);
+    assert_eq!(info.state, ScheduleState::Completed, "{:?}", info.reason);
+    assert_eq!(e.next_wakeup(), None);
+}
+
+/// The same with the schedule's `valid_until`: the 00:01:00 occurrence runs
+/// before the schedule expires.
+#[test]
+fn the_last_occurrence_before_valid_until_runs_on_a_late_tick() {
+    let w = World::new();
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    e.submit(
+        "srv",
+        &every_10s("v", "", r#", "valid_until": "2026-01-01T00:01:05Z""#),
+        ts("2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut fired = e.tick(ts("2026-01-01T00:00:59Z")).unwrap();
+    fired.extend(e.tick(ts("2026-01-01T00:01:06Z")).unwrap());
+    let got = by_due(&fired);
+    assert_eq!(
+        got.get(&ts("2026-01-01T00:01:00Z")),
+        Some(&Outcome::Ran),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 7, "{got:?}");
+    let info = e.list_all().unwrap().remove(0);
+    assert_eq!(info.state, ScheduleState::Expired, "{:?}", info.reason);
+}
+
+/// A tick long after `until` (the device was off): every occurrence before
+/// `until` gets exactly one final outcome by the misfire policy (`all`,
+/// within the cap: they run), none at or after `until`.
+#[test]
+fn a_tick_long_after_until_accounts_for_every_occurrence_before_it() {
+    let w = World::new();
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    e.submit(
+        "srv",
+        &every_10s(
+            "g",
+            r#", "termination": {"until": "2026-01-01T00:01:05Z"}"#,
+            "",
+        ),
+        ts("2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut fired = e.tick(ts("2026-01-01T00:00:00Z")).unwrap();
+    fired.extend(e.tick(ts("2026-01-01T01:00:00Z")).unwrap());
+    let got = by_due(&fired);
+    let want: Vec<_> = dues("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z");
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), want);
+    assert!(got.values().all(|o| *o == Outcome::Ran), "{got:?}");
+}
+
+/// With `misfire: skip`, the same late tick reports the occurrences before
+/// `until` as skipped (accounted for), and runs none of them.
+#[test]
+fn a_tick_long_after_until_with_misfire_skip_records_them_skipped() {
+    let w = World::new();
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    let doc = every_10s(
+        "s",
+        r#", "termination": {"until": "2026-01-01T00:01:05Z"}"#,
+        "",
+    )
+    .replace(r#""misfire": "all""#, r#""misfire": "skip""#);
+    e.submit("srv", &doc, ts("2026-01-01T00:00:00Z")).unwrap();
+    let mut fired = e.tick(ts("2026-01-01T00:00:00Z")).unwrap();
+    fired.extend(e.tick(ts("2026-01-01T01:00:00Z")).unwrap());
+    let got = by_due(&fired);
+    assert_eq!(got.get(&ts("2026-01-01T00:00:00Z")), Some(&Outcome::Ran));
+    for d in dues("2026-01-01T00:00:10Z", "2026-01-01T00:01:00Z") {
+        assert_eq!(got.get(&d), Some(&Outcome::Skipped), "{d}: {got:?}");
+    }
+    assert_eq!(got.len(), 7);
+}
