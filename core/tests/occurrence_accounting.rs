@@ -149,3 +149,54 @@ fn a_tick_long_after_until_with_misfire_skip_records_them_skipped() {
     }
     assert_eq!(got.len(), 7);
 }
+
+/// Issue 13 item 2: an at-least-once task (every second) is killed mid-run
+/// at its 00:00:01 occurrence; the first tick after the restart comes at
+/// 00:00:03, later than one period. The interrupted occurrence runs again
+/// first, then 00:00:02 and 00:00:03, in order; none is missed.
+#[test]
+fn an_interrupted_at_least_once_run_runs_again_first_after_a_late_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let w = World::new();
+    let doc = r#"{"id": "alo", "tasks": [{"id": "t",
+        "trigger": {"every": {"seconds": 1, "anchor": "2026-01-01T00:00:00Z"}},
+        "actions": [{"op": "Replace", "target": "./Vendor/alo", "data": "1"}],
+        "policy": {"delivery": "at_least_once", "misfire": "all"}}]}"#;
+    {
+        let mut e = common::engine_at(&w, &path);
+        e.submit("srv", doc, ts("2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(e.tick(ts("2026-01-01T00:00:00Z")).unwrap().len(), 1);
+        *w.panic_on_execute.lock().unwrap() = true;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            e.tick(ts("2026-01-01T00:00:01Z"))
+        }));
+        assert!(r.is_err(), "the simulated crash happened");
+        // Dropped mid-run, as a killed process would be.
+    }
+    *w.panic_on_execute.lock().unwrap() = false;
+    w.runs.lock().unwrap().clear();
+    let mut e = common::engine_at(&w, &path);
+    let fired = e.tick(ts("2026-01-01T00:00:03Z")).unwrap();
+    let got = by_due(&fired);
+    assert_eq!(
+        got,
+        [
+            (ts("2026-01-01T00:00:01Z"), Outcome::Ran),
+            (ts("2026-01-01T00:00:02Z"), Outcome::Ran),
+            (ts("2026-01-01T00:00:03Z"), Outcome::Ran),
+        ]
+        .into_iter()
+        .collect()
+    );
+    let order: Vec<_> = w.runs.lock().unwrap().iter().map(|r| r.due).collect();
+    assert_eq!(
+        order,
+        vec![
+            ts("2026-01-01T00:00:01Z"),
+            ts("2026-01-01T00:00:02Z"),
+            ts("2026-01-01T00:00:03Z")
+        ],
+        "the interrupted run goes first, then the newer ones in order"
+    );
+}

@@ -218,6 +218,15 @@ fn process_inner(
     let plan = s.plan.clone();
     let ct = &plan.tasks[tidx];
     let t = &plan.doc.tasks[tidx];
+    // An at-least-once run interrupted by a restart runs again first,
+    // before a newer occurrence (or the task's end) could replace it.
+    if s.tasks[tidx]
+        .pending
+        .as_ref()
+        .is_some_and(|p| p.owed && !p.in_flight)
+    {
+        try_run(cx, s, tidx, ct, t, now, finals)?;
+    }
     // The end of the task (until) or of the schedule (valid_until) has
     // passed: the occurrences due before it are still generated and run or
     // recorded by the misfire policy, so that each has an outcome; then
@@ -443,6 +452,7 @@ fn new_occurrence(
         attempt: 0,
         in_flight: false,
         waiting: None,
+        owed: false,
     });
 }
 

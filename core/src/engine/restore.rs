@@ -59,6 +59,7 @@ impl Engine {
             match st.pending.as_mut() {
                 Some(p) if p.seq == inf.seq && at_least_once && st.ended.is_none() => {
                     p.in_flight = false;
+                    p.owed = true;
                     p.waiting = Some("interrupted by a restart; runs again".into());
                 }
                 Some(p) if p.seq == inf.seq => {

@@ -72,6 +72,10 @@ pub(crate) struct Pending {
     /// Why it waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<String>,
+    /// An at-least-once run that a restart interrupted: it runs again
+    /// before any newer occurrence of the task can replace it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owed: bool,
 }
 
 /// Per-task state.
