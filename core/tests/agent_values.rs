@@ -79,3 +79,72 @@ fn values_keep_their_type() {
         "bool"
     );
 }
+
+/// Issue 13 item 1 through the agent's own tree: schedule A's Atomic
+/// Replaces a node, schedule B waits for that node's value; B runs in the same tick
+/// as A (the tree executor's write wakes B's condition), and B's own
+/// Sequence Replace wakes schedule C in turn.
+#[test]
+fn writes_of_scheduled_actions_on_the_agents_tree_wake_conditions() {
+    use dmsched::model::Outcome;
+    use dmsched::tree::Payload;
+    let dir = tempfile::tempdir().unwrap();
+    let a = agent(dir.path());
+    let t0: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+    a.set_value("./Vendor/Acc/Mode", &Value::Str("normal".into()), t0)
+        .unwrap();
+    a.set_value("./Vendor/Acc/Ack", &Value::Int(0), t0).unwrap();
+    a.tree()
+        .device()
+        .replace(
+            "./Vendor/Acc?prop=ACL",
+            &Payload::chr("Get=*&Replace=srv-a"),
+            t0,
+        )
+        .unwrap();
+    let install = |id: &str, doc: &str| {
+        a.tree()
+            .add(
+                "srv-a",
+                &format!("./Scheduling/Schedules/{id}"),
+                &Payload {
+                    mime: Some("application/json".into()),
+                    ..Payload::chr(doc)
+                },
+                t0,
+            )
+            .unwrap();
+        a.scheduling().settle();
+    };
+    install(
+        "A",
+        r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+            "actions": [{"atomic": [{"op": "Replace", "target": "./Vendor/Acc/Mode", "data": "eco"}]}]}]}"#,
+    );
+    install(
+        "B",
+        r#"{"tasks": [{"id": "T", "trigger": {"becomes_true": "./Vendor/Acc/Mode == \"eco\""},
+            "actions": [{"sequence": [{"op": "Replace", "target": "./Vendor/Acc/Ack", "data": "1", "format": "int"}]}]}]}"#,
+    );
+    install(
+        "C",
+        r#"{"tasks": [{"id": "T", "trigger": {"becomes_true": "./Vendor/Acc/Ack == 1"},
+            "actions": [{"op": "Get", "target": "./Vendor/Acc/Mode"}]}]}"#,
+    );
+    assert_eq!(a.schedules().unwrap().len(), 3);
+    a.tick(t0).unwrap();
+    let fired = a.tick("2026-12-01T10:05:00Z".parse().unwrap()).unwrap();
+    let ran: Vec<_> = fired
+        .iter()
+        .map(|f| (f.schedule.as_str(), f.outcome))
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            ("A", Outcome::Ran),
+            ("B", Outcome::Ran),
+            ("C", Outcome::Ran)
+        ],
+        "{fired:?}"
+    );
+}

@@ -113,6 +113,28 @@ impl Index {
         self.uris.get(uri).cloned().unwrap_or_default()
     }
 
+    /// Watchers of `uri`, and with `subtree` of every node below it too:
+    /// each with the watched URI.
+    pub(crate) fn uri_watchers_under(&self, uri: &str, subtree: bool) -> Vec<(TaskKey, String)> {
+        if !subtree {
+            return self
+                .uri_watchers(uri)
+                .into_iter()
+                .map(|k| (k, uri.to_string()))
+                .collect();
+        }
+        let mut out: Vec<(TaskKey, String)> = self
+            .uris
+            .iter()
+            .filter(|(w, _)| {
+                w.as_str() == uri || (w.starts_with(uri) && w[uri.len()..].starts_with('/'))
+            })
+            .flat_map(|(w, keys)| keys.iter().map(move |k| (*k, w.clone())))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Number of armed timers.
     pub(crate) fn timer_count(&self) -> usize {
         self.armed.len()

@@ -73,6 +73,55 @@ impl Engine {
         self.finish_call(now, out, first_err)
     }
 
+    /// The nodes that the actions run in this call wrote wake the tasks
+    /// whose conditions read them, as a DM command's write does
+    /// (docs/scheduling-mo.md, "Conditions and writes"): after each run,
+    /// in the same call, breadth first (the writes of runs so caused are
+    /// looked at in turn). A Delete wakes the watchers of every node below
+    /// its target. Loops end: a task that finished an occurrence because
+    /// of such a write is not woken again by writes in the same call (every
+    /// round needs a task that has not run yet).
+    fn cascade_writes(
+        &mut self,
+        now: Timestamp,
+        out: &mut Vec<Firing>,
+        err: &mut Option<EngineError>,
+    ) {
+        // Tasks that finished an occurrence because of a cascaded write.
+        let mut spent: std::collections::HashSet<(i64, u32)> = Default::default();
+        let mut from = 0;
+        while from < out.len() {
+            let mut changed: Vec<(String, bool)> = Vec::new();
+            for f in &out[from..] {
+                for r in &f.results {
+                    if written(r) {
+                        let uri = watched_form(&r.target);
+                        let entry = (uri, r.op == crate::model::Op::Delete);
+                        if !changed.contains(&entry) {
+                            changed.push(entry);
+                        }
+                    }
+                }
+            }
+            from = out.len();
+            for (uri, subtree) in changed {
+                for (key, watched) in self.index.uri_watchers_under(&uri, subtree) {
+                    if spent.contains(&key) {
+                        continue;
+                    }
+                    let before = out.len();
+                    let cause = Cause::Tree(&watched);
+                    if let Err(e) = self.process_one(key.0, key.1 as usize, now, cause, out) {
+                        err.get_or_insert(e);
+                    }
+                    if out.len() > before {
+                        spent.insert(key);
+                    }
+                }
+            }
+        }
+    }
+
     /// A tree node changed: wakes only the tasks whose conditions read it.
     pub fn on_tree_changed(
         &mut self,
@@ -93,9 +142,10 @@ impl Engine {
     pub(super) fn finish_call(
         &mut self,
         now: Timestamp,
-        out: Vec<Firing>,
-        err: Option<EngineError>,
+        mut out: Vec<Firing>,
+        mut err: Option<EngineError>,
     ) -> Result<Vec<Firing>, EngineError> {
+        self.cascade_writes(now, &mut out, &mut err);
         for f in &out {
             tracing::debug!(target: "dmsched::engine", owner = %f.owner, schedule = %f.schedule, task = %f.task, seq = f.seq, outcome = f.outcome.as_str(), "occurrence finished");
         }
@@ -291,5 +341,26 @@ impl Engine {
         tx.reset_dropped(owner)?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// Whether a command result is a write that took effect: Add, Replace,
+/// Delete or Copy with a 2xx status other than 215 (not executed) and 216
+/// (rolled back).
+fn written(r: &crate::model::CommandResult) -> bool {
+    use crate::model::Op;
+    matches!(r.op, Op::Add | Op::Replace | Op::Delete | Op::Copy)
+        && r.is_success()
+        && !matches!(r.status, 215 | 216)
+}
+
+/// A command target in the form conditions name nodes in: `./`-rooted,
+/// no trailing `/`.
+fn watched_form(target: &str) -> String {
+    let t = target.trim().trim_end_matches('/');
+    if t.starts_with("./") || t == "." {
+        t.to_string()
+    } else {
+        format!("./{}", t.trim_start_matches('/'))
     }
 }

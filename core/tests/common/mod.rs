@@ -69,6 +69,14 @@ impl ActionExecutor for Exec {
         for a in actions {
             for c in a.commands() {
                 let status = *self.0.status.lock().unwrap().get(&c.target).unwrap_or(&200);
+                if status == 200 && c.op == Op::Delete {
+                    let below = format!("{}/", c.target);
+                    self.0
+                        .tree
+                        .lock()
+                        .unwrap()
+                        .retain(|k, _| k != &c.target && !k.starts_with(&below));
+                }
                 if status == 200 && c.op == Op::Replace {
                     let v = match c.data.as_deref() {
                         Some("true") => Value::Bool(true),
