@@ -20,14 +20,15 @@ fn loose() -> EngineConfig {
     c
 }
 
-/// What is stored: (owner, id, doc, state, reason) of every schedule and
-/// every task row, read without a lock.
-fn rows(
-    path: &Path,
-) -> (
+/// Schedule rows (owner, id, doc, state, reason) and task-state rows.
+type Rows = (
     Vec<(String, String, String, String, Option<String>)>,
     Vec<String>,
-) {
+);
+
+/// What is stored: every schedule row and every task row, read without a
+/// lock.
+fn rows(path: &Path) -> Rows {
     let s = Store::open_read_only(path).unwrap().snapshot().unwrap();
     (
         s.schedules
