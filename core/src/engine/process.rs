@@ -453,6 +453,7 @@ fn new_occurrence(
         in_flight: false,
         waiting: None,
         owed: false,
+        postponed: 0,
     });
 }
 
@@ -515,11 +516,40 @@ fn try_run(
         match answer {
             Ok(PromptAnswer::Accept) => {}
             Ok(PromptAnswer::Postpone(secs)) => {
-                let again = add_secs(now, secs.max(1));
+                // Deferral is bounded: by count, and by a horizon after the
+                // occurrence's time; past either the occurrence ends.
+                let horizon = add_secs(
+                    add_secs(p.due, jitter(cx, s, t, p.seq)),
+                    t.policy.postpone_horizon_seconds,
+                );
+                let limit = if p.postponed >= t.policy.max_postpones {
+                    Some(format!(
+                        "postponed {} times by the user: no more (max_postpones {})",
+                        p.postponed, t.policy.max_postpones
+                    ))
+                } else if now >= horizon {
+                    Some(format!(
+                        "postponed by the user up to {horizon}: no further \
+                         (postpone_horizon_seconds {})",
+                        t.policy.postpone_horizon_seconds
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = limit {
+                    s.tasks[tidx].pending = None;
+                    let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
+                    f.reason = Some(reason);
+                    f.attempts = p.attempt;
+                    finalize(s, tidx, f, finals);
+                    return Ok(());
+                }
+                let again = add_secs(now, secs.max(1)).min(horizon);
                 if let Some(pp) = s.tasks[tidx].pending.as_mut() {
                     pp.not_before = again;
                     pp.deadline = pp.deadline.max(pp.not_before);
                     pp.waiting = Some("postponed by the user".into());
+                    pp.postponed += 1;
                 }
                 let mut f = firing(s, tidx, p.seq, p.due, Outcome::Deferred);
                 f.reason = Some(format!("postponed by the user until {again}"));

@@ -76,6 +76,13 @@ pub(crate) struct Pending {
     /// before any newer occurrence of the task can replace it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub owed: bool,
+    /// Postponements the user asked for so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub postponed: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Per-task state.

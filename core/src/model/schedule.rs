@@ -181,6 +181,13 @@ pub struct Policy {
     pub report_delivery: ReportDelivery,
     /// Ask the user (host prompt) before each run.
     pub confirm: bool,
+    /// With `confirm`: how many times the user may postpone one occurrence;
+    /// the next postponement ends it `skipped`.
+    pub max_postpones: u32,
+    /// With `confirm`: postponing never moves an occurrence more than this
+    /// many seconds past its due time (+ jitter); a postponement asked for
+    /// at that horizon ends it `skipped`.
+    pub postpone_horizon_seconds: u64,
 }
 
 impl Default for Policy {
@@ -195,6 +202,8 @@ impl Default for Policy {
             report: ReportWhen::OnFailure,
             report_delivery: ReportDelivery::NextSession,
             confirm: false,
+            max_postpones: 3,
+            postpone_horizon_seconds: 86_400,
         }
     }
 }
