@@ -144,7 +144,9 @@ fn constraint_unmet_past_max_delay_is_missed_with_reason() {
         f[0].reason
             .as_deref()
             .unwrap()
-            .contains("constraint not met")
+            .contains("constraint `./Bat >= 30` not met: ./Bat >= 30 is false (./Bat = 10)"),
+        "{:?}",
+        f[0].reason
     );
     assert_eq!(w.run_count(), 0);
 }

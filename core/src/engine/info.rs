@@ -61,6 +61,10 @@ pub struct TaskInfo {
     /// Why the task ended, if it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// The last time one of its conditions (trigger, filter, termination)
+    /// could not be evaluated, and why: such a condition counts as false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
 }
 
 /// An occurrence that came due and has not finished.

@@ -113,8 +113,8 @@ impl Env for EvalEnv<'_> {
     }
 }
 
-fn eval(cx: &Cx<'_>, owner: &str, e: &Expr, cause: Cause<'_>) -> Result<bool, String> {
-    let env = EvalEnv {
+fn env<'a>(cx: &'a Cx<'_>, owner: &'a str, cause: Cause<'a>) -> EvalEnv<'a> {
+    EvalEnv {
         tree: cx.host.tree.as_ref(),
         owner,
         changed: match cause {
@@ -125,8 +125,36 @@ fn eval(cx: &Cx<'_>, owner: &str, e: &Expr, cause: Cause<'_>) -> Result<bool, St
             Cause::Event(e) => Some(e),
             _ => None,
         },
-    };
-    e.eval_bool(&env).map_err(|e| e.to_string())
+    }
+}
+
+fn eval(cx: &Cx<'_>, owner: &str, e: &Expr, cause: Cause<'_>) -> Result<bool, String> {
+    e.eval_bool(&env(cx, owner, cause))
+        .map_err(|e| e.to_string())
+}
+
+/// Evaluates a task's condition; an evaluation error counts as false and
+/// is recorded in the task's diagnostic (and logged).
+fn eval_noted(
+    cx: &Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    e: &Expr,
+    cause: Cause<'_>,
+    what: &str,
+) -> Option<bool> {
+    match eval(cx, &s.owner, e, cause) {
+        Ok(v) => Some(v),
+        Err(err) => {
+            tracing::warn!(target: "dmsched::engine", owner = %s.owner, id = %s.id, task = tidx, "{what} `{}` not evaluable: {err}", e.source());
+            s.tasks[tidx].diagnostic = Some(format!(
+                "{}: {what} `{}` not evaluable (counts as false): {err}",
+                cx.now,
+                e.source()
+            ));
+            None
+        }
+    }
 }
 
 fn jitter(cx: &Cx<'_>, s: &Sched, t: &Task, seq: u64) -> u64 {
@@ -244,16 +272,16 @@ fn process_inner(
     }
     if let (Cause::Event(ev), Some((name, filter))) = (cause, &ct.term_event)
         && &ev.name == name
-        && filter
-            .as_ref()
-            .is_none_or(|f| eval(cx, &s.owner, f, cause).unwrap_or(false))
+        && filter.as_ref().is_none_or(|f| {
+            eval_noted(cx, s, tidx, f, cause, "termination event filter").unwrap_or(false)
+        })
     {
         end_task(cx, s, tidx, &format!("ended by event {name}"), finals);
         return Ok(());
     }
     if let (Cause::Tree(uri), Some(w)) = (cause, &ct.term_when)
         && w.uris().iter().any(|u| u == uri)
-        && eval(cx, &s.owner, w, cause).unwrap_or(false)
+        && eval_noted(cx, s, tidx, w, cause, "termination condition").unwrap_or(false)
     {
         end_task(cx, s, tidx, "termination condition became true", finals);
         return Ok(());
@@ -266,9 +294,9 @@ fn process_inner(
         CTrigger::Event { name, filter } => {
             if let Cause::Event(ev) = cause
                 && &ev.name == name
-                && filter
-                    .as_ref()
-                    .is_none_or(|f| eval(cx, &s.owner, f, cause).unwrap_or(false))
+                && filter.as_ref().is_none_or(|f| {
+                    eval_noted(cx, s, tidx, f, cause, "event filter").unwrap_or(false)
+                })
             {
                 if valid {
                     new_occurrence(cx, s, tidx, t, now, now, false, finals);
@@ -287,7 +315,7 @@ fn process_inner(
             };
             if relevant || !s.tasks[tidx].primed {
                 let first = !s.tasks[tidx].primed;
-                if let Ok(v) = eval(cx, &s.owner, e, cause) {
+                if let Some(v) = eval_noted(cx, s, tidx, e, cause, "becomes_true condition") {
                     let st = &mut s.tasks[tidx];
                     st.primed = true;
                     if v && (st.armed || first) {
@@ -476,17 +504,32 @@ fn try_run(
     }
     let tz = s.plan.zone.resolve(cx.tz).clone();
     let mut unmet = None;
-    if !ct.windows.is_empty() && !when::in_windows(&ct.windows, &tz, now) {
+    let window_closed = !ct.windows.is_empty() && !when::in_windows(&ct.windows, &tz, now);
+    if window_closed {
         unmet = Some("outside its time window".to_string());
     } else if let Some(req) = &ct.require {
         // Constraints are levels: they never see the event or the change.
         match eval(cx, &s.owner, req, Cause::Time) {
             Ok(true) => {}
-            Ok(false) => unmet = Some(format!("constraint not met: {}", req.source())),
-            Err(e) => unmet = Some(format!("constraint not evaluable: {e}")),
+            Ok(false) => {
+                let why = req.explain_false(&env(cx, &s.owner, Cause::Time));
+                unmet = Some(format!("constraint `{}` not met: {why}", req.source()));
+            }
+            Err(e) => unmet = Some(format!("constraint `{}` not evaluable: {e}", req.source())),
         }
     }
-    if let Some(reason) = unmet {
+    if let Some(mut reason) = unmet {
+        // A constraint that blocked the run while its window was open is
+        // the cause, not the window that closed afterwards.
+        if window_closed
+            && let Some(prev) = p.waiting.as_deref().filter(|w| w.starts_with("constraint"))
+        {
+            reason = if prev.contains("while its time window was open") {
+                prev.to_string()
+            } else {
+                format!("{prev} (while its time window was open; then the window closed)")
+            };
+        }
         if now >= p.deadline {
             s.tasks[tidx].pending = None;
             let mut f = firing(s, tidx, p.seq, p.due, Outcome::Missed);

@@ -134,6 +134,7 @@ impl Engine {
                         attempt: p.attempt,
                     }),
                     ended: st.ended.clone(),
+                    diagnostic: st.diagnostic.clone(),
                 }
             })
             .collect();

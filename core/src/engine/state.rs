@@ -113,4 +113,7 @@ pub(crate) struct TaskState {
     /// Why the task ended, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// The last evaluation error of one of its conditions, with its time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
 }

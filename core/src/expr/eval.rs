@@ -114,3 +114,74 @@ fn compare(op: CmpOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
         CmpOp::Ge => o != Ordering::Less,
     })
 }
+
+/// Renders a node as expression text (literals as written, `&&`/`||`
+/// parenthesised inside other operators).
+pub(crate) fn render(n: &Node) -> String {
+    match n {
+        Node::Lit(v) => show(v),
+        Node::Ref(uri) => uri.clone(),
+        Node::Event(f) => format!("event.{f}"),
+        Node::Changed(uri) => format!("changed({uri})"),
+        Node::Exists(uri) => format!("exists({uri})"),
+        Node::Not(x) => format!("!{}", grouped(x)),
+        Node::Neg(x) => format!("-{}", grouped(x)),
+        Node::And(a, b) => format!("{} && {}", grouped(a), grouped(b)),
+        Node::Or(a, b) => format!("{} || {}", grouped(a), grouped(b)),
+        Node::Cmp(op, a, b) => format!("{} {} {}", grouped(a), op.symbol(), grouped(b)),
+    }
+}
+
+fn grouped(n: &Node) -> String {
+    match n {
+        Node::And(..) | Node::Or(..) | Node::Cmp(..) => format!("({})", render(n)),
+        _ => render(n),
+    }
+}
+
+/// Why a condition that evaluated to false is false: the failing part (the
+/// first false operand of `&&`, both of `||`), with the values it read.
+pub(crate) fn explain_false(n: &Node, env: &dyn Env) -> String {
+    match n {
+        Node::And(a, b) => match boolean(a, env, "&&") {
+            Ok(false) => explain_false(a, env),
+            _ => explain_false(b, env),
+        },
+        Node::Or(a, b) => format!("{} and {}", explain_false(a, env), explain_false(b, env)),
+        _ => {
+            let mut read = Vec::new();
+            collect_reads(n, env, &mut read);
+            if read.is_empty() {
+                format!("{} is false", render(n))
+            } else {
+                format!("{} is false ({})", render(n), read.join(", "))
+            }
+        }
+    }
+}
+
+fn collect_reads(n: &Node, env: &dyn Env, out: &mut Vec<String>) {
+    match n {
+        Node::Ref(uri) | Node::Exists(uri) => {
+            let seen = format!("{uri} = ");
+            if out.iter().any(|r| r.starts_with(&seen)) {
+                return;
+            }
+            out.push(match env.node(uri) {
+                Ok(Some(v)) => format!("{uri} = {}", show(&v)),
+                Ok(None) => format!("{uri} does not exist"),
+                Err(e) => format!("{uri} unreadable: {e}"),
+            });
+        }
+        Node::Event(f) => out.push(match env.event_field(f) {
+            Some(v) => format!("event.{f} = {}", show(&v)),
+            None => format!("event.{f} absent"),
+        }),
+        Node::Not(x) | Node::Neg(x) => collect_reads(x, env, out),
+        Node::And(a, b) | Node::Or(a, b) | Node::Cmp(_, a, b) => {
+            collect_reads(a, env, out);
+            collect_reads(b, env, out);
+        }
+        Node::Lit(_) | Node::Changed(_) => {}
+    }
+}

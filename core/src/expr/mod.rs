@@ -95,6 +95,13 @@ impl Expr {
         eval::eval(&self.root, env)
     }
 
+    /// For a condition that evaluated to false: the part that is false (the
+    /// first false operand of `&&`, each operand of `||`) with the values
+    /// it read, e.g. `./Battery/Level > 20 is false (./Battery/Level = 12)`.
+    pub fn explain_false(&self, env: &dyn Env) -> String {
+        eval::explain_false(&self.root, env)
+    }
+
     /// Evaluates as a condition: the result must be a boolean.
     pub fn eval_bool(&self, env: &dyn Env) -> Result<bool, EvalError> {
         match self.eval(env)? {
