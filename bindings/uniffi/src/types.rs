@@ -274,6 +274,12 @@ pub struct TaskSummary {
     pub waiting: Option<String>,
     /// Why it ended.
     pub ended: Option<String>,
+    /// Reason given with the last outcome.
+    #[uniffi(default = None)]
+    pub last_reason: Option<String>,
+    /// The last time one of its conditions could not be evaluated, and why.
+    #[uniffi(default = None)]
+    pub diagnostic: Option<String>,
 }
 
 /// A schedule as the engine sees it.
@@ -314,6 +320,8 @@ impl From<ScheduleInfo> for ScheduleSummary {
                     last_outcome: t.last_outcome.map(Into::into),
                     waiting: t.waiting,
                     ended: t.ended,
+                    last_reason: t.last_reason,
+                    diagnostic: t.diagnostic,
                 })
                 .collect(),
             document_json: serde_json::to_string(&s.document).unwrap_or_default(),

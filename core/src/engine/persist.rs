@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::compile::CTrigger;
-use super::process::{Cx, Sched, add_secs, jitter_of};
+use super::process::{Cx, Sched, add_secs, jitter_of, sub_secs};
 use super::state::ScheduleState;
 use super::{EngineConfig, EngineError};
 use crate::model::{Firing, Outcome, Report, ReportWhen};
@@ -221,7 +221,46 @@ pub(crate) fn wake_of(
     let t = &s.plan.doc.tasks[tidx];
     let ct = &s.plan.tasks[tidx];
     let slack = t.constraints.max_delay_seconds.unwrap_or(0);
+    let zone = s.plan.zone.resolve(tz);
     let mut best: Option<(Timestamp, Timestamp)> = None;
+    let mut offer = |w: Timestamp, latest: Timestamp| {
+        best = Some(match best {
+            None => (w, latest),
+            Some(b) => (b.0.min(w), b.1.min(latest)),
+        });
+    };
+    // An occurrence can run from `from` to its deadline, inside its daily
+    // windows: the first such stretch is what a host must hit. When there
+    // is none before the deadline, the engine looks at the deadline (and
+    // records the occurrence missed).
+    let mut offer_run =
+        |from: Timestamp, deadline: Timestamp| match run_stretch(&ct.windows, zone, from, deadline)
+        {
+            Some((start, latest)) => offer(start, latest),
+            None => offer(deadline, deadline),
+        };
+    if let Some(d) = st.next_due {
+        let nb = add_secs(d, jitter_of(cfg, s, t, st.seq));
+        offer_run(nb, add_secs(nb, slack));
+    }
+    if let Some(p) = &st.pending
+        && !p.in_flight
+    {
+        if now < p.not_before {
+            offer_run(p.not_before, p.deadline);
+        } else {
+            // Tried now and still waiting: inside a window a constraint
+            // blocks it (a tree change wakes it; else the deadline records
+            // it missed); outside, the next window that opens in time.
+            match when::next_window_open(&ct.windows, zone, now) {
+                Some(o) if o > now && o <= p.deadline => offer_run(o, p.deadline),
+                _ => {
+                    let d = p.deadline.max(now);
+                    offer_run(d, d);
+                }
+            }
+        }
+    }
     let mut offer = |w: Timestamp, slack: u64| {
         let cand = (w, add_secs(w, slack));
         best = Some(match best {
@@ -229,27 +268,6 @@ pub(crate) fn wake_of(
             Some(b) => (b.0.min(cand.0), b.1.min(cand.1)),
         });
     };
-    if let Some(d) = st.next_due {
-        offer(add_secs(d, jitter_of(cfg, s, t, st.seq)), slack);
-    }
-    if let Some(p) = &st.pending
-        && !p.in_flight
-    {
-        if now < p.not_before {
-            offer(p.not_before, slack);
-        } else {
-            let tz = s.plan.zone.resolve(tz);
-            let open = if ct.windows.is_empty() {
-                None
-            } else {
-                when::next_window_open(&ct.windows, tz, now)
-            };
-            match open {
-                Some(o) if o > now && o < p.deadline => offer(o, 0),
-                _ => offer(p.deadline.max(now), 0),
-            }
-        }
-    }
     if ct.trigger.is_time() && st.next_due.is_none() && st.pending.is_none() {
         // Nothing more will come: look once more so that the task ends.
         offer(now, 0);
@@ -264,6 +282,27 @@ pub(crate) fn wake_of(
         offer(u, 0);
     }
     best
+}
+
+/// The first stretch of `[from, deadline]` inside `windows` (all of it with
+/// no windows): its first instant and the last at which a run is still
+/// inside a window (a second before the window closes) and not past the
+/// deadline. `None` when no window opens by the deadline.
+fn run_stretch(
+    windows: &[crate::when::Window],
+    tz: &TimeZone,
+    from: Timestamp,
+    deadline: Timestamp,
+) -> Option<(Timestamp, Timestamp)> {
+    if windows.is_empty() {
+        return Some((from, deadline.max(from)));
+    }
+    let start = when::next_window_open(windows, tz, from).filter(|s| *s <= deadline)?;
+    let latest = match when::window_stretch_end(windows, tz, start) {
+        Some(end) => deadline.min(sub_secs(end, 1).max(start)),
+        None => deadline,
+    };
+    Some((start, latest))
 }
 
 pub(crate) fn rearm(cx: &mut Cx<'_>, s: &Sched, tidx: usize, now: Timestamp) {

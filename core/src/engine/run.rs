@@ -38,6 +38,14 @@ impl Engine {
     /// instant by which the host must call `tick` so that no task is late
     /// beyond its `max_delay_seconds`. Wake-ups of tasks that tolerate delay
     /// can be coalesced anywhere in this window.
+    ///
+    /// Each waiting occurrence counts with the first stretch of its run
+    /// interval (due + jitter to its deadline) that lies inside its daily
+    /// windows, up to a second before the window closes; so a host that
+    /// always wakes at the latest instant runs every task (whose
+    /// constraints hold) and needs the fewest wake-ups: that is choosing
+    /// points greedily by interval end (tests/wakeup_window.rs checks it
+    /// against an independent optimum).
     pub fn wakeup_window(&self) -> Option<(Timestamp, Timestamp)> {
         Some((self.index.next_wakeup()?, self.index.latest_wakeup()?))
     }

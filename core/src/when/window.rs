@@ -200,6 +200,49 @@ pub fn next_window_open(windows: &[Window], tz: &TimeZone, after: Timestamp) -> 
     best
 }
 
+/// The end of the in-window stretch that contains `at` (the first instant
+/// after `at` outside every window; windows that overlap or touch count as
+/// one stretch), looking up to 9 days ahead; `None` when `at` is outside
+/// the windows or none ends in that span. A window end that falls in a DST
+/// gap closes when the gap ends.
+pub fn window_stretch_end(windows: &[Window], tz: &TimeZone, at: Timestamp) -> Option<Timestamp> {
+    if windows.is_empty() || !in_windows(windows, tz, at) {
+        return None;
+    }
+    let today = days_of(tz.to_datetime(at).date());
+    let mut ends: Vec<Timestamp> = Vec::new();
+    for day in today - 1..=today + 9 {
+        for w in windows.iter().filter(|w| w.opens_on(day)) {
+            // A window that wraps past midnight ends on the next day.
+            let end_day = if secs(w.start) < secs(w.end) {
+                day
+            } else {
+                day + 1
+            };
+            let (y, m, d) = civil_from_days(end_day);
+            let Ok(dt) = DateTime::new(
+                y as i16,
+                m as i8,
+                d as i8,
+                w.end.hour(),
+                w.end.minute(),
+                w.end.second(),
+                0,
+            ) else {
+                continue;
+            };
+            let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible() else {
+                continue;
+            };
+            if t > at {
+                ends.push(t);
+            }
+        }
+    }
+    ends.sort_unstable();
+    ends.into_iter().find(|e| !in_windows(windows, tz, *e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +331,34 @@ mod tests {
             next_window_open(&x, &ny, ts("2026-03-08T06:00:00Z")),
             Some(ts("2026-03-08T07:00:00Z")),
             "03:00 EDT, the end of the gap"
+        );
+    }
+
+    #[test]
+    fn stretch_end_joins_overlapping_windows_and_wraps_midnight() {
+        let utc = TimeZone::UTC;
+        let x = vec![
+            w(r#"{"start": "01:00", "end": "03:00"}"#),
+            w(r#"{"start": "02:30", "end": "04:00"}"#),
+            w(r#"{"start": "22:00", "end": "02:00", "days": ["FR"]}"#),
+        ];
+        assert_eq!(
+            window_stretch_end(&x, &utc, ts("2026-01-05T01:30:00Z")),
+            Some(ts("2026-01-05T04:00:00Z")),
+            "01:00-03:00 and 02:30-04:00 are one stretch"
+        );
+        assert_eq!(
+            window_stretch_end(&x, &utc, ts("2026-01-05T05:00:00Z")),
+            None
+        );
+        // Friday 2026-01-02 22:30 → the wrap (to 02:00) joins 01:00-04:00.
+        assert_eq!(
+            window_stretch_end(&x, &utc, ts("2026-01-02T22:30:00Z")),
+            Some(ts("2026-01-03T04:00:00Z"))
+        );
+        assert_eq!(
+            window_stretch_end(&[], &utc, ts("2026-01-02T22:30:00Z")),
+            None
         );
     }
 }
