@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo demo-simulate test deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench
+.PHONY: demo demo-simulate test soak deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
@@ -202,6 +202,12 @@ c-sample: c-tools
 	grep -q '^done: [1-9][0-9]* commands run' $(TARGET_DIR)/c-sample.out
 	@echo "c-sample: 3 builds ran, output checked"
 	$(MAKE) --no-print-directory -C samples/c-legacy-client clean
+
+## The long version of the randomised accounting test and the crash
+## torture (not part of `make test`): SOAK_CASES random histories.
+SOAK_CASES ?= 2000
+soak:
+	DMSCHED_SOAK_CASES=$(SOAK_CASES) $(CARGO) test --release -p dmsched --test accounting_property --test crash_safety
 
 ## Benchmarks (not part of `make test`); figures go to docs/performance.md.
 bench:

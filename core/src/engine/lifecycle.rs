@@ -367,6 +367,22 @@ impl Engine {
             format!("terminated by {requester}")
         };
         let mut out = Vec::new();
+        // What fell due before `now` and was not looked at yet (the host's
+        // tick is late) is handled first, as that tick would have: every
+        // occurrence due while the schedule was live gets its outcome.
+        if s.state == ScheduleState::Active {
+            for tidx in 0..s.tasks.len() {
+                if let Err(e) = self.process_one(sid, tidx, now, Cause::Time, &mut out) {
+                    self.recovered.append(&mut out);
+                    return Err(e);
+                }
+            }
+            if !self.scheds[&sid].state.is_live() {
+                // It ended meanwhile (completed, expired): nothing to change.
+                self.recovered.append(&mut out);
+                return Ok(self.info(sid, now));
+            }
+        }
         {
             let s = self.scheds.get_mut(&sid).expect("found above");
             let mut cx = Self::cx(
