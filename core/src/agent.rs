@@ -512,15 +512,32 @@ impl Agent {
     /// immediate reports, whichever is first.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         let engine = self.mo.next_wakeup();
-        let backoff = lock(&self.backoff);
-        let delivery = lock(&self.immediate)
-            .iter()
-            .map(|s| backoff.get(s).map_or_else(|| self.current(), |b| b.next))
-            .min();
-        match (engine, delivery) {
+        match (engine, self.next_delivery()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// For inexact alarms: the earliest and the latest instant at which to
+    /// call [`Agent::tick`] / [`Agent::deliver_reports`]: the MO's window
+    /// (runs, with their daily windows and delays, and samples), narrowed to
+    /// a delivery of reports due at once when that comes first.
+    pub fn wakeup_window(&self) -> Option<(Timestamp, Timestamp)> {
+        match (self.mo.wakeup_window(), self.next_delivery()) {
+            (Some((from, latest)), Some(d)) => Some((from.min(d), latest.min(d))),
+            (None, Some(d)) => Some((d, d)),
+            (w, None) => w,
+        }
+    }
+
+    /// When reports that go at once are next to be delivered (now, or the
+    /// retry after a failed delivery).
+    fn next_delivery(&self) -> Option<Timestamp> {
+        let backoff = lock(&self.backoff);
+        lock(&self.immediate)
+            .iter()
+            .map(|s| backoff.get(s).map_or_else(|| self.current(), |b| b.next))
+            .min()
     }
 
     /// Servers with reports for immediate delivery waiting.
@@ -597,8 +614,7 @@ impl Agent {
     /// A device event (`boot`, `network`, …).
     pub fn post_event(&self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
         self.at(now);
-        let f = self.mo.engine().on_event(event, now)?;
-        self.mo.refresh()?;
+        let f = self.mo.on_event(event, now)?;
         self.note_firings(&f)?;
         Ok(f)
     }
@@ -649,15 +665,14 @@ impl Agent {
             }
             Err(e) => return Err(e.into()),
         }
-        let f = self.mo.engine().on_tree_changed(uri, now)?;
-        self.mo.refresh()?;
+        let f = self.mo.on_tree_changed([uri], now)?;
         self.note_firings(&f)?;
         Ok(f)
     }
 
     /// Every schedule on the device.
     pub fn schedules(&self) -> Result<Vec<ScheduleInfo>, AgentError> {
-        Ok(self.mo.engine().list_all()?)
+        Ok(self.mo.schedules()?)
     }
 
     /// Reports waiting for `server_id` (they go with its next session).

@@ -148,3 +148,38 @@ fn writes_of_scheduled_actions_on_the_agents_tree_wake_conditions() {
         "{fired:?}"
     );
 }
+
+/// The agent's wake-up window is the MO's (runs with their delay) and is
+/// what `next_wakeup` says at its start (issue 13: the MO's façade; issue
+/// 15: the UniFFI agent used the bare engine's window).
+#[test]
+fn the_agents_wakeup_window_spans_the_tasks_delay() {
+    use dmsched::tree::Payload;
+    let dir = tempfile::tempdir().unwrap();
+    let a = agent(dir.path());
+    let t0: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+    assert_eq!(a.wakeup_window(), None);
+    a.tree()
+        .add(
+            "srv-a",
+            "./Scheduling/Schedules/W",
+            &Payload {
+                mime: Some("application/json".into()),
+                ..Payload::chr(
+                    r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+                        "constraints": {"max_delay_seconds": 600},
+                        "actions": [{"op": "Get", "target": "./DevInfo/DevId"}]}]}"#,
+                )
+            },
+            t0,
+        )
+        .unwrap();
+    a.scheduling().settle();
+    let (from, latest) = a.wakeup_window().unwrap();
+    assert_eq!(from, "2026-12-01T10:05:00Z".parse().unwrap());
+    assert_eq!(latest, "2026-12-01T10:15:00Z".parse().unwrap());
+    assert_eq!(a.next_wakeup(), Some(from));
+    let fired = a.tick(latest).unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(a.wakeup_window(), None);
+}

@@ -230,13 +230,10 @@ impl Agent {
     /// window is a good time to `tick`; null when nothing is scheduled.
     pub fn wakeup_window(&self) -> Result<Option<WakeupWindow>, DmschedError> {
         self.with(|a| {
-            Ok(a.scheduling()
-                .engine()
-                .wakeup_window()
-                .map(|(e, l)| WakeupWindow {
-                    earliest_ms: e.as_millisecond(),
-                    latest_ms: l.as_millisecond(),
-                }))
+            Ok(a.wakeup_window().map(|(e, l)| WakeupWindow {
+                earliest_ms: e.as_millisecond(),
+                latest_ms: l.as_millisecond(),
+            }))
         })
     }
 

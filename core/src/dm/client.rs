@@ -184,14 +184,9 @@ impl ManagementTree for TreeTarget<'_> {
         let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
         if !changed.is_empty() {
             let now = (self.clock)();
-            let mut e = mo.engine();
-            for uri in changed {
-                if let Err(err) = e.on_tree_changed(&uri, now) {
-                    tracing::warn!(target: "dmsched::dm", %uri, "engine tree change: {err}");
-                }
+            if let Err(err) = mo.on_tree_changed(changed.iter().map(String::as_str), now) {
+                tracing::warn!(target: "dmsched::dm", "engine tree change: {err}");
             }
-            drop(e);
-            let _ = mo.refresh();
         }
     }
 

@@ -654,13 +654,78 @@ impl Scheduling {
         Ok(f)
     }
 
+    /// A device event for the engine; the MO nodes follow.
+    pub fn on_event(
+        &self,
+        event: &crate::Event,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
+        let f = self.engine().on_event(event, now)?;
+        self.refresh()?;
+        Ok(f)
+    }
+
+    /// Tree nodes that changed (written by a DM command, the device or a
+    /// plug-in) for the engine's conditions; the MO nodes follow. Every
+    /// URI is handed on even when one fails; the first error is returned
+    /// with nothing of the firings lost (the engine hands them out next).
+    pub fn on_tree_changed<'a>(
+        &self,
+        uris: impl IntoIterator<Item = &'a str>,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
+        let mut out = Vec::new();
+        let mut first_err = None;
+        {
+            let mut e = self.engine();
+            for uri in uris {
+                match e.on_tree_changed(uri, now) {
+                    Ok(f) => out.extend(f),
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        self.refresh()?;
+        match first_err {
+            Some(err) => Err(err),
+            None => Ok(out),
+        }
+    }
+
+    /// Every schedule on the device, any state.
+    pub fn schedules(&self) -> Result<Vec<ScheduleInfo>, EngineError> {
+        self.engine().list_all()
+    }
+
+    /// For inexact alarms: the earliest and the latest instant at which to
+    /// call [`Scheduling::tick`] ([`Engine::wakeup_window`]), narrowed to the
+    /// next `TreeValue/Interval` sample when that comes first.
+    pub fn wakeup_window(&self) -> Option<(Timestamp, Timestamp)> {
+        let engine = self.engine().wakeup_window();
+        match (engine, self.next_sample()) {
+            (Some((from, latest)), Some(n)) => Some((from.min(n), latest.min(n))),
+            (None, Some(n)) => Some((n, n)),
+            (w, None) => w,
+        }
+    }
+
     /// When to call [`Scheduling::tick`] next: the engine's next wake-up,
     /// or the next sample of a `TreeValue/Interval`, whichever is first.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         let engine = self.engine().next_wakeup();
+        match (engine, self.next_sample()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next sample of a `TreeValue/Interval`, if any.
+    fn next_sample(&self) -> Option<Timestamp> {
         let last = lock(&self.sampled);
         let wanted = lock(&self.wanted);
-        let sample = wanted
+        wanted
             .iter()
             .map(
                 |(id, uri, secs)| match last.get(&(id.clone(), uri.clone())) {
@@ -676,11 +741,7 @@ impl Scheduling {
                 } else {
                     t
                 }
-            });
-        match (engine, sample) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            })
     }
 
     /// `owner` received these state reports the MO queued itself
