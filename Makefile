@@ -203,11 +203,13 @@ c-sample: c-tools
 	@echo "c-sample: 3 builds ran, output checked"
 	$(MAKE) --no-print-directory -C samples/c-legacy-client clean
 
-## The long version of the randomised accounting test and the crash
-## torture (not part of `make test`): SOAK_CASES random histories.
+## The long versions (not part of `make test`): SOAK_CASES random
+## histories of the accounting test, the crash torture, and 1000 SIGKILLs
+## through the C ABI.
 SOAK_CASES ?= 2000
 soak:
 	DMSCHED_SOAK_CASES=$(SOAK_CASES) $(CARGO) test --release -p dmsched --test accounting_property --test crash_safety
+	DMSCHED_TORTURE_KILLS=1000 $(CARGO) test --release -p dmsched-c --test crash_torture -- --nocapture
 
 ## Benchmarks (not part of `make test`); figures go to docs/performance.md.
 bench:
