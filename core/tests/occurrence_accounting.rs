@@ -200,3 +200,39 @@ fn an_interrupted_at_least_once_run_runs_again_first_after_a_late_restart() {
         "the interrupted run goes first, then the newer ones in order"
     );
 }
+
+/// Occurrences due while a schedule is suspended are not run, and each is
+/// recorded skipped at the resume (one report for the run, with its count);
+/// the one due at the resume instant runs.
+#[test]
+fn occurrences_due_while_suspended_are_recorded_skipped_at_resume() {
+    let w = World::new();
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    e.submit("srv", &every_10s("p", "", ""), ts("2026-01-01T00:00:00Z"))
+        .unwrap();
+    let mut fired = e.tick(ts("2026-01-01T00:00:00Z")).unwrap();
+    e.suspend("srv", "srv", "p", ts("2026-01-01T00:00:05Z"))
+        .unwrap();
+    e.resume("srv", "srv", "p", ts("2026-01-01T00:01:00Z"))
+        .unwrap();
+    fired.extend(e.tick(ts("2026-01-01T00:01:00Z")).unwrap());
+    let got = by_due(&fired);
+    assert_eq!(got[&ts("2026-01-01T00:00:00Z")], Outcome::Ran);
+    for d in dues("2026-01-01T00:00:10Z", "2026-01-01T00:00:50Z") {
+        assert_eq!(got.get(&d), Some(&Outcome::Skipped), "{d}: {got:?}");
+    }
+    assert_eq!(got[&ts("2026-01-01T00:01:00Z")], Outcome::Ran);
+    assert_eq!(w.run_count(), 2);
+    let r = e.pending_reports(Some("srv"), 100).unwrap();
+    let skipped: Vec<_> = r
+        .reports
+        .iter()
+        .filter(|r| r.firing.outcome == Outcome::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1, "one report for the run of skipped");
+    let reason = skipped[0].firing.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("suspended") && reason.contains("(5 occurrences"),
+        "{reason}"
+    );
+}

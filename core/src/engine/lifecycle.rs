@@ -268,7 +268,9 @@ impl Engine {
     }
 
     /// Resumes a suspended schedule. Occurrences that fell in the suspension
-    /// are not run (they are not misfires); timers are re-planned from `now`.
+    /// are not run (they are not misfires): each is recorded `skipped`
+    /// ("due while the schedule was suspended"; one report per task, as a
+    /// misfire run); timers are re-planned from `now`.
     pub fn resume(
         &mut self,
         requester: &str,
@@ -286,35 +288,56 @@ impl Engine {
             )));
         }
         let start = s.plan.doc.valid_from.map_or(now, |f| f.max(now));
-        let mut states = s.tasks.clone();
-        for (st, ct) in states.iter_mut().zip(&s.plan.tasks) {
-            if st.ended.is_none() && ct.trigger.is_time() {
-                st.next_due = ct.trigger.first_at_or_after(start);
-            }
-            st.primed = false;
-            st.armed = false;
-        }
+        let plan = s.plan.clone();
         let s = self.scheds.get_mut(&sid).expect("warmed by find_warm");
-        let saved = (
-            s.state,
-            s.reason.take(),
-            std::mem::replace(&mut s.tasks, states),
-        );
+        let saved = (s.state, s.reason.take(), s.tasks.clone());
         s.state = ScheduleState::Active;
-        let written = (|| {
-            let tx = self.store.tx()?;
-            tx.set_state(sid, ScheduleState::Active.as_str(), None)?;
-            for tidx in 0..s.tasks.len() {
-                write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
+        // Occurrences that fell due during the suspension are not run; each
+        // is recorded skipped (reported once per task, as a misfire run).
+        let mut finals: Vec<Vec<Final>> = Vec::with_capacity(plan.tasks.len());
+        for (tidx, ct) in plan.tasks.iter().enumerate() {
+            let mut f = Vec::new();
+            if s.tasks[tidx].ended.is_none() && ct.trigger.is_time() {
+                let t = &plan.doc.tasks[tidx];
+                let end = [Some(start), t.termination.until, plan.doc.valid_until]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(start);
+                skip_suspended(s, tidx, ct, end, self.cfg.max_misfire_records, &mut f);
+                s.tasks[tidx].next_due = ct.trigger.first_at_or_after(start);
             }
+            s.tasks[tidx].primed = false;
+            s.tasks[tidx].armed = false;
+            finals.push(f);
+        }
+        let mut out = Vec::new();
+        let written = (|| {
+            let mut cx = Self::cx(
+                &self.cfg,
+                &self.tz,
+                &mut self.store,
+                &self.host,
+                &mut self.index,
+                &mut out,
+                now,
+            );
+            // Task rows (with their records) first: a crash before the
+            // state row leaves the schedule suspended with nothing lost.
+            for (tidx, f) in finals.iter_mut().enumerate() {
+                persist(&mut cx, s, tidx, f, Journal::None)?;
+            }
+            let tx = cx.store.tx()?;
+            tx.set_state(sid, ScheduleState::Active.as_str(), None)?;
             tx.commit()?;
             Ok::<(), EngineError>(())
         })();
         if let Err(e) = written {
-            // Nothing was stored: put the suspended state back.
+            // The state row was not changed: put the suspended state back.
             (s.state, s.reason, s.tasks) = saved;
             return Err(e);
         }
+        self.recovered.append(&mut out);
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
     }

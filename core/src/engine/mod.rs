@@ -48,8 +48,8 @@ pub use state::ScheduleState;
 
 use compile::{CTrigger, Plan, compile, compile_stored};
 use index::Index;
-use persist::{end_schedule, rearm, write_task};
-use process::{Cause, Cx, Sched, add_secs, process};
+use persist::{Final, Journal, end_schedule, persist, rearm, write_task};
+use process::{Cause, Cx, Sched, add_secs, process, skip_suspended};
 use state::TaskState;
 
 use crate::host::{Access, Host};

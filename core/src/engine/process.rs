@@ -425,6 +425,42 @@ fn generate(
     Ok(())
 }
 
+/// Records the occurrences of a time task that fell due while its schedule
+/// was suspended (from its `next_due` up to `end`, exclusive) as skipped,
+/// up to `max_records` of them (the last record then says that the rest
+/// were skipped without a record each); reported once, as a misfire run is.
+pub(crate) fn skip_suspended(
+    s: &mut Sched,
+    tidx: usize,
+    ct: &CTask,
+    end: Timestamp,
+    max_records: u64,
+    finals: &mut Vec<Final>,
+) {
+    let mut batch = Vec::new();
+    while let Some(d) = s.tasks[tidx].next_due {
+        if d >= end {
+            break;
+        }
+        s.tasks[tidx].next_due = ct.trigger.next_after(d);
+        let seq = bump_seq(s, tidx);
+        let mut f = firing(s, tidx, seq, d, Outcome::Skipped);
+        f.reason = Some("due while the schedule was suspended".into());
+        batch.push(f);
+        if batch.len() as u64 >= max_records.max(1)
+            && s.tasks[tidx].next_due.is_some_and(|n| n < end)
+        {
+            if let Some(last) = batch.last_mut() {
+                last.reason = Some(format!(
+                    "due while the schedule was suspended; further occurrences up to {end} skipped without a record each"
+                ));
+            }
+            break;
+        }
+    }
+    flush_skipped(s, tidx, &mut batch, finals);
+}
+
 /// Moves a run of skipped misfires into `finals`; only the last is reported.
 fn flush_skipped(s: &mut Sched, tidx: usize, batch: &mut Vec<Firing>, finals: &mut Vec<Final>) {
     let n = batch.len();
