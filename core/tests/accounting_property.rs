@@ -2,7 +2,7 @@
 //! against an independent model (issue 13; 6.1.7.3 persistence, 6.3.1.3
 //! results): random schedule sets (periods, delivery, until, valid_until,
 //! max_runs) driven through random tick sequences, device-off clock jumps,
-//! suspensions and crash/restart points (a run that panics half-way, the
+//! suspensions, modifications and crash/restart points (a run that panics half-way, the
 //! engine dropped and reopened from its file). Checked at the end:
 //!
 //! * no acknowledged schedule is lost;
@@ -223,6 +223,19 @@ fn run_case(seed: u64) {
             8..=11 => {
                 drop(e.take());
                 e = Some(open(&path, &exec));
+                e.as_mut().unwrap().tick(ts(now)).unwrap();
+            }
+            // Modify one schedule (the same document: pending occurrences
+            // are skipped, the rule goes on).
+            17..=19 => {
+                let i = rng.random_range(0..specs.len());
+                if specs[i].submitted.is_some() {
+                    let eng = e.as_mut().unwrap();
+                    match eng.modify("srv", "srv", &doc(&specs[i]), ts(now)) {
+                        Ok(_) | Err(dmsched::EngineError::InvalidState(_)) => {}
+                        Err(err) => panic!("seed {seed}: modify: {err}"),
+                    }
+                }
                 e.as_mut().unwrap().tick(ts(now)).unwrap();
             }
             // Suspend or resume one schedule.

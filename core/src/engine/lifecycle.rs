@@ -15,11 +15,16 @@ impl Engine {
             .iter()
             .zip(&plan.doc.tasks)
             .map(|(ct, t)| {
-                let mut st = old
-                    .and_then(|(doc, states)| {
-                        let i = doc.tasks.iter().position(|o| o.id == t.id)?;
-                        Some((&doc.tasks[i], states.get(i)?.clone()))
-                    })
+                let kept = old.and_then(|(doc, states)| {
+                    let i = doc.tasks.iter().position(|o| o.id == t.id)?;
+                    Some((&doc.tasks[i], states.get(i)?.clone()))
+                });
+                let same_trigger = kept.as_ref().is_some_and(|(ot, _)| ot.trigger == t.trigger)
+                    && old.is_some_and(|(doc, _)| doc.valid_from == plan.doc.valid_from);
+                // The first occurrence of the unchanged rule not handled yet
+                // (after the modify's catch-up, or since a suspension).
+                let kept_next = kept.as_ref().and_then(|(_, o)| o.next_due);
+                let mut st = kept
                     .map(|(ot, o)| {
                         // A modify that keeps a becomes_true trigger as it
                         // was keeps its edge: a condition that is still
@@ -40,13 +45,22 @@ impl Engine {
                     .unwrap_or_default();
                 // A kept task does not run again what it already ran: an
                 // occurrence due at the instant of its last run is past.
+                // Nor does a task whose trigger is unchanged: its
+                // occurrences up to the modify instant were all handled
+                // (the modify catches up first), so it goes on after it.
+                let after = |t: Timestamp| {
+                    t.checked_add(jiff::SignedDuration::from_nanos(1))
+                        .unwrap_or(t)
+                };
                 let from = match st.last_run {
-                    Some(last) if old.is_some() && last >= start => last
-                        .checked_add(jiff::SignedDuration::from_nanos(1))
-                        .unwrap_or(last),
+                    _ if same_trigger && plan.doc.valid_from.is_none_or(|f| f <= start) => {
+                        after(start)
+                    }
+                    Some(last) if old.is_some() && last >= start => after(last),
                     _ => start,
                 };
                 st.next_due = match ct.trigger {
+                    _ if same_trigger && ct.trigger.is_time() && kept_next.is_some() => kept_next,
                     // A one-off time already past when the schedule arrives
                     // is a misfire, not nothing: its policy decides.
                     CTrigger::At(at) if old.is_none() => {
@@ -212,11 +226,36 @@ impl Engine {
         }
         let plan = compile(&doc, &self.cfg.limits, s.accepted_at, &self.tz)
             .map_err(EngineError::Invalid)?;
+        // What fell due under the old document and was not looked at yet
+        // (a late tick) is handled first, as that tick would have.
+        if s.state == ScheduleState::Active {
+            let mut out = Vec::new();
+            for tidx in 0..s.tasks.len() {
+                if let Err(e) = self.process_one(sid, tidx, now, Cause::Time, &mut out) {
+                    self.recovered.append(&mut out);
+                    return Err(e);
+                }
+            }
+            self.recovered.append(&mut out);
+            if !self.scheds[&sid].state.is_live() {
+                return Err(EngineError::InvalidState(format!(
+                    "schedule {:?} ended ({}) before it could be modified",
+                    doc.id,
+                    self.scheds[&sid].state.as_str()
+                )));
+            }
+        }
+        let s = &self.scheds[&sid];
         let tasks = Self::initial_states(&plan, now, Some((&s.plan.doc, &s.tasks)));
         // Skip what was waiting under the old document.
         let mut finals = Vec::new();
+        let mut reports = Vec::new();
         for (tidx, st) in s.tasks.iter().enumerate() {
             if let Some(p) = st.pending.as_ref().filter(|p| !p.in_flight) {
+                // Reported as finalize would (a skip counts as a failure).
+                if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
+                    reports.push(finals.len());
+                }
                 finals.push(Firing {
                     owner: s.owner.clone(),
                     schedule: s.id.clone(),
@@ -247,6 +286,11 @@ impl Engine {
         tx.delete_tasks(sid)?;
         for tidx in 0..new.tasks.len() {
             write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;
+        }
+        for &i in &reports {
+            let body = serde_json::to_string(&finals[i])
+                .map_err(|e| EngineError::Decode(e.to_string()))?;
+            tx.push_report(&new.owner, &body, self.cfg.outbox_capacity)?;
         }
         tx.commit()?;
         self.recovered.append(&mut finals);
