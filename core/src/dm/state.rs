@@ -84,26 +84,14 @@ impl ClientState {
     }
 
     fn init(mut conn: Connection) -> Result<ClientState, StateError> {
+        use crate::store::{MigrateError, VersionIn, migrate_schema};
         let tx = conn.transaction()?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS dm_schema (version INTEGER NOT NULL)")?;
-        let version: i64 = tx
-            .query_row("SELECT version FROM dm_schema", [], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        if version > MIGRATIONS.len() as i64 {
-            return Err(StateError(format!(
-                "DM client schema {version} is newer than this build ({})",
-                MIGRATIONS.len()
-            )));
-        }
-        for sql in &MIGRATIONS[version as usize..] {
-            tx.execute_batch(sql)?;
-        }
-        tx.execute("DELETE FROM dm_schema", [])?;
-        tx.execute(
-            "INSERT INTO dm_schema (version) VALUES (?1)",
-            [MIGRATIONS.len() as i64],
-        )?;
+        migrate_schema(&tx, VersionIn::Table("dm_schema"), MIGRATIONS).map_err(|e| match e {
+            MigrateError::TooNew { found, supported } => StateError(format!(
+                "DM client schema {found} is newer than this build ({supported})"
+            )),
+            MigrateError::Sqlite(e) => e.into(),
+        })?;
         tx.commit()?;
         Ok(ClientState {
             conn: Mutex::new(conn),

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::nodes::{Node, Nodes};
 use crate::tree::Format;
@@ -109,28 +109,16 @@ pub(crate) struct Staging {
 
 /// Creates or upgrades the MO tables.
 fn migrate(conn: &mut Connection) -> Result<(), StagingError> {
+    use crate::store::{MigrateError, VersionIn, migrate_schema};
     let tx = conn.transaction()?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS mo_schema (version INTEGER NOT NULL)")?;
-    let version: i64 = tx
-        .query_row("SELECT version FROM mo_schema", [], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    if version > MIGRATIONS.len() as i64 {
-        return Err(StagingError(rusqlite::Error::InvalidParameterName(
-            format!(
-                "MO schema {version} is newer than this build ({})",
-                MIGRATIONS.len()
-            ),
-        )));
-    }
-    for sql in &MIGRATIONS[version as usize..] {
-        tx.execute_batch(sql)?;
-    }
-    tx.execute("DELETE FROM mo_schema", [])?;
-    tx.execute(
-        "INSERT INTO mo_schema (version) VALUES (?1)",
-        [MIGRATIONS.len() as i64],
-    )?;
+    migrate_schema(&tx, VersionIn::Table("mo_schema"), MIGRATIONS).map_err(|e| match e {
+        MigrateError::TooNew { found, supported } => {
+            StagingError(rusqlite::Error::InvalidParameterName(format!(
+                "MO schema {found} is newer than this build ({supported})"
+            )))
+        }
+        MigrateError::Sqlite(e) => StagingError(e),
+    })?;
     tx.commit()?;
     Ok(())
 }

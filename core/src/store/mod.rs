@@ -26,6 +26,8 @@
 
 mod schema;
 
+pub(crate) use schema::{MigrateError, VersionIn, migrate_schema};
+
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};

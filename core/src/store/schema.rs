@@ -60,23 +60,122 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Brings the database to [`SCHEMA_VERSION`]; refuses a newer one.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+/// Where a schema keeps its version.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum VersionIn {
+    /// `PRAGMA user_version` (the engine store's schema).
+    UserVersion,
+    /// The one row of a table of that name, created if absent (the tree's
+    /// `tree_schema`, the MO's `mo_schema`, the DM client's `dm_schema`).
+    Table(&'static str),
+}
+
+/// Why a migration did not happen.
+#[derive(Debug)]
+pub(crate) enum MigrateError {
+    /// The file holds a newer version of this schema than the build knows.
+    TooNew {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
     }
-    if version == SCHEMA_VERSION {
+}
+
+/// The one migration runner of the four schemas that share `dmsched.db`:
+/// brings the schema whose version lives in `version` up to
+/// `migrations.len()` (migration `i` goes from version `i` to `i + 1`),
+/// refusing a newer one. Runs on `conn` as it is: the caller holds the
+/// transaction, so the version and the tables change together.
+pub(crate) fn migrate_schema(
+    conn: &Connection,
+    version: VersionIn,
+    migrations: &[&str],
+) -> Result<(), MigrateError> {
+    let supported = migrations.len() as u32;
+    let found: u32 = match version {
+        VersionIn::UserVersion => conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        VersionIn::Table(table) => {
+            conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)"
+            ))?;
+            conn.query_row(&format!("SELECT max(version) FROM {table}"), [], |r| {
+                r.get::<_, Option<u32>>(0)
+            })?
+            .unwrap_or(0)
+        }
+    };
+    if found > supported {
+        return Err(MigrateError::TooNew { found, supported });
+    }
+    if found == supported {
         return Ok(());
     }
-    let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as u32 + 1)?;
+    for sql in &migrations[found as usize..] {
+        conn.execute_batch(sql)?;
     }
+    match version {
+        VersionIn::UserVersion => conn.pragma_update(None, "user_version", supported)?,
+        VersionIn::Table(table) => {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+            conn.execute(
+                &format!("INSERT INTO {table} (version) VALUES (?1)"),
+                [supported],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Brings the store to [`SCHEMA_VERSION`]; refuses a newer one.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    migrate_schema(&tx, VersionIn::UserVersion, MIGRATIONS).map_err(|e| match e {
+        MigrateError::TooNew { found, supported } => StoreError::TooNew { found, supported },
+        MigrateError::Sqlite(e) => StoreError::Sqlite(e),
+    })?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &[&str] = &["CREATE TABLE a (x);", "CREATE TABLE b (y);"];
+
+    #[test]
+    fn one_runner_for_version_tables_and_user_version() {
+        for version in [VersionIn::Table("t_schema"), VersionIn::UserVersion] {
+            let c = Connection::open_in_memory().unwrap();
+            migrate_schema(&c, version, &TWO[..1]).unwrap();
+            // Migrations already applied are not run again; new ones are.
+            migrate_schema(&c, version, &TWO[..1]).unwrap();
+            migrate_schema(&c, version, TWO).unwrap();
+            let tables: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name IN ('a', 'b')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(tables, 2, "{version:?}");
+            // An older build refuses the newer schema and changes nothing.
+            match migrate_schema(&c, version, &TWO[..1]) {
+                Err(MigrateError::TooNew {
+                    found: 2,
+                    supported: 1,
+                }) => {}
+                other => panic!("{version:?}: {other:?}"),
+            }
+        }
+    }
 }

@@ -102,32 +102,12 @@ impl Db {
     }
 
     fn migrate_in_tx(&self) -> Result<(), TreeError> {
-        self.conn
-            .execute_batch("CREATE TABLE IF NOT EXISTS tree_schema (version INTEGER NOT NULL)")?;
-        let version: Option<u32> = self
-            .conn
-            .query_row("SELECT version FROM tree_schema", [], |r| r.get(0))
-            .optional()?;
-        let version = match version {
-            Some(v) => v,
-            None => {
-                self.conn
-                    .execute("INSERT INTO tree_schema (version) VALUES (0)", [])?;
-                0
-            }
-        };
-        if version > TREE_SCHEMA_VERSION {
-            return Err(TreeError::TooNew {
-                found: version,
-                supported: TREE_SCHEMA_VERSION,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            self.conn.execute_batch(sql)?;
-            self.conn
-                .execute("UPDATE tree_schema SET version = ?1", [i as u32 + 1])?;
-        }
-        Ok(())
+        use crate::store::{MigrateError, VersionIn, migrate_schema};
+        migrate_schema(&self.conn, VersionIn::Table("tree_schema"), MIGRATIONS).map_err(|e| match e
+        {
+            MigrateError::TooNew { found, supported } => TreeError::TooNew { found, supported },
+            MigrateError::Sqlite(e) => e.into(),
+        })
     }
 
     /// Runs a transaction-control statement (`BEGIN IMMEDIATE`, `COMMIT`,
