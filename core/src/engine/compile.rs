@@ -9,6 +9,8 @@ use crate::expr::{Expr, ExprLimits};
 use crate::model::{Limits, Problem, Schedule, Task, Trigger, parse_document, validate_structure};
 use crate::when::{self, Calendar, RRule, Window};
 
+pub(crate) use super::trigger::CTrigger;
+
 /// A zone as written in a schedule: fixed, or the device's own.
 #[derive(Clone, Debug)]
 pub(crate) enum Zone {
@@ -37,45 +39,6 @@ impl Zone {
     }
 }
 
-/// A compiled trigger.
-#[derive(Clone, Debug)]
-pub(crate) enum CTrigger {
-    At(Timestamp),
-    Every { period: u64, anchor: Timestamp },
-    Calendar { cal: Box<Calendar> },
-    Event { name: String, filter: Option<Expr> },
-    BecomesTrue(Expr),
-}
-
-impl CTrigger {
-    pub(crate) fn is_time(&self) -> bool {
-        matches!(
-            self,
-            CTrigger::At(_) | CTrigger::Every { .. } | CTrigger::Calendar { .. }
-        )
-    }
-
-    /// The first nominal occurrence at or after `start`.
-    pub(crate) fn first_at_or_after(&self, start: Timestamp) -> Option<Timestamp> {
-        let before = start
-            .checked_sub(jiff::SignedDuration::from_nanos(1))
-            .ok()?;
-        self.next_after(before)
-    }
-
-    /// The first nominal occurrence strictly after `after`.
-    pub(crate) fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
-        match self {
-            CTrigger::At(t) => (*t > after).then_some(*t),
-            CTrigger::Every { period, anchor } => {
-                Some(when::every_next_after(*anchor, *period, after))
-            }
-            CTrigger::Calendar { cal } => cal.next_after(after).map(|o| o.at),
-            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) => None,
-        }
-    }
-}
-
 /// A compiled task.
 #[derive(Clone, Debug)]
 pub(crate) struct CTask {
@@ -92,10 +55,7 @@ impl CTask {
     pub(crate) fn watched_uris(&self) -> Vec<String> {
         let mut out = Vec::new();
         let exprs = [
-            match &self.trigger {
-                CTrigger::BecomesTrue(e) => Some(e),
-                _ => None,
-            },
+            self.trigger.condition(),
             self.require.as_ref(),
             self.term_when.as_ref(),
         ];
@@ -112,8 +72,8 @@ impl CTask {
     /// Every event name that matters to this task.
     pub(crate) fn watched_events(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let CTrigger::Event { name, .. } = &self.trigger {
-            out.push(name.clone());
+        if let Some(name) = self.trigger.event_name() {
+            out.push(name.to_string());
         }
         if let Some((name, _)) = &self.term_event
             && !out.contains(name)

@@ -30,6 +30,7 @@ mod quiet;
 mod restore;
 mod run;
 mod state;
+mod trigger;
 
 use std::collections::HashMap;
 

@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::compile::CTrigger;
 use super::process::{Cx, Sched, add_secs, jitter_of, sub_secs};
 use super::state::ScheduleState;
 use super::{EngineConfig, EngineError};
@@ -272,7 +271,7 @@ pub(crate) fn wake_of(
         // Nothing more will come: look once more so that the task ends.
         offer(now, 0);
     }
-    if matches!(ct.trigger, CTrigger::BecomesTrue(_)) && !st.primed {
+    if ct.trigger.condition().is_some() && !st.primed {
         offer(now, 0);
     }
     if let Some(u) = t.termination.until {

@@ -288,7 +288,7 @@ fn process_inner(
     }
     let valid = s.plan.doc.valid_from.is_none_or(|f| f <= now);
     match &ct.trigger {
-        trig if trig.is_time() => {
+        CTrigger::At(_) | CTrigger::Every { .. } | CTrigger::Calendar { .. } => {
             generate(cx, s, tidx, ct, t, now, None, finals)?;
         }
         CTrigger::Event { name, filter } => {
@@ -331,7 +331,6 @@ fn process_inner(
                 }
             }
         }
-        _ => {}
     }
     try_run(cx, s, tidx, ct, t, now, finals)?;
     let st = &s.tasks[tidx];

@@ -224,8 +224,8 @@ impl Engine {
         for s in self.scheds.values_mut() {
             for (tidx, st) in s.tasks.iter_mut().enumerate() {
                 let mut changed = false;
-                if let (Some(d), Some(CTrigger::Every { .. })) =
-                    (st.next_due, s.plan.tasks.get(tidx).map(|t| &t.trigger))
+                if let Some(d) = st.next_due
+                    && s.plan.tasks.get(tidx).is_some_and(|t| t.trigger.follows_clock_jumps())
                 {
                     st.next_due = Some(d.checked_sub(back).unwrap_or(d).max(now));
                     changed = true;
@@ -287,7 +287,7 @@ impl Engine {
                 continue;
             };
             for (st, ct) in s.tasks.iter_mut().zip(&plan.tasks) {
-                if st.ended.is_none() && matches!(ct.trigger, CTrigger::Calendar { .. }) {
+                if st.ended.is_none() && ct.trigger.follows_zone() {
                     st.next_due = ct.trigger.first_at_or_after(now);
                 }
             }
