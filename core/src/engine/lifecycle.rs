@@ -29,8 +29,7 @@ impl Engine {
                         // A modify that keeps a becomes_true trigger as it
                         // was keeps its edge: a condition that is still
                         // true does not fire again.
-                        let same_edge = ct.trigger.condition().is_some()
-                            && ot.trigger == t.trigger;
+                        let same_edge = ct.trigger.condition().is_some() && ot.trigger == t.trigger;
                         TaskState {
                             seq: o.seq,
                             runs: o.runs,

@@ -225,7 +225,10 @@ impl Engine {
             for (tidx, st) in s.tasks.iter_mut().enumerate() {
                 let mut changed = false;
                 if let Some(d) = st.next_due
-                    && s.plan.tasks.get(tidx).is_some_and(|t| t.trigger.follows_clock_jumps())
+                    && s.plan
+                        .tasks
+                        .get(tidx)
+                        .is_some_and(|t| t.trigger.follows_clock_jumps())
                 {
                     st.next_due = Some(d.checked_sub(back).unwrap_or(d).max(now));
                     changed = true;
