@@ -291,3 +291,42 @@ fn device_zone_change_replans_local_schedules() {
         Err(dmsched::EngineError::InvalidArgument(_))
     ));
 }
+
+/// Issue 14 item 6: a 465-byte YEARLY rule with every day, hour, minute and
+/// second expanded 366 × 86 400 instants per period (1.7 s, 276 MB per
+/// task); it is now refused at once, naming the budget; a BYDAY item that
+/// is not ASCII is an error, not a panic.
+#[test]
+fn calendar_bombs_and_non_ascii_rrules_are_refused_quickly() {
+    let all = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let bomb = format!(
+        "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={};BYMINUTE={};BYSECOND={}",
+        all(24),
+        all(60),
+        all(60)
+    );
+    let w = World::new();
+    let mut e = engine(&w);
+    for rrule in [bomb.as_str(), "FREQ=DAILY;BYDAY=€", "FREQ=DAILY;BYDAY=-ϲU"] {
+        let doc = format!(
+            r#"{{"id": "b", "tasks": [{{"id": "t", "trigger": {{"calendar": {{"rrule": "{rrule}", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}}},
+                "actions": [{{"op": "Replace", "target": "./A", "data": "1"}}]}}]}}"#
+        );
+        let err = e
+            .submit("srv", &doc, ts("2026-01-01T00:00:00Z"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rrule") || err.contains("RRULE"),
+            "{rrule}: {err}"
+        );
+        if rrule == bomb {
+            // Refused by the budget check, before anything is expanded.
+            assert!(err.contains("instants per"), "{err}");
+        }
+    }
+    // A legitimate dense rule still works: every 15 minutes of one day a year.
+    let ok = r#"{"id": "ok", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,15,30,45", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}},
+        "actions": [{"op": "Replace", "target": "./A", "data": "1"}]}]}"#;
+    e.submit("srv", ok, ts("2026-01-01T00:00:00Z")).unwrap();
+}

@@ -35,6 +35,11 @@ const HORIZON_SECONDS: i64 = 400 * 366 * 86_400;
 /// all hold at once, e.g. MINUTELY;INTERVAL=90;BYHOUR=2).
 const MAX_PERIODS: u32 = 3_000_000;
 
+/// Most local instants one period may expand to (days it can hold × the
+/// BYHOUR × BYMINUTE × BYSECOND combinations): expanding and sorting more
+/// per period would let one rule cost seconds and hundreds of MB.
+pub const MAX_INSTANTS_PER_PERIOD: u64 = 20_000;
+
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 { a.abs() } else { gcd(b, a % b) }
 }
@@ -138,6 +143,44 @@ impl Calendar {
                 }
             }
             times.sort_unstable();
+        }
+        // Bounded work: a rule whose period can hold more instants than the
+        // budget is refused before anything is expanded.
+        if rule.freq <= Freq::Daily {
+            let months_n = if months.is_empty() {
+                12
+            } else {
+                months.len() as u64
+            };
+            let per_month = if !rule.by_year_day.is_empty() {
+                None
+            } else if !month_days.is_empty() {
+                Some(month_days.len() as u64)
+            } else if !weekdays.is_empty() || !rule.by_nth_weekday.is_empty() {
+                Some(5 * weekdays.len() as u64 + rule.by_nth_weekday.len() as u64)
+            } else {
+                None
+            };
+            let days: u64 = match rule.freq {
+                Freq::Yearly => match per_month {
+                    _ if !rule.by_year_day.is_empty() => rule.by_year_day.len() as u64,
+                    Some(n) => (months_n * n).min(366),
+                    None => 366,
+                },
+                Freq::Monthly => per_month.unwrap_or(31).min(31),
+                Freq::Weekly => (weekdays.len().max(1) as u64).min(7),
+                _ => 1,
+            };
+            let instants = days.saturating_mul(times.len() as u64);
+            if instants > MAX_INSTANTS_PER_PERIOD {
+                return Err(WhenError::RRule(format!(
+                    "RRULE expands to up to {instants} instants per {:?} period \
+                     ({days} days × {} times of day); at most {MAX_INSTANTS_PER_PERIOD}: \
+                     use a finer FREQ (e.g. FREQ=HOURLY or MINUTELY with BYHOUR)",
+                    rule.freq,
+                    times.len()
+                )));
+            }
         }
         let mut cal = Calendar {
             freq: rule.freq,

@@ -229,10 +229,16 @@ impl RRule {
                     for item in v.split(',') {
                         let item = item.trim();
                         let bad = || WhenError::RRule(format!("RRULE part BYDAY: {item:?} is not [±n]MO..SU with n in 1..=53"));
-                        if item.len() < 2 {
+                        // The day is the last two bytes; anything that is not
+                        // ASCII there (or too short) is simply not a day.
+                        let Some((n, d)) = item
+                            .len()
+                            .checked_sub(2)
+                            .filter(|&i| item.is_char_boundary(i))
+                            .map(|i| item.split_at(i))
+                        else {
                             return Err(bad());
-                        }
-                        let (n, d) = item.split_at(item.len() - 2);
+                        };
                         let wd = weekday(d).ok_or_else(bad)?;
                         if n.is_empty() {
                             r.by_weekday.push(wd);
@@ -371,5 +377,62 @@ mod tests {
             r.until,
             Some(Until::Local(jiff::civil::datetime(2026, 3, 1, 0, 0, 0, 0)))
         );
+    }
+
+    /// Issue 14 item 6: a BYDAY item whose last two bytes are not a
+    /// character boundary (non-ASCII) panicked; it is a clear error.
+    #[test]
+    fn non_ascii_byday_items_are_errors_not_panics() {
+        for rule in [
+            "FREQ=DAILY;BYDAY=€",
+            "FREQ=DAILY;BYDAY=-ϲU",
+            "FREQ=WEEKLY;BYDAY=MO,ü",
+            "FREQ=WEEKLY;BYDAY=1€",
+            "FREQ=WEEKLY;BYDAY=é",
+        ] {
+            let err = RRule::parse(rule).unwrap_err().to_string();
+            assert!(err.contains("BYDAY"), "{rule}: {err}");
+        }
+    }
+
+    /// Seeded random strings built from RRULE words, digits, separators
+    /// and multi-byte characters never panic the parser.
+    #[test]
+    fn random_rrule_strings_never_panic() {
+        use rand::{RngExt, SeedableRng};
+        const PIECES: [&str; 24] = [
+            "FREQ=",
+            "DAILY",
+            "WEEKLY",
+            "MONTHLY",
+            "YEARLY",
+            "BYDAY=",
+            "BYMONTHDAY=",
+            "BYSETPOS=",
+            "UNTIL=",
+            "COUNT=",
+            "INTERVAL=",
+            "MO",
+            "SU",
+            "-",
+            "+",
+            "1",
+            "53",
+            ",",
+            ";",
+            "=",
+            "T",
+            "Z",
+            "€",
+            "ϲ",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x0EE1_0006);
+        for _ in 0..20_000 {
+            let n = rng.random_range(1..12);
+            let s: String = (0..n)
+                .map(|_| PIECES[rng.random_range(0..PIECES.len())])
+                .collect();
+            let _ = RRule::parse(&s);
+        }
     }
 }
