@@ -191,7 +191,8 @@ typedef enum dms_lifecycle {
    */
   DMS_SUSPEND = 0,
   /**
-   * Runs again; occurrences during the suspension are not caught up.
+   * Runs again; occurrences during the suspension are not run (each is
+   * recorded skipped).
    */
   DMS_RESUME = 1,
   /**
@@ -736,7 +737,10 @@ enum dms_status dms_engine_get(struct dms_engine *e,
 
 /**
  * Suspends, resumes or terminates schedule `id` of `owner` on behalf of
- * `requester`. `*out_info` (may be NULL) gets its state as JSON.
+ * `requester`. `action` is a `dms_lifecycle` value, passed as `int32_t`:
+ * any other value is `DMS_INVALID_ARGUMENT` (an out-of-range value of a C
+ * enum parameter would be undefined behaviour on the Rust side).
+ * `*out_info` (may be NULL) gets its state as JSON.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety
@@ -746,7 +750,7 @@ enum dms_status dms_engine_lifecycle(struct dms_engine *e,
                                      const char *requester,
                                      const char *owner,
                                      const char *id,
-                                     enum dms_lifecycle action,
+                                     int32_t action,
                                      int64_t now_ms,
                                      char **out_info);
 

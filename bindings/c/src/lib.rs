@@ -341,14 +341,18 @@ pub unsafe extern "C" fn dms_engine_modify(
 pub enum dms_lifecycle {
     /// Nothing runs until resumed.
     DMS_SUSPEND = 0,
-    /// Runs again; occurrences during the suspension are not caught up.
+    /// Runs again; occurrences during the suspension are not run (each is
+    /// recorded skipped).
     DMS_RESUME = 1,
     /// Ends it for good.
     DMS_TERMINATE = 2,
 }
 
 /// Suspends, resumes or terminates schedule `id` of `owner` on behalf of
-/// `requester`. `*out_info` (may be NULL) gets its state as JSON.
+/// `requester`. `action` is a `dms_lifecycle` value, passed as `int32_t`:
+/// any other value is `DMS_INVALID_ARGUMENT` (an out-of-range value of a C
+/// enum parameter would be undefined behaviour on the Rust side).
+/// `*out_info` (may be NULL) gets its state as JSON.
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
@@ -359,11 +363,22 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
     requester: *const c_char,
     owner: *const c_char,
     id: *const c_char,
-    action: dms_lifecycle,
+    action: i32,
     now_ms: i64,
     out_info: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
+        let action = match action {
+            0 => dms_lifecycle::DMS_SUSPEND,
+            1 => dms_lifecycle::DMS_RESUME,
+            2 => dms_lifecycle::DMS_TERMINATE,
+            other => {
+                return Err(fail(
+                    dms_status::DMS_INVALID_ARGUMENT,
+                    format!("action {other} is not a dms_lifecycle (DMS_SUSPEND, DMS_RESUME, DMS_TERMINATE)"),
+                ));
+            }
+        };
         // SAFETY: per the contract.
         let (r, o, i) = unsafe {
             (

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -261,6 +262,18 @@ static void test_lifecycle_and_firing(void) {
   dms_string_free(out);
   out = NULL;
 
+  { /* issue 14 item 5: an action outside dms_lifecycle is refused and changes nothing */
+    const int32_t bad[] = {3, 7, -1, 255, INT32_MAX, INT32_MIN};
+    size_t k;
+    for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+      CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", bad[k], T0 + MIN, NULL) ==
+            DMS_INVALID_ARGUMENT);
+      CHECK(strstr(dms_last_error(), "dms_lifecycle") != NULL);
+    }
+    CHECK(dms_engine_get(e, "srv", "srv", "m", &out) == DMS_OK && strstr(out, "\"state\":\"active\""));
+    dms_string_free(out);
+    out = NULL;
+  }
   CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_SUSPEND, T0 + MIN, &out) == DMS_OK);
   CHECK(out && strstr(out, "suspended"));
   dms_string_free(out);
