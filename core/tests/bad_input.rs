@@ -146,3 +146,36 @@ fn an_empty_owner_is_an_argument_error_not_a_schedule_problem() {
     ));
     assert!(e.list_all().unwrap().is_empty());
 }
+
+/// Issue 14 item 7: a 10 MB owner id was stored; an owner is a server id:
+/// at most 256 bytes, no control characters.
+#[test]
+fn oversized_or_control_owner_ids_are_refused() {
+    let w = World::new();
+    let mut e = dmsched::Engine::open(Store::open_in_memory().unwrap(), w.host(), cfg()).unwrap();
+    let now = ts("2026-01-01T00:00:00Z");
+    for owner in [
+        "x".repeat(10 * 1024 * 1024),
+        "x".repeat(257),
+        "srv\n2".to_string(),
+    ] {
+        let err = e.submit(&owner, GOOD, now).unwrap_err();
+        assert!(
+            matches!(err, dmsched::EngineError::InvalidArgument(_)),
+            "{err}"
+        );
+    }
+    e.submit(&"s".repeat(256), GOOD, now).unwrap();
+    assert_eq!(e.list_all().unwrap().len(), 1);
+}
+
+/// Issue 14 item 7: host settings must be a JSON object; `[]` was read as
+/// the defaults.
+#[test]
+fn engine_settings_json_must_be_an_object() {
+    for bad in ["[]", "null", "3", "\"x\"", "{\"misfire_grace_seconds\": \"x\"}"] {
+        assert!(dmsched::EngineConfig::from_json(bad).is_err(), "{bad}");
+    }
+    let c = dmsched::EngineConfig::from_json(r#"{"misfire_grace_seconds": 5}"#).unwrap();
+    assert_eq!(c.misfire_grace_seconds, 5);
+}

@@ -198,7 +198,7 @@ pub unsafe extern "C" fn dms_engine_open(
             // SAFETY: strings per the contract.
             let path = unsafe { arg(cfg_c.store_path, "config->store_path") }?;
             let mut cfg = match unsafe { opt_arg(cfg_c.options_json, "config->options_json") }? {
-                Some(j) => serde_json::from_str::<EngineConfig>(j).map_err(|e| {
+                Some(j) => EngineConfig::from_json(j).map_err(|e| {
                     fail(
                         dms_status::DMS_INVALID_ARGUMENT,
                         format!("config->options_json: {e}"),
@@ -375,7 +375,9 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
             other => {
                 return Err(fail(
                     dms_status::DMS_INVALID_ARGUMENT,
-                    format!("action {other} is not a dms_lifecycle (DMS_SUSPEND, DMS_RESUME, DMS_TERMINATE)"),
+                    format!(
+                        "action {other} is not a dms_lifecycle (DMS_SUSPEND, DMS_RESUME, DMS_TERMINATE)"
+                    ),
                 ));
             }
         };

@@ -200,6 +200,9 @@ static void test_open_errors(void) {
   c.store_path = ":memory:";
   c.options_json = "{not json";
   CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  c.options_json = "[]"; /* not an object: not the defaults (issue 14 item 7) */
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "JSON object") != NULL);
   c.options_json = NULL;
   c.time_zone = "Mars/Olympus";
   CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);

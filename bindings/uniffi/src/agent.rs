@@ -57,7 +57,7 @@ pub struct AgentSettings {
 /// The core's configuration for `settings`.
 fn config(settings: AgentSettings) -> Result<AgentConfig, DmschedError> {
     let engine = match &settings.options_json {
-        Some(j) => serde_json::from_str::<EngineConfig>(j)
+        Some(j) => EngineConfig::from_json(j)
             .map_err(|e| DmschedError::InvalidArgument(format!("options_json: {e}")))?,
         None => EngineConfig::default(),
     };

@@ -258,7 +258,7 @@ impl Engine {
         host: dmsched_core::Host,
     ) -> Result<Engine, DmschedError> {
         let mut cfg = match &settings.options_json {
-            Some(j) => serde_json::from_str::<EngineConfig>(j)
+            Some(j) => EngineConfig::from_json(j)
                 .map_err(|e| DmschedError::InvalidArgument(format!("options_json: {e}")))?,
             None => EngineConfig::default(),
         };

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The longest owner (server id) a schedule may have.
+pub const MAX_OWNER_BYTES: usize = 256;
+
 impl Engine {
     /// Initial state of the tasks of a newly (re)planned schedule.
     pub(super) fn initial_states(
@@ -137,6 +140,13 @@ impl Engine {
             return Err(EngineError::InvalidArgument(
                 "owner must not be empty".into(),
             ));
+        }
+        // A server id is a DM account's ServerID: short text, no controls.
+        if owner.len() > MAX_OWNER_BYTES || owner.chars().any(char::is_control) {
+            return Err(EngineError::InvalidArgument(format!(
+                "owner must be at most {MAX_OWNER_BYTES} bytes without control characters ({} bytes given)",
+                owner.len()
+            )));
         }
         let doc =
             parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;

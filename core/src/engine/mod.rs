@@ -76,6 +76,20 @@ pub struct EngineConfig {
     pub max_misfire_records: u64,
 }
 
+impl EngineConfig {
+    /// Settings given as JSON by a host (C `options_json`, Kotlin/Swift
+    /// `optionsJson`): a JSON object whose keys override the defaults.
+    /// Anything else (`[]`, `null`, a number), unknown types or bad values
+    /// are refused with a message, never taken as the defaults.
+    pub fn from_json(json: &str) -> Result<EngineConfig, String> {
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        if !v.is_object() {
+            return Err("must be a JSON object".into());
+        }
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
