@@ -173,7 +173,13 @@ fn oversized_or_control_owner_ids_are_refused() {
 /// the defaults.
 #[test]
 fn engine_settings_json_must_be_an_object() {
-    for bad in ["[]", "null", "3", "\"x\"", "{\"misfire_grace_seconds\": \"x\"}"] {
+    for bad in [
+        "[]",
+        "null",
+        "3",
+        "\"x\"",
+        "{\"misfire_grace_seconds\": \"x\"}",
+    ] {
         assert!(dmsched::EngineConfig::from_json(bad).is_err(), "{bad}");
     }
     let c = dmsched::EngineConfig::from_json(r#"{"misfire_grace_seconds": 5}"#).unwrap();

@@ -601,3 +601,112 @@ fn atomic_rolls_back_and_refuses_get_inside() {
     );
     assert!(t.device().get("./A1").is_err() && t.device().get("./A2").is_err());
 }
+
+fn stored_server_nonce(t: &Tree) -> Vec<u8> {
+    t.account(SERVER)
+        .unwrap()
+        .unwrap()
+        .auths
+        .into_iter()
+        .find(|a| a.level == AuthLevel::Server)
+        .unwrap()
+        .nonce
+        .unwrap()
+}
+
+/// Issue 14 item 1 (6.1.1.1.2, 6.1.1.2.1): the server's MD5 credential and
+/// a 401 + Chal on the device's credential in the same message. The device
+/// accepts the server (212) and must retry its own credential; the stored
+/// server nonce is rotated at once, so the same server credential is
+/// refused in the next session (it was accepted twice before: no new nonce
+/// was sent anywhere in that session).
+#[test]
+fn a_server_credential_is_never_accepted_twice() {
+    let t = tree();
+    let target = TreeTarget::new(&t, clock());
+    let (mut s, first, mut srv) = start(&target, Some(AuthType::Md5), SessionConfig::default());
+    let msg = srv.msg(&first, vec![], false);
+    let text = String::from_utf8(msg.body.clone()).unwrap().replace(
+        "<Data>212</Data>",
+        "<Chal><Meta><Type xmlns=\"syncml:metinf\">syncml:auth-md5</Type><Format xmlns=\"syncml:metinf\">b64</Format><NextNonce xmlns=\"syncml:metinf\">bjE=</NextNonce></Meta></Chal><Data>401</Data>",
+    );
+    let _ = s.receive(Incoming {
+        body: text.into_bytes(),
+        ..msg
+    });
+    let rotated = stored_server_nonce(&t);
+    assert_ne!(rotated, b"s0", "the server nonce was not rotated");
+
+    // The next session, with the account as stored: the replayed
+    // credential (over s0) is refused.
+    let mut acct = account(Some(AuthType::Md5));
+    acct.server_nonce = Nonce::new(rotated.clone());
+    let (mut s2, first2) = Session::start(
+        &target,
+        None,
+        acct,
+        SessionConfig::default(),
+        Initiation::Client { session_id: 0x4b },
+        &[],
+    )
+    .unwrap();
+    let mut replay = Server {
+        session: "4B".into(),
+        msg: 0,
+        cred: true,
+    };
+    let o = send(
+        s2.receive(replay.msg(
+            &first2,
+            vec![Command::Add(item_cmd("2", "./Evil", Some("1")))],
+            true,
+        ))
+        .unwrap(),
+    );
+    let m = decode(&o);
+    let Command::Status(h) = &m.body.commands[0] else {
+        panic!()
+    };
+    assert_eq!(h.code(), 401, "a replayed server credential was accepted");
+    assert!(t.device().get("./Evil").is_err());
+}
+
+/// Within one session the server may repeat its credential (over the nonce
+/// it knows) in every message: still accepted after the rotation; and the
+/// device's answer carries the new nonce it stored.
+#[test]
+fn the_same_session_accepts_the_servers_credential_again_and_sends_the_new_nonce() {
+    let t = tree();
+    let target = TreeTarget::new(&t, clock());
+    let (mut s, first, mut srv) = start(&target, Some(AuthType::Md5), SessionConfig::default());
+    let o = send(
+        s.receive(srv.msg(
+            &first,
+            vec![Command::Get(item_cmd("2", "./DevInfo/DevId", None))],
+            false,
+        ))
+        .unwrap(),
+    );
+    let m = decode(&o);
+    let Command::Status(h) = &m.body.commands[0] else {
+        panic!()
+    };
+    assert_eq!(h.code(), 212);
+    let sent = h.chal.as_ref().unwrap().meta.next_nonce.clone().unwrap();
+    assert_eq!(Nonce::new(stored_server_nonce(&t)).to_b64(), sent);
+    let o = send(
+        s.receive(srv.msg(
+            &o,
+            vec![Command::Get(item_cmd("2", "./DevInfo/DevId", None))],
+            false,
+        ))
+        .unwrap(),
+    );
+    let m = decode(&o);
+    let codes = statuses(&m);
+    assert!(codes[0].1 < 300, "{codes:?}");
+    assert!(
+        codes.iter().any(|(c, code)| c == "Get" && *code == 200),
+        "{codes:?}"
+    );
+}

@@ -28,9 +28,14 @@ pub(crate) struct AuthState {
     /// The server proved itself once this session (Basic/MD5).
     server_ok: bool,
     server_failures: u32,
-    /// A challenge is due in our next Status on the server's header: with a
-    /// fresh nonce (`true`) or without (`false`, Basic).
+    /// A challenge is due in our next Status on the server's header: with
+    /// the (already rotated) server nonce (`true`) or without (`false`,
+    /// Basic). Never downgraded before it is sent.
     chal_due: Option<bool>,
+    /// The nonce the server's credential verified with this session (MD5):
+    /// the stored nonce is rotated at once, and later messages of the same
+    /// session may still use this one.
+    session_nonce: Option<Nonce>,
     rng: SystemRandom,
 }
 
@@ -55,6 +60,7 @@ impl AuthState {
             server_ok: false,
             server_failures: 0,
             chal_due: None,
+            session_nonce: None,
             rng: SystemRandom::new(),
         }
     }
@@ -193,6 +199,7 @@ impl AuthState {
         hdr: &SyncHdr,
         hmac: Option<&str>,
         body: &[u8],
+        tree: &dyn ManagementTree,
     ) -> Result<u16, SessionError> {
         let Some(scheme) = self.acct.server_auth else {
             return Ok(200);
@@ -228,12 +235,19 @@ impl AuthState {
                             AuthType::Basic => auth::parse_basic(&c.data)
                                 .map(|(u, p)| u == a.server_id && p == a.server_secret.expose())
                                 .unwrap_or(false),
-                            _ => auth::verify_md5(
-                                &a.server_id,
-                                a.server_secret.expose(),
-                                a.server_nonce.as_bytes(),
-                                &c.data,
-                            ),
+                            _ => {
+                                let with = |n: &Nonce| {
+                                    auth::verify_md5(
+                                        &a.server_id,
+                                        a.server_secret.expose(),
+                                        n.as_bytes(),
+                                        &c.data,
+                                    )
+                                };
+                                with(&a.server_nonce)
+                                    || self.server_ok
+                                        && self.session_nonce.as_ref().is_some_and(with)
+                            }
                         };
                     if ok { 212 } else { 401 }
                 }
@@ -254,19 +268,47 @@ impl AuthState {
         }
         // HMAC wants a new nonce for every message; MD5 gets one on every
         // failure and once per session after success. Basic has none. The
-        // nonce itself is made only if an answer is sent ([`Self::challenge`]):
-        // a nonce the server never receives would only break the next session.
-        self.chal_due = match scheme {
+        // stored nonce is rotated now, before anything is answered: a
+        // credential is never accepted twice, whatever happens to this
+        // session (no answer, an abort). If the server never receives the
+        // new nonce, its next credential fails once and is challenged with
+        // it (one round trip, not a replay window).
+        //
+        // HMAC rotates with every message, when the answer carrying the new
+        // nonce goes out ([`Self::challenge`]): the server must have it to
+        // sign its next message.
+        let rotate = match scheme {
+            AuthType::Md5 => code >= 400 || first_success,
+            AuthType::Hmac | AuthType::Basic => false,
+        };
+        if rotate {
+            if first_success && scheme == AuthType::Md5 {
+                self.session_nonce = Some(self.acct.server_nonce.clone());
+            }
+            let nonce =
+                Nonce::generate(&self.rng).map_err(|e| SessionError::Internal(e.to_string()))?;
+            tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
+                .map_err(|e| SessionError::Storage(e.to_string()))?;
+            self.acct.server_nonce = nonce;
+        }
+        let due = match scheme {
+            _ if rotate => Some(true),
             AuthType::Hmac => Some(true),
-            AuthType::Md5 if code >= 400 || first_success => Some(true),
             _ if code >= 400 => Some(false),
             _ => None,
+        };
+        // A challenge not yet sent stays due.
+        self.chal_due = match (self.chal_due, due) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (None, None) => None,
         };
         Ok(code)
     }
 
     /// The challenge for our Status on the server's SyncHdr, if one is due:
-    /// with a fresh nonce, stored before it is returned.
+    /// MD5 with the nonce stored when the server's credential was checked,
+    /// HMAC with a fresh one, stored before it is returned.
     pub(crate) fn challenge(
         &mut self,
         tree: &dyn ManagementTree,
@@ -277,7 +319,7 @@ impl AuthState {
         match self.chal_due.take() {
             None => Ok(None),
             Some(false) => Ok(Some(chal(scheme, None))),
-            Some(true) => {
+            Some(true) if scheme == AuthType::Hmac => {
                 let nonce = Nonce::generate(&self.rng)
                     .map_err(|e| SessionError::Internal(e.to_string()))?;
                 tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
@@ -285,6 +327,8 @@ impl AuthState {
                 self.acct.server_nonce = nonce;
                 Ok(Some(chal(scheme, Some(&self.acct.server_nonce))))
             }
+            // MD5: the nonce was rotated (and stored) when the check was made.
+            Some(true) => Ok(Some(chal(scheme, Some(&self.acct.server_nonce)))),
         }
     }
 }

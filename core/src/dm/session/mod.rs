@@ -264,9 +264,9 @@ impl<'a> Session<'a> {
                 self.peer_max_obj = Some(v as usize);
             }
         }
-        let hdr_code = self
-            .auth
-            .check_server(hdr, incoming.hmac.as_deref(), &incoming.body)?;
+        let hdr_code =
+            self.auth
+                .check_server(hdr, incoming.hmac.as_deref(), &incoming.body, self.tree)?;
         let trusted = hdr_code < 300;
         let mut replies = Replies {
             msg_ref: hdr.msg_id.clone(),
