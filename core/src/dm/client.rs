@@ -184,7 +184,7 @@ impl ManagementTree for TreeTarget<'_> {
         let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
         if !changed.is_empty() {
             let now = (self.clock)();
-            if let Err(err) = mo.on_tree_changed(changed.iter().map(String::as_str), now) {
+            if let Err(err) = mo.on_session_tree_changed(changed.iter().map(String::as_str), now) {
                 tracing::warn!(target: "dmsched::dm", "engine tree change: {err}");
             }
         }

@@ -193,6 +193,10 @@ pub struct Scheduling {
     sampled: Mutex<BTreeMap<(String, String), (Timestamp, u64)>>,
     /// The `TreeValue/Interval` triggers, as of the last refresh.
     wanted: Mutex<Vec<(String, String, u64)>>,
+    /// Occurrences that finished inside a DM session (a command's write
+    /// woke a condition, a modification settled what was due): handed to
+    /// the host with the next [`Scheduling::tick`].
+    held: Mutex<Vec<Firing>>,
 }
 
 fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
@@ -294,6 +298,7 @@ impl SchedulingBuilder {
             live: Mutex::new(live),
             sampled: Mutex::new(BTreeMap::new()),
             wanted: Mutex::new(Vec::new()),
+            held: Mutex::new(Vec::new()),
         });
         s.refresh_all()?;
         s.flush();
@@ -624,7 +629,10 @@ impl Scheduling {
             let quiet = e
                 .quiet_span()
                 .is_some_and(|(from, until)| now >= from && until.is_none_or(|u| now < u));
-            (quiet, e.tick(now)?)
+            let ticked = e.tick(now)?;
+            let mut f = std::mem::take(&mut *lock(&self.held));
+            f.extend(ticked);
+            (quiet, f)
         };
         let due: Vec<String> = {
             let mut last = lock(&self.sampled);
@@ -694,6 +702,19 @@ impl Scheduling {
         }
     }
 
+    /// Tree nodes that DM commands of a session changed: like
+    /// [`Scheduling::on_tree_changed`], but what finishes is held for the
+    /// host's next [`Scheduling::tick`] (the session has no host to tell).
+    pub fn on_session_tree_changed<'a>(
+        &self,
+        uris: impl IntoIterator<Item = &'a str>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let f = self.on_tree_changed(uris, now)?;
+        lock(&self.held).extend(f);
+        Ok(())
+    }
+
     /// Every schedule on the device, any state.
     pub fn schedules(&self) -> Result<Vec<ScheduleInfo>, EngineError> {
         self.engine().list_all()
@@ -703,6 +724,10 @@ impl Scheduling {
     /// call [`Scheduling::tick`] ([`Engine::wakeup_window`]), narrowed to the
     /// next `TreeValue/Interval` sample when that comes first.
     pub fn wakeup_window(&self) -> Option<(Timestamp, Timestamp)> {
+        if !lock(&self.held).is_empty() {
+            let now = (self.clock)();
+            return Some((now, now));
+        }
         let engine = self.engine().wakeup_window();
         match (engine, self.next_sample()) {
             (Some((from, latest)), Some(n)) => Some((from.min(n), latest.min(n))),
@@ -714,6 +739,9 @@ impl Scheduling {
     /// When to call [`Scheduling::tick`] next: the engine's next wake-up,
     /// or the next sample of a `TreeValue/Interval`, whichever is first.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
+        if !lock(&self.held).is_empty() {
+            return Some((self.clock)());
+        }
         let engine = self.engine().next_wakeup();
         match (engine, self.next_sample()) {
             (Some(a), Some(b)) => Some(a.min(b)),
