@@ -53,6 +53,64 @@ fn a_scheduled_replace_wakes_another_schedules_condition() {
         .map(|f| f.schedule.as_str())
         .collect();
     assert_eq!(ran, ["a", "b"], "{fired:?}");
+    // B's occurrence names the write and its server as its cause.
+    assert_eq!(
+        fired[1].cause.as_deref(),
+        Some("./Acceptance/Mode changed by srv"),
+        "{fired:?}"
+    );
+    assert_eq!(fired[0].cause, None, "a time trigger has no cause");
+}
+
+/// A write through `on_tree_changed_by` (a DM command of a server's
+/// session) names that server; the device's own change names the device;
+/// an event names the event.
+#[test]
+fn causes_name_the_writing_server_the_device_or_the_event() {
+    let w = World::new();
+    w.set("./M", dmsched::expr::Value::Str("a".into()));
+    let mut e = engine(&w);
+    let t0 = ts("2026-01-01T00:00:00Z");
+    e.submit(
+        "srv",
+        &sched(
+            "m",
+            r#"{"becomes_true": "./M == \"b\""}"#,
+            r#"{"op": "Get", "target": "./M"}"#,
+        ),
+        t0,
+    )
+    .unwrap();
+    e.submit(
+        "srv",
+        &sched(
+            "ev",
+            r#"{"event": {"name": "boot"}}"#,
+            r#"{"op": "Get", "target": "./M"}"#,
+        ),
+        t0,
+    )
+    .unwrap();
+    e.tick(t0).unwrap();
+    w.set("./M", dmsched::expr::Value::Str("b".into()));
+    let f = e
+        .on_tree_changed_by("./M", Some("srv-x"), false, ts("2026-01-01T00:01:00Z"))
+        .unwrap();
+    assert_eq!(f[0].cause.as_deref(), Some("./M changed by srv-x"));
+    w.set("./M", dmsched::expr::Value::Str("a".into()));
+    e.on_tree_changed("./M", ts("2026-01-01T00:02:00Z"))
+        .unwrap();
+    w.set("./M", dmsched::expr::Value::Str("b".into()));
+    let f = e
+        .on_tree_changed("./M", ts("2026-01-01T00:03:00Z"))
+        .unwrap();
+    assert_eq!(f[0].cause.as_deref(), Some("./M changed by the device"));
+    let boot = dmsched::Event {
+        name: "boot".into(),
+        fields: Default::default(),
+    };
+    let f = e.on_event(&boot, ts("2026-01-01T00:04:00Z")).unwrap();
+    assert_eq!(f[0].cause.as_deref(), Some("event boot"));
 }
 
 /// A Delete of an interior node wakes the conditions on nodes below it.

@@ -31,8 +31,9 @@ pub struct TreeTarget<'t> {
     tree: &'t Tree,
     clock: Clock,
     mo: Option<Arc<Scheduling>>,
-    /// URIs the server changed, for the engine's tree-value triggers.
-    changed: std::sync::Mutex<Vec<String>>,
+    /// Nodes the server changed (URI, server, whether a whole subtree
+    /// went), for the engine's tree-value triggers.
+    changed: std::sync::Mutex<Vec<(String, String, bool)>>,
     /// State reports the MO produced while settling.
     states: std::sync::Mutex<Vec<MoReport>>,
 }
@@ -66,12 +67,12 @@ impl<'t> TreeTarget<'t> {
         std::mem::take(&mut *self.states.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn changed(&self, uri: &str) {
+    fn changed(&self, server: &str, uri: &str, subtree: bool) {
         if self.mo.is_some() {
             self.changed
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(uri.to_string());
+                .push((uri.to_string(), server.to_string(), subtree));
         }
     }
 }
@@ -109,6 +110,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .add(server, uri, &p, (self.clock)())
             .map_err(status)?;
+        self.changed(server, uri, false);
         Ok(200)
     }
 
@@ -117,7 +119,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .replace(server, uri, &p, (self.clock)())
             .map_err(status)?;
-        self.changed(uri);
+        self.changed(server, uri, false);
         Ok(200)
     }
 
@@ -125,6 +127,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .delete(server, uri, (self.clock)())
             .map_err(status)?;
+        self.changed(server, uri, true);
         Ok(200)
     }
 
@@ -132,7 +135,7 @@ impl ManagementTree for TreeTarget<'_> {
         self.tree
             .copy(server, target, source, (self.clock)())
             .map_err(status)?;
-        self.changed(target);
+        self.changed(server, target, false);
         Ok(200)
     }
 
@@ -184,7 +187,7 @@ impl ManagementTree for TreeTarget<'_> {
         let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
         if !changed.is_empty() {
             let now = (self.clock)();
-            if let Err(err) = mo.on_session_tree_changed(changed.iter().map(String::as_str), now) {
+            if let Err(err) = mo.on_session_tree_changed(&changed, now) {
                 tracing::warn!(target: "dmsched::dm", "engine tree change: {err}");
             }
         }

@@ -276,6 +276,11 @@ impl Engine {
                     reason: Some("schedule modified".into()),
                     attempts: p.attempt,
                     results: Vec::new(),
+                    cause: st
+                        .cause
+                        .as_ref()
+                        .filter(|(n, _)| *n == p.seq)
+                        .map(|(_, c)| c.clone()),
                 });
             }
         }

@@ -39,6 +39,11 @@ pub(crate) fn firing(s: &Sched, tidx: usize, seq: u64, due: Timestamp, outcome: 
         reason: None,
         attempts: 0,
         results: Vec::new(),
+        cause: s.tasks[tidx]
+            .cause
+            .as_ref()
+            .filter(|(n, _)| *n == seq)
+            .map(|(_, c)| c.clone()),
     }
 }
 

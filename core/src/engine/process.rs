@@ -62,7 +62,8 @@ impl Sched {
 pub(crate) enum Cause<'a> {
     Time,
     Event(&'a Event),
-    Tree(&'a str),
+    /// A tree node changed, and who wrote it (`None`: the device).
+    Tree(&'a str, Option<&'a str>),
 }
 
 /// What processing needs from the engine, borrowed apart from the schedules.
@@ -118,7 +119,7 @@ fn env<'a>(cx: &'a Cx<'_>, owner: &'a str, cause: Cause<'a>) -> EvalEnv<'a> {
         tree: cx.host.tree.as_ref(),
         owner,
         changed: match cause {
-            Cause::Tree(u) => Some(u),
+            Cause::Tree(u, _) => Some(u),
             _ => None,
         },
         event: match cause {
@@ -279,7 +280,7 @@ fn process_inner(
         end_task(cx, s, tidx, &format!("ended by event {name}"), finals);
         return Ok(());
     }
-    if let (Cause::Tree(uri), Some(w)) = (cause, &ct.term_when)
+    if let (Cause::Tree(uri, _), Some(w)) = (cause, &ct.term_when)
         && w.uris().iter().any(|u| u == uri)
         && eval_noted(cx, s, tidx, w, cause, "termination condition").unwrap_or(false)
     {
@@ -300,6 +301,7 @@ fn process_inner(
             {
                 if valid {
                     new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                    note_cause(s, tidx, cause);
                 } else {
                     let seq = bump_seq(s, tidx);
                     let mut f = firing(s, tidx, seq, now, Outcome::Skipped);
@@ -310,7 +312,7 @@ fn process_inner(
         }
         CTrigger::BecomesTrue(e) => {
             let relevant = match cause {
-                Cause::Tree(uri) => e.uris().iter().any(|u| u == uri),
+                Cause::Tree(uri, _) => e.uris().iter().any(|u| u == uri),
                 _ => false,
             };
             if relevant || !s.tasks[tidx].primed {
@@ -322,6 +324,7 @@ fn process_inner(
                         st.armed = false;
                         if valid {
                             new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                            note_cause(s, tidx, cause);
                         }
                     } else if !v {
                         st.armed = true;
@@ -338,6 +341,20 @@ fn process_inner(
         end_task(cx, s, tidx, "no more occurrences", finals);
     }
     Ok(())
+}
+
+/// Records why the occurrence just created exists (a tree change and its
+/// writer, an event), for its firing and report.
+fn note_cause(s: &mut Sched, tidx: usize, cause: Cause<'_>) {
+    let text = match cause {
+        Cause::Tree(uri, Some(by)) => format!("{uri} changed by {by}"),
+        Cause::Tree(uri, None) => format!("{uri} changed by the device"),
+        Cause::Event(ev) => format!("event {}", ev.name),
+        Cause::Time => return,
+    };
+    if let Some(p) = &s.tasks[tidx].pending {
+        s.tasks[tidx].cause = Some((p.seq, text));
+    }
 }
 
 fn bump_seq(s: &mut Sched, tidx: usize) -> u64 {

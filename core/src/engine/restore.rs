@@ -79,6 +79,11 @@ impl Engine {
                         reason: st.last_reason.clone(),
                         attempts: p.attempt + 1,
                         results: Vec::new(),
+                        cause: st
+                            .cause
+                            .as_ref()
+                            .filter(|(n, _)| *n == p.seq)
+                            .map(|(_, c)| c.clone()),
                     };
                     if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
                         report = Some(f.clone());

@@ -99,12 +99,13 @@ impl Engine {
         let mut spent: std::collections::HashSet<(i64, u32)> = Default::default();
         let mut from = 0;
         while from < out.len() {
-            let mut changed: Vec<(String, bool)> = Vec::new();
+            // (URI, subtree, the writer: the owner of the run that wrote it)
+            let mut changed: Vec<(String, bool, Option<String>)> = Vec::new();
             for f in &out[from..] {
                 for r in &f.results {
                     if written(r) {
                         let uri = watched_form(&r.target);
-                        let entry = (uri, r.op == crate::model::Op::Delete);
+                        let entry = (uri, r.op == crate::model::Op::Delete, Some(f.owner.clone()));
                         if !changed.contains(&entry) {
                             changed.push(entry);
                         }
@@ -112,13 +113,13 @@ impl Engine {
                 }
             }
             from = out.len();
-            for (uri, subtree) in changed {
+            for (uri, subtree, writer) in changed {
                 for (key, watched) in self.index.uri_watchers_under(&uri, subtree) {
                     if spent.contains(&key) {
                         continue;
                     }
                     let before = out.len();
-                    let cause = Cause::Tree(&watched);
+                    let cause = Cause::Tree(&watched, writer.as_deref());
                     if let Err(e) = self.process_one(key.0, key.1 as usize, now, cause, out) {
                         err.get_or_insert(e);
                     }
@@ -136,11 +137,26 @@ impl Engine {
         uri: &str,
         now: Timestamp,
     ) -> Result<Vec<Firing>, EngineError> {
+        self.on_tree_changed_by(uri, None, false, now)
+    }
+
+    /// A tree node changed, written by server `writer` (a DM command of its
+    /// session; `None`: the device); with `subtree` (a Delete) every node
+    /// below it changed too. As [`Engine::on_tree_changed`], and the
+    /// occurrences it starts name the writer as their cause.
+    pub fn on_tree_changed_by(
+        &mut self,
+        uri: &str,
+        writer: Option<&str>,
+        subtree: bool,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
         self.observe_clock(now)?;
         let mut out = std::mem::take(&mut self.recovered);
         let mut first_err = None;
-        for (sid, tidx) in self.index.uri_watchers(uri) {
-            if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Tree(uri), &mut out) {
+        for ((sid, tidx), watched) in self.index.uri_watchers_under(uri, subtree) {
+            let cause = Cause::Tree(&watched, writer);
+            if let Err(e) = self.process_one(sid, tidx as usize, now, cause, &mut out) {
                 first_err.get_or_insert(e);
             }
         }

@@ -116,4 +116,8 @@ pub(crate) struct TaskState {
     /// The last evaluation error of one of its conditions, with its time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,
+    /// Why its latest event- or tree-triggered occurrence exists: (its
+    /// number, e.g. "./X changed by srv-a").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<(u64, String)>,
 }

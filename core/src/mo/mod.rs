@@ -705,14 +705,34 @@ impl Scheduling {
     /// Tree nodes that DM commands of a session changed: like
     /// [`Scheduling::on_tree_changed`], but what finishes is held for the
     /// host's next [`Scheduling::tick`] (the session has no host to tell).
-    pub fn on_session_tree_changed<'a>(
+    ///
+    /// `changed`: (URI, the server whose command wrote it, whether a whole
+    /// subtree went); the occurrences they start name that server as their
+    /// cause.
+    pub fn on_session_tree_changed(
         &self,
-        uris: impl IntoIterator<Item = &'a str>,
+        changed: &[(String, String, bool)],
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        let f = self.on_tree_changed(uris, now)?;
-        lock(&self.held).extend(f);
-        Ok(())
+        let mut out = Vec::new();
+        let mut first_err = None;
+        {
+            let mut e = self.engine();
+            for (uri, server, subtree) in changed {
+                match e.on_tree_changed_by(uri, Some(server), *subtree, now) {
+                    Ok(f) => out.extend(f),
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        lock(&self.held).extend(out);
+        self.refresh()?;
+        match first_err {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 
     /// Every schedule on the device, any state.

@@ -117,6 +117,9 @@ pub(crate) fn report_mapped(
     }
     d.push_str(&format!("<Outcome>{}</Outcome>", f.outcome.as_str()));
     d.push_str(&format!("<Code>{}</Code>", result_code(f.outcome)));
+    if let Some(c) = &f.cause {
+        d.push_str(&format!("<Cause>{}</Cause>", xml_escape(c)));
+    }
     if let Some(r) = &f.reason {
         d.push_str(&format!("<Reason>{}</Reason>", xml_escape(r)));
     }
@@ -214,6 +217,7 @@ mod tests {
             reason: reason.map(String::from),
             attempts: 1,
             results: Vec::new(),
+            cause: None,
         }
     }
 

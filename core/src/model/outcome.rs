@@ -91,6 +91,11 @@ pub struct Firing {
     /// A status per executed command.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<CommandResult>,
+    /// Why an event- or tree-triggered occurrence exists: `event NAME`,
+    /// `URI changed by SERVER` (a DM command or a scheduled action of that
+    /// server), `URI changed by the device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// A report waiting in the outbox for delivery to its owner.

@@ -59,6 +59,10 @@ async fn a_scheduled_write_wakes_another_schedule_over_https() {
         .collect();
     assert_eq!(ran, [("A", "ran"), ("B", "ran")], "{fired:?}");
     assert_eq!(
+        fired[1].cause.as_deref(),
+        Some("./Vendor/Mode changed by srv-a")
+    );
+    assert_eq!(
         dev.tree.device().get("./Vendor/Ack").unwrap()[0].text(),
         "1"
     );
@@ -81,5 +85,31 @@ async fn a_scheduled_write_wakes_another_schedule_over_https() {
             "./Scheduling/Schedules/A/Tasks/T",
             "./Scheduling/Schedules/B/Tasks/T"
         ]
+    );
+
+    // A DM command of srv-a's session writes the node: B's condition wakes
+    // in the session, and its occurrence reaches the host with the next
+    // tick, naming srv-a as its cause.
+    a.set_script(
+        Script::from_json(
+            r#"{"steps": [[{"replace": {"target": "./Vendor/Mode", "data": "off"}}],
+                          [{"replace": {"target": "./Vendor/Mode", "data": "eco"}}]]}"#,
+        )
+        .unwrap(),
+    );
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    assert!(dev.mo.next_wakeup().is_some());
+    let fired = dev
+        .mo
+        .tick(jiff::Timestamp::from_second(T0 + 1900).unwrap())
+        .unwrap();
+    let b: Vec<_> = fired.iter().filter(|f| f.schedule == "B").collect();
+    assert_eq!(b.len(), 1, "{fired:?}");
+    assert_eq!(
+        b[0].cause.as_deref(),
+        Some("./Vendor/Mode changed by srv-a")
     );
 }
