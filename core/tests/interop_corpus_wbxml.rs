@@ -11,12 +11,13 @@
 //! install `libwbxml2-utils` when the tools are. The project's own
 //! fixtures cover the same shapes under plain `cargo test`
 //! (`dm_wbxml_interop`).
+#![cfg(feature = "interop")]
 
 mod syncml_support;
 
 use dmsched::dm::syncml::{self, CodecError, Encoding, Limits, SyncMl};
 use syncml_support::compare::{Crlf, assert_same, normalise};
-use syncml_support::files::{corpus, corpus_files, read_corpus};
+use syncml_support::corpus::{corpus, corpus_files, read_corpus};
 use syncml_support::libwbxml::{wbxml2xml, xml2wbxml};
 use syncml_support::robustness;
 use syncml_support::synthetic::{every_command_message, s};

@@ -8,11 +8,12 @@
 //! Fails with a clear message when the corpus is missing. The project's
 //! own fixtures cover the same quirks under plain `cargo test`
 //! (`dm_syncml_xml`, `dm_syncml_quirks`).
+#![cfg(feature = "interop")]
 
 mod syncml_support;
 
 use dmsched::dm::syncml::{self, Command, Data, Encoding, Item, Limits, SyncMl};
-use syncml_support::files::{corpus, corpus_files};
+use syncml_support::corpus::{corpus, corpus_files};
 use syncml_support::robustness;
 
 /// Whole corpus messages (captures, spec examples, libwbxml decodes, peer

@@ -1,11 +1,14 @@
-//! Shared by the SyncML codec tests: `dm_syncml_xml` and `dm_wbxml_interop`
-//! (project fixtures, run by plain `cargo test`) and `interop_corpus_xml` /
-//! `interop_corpus_wbxml` (the real-world corpus in `../shared`, feature
-//! `interop`, run by `make interop`).
+//! Shared by the SyncML codec tests: `dm_syncml_xml`, `dm_syncml_quirks`
+//! and `dm_wbxml_interop` (project fixtures, run by `make test`) and
+//! `interop_corpus_xml` / `interop_corpus_wbxml` (the real-world corpus,
+//! run by `make interop`). Only `corpus`, compiled with the `interop`
+//! feature alone, reads outside the repository.
 #![allow(dead_code)]
 
 pub mod access;
 pub mod compare;
+#[cfg(feature = "interop")]
+pub mod corpus;
 pub mod files;
 pub mod libwbxml;
 pub mod robustness;
