@@ -154,6 +154,33 @@ pub fn in_windows(windows: &[Window], tz: &TimeZone, at: Timestamp) -> bool {
     windows.iter().any(|w| w.contains_local(local))
 }
 
+/// The instant a window starts or ends: local `time` on local day `day`
+/// (days since the epoch) in `tz`; the first of a repeated time, and when
+/// the gap ends for a time that does not exist that day.
+fn boundary(day: i64, time: Time, tz: &TimeZone) -> Option<Timestamp> {
+    let (y, m, d) = civil_from_days(day);
+    let dt = DateTime::new(
+        y as i16,
+        m as i8,
+        d as i8,
+        time.hour(),
+        time.minute(),
+        time.second(),
+        0,
+    )
+    .ok()?;
+    let t = resolve_local(dt, tz, DstPolicy::default())
+        .first()
+        .copied()?;
+    if matches!(
+        tz.to_ambiguous_timestamp(dt).offset(),
+        jiff::tz::AmbiguousOffset::Gap { .. }
+    ) {
+        return Some(tz.preceding(t).next().map_or(t, |tr| tr.timestamp()));
+    }
+    Some(t)
+}
+
 /// The earliest instant at or after `after` inside one of `windows`, looking
 /// up to 8 days ahead. A window start that falls in a DST gap opens at the
 /// shifted instant.
@@ -165,30 +192,9 @@ pub fn next_window_open(windows: &[Window], tz: &TimeZone, after: Timestamp) -> 
     let mut best: Option<Timestamp> = None;
     for day in today..=today + 8 {
         for w in windows.iter().filter(|w| w.opens_on(day)) {
-            let (y, m, d) = civil_from_days(day);
-            let Ok(dt) = DateTime::new(
-                y as i16,
-                m as i8,
-                d as i8,
-                w.start.hour(),
-                w.start.minute(),
-                w.start.second(),
-                0,
-            ) else {
+            let Some(t) = boundary(day, w.start, tz) else {
                 continue;
             };
-            let Some(mut t) = resolve_local(dt, tz, DstPolicy::default()).first().copied() else {
-                continue;
-            };
-            if matches!(
-                tz.to_ambiguous_timestamp(dt).offset(),
-                jiff::tz::AmbiguousOffset::Gap { .. }
-            ) {
-                // The start does not exist that day: the window opens when the gap ends.
-                if let Some(tr) = tz.preceding(t).next() {
-                    t = tr.timestamp();
-                }
-            }
             if t > after && best.is_none_or(|b| t < b) {
                 best = Some(t);
             }
@@ -219,19 +225,7 @@ pub fn window_stretch_end(windows: &[Window], tz: &TimeZone, at: Timestamp) -> O
             } else {
                 day + 1
             };
-            let (y, m, d) = civil_from_days(end_day);
-            let Ok(dt) = DateTime::new(
-                y as i16,
-                m as i8,
-                d as i8,
-                w.end.hour(),
-                w.end.minute(),
-                w.end.second(),
-                0,
-            ) else {
-                continue;
-            };
-            let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible() else {
+            let Some(t) = boundary(end_day, w.end, tz) else {
                 continue;
             };
             if t > at {
@@ -359,6 +353,24 @@ mod tests {
         assert_eq!(
             window_stretch_end(&[], &utc, ts("2026-01-02T22:30:00Z")),
             None
+        );
+    }
+
+    /// A window whose end does not exist that day (spring forward) closes
+    /// when the gap ends, as a start in the gap opens then.
+    #[test]
+    fn stretch_end_in_a_dst_gap_is_the_end_of_the_gap() {
+        let berlin = crate::when::zone("Europe/Berlin").unwrap();
+        let x = vec![w(r#"{"start": "01:00", "end": "02:30"}"#)];
+        // 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00Z).
+        assert_eq!(
+            window_stretch_end(&x, &berlin, ts("2026-03-29T00:30:00Z")),
+            Some(ts("2026-03-29T01:00:00Z"))
+        );
+        let late = vec![w(r#"{"start": "02:30", "end": "04:00"}"#)];
+        assert_eq!(
+            next_window_open(&late, &berlin, ts("2026-03-28T23:00:00Z")),
+            Some(ts("2026-03-29T01:00:00Z"))
         );
     }
 }
