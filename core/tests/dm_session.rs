@@ -473,17 +473,7 @@ fn an_unauthenticated_server_is_challenged_and_not_obeyed() {
     let nonce = h.chal.as_ref().unwrap().meta.next_nonce.clone().unwrap();
     assert_eq!(statuses(&m)[1], ("Add".into(), 407));
     assert!(t.device().get("./Evil").is_err());
-    let stored = t
-        .account(SERVER)
-        .unwrap()
-        .unwrap()
-        .auths
-        .into_iter()
-        .find(|a| a.level == AuthLevel::Server)
-        .unwrap()
-        .nonce
-        .unwrap();
-    assert_eq!(Nonce::new(stored).to_b64(), nonce);
+    assert_eq!(Nonce::new(stored_server_nonce(&t)).to_b64(), nonce);
 }
 
 /// A Chal whose NextNonce is not base64 ends the session with a protocol
