@@ -1,9 +1,13 @@
-//! Cross-authority access to the Scheduling MO (6.1.7.6, 6.2.5): a
-//! schedule belongs to the server that installed it; another server reads,
-//! changes or ends it only where the schedule's ACL (`<S>?prop=ACL`) grants
-//! it, command by command, and what it does then runs through the engine
-//! with the grant checked again there. Driven the way a DM session drives
-//! the MO (command, then settle), over the real tree, engine and store.
+//! Cross-authority access to the Scheduling MO (6.1.7.6, 6.2.5, 6.3.1.5): a
+//! schedule belongs to the server that installed it, in that server's own
+//! namespace (`./Scheduling/Schedules/<S>` is always the requester's own
+//! `<S>`); another server reaches it only through
+//! `./Scheduling/Servers/<owner>/Schedules/<S>` and only where the
+//! schedule's ACL (`<S>?prop=ACL`) grants it, command by command; without a
+//! Get grant the schedule answers exactly as a missing one. What it does
+//! then runs through the engine with the grant checked again there. Driven
+//! the way a DM session drives the MO (command, then settle), over the real
+//! tree, engine and store.
 
 mod mo_support;
 
@@ -11,7 +15,10 @@ use dmsched::engine::ScheduleState;
 use dmsched::tree::{Format, Payload};
 use mo_support::*;
 
+/// srv-a's S1 as srv-a names it.
 const S: &str = "./Scheduling/Schedules/S1";
+/// srv-a's S1 as another server names it.
+const SHARED: &str = "./Scheduling/Servers/srv-a/Schedules/S1";
 
 fn installed(dir: &std::path::Path) -> Device {
     let d = Device::new(dir, false);
@@ -57,30 +64,32 @@ const CASES: &[Case] = &[
     Case {
         name: "Get State",
         needs: "Get",
-        run: |d| get_code(d.get(OTHER, &format!("{S}/State"))),
+        run: |d| get_code(d.get(OTHER, &format!("{SHARED}/State"))),
         took_effect: |_| true,
     },
     Case {
         name: "Get Tasks/T1/NextRun",
         needs: "Get",
-        run: |d| get_code(d.get(OTHER, &format!("{S}/Tasks/T1/NextRun"))),
+        run: |d| get_code(d.get(OTHER, &format!("{SHARED}/Tasks/T1/NextRun"))),
         took_effect: |_| true,
     },
     Case {
         name: "Get ?prop=ACL",
         needs: "Get",
-        run: |d| get_code(d.get(OTHER, &format!("{S}?prop=ACL"))),
+        run: |d| get_code(d.get(OTHER, &format!("{SHARED}?prop=ACL"))),
         took_effect: |_| true,
     },
     Case {
         name: "listing Schedules",
         needs: "Get",
         run: |d| {
-            let list = d.get(OTHER, ROOT).unwrap();
-            if list.split('/').any(|x| x == "S1") {
-                200
-            } else {
-                425
+            // Never in srv-b's own namespace; under srv-a's when granted.
+            let own = d.get(OTHER, ROOT).unwrap();
+            assert!(!own.split('/').any(|x| x == "S1"), "{own}");
+            match d.get(OTHER, "./Scheduling/Servers/srv-a/Schedules") {
+                Ok(list) if list.split('/').any(|x| x == "S1") => 200,
+                Ok(list) => panic!("srv-a's node shown without S1: {list}"),
+                Err(c) => c,
             }
         },
         took_effect: |_| true,
@@ -88,51 +97,58 @@ const CASES: &[Case] = &[
     Case {
         name: "Replace Name",
         needs: "Replace",
-        run: |d| d.replace(OTHER, &format!("{S}/Name"), Payload::chr("renamed")),
+        run: |d| d.replace(OTHER, &format!("{SHARED}/Name"), Payload::chr("renamed")),
         took_effect: |d| document(d).contains("renamed"),
     },
     Case {
         name: "Replace Document",
         needs: "Replace",
-        run: |d| d.replace(OTHER, &format!("{S}/Document"), doc_json("whole")),
+        run: |d| d.replace(OTHER, &format!("{SHARED}/Document"), doc_json("whole")),
         took_effect: |d| document(d).contains("whole"),
     },
     Case {
         name: "Replace ?prop=ACL",
         needs: "Replace",
-        run: |d| d.replace(OTHER, &format!("{S}?prop=ACL"), Payload::chr("Get=*")),
+        run: |d| d.replace(OTHER, &format!("{SHARED}?prop=ACL"), Payload::chr("Get=*")),
         took_effect: |d| d.get(SRV, &format!("{S}?prop=ACL")).unwrap() == "Get=*",
     },
     Case {
         name: "Add Description",
         needs: "Add",
-        run: |d| d.add(OTHER, &format!("{S}/Description"), Payload::chr("added")),
+        run: |d| {
+            d.add(
+                OTHER,
+                &format!("{SHARED}/Description"),
+                Payload::chr("added"),
+            )
+        },
         took_effect: |d| document(d).contains("added"),
     },
     Case {
         name: "Delete Name",
         needs: "Delete",
-        run: |d| d.delete(OTHER, &format!("{S}/Name")),
+        run: |d| d.delete(OTHER, &format!("{SHARED}/Name")),
         took_effect: |d| !document(d).contains("eco mode"),
     },
     Case {
         name: "Exec Suspend",
         needs: "Exec",
-        run: |d| d.exec(OTHER, &format!("{S}/Operations/Suspend")),
+        run: |d| d.exec(OTHER, &format!("{SHARED}/Operations/Suspend")),
         took_effect: |d| state(d) == ScheduleState::Suspended,
     },
     Case {
         name: "Delete the schedule",
         needs: "Delete",
-        run: |d| d.delete(OTHER, S),
+        run: |d| d.delete(OTHER, SHARED),
         took_effect: |d| state(d) == ScheduleState::Terminated,
     },
 ];
 
-/// 6.1.7.6, 6.2.5, 6.3.4.36: the whole matrix of commands × grants for a
-/// second server: each command succeeds (and takes effect) exactly when
-/// the schedule's ACL grants its command to that server; otherwise 425 and
-/// the schedule is as it was.
+/// 6.1.7.6, 6.2.5, 6.3.1.5, 6.3.4.36: the whole matrix of commands ×
+/// grants for a second server: each command succeeds (and takes effect)
+/// exactly when the schedule's ACL grants its command to that server;
+/// otherwise 425 if the ACL lets it read the schedule, else 404 as for a
+/// schedule that does not exist; the schedule is as it was.
 #[test]
 fn another_server_acts_on_a_schedule_exactly_as_far_as_its_acl_grants() {
     let grants = ["", "Get", "Replace", "Add", "Delete", "Exec", "*"];
@@ -156,7 +172,9 @@ fn another_server_acts_on_a_schedule_exactly_as_far_as_its_acl_grants() {
                 assert_eq!(code, 200, "{} with grant {grant:?}", case.name);
                 assert!((case.took_effect)(&d), "{} with grant {grant:?}", case.name);
             } else {
-                assert_eq!(code, 425, "{} with grant {grant:?}", case.name);
+                let sees = grant == "Get";
+                let want = if sees { 425 } else { 404 };
+                assert_eq!(code, want, "{} with grant {grant:?}", case.name);
                 assert_eq!((document(&d), state(&d)), before, "{} changed", case.name);
             }
             assert!(
@@ -200,10 +218,19 @@ fn the_owner_keeps_its_rights_and_acls_are_kept_per_schedule() {
     assert_eq!(
         d.replace(
             OTHER,
-            &format!("{S}?prop=ACL"),
+            &format!("{SHARED}?prop=ACL"),
             Payload::chr("Replace=srv-b")
         ),
         425
+    );
+    // Its own S1 does not exist.
+    assert_eq!(
+        d.replace(
+            OTHER,
+            &format!("{S}?prop=ACL"),
+            Payload::chr("Replace=srv-b")
+        ),
+        404
     );
     assert_eq!(d.get(SRV, &format!("{S}?prop=ACL")).unwrap(), "Get=srv-b");
 }
@@ -246,29 +273,25 @@ fn schedule_acls_survive_a_restart_and_roll_back_with_an_atomic() {
     }
     let d = Device::open(&db, T0 + 60, false, None);
     assert_eq!(d.get(SRV, &format!("{S}?prop=ACL")).unwrap(), "Get=srv-b");
-    assert_eq!(get_code(d.get(OTHER, &format!("{S}/State"))), 200);
-    assert_eq!(d.delete(OTHER, S), 425);
+    assert_eq!(get_code(d.get(OTHER, &format!("{SHARED}/State"))), 200);
+    assert_eq!(d.delete(OTHER, SHARED), 425);
     assert_eq!(state(&d), ScheduleState::Active);
 }
 
-/// A schedule id reused by another server after termination does not
-/// inherit the old schedule's ACL: the new owner's alone.
+/// 6.3.1.5: each authority has its own namespace: srv-b installs its own
+/// S1 while srv-a's S1 is live (no 418), the two are independent (each
+/// server's `Schedules/S1` is its own, each ACL its own, ending one leaves
+/// the other), and srv-a's grant on its S1 says nothing about srv-b's.
 #[test]
-fn a_reused_schedule_id_starts_with_its_new_owners_acl() {
+fn two_authorities_each_have_their_own_schedule_of_the_same_id() {
     let dir = tempfile::tempdir().unwrap();
     let d = installed(dir.path());
     assert_eq!(
-        d.replace(
-            SRV,
-            &format!("{S}?prop=ACL"),
-            Payload::chr("Get=*&Delete=*")
-        ),
+        d.replace(SRV, &format!("{S}?prop=ACL"), Payload::chr("Get=*")),
         200
     );
-    assert_eq!(d.delete(OTHER, S), 200, "granted Delete: terminates");
-    assert_eq!(state(&d), ScheduleState::Terminated);
     // (srv-b's own commands: it may not change srv-a's ./Vendor.)
-    let own = r#"{"id": "S1", "tasks": [{"id": "T1", "trigger": {"every": {"seconds": 3600}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let own = r#"{"id": "S1", "name": "b's own", "tasks": [{"id": "T1", "trigger": {"every": {"seconds": 3600}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
     let p = Payload {
         mime: Some("application/json".into()),
         ..Payload::chr(own)
@@ -278,12 +301,91 @@ fn a_reused_schedule_id_starts_with_its_new_owners_acl() {
         425,
         "srv-b's schedule may not Replace srv-a's ./Vendor/Mode"
     );
-    assert_eq!(d.add(OTHER, S, p), 200);
-    assert_eq!(get_code(d.get(SRV, &format!("{S}/State"))), 425);
+    assert_eq!(d.add(OTHER, S, p), 200, "srv-a's S1 does not block srv-b's");
+    let again = Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(own)
+    };
+    assert_eq!(d.add(OTHER, S, again), 418, "srv-b's own S1 does");
+    let b = d.mo.engine().get(OTHER, OTHER, "S1").unwrap();
+    assert_eq!(b.state, ScheduleState::Active);
+    assert_eq!(state(&d), ScheduleState::Active);
+    // Each server's Schedules/S1 is its own.
+    assert!(
+        d.get(OTHER, &format!("{S}/Document"))
+            .unwrap()
+            .contains("b's own")
+    );
+    assert!(
+        !d.get(SRV, &format!("{S}/Document"))
+            .unwrap()
+            .contains("b's own")
+    );
+    assert_eq!(d.get(OTHER, &format!("{S}/ServerID")).unwrap(), OTHER);
+    assert_eq!(d.get(SRV, &format!("{S}/ServerID")).unwrap(), SRV);
+    // srv-b's S1 has its owner's ACL alone; srv-a cannot see it.
     assert_eq!(
         d.get(OTHER, &format!("{S}?prop=ACL")).unwrap(),
         format!("Add={OTHER}&Delete={OTHER}&Exec={OTHER}&Get={OTHER}&Replace={OTHER}")
     );
+    let b_path = "./Scheduling/Servers/srv-b/Schedules/S1";
+    assert_eq!(get_code(d.get(SRV, &format!("{b_path}/State"))), 404);
+    assert_eq!(get_code(d.get(OTHER, &format!("{SHARED}/State"))), 200);
+    // Ending srv-b's leaves srv-a's.
+    assert_eq!(d.delete(OTHER, S), 200);
+    assert_eq!(
+        d.mo.engine().get(OTHER, OTHER, "S1").unwrap().state,
+        ScheduleState::Terminated
+    );
+    assert_eq!(state(&d), ScheduleState::Active);
+}
+
+/// 6.3.1.5: another authority's schedule that it may not read answers
+/// exactly as a missing one: the same status and the same message, under
+/// its own `Schedules` and under the owner's `Servers/<owner>` path, for
+/// every command; nothing of it is listed.
+#[test]
+fn a_foreign_schedule_answers_exactly_as_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = installed(dir.path());
+    let missing = "./Scheduling/Servers/srv-a/Schedules/NOPE";
+    let hidden = SHARED;
+    let tree_answer = |uri: &str| {
+        let get = d
+            .tree
+            .get(OTHER, uri)
+            .err()
+            .map(|e| (e.status(), e.to_string()));
+        let del = d
+            .tree
+            .delete(OTHER, uri, d.clock())
+            .err()
+            .map(|e| (e.status(), e.to_string()));
+        let exec = d
+            .tree
+            .exec(OTHER, &format!("{uri}/Operations/Suspend"), None, None)
+            .err()
+            .map(|e| (e.status(), e.to_string()));
+        let rep = d
+            .tree
+            .replace(OTHER, &format!("{uri}/Name"), &Payload::chr("x"), d.clock())
+            .err()
+            .map(|e| (e.status(), e.to_string()));
+        (get, del, exec, rep)
+    };
+    let strip = |x: Option<(u16, String)>| x.map(|(c, m)| (c, m.replace("NOPE", "S1")));
+    for (hidden, missing) in [(hidden, missing), (S, "./Scheduling/Schedules/NOPE")] {
+        let (a, b) = (tree_answer(hidden), tree_answer(missing));
+        assert_eq!(a.0.as_ref().map(|x| x.0), Some(404), "{hidden}: {a:?}");
+        assert_eq!(strip(b.0), a.0, "{hidden}");
+        assert_eq!(strip(b.1), a.1, "{hidden}");
+        assert_eq!(strip(b.2), a.2, "{hidden}");
+        assert_eq!(strip(b.3), a.3, "{hidden}");
+    }
+    assert_eq!(get_code(d.get(OTHER, "./Scheduling/Servers/srv-a")), 404);
+    assert_eq!(d.get(OTHER, "./Scheduling/Servers").unwrap(), "");
+    assert_eq!(d.get(OTHER, ROOT).unwrap(), "");
+    assert_eq!(state(&d), ScheduleState::Active);
 }
 
 /// 6.1.7.6, 6.3.1.42: a schedule's commands are checked against its

@@ -130,6 +130,10 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("Scheduling".into(), "node"),
         ("Scheduling/Schedules".into(), "node"),
         (s.into(), "node"),
+        // 6.3.1.5: the owner-qualified path to the same schedules.
+        ("Scheduling/Servers".into(), "node"),
+        ("Scheduling/Servers/<x>".into(), "node"),
+        ("Scheduling/Servers/<x>/Schedules".into(), "node"),
     ];
     for (p, f) in [
         ("ServerID", "chr"),

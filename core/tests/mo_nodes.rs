@@ -326,8 +326,8 @@ fn bad_nodes_get_their_own_status() {
     );
     assert_eq!(
         d.add(OTHER, &format!("{ROOT}/S/Name"), Payload::chr("mine")),
-        425,
-        "not the owner"
+        404,
+        "not the owner: its own S does not exist (6.3.1.5)"
     );
     assert_eq!(
         d.add(SRV, &format!("{ROOT}/Nope/Name"), Payload::chr("x")),
@@ -428,7 +428,7 @@ fn replace_of_a_node_reverifies_and_modifies_the_schedule() {
             .unwrap()
             .contains("2026-12-01T14:00:00")
     );
-    assert_eq!(d.replace(OTHER, &u("/Name"), Payload::chr("x")), 425);
+    assert_eq!(d.replace(OTHER, &u("/Name"), Payload::chr("x")), 404);
     assert_eq!(
         d.replace(SRV, &u("/State"), Payload::leaf(Format::Int, "40")),
         405
@@ -447,13 +447,13 @@ fn delete_discards_a_staged_schedule_and_terminates_an_installed_one() {
         d.add(SRV, &format!("{ROOT}/St/Name"), Payload::chr("n")),
         200
     );
-    assert_eq!(d.get(OTHER, &format!("{ROOT}/St/Name")), Err(425));
+    assert_eq!(d.get(OTHER, &format!("{ROOT}/St/Name")), Err(404));
     assert_eq!(d.get(OTHER, ROOT).unwrap(), "", "the listing hides it");
     assert_eq!(
         d.exec(OTHER, &format!("{ROOT}/St/Operations/Activate")),
-        425
+        404
     );
-    assert_eq!(d.delete(OTHER, &format!("{ROOT}/St")), 425);
+    assert_eq!(d.delete(OTHER, &format!("{ROOT}/St")), 404);
     assert_eq!(d.delete(SRV, &format!("{ROOT}/St/Name")), 200);
     assert_eq!(d.get(SRV, &format!("{ROOT}/St/Name")), Err(404));
     assert_eq!(d.delete(SRV, &format!("{ROOT}/St")), 200);

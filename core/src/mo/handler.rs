@@ -17,7 +17,7 @@ use super::check::CheckCx;
 use super::map::{self, BuildCx, TaskMap};
 use super::nodes::{Nodes, status};
 use super::report::state_gate;
-use super::staging::{MoSched, Phase};
+use super::staging::{Key, MoSched, Phase};
 use super::{MoConfig, Op};
 use crate::engine::{ScheduleInfo, ScheduleState};
 use crate::host::Access;
@@ -32,22 +32,14 @@ pub(crate) struct AtomicLog {
     /// Engine operations queued inside it.
     pub ops: Vec<Op>,
     /// Each touched schedule's MO nodes as they were before (`None`: absent).
-    pub undo: BTreeMap<String, Option<MoSched>>,
+    pub undo: BTreeMap<Key, Option<MoSched>>,
     /// JSON installs claimed inside it.
-    pub claimed: Vec<String>,
+    pub claimed: Vec<Key>,
     /// Each schedule ACL changed inside it as it was before.
-    pub acl_undo: BTreeMap<String, Option<Grant>>,
+    pub acl_undo: BTreeMap<Key, Option<Acl>>,
     /// The server of the Atomic's commands (the requester of the
     /// modifications its commit queues).
     pub server: Option<String>,
-}
-
-/// A schedule's ACL (`<S>?prop=ACL`), set by `owner` or a server it let
-/// Replace `<S>`; it applies while `owner` owns the schedule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Grant {
-    pub owner: String,
-    pub acl: Acl,
 }
 
 /// The ACL a schedule of `owner` has until one is set: its owner's alone.
@@ -59,38 +51,76 @@ pub(crate) fn default_acl(owner: &str) -> String {
         .join("&")
 }
 
+/// Every map is keyed by (owner, id): each authority has its own
+/// namespace of schedule ids (6.3.1.5).
 #[derive(Default)]
 pub(crate) struct Shared {
-    /// Every schedule the engine has, by id.
-    pub snapshot: BTreeMap<String, ScheduleInfo>,
+    /// Every schedule the engine has.
+    pub snapshot: BTreeMap<Key, ScheduleInfo>,
     /// Node-installed schedules: staged, being installed, installed.
-    pub mo: BTreeMap<String, MoSched>,
+    pub mo: BTreeMap<Key, MoSched>,
     /// Operations to apply.
     pub pending: Vec<Op>,
     /// The open Atomic.
     pub atomic: Option<AtomicLog>,
     /// Ids claimed by a JSON Add not applied yet (so a second Add is 418).
-    pub claimed: BTreeMap<String, String>,
+    pub claimed: BTreeSet<Key>,
     /// Schedules whose MO nodes must be written by `settle`.
-    pub dirty: BTreeSet<String>,
-    /// Schedule ACLs that were set, by id.
-    pub acls: BTreeMap<String, Grant>,
+    pub dirty: BTreeSet<Key>,
+    /// Schedule ACLs that were set (`<S>?prop=ACL`, by the owner or a
+    /// server its ACL lets Replace `<S>`).
+    pub acls: BTreeMap<Key, Acl>,
     /// Schedule ACLs that must be written by `settle`.
-    pub acl_dirty: BTreeSet<String>,
+    pub acl_dirty: BTreeSet<Key>,
+}
+
+/// The schedule a URI below the MO root names, and the path below it.
+pub(crate) struct Target<'u> {
+    pub key: Key,
+    pub rest: &'u [&'u str],
+}
+
+/// The schedule `r` (the segments below the MO root) names for `server`:
+/// `Schedules/<S>` is `server`'s own `<S>`; `Servers/<O>/Schedules/<S>`
+/// is `<O>`'s. The device (no server) has no namespace of its own: its
+/// `Schedules/<S>` is the one schedule named `<S>` if only one authority
+/// uses the id (otherwise it names none: use the qualified path).
+pub(crate) fn target<'u>(
+    sh: &Shared,
+    server: Option<&str>,
+    r: &'u [&'u str],
+) -> Option<Target<'u>> {
+    match r {
+        ["Schedules", id, rest @ ..] => {
+            let owner = match server {
+                Some(s) => s.to_string(),
+                None => sh.sole_owner(id)?,
+            };
+            Some(Target {
+                key: Key::new(&owner, id),
+                rest,
+            })
+        }
+        ["Servers", owner, "Schedules", id, rest @ ..] => Some(Target {
+            key: Key::new(owner, id),
+            rest,
+        }),
+        _ => None,
+    }
 }
 
 impl Shared {
-    /// Records that `id`'s MO nodes are about to change (undo inside an
+    /// Records that `key`'s MO nodes are about to change (undo inside an
     /// Atomic, persistence outside).
-    pub fn touch(&mut self, id: &str) {
+    pub fn touch(&mut self, key: &Key) {
         match self.atomic.as_mut() {
             Some(log) => {
-                if !log.undo.contains_key(id) {
-                    log.undo.insert(id.to_string(), self.mo.get(id).cloned());
+                if !log.undo.contains_key(key) {
+                    log.undo.insert(key.clone(), self.mo.get(key).cloned());
                 }
             }
             None => {
-                self.dirty.insert(id.to_string());
+                self.dirty.insert(key.clone());
             }
         }
     }
@@ -103,69 +133,80 @@ impl Shared {
         }
     }
 
-    /// The owner of schedule `id`, staged or in the engine.
-    pub fn owner_of(&self, id: &str) -> Option<&str> {
-        self.mo
-            .get(id)
-            .map(|m| m.owner.as_str())
-            .or_else(|| self.snapshot.get(id).map(|i| i.owner.as_str()))
+    /// True if schedule `key` exists, staged or in the engine.
+    pub fn exists(&self, key: &Key) -> bool {
+        self.mo.contains_key(key) || self.snapshot.contains_key(key)
     }
 
-    /// True if `server` may run `cmd` on schedule `id` of `owner`: its
-    /// owner always may; another server if the schedule's ACL (set while
-    /// `owner` owned it) grants it.
-    pub fn allows(&self, server: &str, owner: &str, id: &str, cmd: AclCmd) -> bool {
-        server == owner
-            || self
-                .acls
-                .get(id)
-                .is_some_and(|g| g.owner == owner && g.acl.allows(cmd, server))
+    /// The one owner of a schedule named `id`, if exactly one authority
+    /// has a schedule of that name.
+    pub fn sole_owner(&self, id: &str) -> Option<String> {
+        let mut owners = self
+            .mo
+            .keys()
+            .chain(self.snapshot.keys())
+            .filter(|k| k.id == id)
+            .map(|k| k.owner.as_str());
+        let first = owners.next()?;
+        owners.all(|o| o == first).then(|| first.to_string())
     }
 
-    /// Checks `server`'s right to run `cmd` on schedule `id` (the device,
-    /// `None`, may do anything) and returns its owner: 404 if absent, 425
-    /// if `server` is neither its owner nor granted `cmd` by its ACL.
+    /// True if `server` may run `cmd` on schedule `key`: its owner always
+    /// may; another server if the schedule's ACL grants it.
+    pub fn allows(&self, server: &str, key: &Key, cmd: AclCmd) -> bool {
+        server == key.owner || self.acls.get(key).is_some_and(|a| a.allows(cmd, server))
+    }
+
+    /// Checks `server`'s right to run `cmd` on schedule `key` (the device,
+    /// `None`, may do anything). A schedule `server` may not even read
+    /// answers exactly as a missing one (404, the same message): another
+    /// authority learns nothing of it (6.3.1.5). One it may read but not
+    /// run `cmd` on answers 425.
     pub fn check_access(
         &self,
         server: Option<&str>,
-        id: &str,
+        key: &Key,
         cmd: AclCmd,
-    ) -> Result<String, TreeError> {
-        let owner = self
-            .owner_of(id)
-            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+    ) -> Result<(), TreeError> {
+        let missing = || status(404, format!("no schedule {}", key.id));
+        if !self.exists(key) {
+            return Err(missing());
+        }
         match server {
-            None => Ok(owner.to_string()),
-            Some(s) if self.allows(s, owner, id, cmd) => Ok(owner.to_string()),
-            Some(s) => Err(status(
+            None => Ok(()),
+            Some(s) if self.allows(s, key, cmd) => Ok(()),
+            Some(s) if self.allows(s, key, AclCmd::Get) => Err(status(
                 425,
                 format!(
-                    "schedule {id} belongs to another server and its ACL does not let {s} {}",
+                    "schedule {} of {} does not let {s} {}",
+                    key.id,
+                    key.owner,
                     cmd.as_str()
                 ),
             )),
+            Some(_) => Err(missing()),
         }
     }
 
-    /// Records that `id`'s ACL is about to change.
-    pub fn touch_acl(&mut self, id: &str) {
-        let before = self.acls.get(id).cloned();
+    /// Records that `key`'s ACL is about to change.
+    pub fn touch_acl(&mut self, key: &Key) {
+        let before = self.acls.get(key).cloned();
         match self.atomic.as_mut() {
             Some(log) => {
-                log.acl_undo.entry(id.to_string()).or_insert(before);
+                log.acl_undo.entry(key.clone()).or_insert(before);
             }
             None => {
-                self.acl_dirty.insert(id.to_string());
+                self.acl_dirty.insert(key.clone());
             }
         }
     }
 
-    /// Forgets `id`'s ACL (a new schedule under that id starts with its
+    /// Forgets `key`'s ACL (a new schedule under that id starts with its
     /// owner's alone).
-    pub fn reset_acl(&mut self, id: &str) {
-        if self.acls.contains_key(id) {
-            self.touch_acl(id);
-            self.acls.remove(id);
+    pub fn reset_acl(&mut self, key: &Key) {
+        if self.acls.contains_key(key) {
+            self.touch_acl(key);
+            self.acls.remove(key);
         }
     }
 }
@@ -215,7 +256,7 @@ impl MoHandler {
         clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
         device_tz: String,
         has_prompt: bool,
-        staged: BTreeMap<String, MoSched>,
+        staged: BTreeMap<Key, MoSched>,
     ) -> MoHandler {
         MoHandler {
             cfg,
@@ -260,7 +301,10 @@ impl MoHandler {
     /// holds (for their owner) are forgotten.
     pub(crate) fn set_snapshot(&self, infos: Vec<ScheduleInfo>) {
         let mut sh = self.shared();
-        sh.snapshot = infos.into_iter().map(|i| (i.id.clone(), i)).collect();
+        sh.snapshot = infos
+            .into_iter()
+            .map(|i| (Key::new(&i.owner, &i.id), i))
+            .collect();
         Self::forget_stale(&mut sh);
     }
 
@@ -268,7 +312,7 @@ impl MoHandler {
     pub(crate) fn merge_snapshot(&self, infos: Vec<ScheduleInfo>) {
         let mut sh = self.shared();
         for i in infos {
-            sh.snapshot.insert(i.id.clone(), i);
+            sh.snapshot.insert(Key::new(&i.owner, &i.id), i);
         }
         Self::forget_stale(&mut sh);
     }
@@ -279,19 +323,16 @@ impl MoHandler {
         let Shared {
             claimed, snapshot, ..
         } = sh;
-        claimed.retain(|id, _| !snapshot.contains_key(id));
-        let stale: Vec<String> = sh
+        claimed.retain(|k| !snapshot.contains_key(k));
+        let stale: Vec<Key> = sh
             .mo
             .iter()
-            .filter(|(id, m)| {
-                m.phase == Phase::Installed
-                    && sh.snapshot.get(*id).is_none_or(|i| i.owner != m.owner)
-            })
-            .map(|(id, _)| id.clone())
+            .filter(|(k, m)| m.phase == Phase::Installed && !sh.snapshot.contains_key(*k))
+            .map(|(k, _)| k.clone())
             .collect();
-        for id in stale {
-            sh.mo.remove(&id);
-            sh.dirty.insert(id);
+        for k in stale {
+            sh.mo.remove(&k);
+            sh.dirty.insert(k);
         }
     }
 
@@ -304,47 +345,44 @@ impl MoHandler {
     }
 
     /// The schedules whose MO nodes changed, with their nodes (`None`: gone).
-    pub(crate) fn take_dirty(&self) -> Vec<(String, Option<MoSched>)> {
+    pub(crate) fn take_dirty(&self) -> Vec<(Key, Option<MoSched>)> {
         let mut sh = self.shared();
-        let ids = std::mem::take(&mut sh.dirty);
-        ids.into_iter()
-            .map(|id| {
-                let m = sh.mo.get(&id).cloned();
-                (id, m)
+        let keys = std::mem::take(&mut sh.dirty);
+        keys.into_iter()
+            .map(|k| {
+                let m = sh.mo.get(&k).cloned();
+                (k, m)
             })
             .collect()
     }
 
-    /// The schedule ACLs that changed: id → (owner, ACL) (`None`: default).
-    pub(crate) fn take_acl_dirty(&self) -> Vec<(String, Option<(String, String)>)> {
+    /// The schedule ACLs that changed, as text (`None`: the default).
+    pub(crate) fn take_acl_dirty(&self) -> Vec<(Key, Option<String>)> {
         let mut sh = self.shared();
-        let ids = std::mem::take(&mut sh.acl_dirty);
-        ids.into_iter()
-            .map(|id| {
-                let g = sh
-                    .acls
-                    .get(&id)
-                    .map(|g| (g.owner.clone(), g.acl.to_string()));
-                (id, g)
+        let keys = std::mem::take(&mut sh.acl_dirty);
+        keys.into_iter()
+            .map(|k| {
+                let a = sh.acls.get(&k).map(|a| a.to_string());
+                (k, a)
             })
             .collect()
     }
 
     /// Puts back ACL changes that could not be written.
-    pub(crate) fn redirty_acls(&self, ids: impl IntoIterator<Item = String>) {
-        self.shared().acl_dirty.extend(ids);
+    pub(crate) fn redirty_acls(&self, keys: impl IntoIterator<Item = Key>) {
+        self.shared().acl_dirty.extend(keys);
     }
 
     /// Loads stored schedule ACLs (at start; unparsable ones are dropped).
-    pub(crate) fn load_acls(&self, stored: BTreeMap<String, (String, String)>) {
+    pub(crate) fn load_acls(&self, stored: BTreeMap<Key, String>) {
         let mut sh = self.shared();
-        for (id, (owner, text)) in stored {
+        for (k, text) in stored {
             match Acl::parse(&text) {
                 Ok(acl) => {
-                    sh.acls.insert(id, Grant { owner, acl });
+                    sh.acls.insert(k, acl);
                 }
                 Err(e) => {
-                    tracing::warn!(target: "dmsched::mo", schedule = %id, "stored ACL dropped: {e}");
+                    tracing::warn!(target: "dmsched::mo", schedule = %k, "stored ACL dropped: {e}");
                 }
             }
         }
@@ -359,12 +397,13 @@ impl MoHandler {
             Access::Change => &[AclCmd::Replace, AclCmd::Exec, AclCmd::Add, AclCmd::Delete],
             Access::End => &[AclCmd::Delete],
         };
-        cmds.iter().any(|c| sh.allows(requester, owner, id, *c))
+        let key = Key::new(owner, id);
+        cmds.iter().any(|c| sh.allows(requester, &key, *c))
     }
 
     /// Puts back changes that could not be written.
-    pub(crate) fn redirty(&self, ids: impl IntoIterator<Item = String>) {
-        self.shared().dirty.extend(ids);
+    pub(crate) fn redirty(&self, keys: impl IntoIterator<Item = Key>) {
+        self.shared().dirty.extend(keys);
     }
 
     pub(crate) fn has_work(&self) -> bool {
@@ -375,12 +414,11 @@ impl MoHandler {
     /// The sampled tree values: `(schedule, URI, interval in seconds)` of
     /// every `TreeValue` trigger with an `Interval` of an installed, live
     /// schedule.
-    pub(crate) fn sampled(&self) -> Vec<(String, String, u64)> {
+    pub(crate) fn sampled(&self) -> Vec<(Key, String, u64)> {
         let sh = self.shared();
         let mut out = Vec::new();
-        for (id, m) in &sh.mo {
-            if m.phase != Phase::Installed
-                || !sh.snapshot.get(id).is_some_and(|i| i.state.is_live())
+        for (k, m) in &sh.mo {
+            if m.phase != Phase::Installed || !sh.snapshot.get(k).is_some_and(|i| i.state.is_live())
             {
                 continue;
             }
@@ -394,24 +432,27 @@ impl MoHandler {
                     .filter(|v| *v > 0);
                 let uri = super::nodes::text_at(&m.nodes, &format!("{base}/TreeValue/URI"));
                 if let (Some(secs), Some(uri)) = (secs, uri) {
-                    out.push((id.clone(), uri.to_string(), secs as u64));
+                    out.push((k.clone(), uri.to_string(), secs as u64));
                 }
             }
         }
         out
     }
 
-    /// True if node-installed schedule `id` has a `TreeValue/Interval`.
-    pub(crate) fn samples(&self, id: &str) -> bool {
+    /// True if node-installed schedule `key` has a `TreeValue/Interval`.
+    pub(crate) fn samples(&self, key: &Key) -> bool {
         self.shared()
             .mo
-            .get(id)
+            .get(key)
             .is_some_and(|m| m.nodes.keys().any(|p| p.ends_with("/TreeValue/Interval")))
     }
 
-    /// `Report/Gating` of schedule `id`, if it has one.
-    pub(crate) fn gating(&self, id: &str) -> Option<u8> {
-        self.shared().mo.get(id).and_then(|m| map::gating(&m.nodes))
+    /// `Report/Gating` of schedule `key`, if it has one.
+    pub(crate) fn gating(&self, key: &Key) -> Option<u8> {
+        self.shared()
+            .mo
+            .get(key)
+            .and_then(|m| map::gating(&m.nodes))
     }
 
     /// True if a state report `what` for `id` passes its Gating.
@@ -423,7 +464,7 @@ impl MoHandler {
     /// (node-installed schedules only).
     pub(crate) fn mo_task(&self, owner: &str, id: &str, task: &str) -> Option<(String, String)> {
         let sh = self.shared();
-        let m = sh.mo.get(id).filter(|m| m.owner == owner)?;
+        let m = sh.mo.get(&Key::new(owner, id))?;
         let tm: TaskMap = map::task_map(&m.nodes);
         tm.get(task).cloned()
     }
@@ -434,54 +475,61 @@ impl MoHandler {
         let mut sh = self.shared();
         match op {
             Op::Submit {
-                install: Some(i), ..
+                owner,
+                install: Some(i),
+                ..
             } => {
-                if let Some(m) = sh.mo.get_mut(&i.id) {
+                let key = Key::new(owner, &i.id);
+                if let Some(m) = sh.mo.get_mut(&key) {
                     if ok {
                         m.phase = Phase::Installed;
                     } else if m.was_staged || keep_staged {
                         m.phase = Phase::Staged;
                         m.was_staged = true;
                     } else {
-                        sh.mo.remove(&i.id);
+                        sh.mo.remove(&key);
                     }
                 }
-                sh.dirty.insert(i.id.clone());
+                sh.dirty.insert(key);
             }
             Op::Submit {
+                owner,
                 install: None,
                 json,
-                ..
             }
             | Op::Modify {
+                owner,
                 nodes_before: None,
                 json,
                 ..
             } if ok => {
                 // A JSON document now defines the schedule: its old MO
                 // nodes (if any) are stale.
-                if let Some(id) = doc_id(json)
-                    && sh.mo.remove(&id).is_some()
-                {
-                    sh.dirty.insert(id);
+                if let Some(id) = doc_id(json) {
+                    let key = Key::new(owner, &id);
+                    if sh.mo.remove(&key).is_some() {
+                        sh.dirty.insert(key);
+                    }
                 }
             }
             Op::Modify {
+                owner,
                 nodes_before: Some((id, previous)),
                 ..
             } if !ok => {
+                let key = Key::new(owner, id);
                 match previous {
                     Some(p) => {
-                        if let Some(m) = sh.mo.get_mut(id) {
+                        if let Some(m) = sh.mo.get_mut(&key) {
                             m.nodes = p.clone();
                         }
                     }
                     // It was shown from its document before.
                     None => {
-                        sh.mo.remove(id);
+                        sh.mo.remove(&key);
                     }
                 }
-                sh.dirty.insert(id.clone());
+                sh.dirty.insert(key);
             }
             _ => {}
         }
@@ -493,21 +541,42 @@ pub(crate) fn doc_id(json: &str) -> Option<String> {
     v.get("id")?.as_str().map(String::from)
 }
 
+impl Shared {
+    /// Every schedule (staged or in the engine) `server` may read (the
+    /// device: all).
+    fn visible<'a>(&'a self, server: Option<&'a str>) -> impl Iterator<Item = &'a Key> + 'a {
+        let mut keys: BTreeSet<&Key> = self.snapshot.keys().collect();
+        keys.extend(self.mo.keys());
+        keys.into_iter()
+            .filter(move |k| server.is_none_or(|s| self.allows(s, k, AclCmd::Get)))
+    }
+}
+
 impl NodeHandler for MoHandler {
     fn get(&self, server: Option<&str>, uri: &Uri) -> Result<Option<PluginNode>, TreeError> {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
+        let interior = Ok(Some(PluginNode::Interior { mime: None }));
         match r.as_slice() {
-            [] | ["Schedules"] => Ok(Some(PluginNode::Interior { mime: None })),
-            ["Schedules", id, rest @ ..] => {
-                match sh.check_access(server, id, AclCmd::Get) {
-                    Ok(_) => {}
+            [] | ["Schedules"] | ["Servers"] => interior,
+            ["Servers", owner] | ["Servers", owner, "Schedules"] => {
+                if sh.visible(server).any(|k| k.owner == *owner) {
+                    interior
+                } else {
+                    Ok(None)
+                }
+            }
+            _ => {
+                let Some(t) = target(&sh, server, &r) else {
+                    return Ok(None);
+                };
+                match sh.check_access(server, &t.key, AclCmd::Get) {
+                    Ok(()) => {}
                     Err(e) if e.status() == 404 => return Ok(None),
                     Err(e) => return Err(e),
                 }
-                super::view::get(&sh, id, rest)
+                super::view::get(&sh, &t.key, t.rest)
             }
-            _ => Ok(None),
         }
     }
 
@@ -515,30 +584,46 @@ impl NodeHandler for MoHandler {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
         Ok(match r.as_slice() {
-            [] => vec!["Schedules".into()],
+            [] => vec!["Schedules".into(), "Servers".into()],
+            // A server's own; the device's: the ids only one authority uses.
             ["Schedules"] => {
-                let sees = |owner: &str, id: &str| {
-                    server.is_none_or(|s| sh.allows(s, owner, id, AclCmd::Get))
+                let ids: BTreeSet<&str> = match server {
+                    Some(s) => sh
+                        .visible(server)
+                        .filter(|k| k.owner == s)
+                        .map(|k| k.id.as_str())
+                        .collect(),
+                    None => sh
+                        .visible(None)
+                        .filter(|k| sh.sole_owner(&k.id).is_some())
+                        .map(|k| k.id.as_str())
+                        .collect(),
                 };
-                let mut ids: BTreeSet<String> = sh
-                    .snapshot
-                    .values()
-                    .filter(|i| sees(&i.owner, &i.id))
-                    .map(|i| i.id.clone())
-                    .collect();
-                ids.extend(
-                    sh.mo
-                        .iter()
-                        .filter(|(id, m)| sees(&m.owner, id))
-                        .map(|(id, _)| id.clone()),
-                );
-                ids.into_iter().collect()
+                ids.into_iter().map(String::from).collect()
             }
-            ["Schedules", id, rest @ ..] => {
-                sh.check_access(server, id, AclCmd::Get)?;
-                super::view::children(&sh, id, rest)
+            ["Servers"] => {
+                let owners: BTreeSet<&str> = sh.visible(server).map(|k| k.owner.as_str()).collect();
+                owners.into_iter().map(String::from).collect()
             }
-            _ => Vec::new(),
+            ["Servers", owner] => {
+                if sh.visible(server).any(|k| k.owner == *owner) {
+                    vec!["Schedules".into()]
+                } else {
+                    Vec::new()
+                }
+            }
+            ["Servers", owner, "Schedules"] => sh
+                .visible(server)
+                .filter(|k| k.owner == *owner)
+                .map(|k| k.id.clone())
+                .collect(),
+            _ => match target(&sh, server, &r) {
+                Some(t) => {
+                    sh.check_access(server, &t.key, AclCmd::Get)?;
+                    super::view::children(&sh, &t.key, t.rest)
+                }
+                None => Vec::new(),
+            },
         })
     }
 
@@ -597,12 +682,13 @@ impl NodeHandler for MoHandler {
 
     fn acl(&self, server: Option<&str>, uri: &Uri) -> Result<String, TreeError> {
         let sh = self.shared();
-        match rel(&self.cfg.root, uri).as_slice() {
-            ["Schedules", id] => {
-                let owner = sh.check_access(server, id, AclCmd::Get)?;
-                Ok(match sh.acls.get(*id).filter(|g| g.owner == owner) {
-                    Some(g) => g.acl.to_string(),
-                    None => default_acl(&owner),
+        let r = rel(&self.cfg.root, uri);
+        match target(&sh, server, &r) {
+            Some(t) if t.rest.is_empty() => {
+                sh.check_access(server, &t.key, AclCmd::Get)?;
+                Ok(match sh.acls.get(&t.key) {
+                    Some(a) => a.to_string(),
+                    None => default_acl(&t.key.owner),
                 })
             }
             // Nodes below a schedule inherit its ACL; the others the root's.
@@ -615,18 +701,12 @@ impl NodeHandler for MoHandler {
     /// the ACL says.
     fn set_acl(&self, server: Option<&str>, uri: &Uri, acl: &Acl) -> Result<(), TreeError> {
         let mut sh = self.shared();
-        match rel(&self.cfg.root, uri).as_slice() {
-            ["Schedules", id] => {
-                let owner = sh.check_access(server, id, AclCmd::Replace)?;
-                let id = id.to_string();
-                sh.touch_acl(&id);
-                sh.acls.insert(
-                    id,
-                    Grant {
-                        owner,
-                        acl: acl.clone(),
-                    },
-                );
+        let r = rel(&self.cfg.root, uri);
+        match target(&sh, server, &r) {
+            Some(t) if t.rest.is_empty() => {
+                sh.check_access(server, &t.key, AclCmd::Replace)?;
+                sh.touch_acl(&t.key);
+                sh.acls.insert(t.key, acl.clone());
                 Ok(())
             }
             _ => Err(status(
@@ -662,26 +742,26 @@ impl NodeHandler for MoHandler {
 
 /// Undoes an Atomic's changes to the MO nodes and claims.
 pub(crate) fn undo(sh: &mut Shared, log: AtomicLog) {
-    for (id, before) in log.undo {
+    for (k, before) in log.undo {
         match before {
             Some(m) => {
-                sh.mo.insert(id, m);
+                sh.mo.insert(k, m);
             }
             None => {
-                sh.mo.remove(&id);
+                sh.mo.remove(&k);
             }
         }
     }
-    for id in log.claimed {
-        sh.claimed.remove(&id);
+    for k in log.claimed {
+        sh.claimed.remove(&k);
     }
-    for (id, before) in log.acl_undo {
+    for (k, before) in log.acl_undo {
         match before {
-            Some(g) => {
-                sh.acls.insert(id, g);
+            Some(a) => {
+                sh.acls.insert(k, a);
             }
             None => {
-                sh.acls.remove(&id);
+                sh.acls.remove(&k);
             }
         }
     }

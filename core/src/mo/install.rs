@@ -6,22 +6,16 @@
 use std::borrow::Cow;
 
 use super::check::check_name;
-use super::handler::{MoHandler, Shared, rel, undo};
+use super::handler::{MoHandler, Shared, Target, rel, target, undo};
 use super::map::{self, nodes_of};
 use super::nodes::{Nodes, status, text_at, with_context};
 use super::rights;
-use super::staging::{MoSched, Phase};
+use super::staging::{Key, MoSched, Phase};
 use super::tnds::{self, TNDS_TYPE, TndsError};
 use super::{Install, Op, edit};
 use crate::engine::{ScheduleState, check_document};
 use crate::model::Schedule;
 use crate::tree::{AclCmd, ExecResult, Format, Payload, TreeError, TreeRights, Uri};
-
-/// Who a change is made for: the acting server, or the owner when the
-/// device itself acts.
-fn requester_of<'a>(server: Option<&'a str>, owner: &'a str) -> &'a str {
-    server.unwrap_or(owner)
-}
 
 fn mime_is(p: &Payload, t: &str) -> bool {
     p.mime
@@ -57,19 +51,21 @@ fn ui_title(id: &str, nodes: &Nodes, mode: i32) -> Option<String> {
 
 impl MoHandler {
     /// A new schedule `id` for `owner` may be created: 400 bad name, 418
-    /// exists, 420 quota.
-    fn check_new(&self, sh: &Shared, owner: &str, id: &str) -> Result<(), TreeError> {
-        check_name("schedule", id)?;
-        let engine_holds = sh.snapshot.get(id).is_some_and(|i| {
+    /// `owner` has one by that id, 420 quota. Other authorities' ids do
+    /// not matter: each has its own namespace (6.3.1.5).
+    fn check_new(&self, sh: &Shared, key: &Key) -> Result<(), TreeError> {
+        check_name("schedule", &key.id)?;
+        let engine_holds = sh.snapshot.get(key).is_some_and(|i| {
             !matches!(
                 i.state,
                 ScheduleState::Terminated | ScheduleState::Expired | ScheduleState::Completed
             )
         });
-        let staged = sh.mo.get(id).is_some_and(|m| m.phase != Phase::Installed);
-        if engine_holds || staged || sh.claimed.contains_key(id) {
-            return Err(status(418, format!("schedule {id} exists")));
+        let staged = sh.mo.get(key).is_some_and(|m| m.phase != Phase::Installed);
+        if engine_holds || staged || sh.claimed.contains(key) {
+            return Err(status(418, format!("schedule {} exists", key.id)));
         }
+        let owner = key.owner.as_str();
         let live = sh
             .snapshot
             .values()
@@ -88,9 +84,9 @@ impl MoHandler {
         Ok(())
     }
 
-    /// The MO nodes of `id`: stored ones, or those showing its document.
-    fn current_nodes<'s>(&self, sh: &'s Shared, id: &str) -> Cow<'s, Nodes> {
-        match (sh.mo.get(id), sh.snapshot.get(id)) {
+    /// The MO nodes of `key`: stored ones, or those showing its document.
+    fn current_nodes<'s>(&self, sh: &'s Shared, key: &Key) -> Cow<'s, Nodes> {
+        match (sh.mo.get(key), sh.snapshot.get(key)) {
             (Some(m), _) => Cow::Borrowed(&m.nodes),
             (None, Some(i)) => Cow::Owned(nodes_of(&i.document, i.accepted_at)),
             (None, None) => Cow::Owned(Nodes::new()),
@@ -124,17 +120,17 @@ impl MoHandler {
     }
 
     /// Builds and verifies schedule `id` of `owner` from `nodes`, and checks
-    /// its commands against the owner's rights where the tree knows them.
+    /// its commands and conditions against the owner's rights where the
+    /// tree knows them.
     pub(crate) fn build_for(
         &self,
-        owner: &str,
-        id: &str,
+        key: &Key,
         nodes: &Nodes,
         tree: Option<&dyn TreeRights>,
     ) -> Result<map::Built, TreeError> {
-        let b = self.build(id, nodes)?;
+        let b = self.build(&key.id, nodes)?;
         if let Some(t) = tree {
-            rights::check(owner, &b.doc, t)?;
+            rights::check(&key.owner, &b.doc, t)?;
         }
         Ok(b)
     }
@@ -142,18 +138,31 @@ impl MoHandler {
     /// [`MoHandler::verify_json`], then the rights check of `build_for`.
     fn verify_json_for(
         &self,
-        owner: &str,
-        id: &str,
+        key: &Key,
         data: &[u8],
         tree: Option<&dyn TreeRights>,
     ) -> Result<String, TreeError> {
-        let json = self.verify_json(id, data)?;
+        let json = self.verify_json(&key.id, data)?;
         if let Some(t) = tree {
             let doc: Schedule = serde_json::from_str(&json)
                 .map_err(|e| status(400, format!("the document: {e}")))?;
-            rights::check(owner, &doc, t)?;
+            rights::check(&key.owner, &doc, t)?;
         }
         Ok(json)
+    }
+
+    /// The schedule `r` names for `server`, if `server` may run `cmd` on it
+    /// (see [`Shared::check_access`]).
+    fn access<'u>(
+        &self,
+        sh: &Shared,
+        server: Option<&str>,
+        r: &'u [&'u str],
+        cmd: AclCmd,
+    ) -> Result<Target<'u>, TreeError> {
+        let t = target(sh, server, r).ok_or_else(|| status(404, "no such schedule"))?;
+        sh.check_access(server, &t.key, cmd)?;
+        Ok(t)
     }
 
     pub(crate) fn do_add(
@@ -168,17 +177,20 @@ impl MoHandler {
         let tnds = mime_is(payload, TNDS_TYPE);
         match r.as_slice() {
             ["Schedules"] if tnds => self.install_tnds(owner, uri, None, payload, tree),
-            ["Schedules"] => Err(status(418, format!("{uri} exists"))),
+            ["Schedules" | "Servers"] => Err(status(418, format!("{uri} exists"))),
             ["Schedules", id] if tnds => self.install_tnds(owner, uri, Some(id), payload, tree),
-            ["Schedules", id] if is_json(payload) => self.add_json(owner, id, payload, tree),
+            ["Schedules", id] if is_json(payload) => {
+                self.add_json(&Key::new(owner, id), payload, tree)
+            }
             ["Schedules", id] if payload.is_interior() => {
                 // Node by node: staged until Activate (or the Atomic's commit).
+                let key = Key::new(owner, id);
                 let mut sh = self.shared();
-                self.check_new(&sh, owner, id)?;
-                sh.reset_acl(id);
-                sh.touch(id);
+                self.check_new(&sh, &key)?;
+                sh.reset_acl(&key);
+                sh.touch(&key);
                 sh.mo.insert(
-                    id.to_string(),
+                    key,
                     MoSched {
                         owner: owner.to_string(),
                         phase: Phase::Staged,
@@ -194,81 +206,73 @@ impl MoHandler {
                     "Add {uri} as an interior node (Format node) and its nodes one by one, or with Type application/json or {TNDS_TYPE}"
                 ),
             )),
-            ["Schedules", _, ..] if tnds => Err(status(
+            ["Servers", ..] if r.len() <= 4 => Err(status(
+                405,
+                format!(
+                    "a server installs its schedules under {}/Schedules, its own namespace",
+                    self.cfg.root
+                ),
+            )),
+            ["Schedules", _, ..] | ["Servers", _, "Schedules", _, ..] if tnds => Err(status(
                 406,
                 format!(
                     "a TNDS object is accepted at {0}/Schedules or {0}/Schedules/<S>",
                     self.cfg.root
                 ),
             )),
-            ["Schedules", id, rest @ ..] => {
+            _ => {
                 let mut sh = self.shared();
-                let owner = sh.check_access(server, id, AclCmd::Add).map_err(|e| {
+                let t = self.access(&sh, server, &r, AclCmd::Add).map_err(|e| {
                     if e.status() == 404 {
-                        status(
-                            404,
-                            format!(
-                                "no schedule {id}: Add {}/Schedules/{id} first",
-                                self.cfg.root
-                            ),
-                        )
+                        status(404, format!("no schedule at {uri}: Add the schedule first"))
                     } else {
                         e
                     }
                 })?;
-                let mut nodes = self.current_nodes(&sh, id).into_owned();
-                edit::add_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(
-                    &mut sh,
-                    requester_of(server, &owner),
-                    &owner,
-                    id,
-                    nodes,
-                    tree,
-                )
+                let mut nodes = self.current_nodes(&sh, &t.key).into_owned();
+                edit::add_node(&mut nodes, t.rest, payload, &self.check_cx())?;
+                self.edited(&mut sh, owner, &t.key, nodes, tree)
             }
-            _ => Err(status(405, format!("{uri} cannot be added"))),
         }
     }
 
     fn add_json(
         &self,
-        owner: &str,
-        id: &str,
+        key: &Key,
         payload: &Payload,
         tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
-        let json = self.verify_json_for(owner, id, &payload.data, tree)?;
+        let json = self.verify_json_for(key, &payload.data, tree)?;
         let mut sh = self.shared();
-        self.check_new(&sh, owner, id)?;
-        sh.reset_acl(id);
-        sh.claimed.insert(id.to_string(), owner.to_string());
+        self.check_new(&sh, key)?;
+        sh.reset_acl(key);
+        sh.claimed.insert(key.clone());
         if let Some(log) = sh.atomic.as_mut() {
-            log.claimed.push(id.to_string());
+            log.claimed.push(key.clone());
         }
         sh.queue(Op::Submit {
-            owner: owner.into(),
+            owner: key.owner.clone(),
             json,
             install: None,
         });
         Ok(())
     }
 
-    /// `id`'s nodes were changed to `nodes` by `requester` (its owner, or
+    /// `key`'s nodes were changed to `nodes` by `requester` (its owner, or
     /// a server its ACL lets).
     fn edited(
         &self,
         sh: &mut Shared,
         requester: &str,
-        owner: &str,
-        id: &str,
+        key: &Key,
         nodes: Nodes,
         tree: Option<&dyn TreeRights>,
     ) -> Result<(), TreeError> {
-        match sh.mo.get(id).map(|m| m.phase) {
+        let id = &key.id;
+        match sh.mo.get(key).map(|m| m.phase) {
             Some(Phase::Staged) => {
-                sh.touch(id);
-                if let Some(m) = sh.mo.get_mut(id) {
+                sh.touch(key);
+                if let Some(m) = sh.mo.get_mut(key) {
                     m.nodes = nodes;
                 }
                 return Ok(());
@@ -280,7 +284,7 @@ impl MoHandler {
         }
         let info = sh
             .snapshot
-            .get(id)
+            .get(key)
             .ok_or_else(|| status(404, format!("no schedule {id}")))?;
         if !info.state.is_live() {
             return Err(status(
@@ -291,20 +295,20 @@ impl MoHandler {
                 ),
             ));
         }
-        let before = sh.mo.get(id).map(|m| m.nodes.clone());
+        let before = sh.mo.get(key).map(|m| m.nodes.clone());
         // Inside an Atomic the whole schedule is verified at commit.
         let json = match sh.atomic.as_mut() {
             Some(log) => {
                 log.server.get_or_insert_with(|| requester.to_string());
                 None
             }
-            None => Some(self.build_for(owner, id, &nodes, tree)?.json),
+            None => Some(self.build_for(key, &nodes, tree)?.json),
         };
-        sh.touch(id);
+        sh.touch(key);
         sh.mo.insert(
-            id.to_string(),
+            key.clone(),
             MoSched {
-                owner: owner.to_string(),
+                owner: key.owner.clone(),
                 phase: Phase::Installed,
                 nodes,
                 was_staged: false,
@@ -313,9 +317,9 @@ impl MoHandler {
         if let Some(json) = json {
             sh.queue(Op::Modify {
                 requester: requester.to_string(),
-                owner: owner.to_string(),
+                owner: key.owner.clone(),
                 json,
-                nodes_before: Some((id.to_string(), before)),
+                nodes_before: Some((id.clone(), before)),
             });
         }
         Ok(())
@@ -331,47 +335,56 @@ impl MoHandler {
         let requester =
             server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
         let r = rel(&self.cfg.root, uri);
-        match r.as_slice() {
-            ["Schedules", id, "Document"] => {
-                // Whose it is first: another server learns nothing of it.
-                let owner = self.shared().check_access(server, id, AclCmd::Replace)?;
+        // Whose it is first: another server learns nothing of it.
+        let t = {
+            let sh = self.shared();
+            match target(&sh, server, &r) {
+                Some(t) => {
+                    sh.check_access(server, &t.key, AclCmd::Replace)?;
+                    t
+                }
+                None => return Err(status(405, format!("{uri} cannot be replaced"))),
+            }
+        };
+        let key = &t.key;
+        match t.rest {
+            ["Document"] => {
                 if self
                     .shared()
                     .mo
-                    .get(*id)
+                    .get(key)
                     .is_some_and(|m| m.phase != Phase::Installed)
                 {
                     return Err(status(
                         405,
-                        format!("schedule {id} is not installed yet: Exec Operations/Activate"),
+                        format!(
+                            "schedule {} is not installed yet: Exec Operations/Activate",
+                            key.id
+                        ),
                     ));
                 }
-                let json = self.verify_json_for(&owner, id, &payload.data, tree)?;
+                let json = self.verify_json_for(key, &payload.data, tree)?;
                 let mut sh = self.shared();
-                sh.check_access(server, id, AclCmd::Replace)?;
+                sh.check_access(server, key, AclCmd::Replace)?;
                 sh.queue(Op::Modify {
                     requester: requester.into(),
-                    owner,
+                    owner: key.owner.clone(),
                     json,
                     nodes_before: None,
                 });
                 Ok(())
             }
-            ["Schedules", id, rest @ ..] if !rest.is_empty() => {
+            [] => Err(status(
+                405,
+                format!("{uri} is an interior node: Replace its leaves"),
+            )),
+            rest => {
                 let mut sh = self.shared();
-                let owner = sh.check_access(server, id, AclCmd::Replace)?;
-                let mut nodes = self.current_nodes(&sh, id).into_owned();
+                sh.check_access(server, key, AclCmd::Replace)?;
+                let mut nodes = self.current_nodes(&sh, key).into_owned();
                 edit::replace_node(&mut nodes, rest, payload, &self.check_cx())?;
-                self.edited(&mut sh, requester, &owner, id, nodes, tree)
+                self.edited(&mut sh, requester, key, nodes, tree)
             }
-            ["Schedules", id] => {
-                self.shared().check_access(server, id, AclCmd::Replace)?;
-                Err(status(
-                    405,
-                    format!("{uri} is an interior node: Replace its leaves"),
-                ))
-            }
-            _ => Err(status(405, format!("{uri} cannot be replaced"))),
         }
     }
 
@@ -380,45 +393,44 @@ impl MoHandler {
             server.ok_or_else(|| status(405, "the device ends schedules through the engine"))?;
         let r = rel(&self.cfg.root, uri);
         let mut sh = self.shared();
-        match r.as_slice() {
-            ["Schedules", id] => {
-                let owner = sh.check_access(server, id, AclCmd::Delete)?;
-                match sh.mo.get(*id).map(|m| m.phase) {
-                    Some(Phase::Staged) => {
-                        sh.touch(id);
-                        sh.mo.remove(*id);
-                        return Ok(());
-                    }
-                    Some(Phase::Installing) => {
-                        return Err(status(409, format!("schedule {id} is being installed")));
-                    }
-                    _ => {}
-                }
-                let info = sh
-                    .snapshot
-                    .get(*id)
-                    .ok_or_else(|| status(404, format!("no schedule {id}")))?;
-                if !info.state.is_live() {
-                    return Err(status(404, format!("schedule {id} has already ended")));
-                }
-                sh.queue(Op::Terminate {
-                    requester: requester.into(),
-                    owner,
-                    id: id.to_string(),
-                });
-                Ok(())
-            }
-            ["Schedules", id, rest @ ..] if !rest.is_empty() => {
-                let owner = sh.check_access(server, id, AclCmd::Delete)?;
-                let mut nodes = self.current_nodes(&sh, id).into_owned();
-                edit::delete_node(&mut nodes, rest)?;
-                self.edited(&mut sh, requester, &owner, id, nodes, None)
-            }
-            _ => Err(status(
+        let Some(t) = target(&sh, server, &r) else {
+            return Err(status(
                 405,
                 format!("{uri} cannot be deleted; Delete the schedule node to terminate it"),
-            )),
+            ));
+        };
+        sh.check_access(server, &t.key, AclCmd::Delete)?;
+        let key = t.key;
+        let id = &key.id;
+        if !t.rest.is_empty() {
+            let mut nodes = self.current_nodes(&sh, &key).into_owned();
+            edit::delete_node(&mut nodes, t.rest)?;
+            return self.edited(&mut sh, requester, &key, nodes, None);
         }
+        match sh.mo.get(&key).map(|m| m.phase) {
+            Some(Phase::Staged) => {
+                sh.touch(&key);
+                sh.mo.remove(&key);
+                return Ok(());
+            }
+            Some(Phase::Installing) => {
+                return Err(status(409, format!("schedule {id} is being installed")));
+            }
+            _ => {}
+        }
+        let info = sh
+            .snapshot
+            .get(&key)
+            .ok_or_else(|| status(404, format!("no schedule {id}")))?;
+        if !info.state.is_live() {
+            return Err(status(404, format!("schedule {id} has already ended")));
+        }
+        sh.queue(Op::Terminate {
+            requester: requester.into(),
+            owner: key.owner.clone(),
+            id: id.clone(),
+        });
+        Ok(())
     }
 
     pub(crate) fn do_exec(
@@ -430,19 +442,23 @@ impl MoHandler {
         let requester =
             server.ok_or_else(|| status(405, "the device changes schedules through the engine"))?;
         let r = rel(&self.cfg.root, uri);
-        let (id, activate) = match r.as_slice() {
-            ["Schedules", id, "Operations", "Activate"] => (*id, true),
-            ["Schedules", id, "Operations", "Suspend"] => (*id, false),
-            _ => return Err(status(405, format!("{uri} is not executable"))),
-        };
         let mut sh = self.shared();
-        let owner = sh.check_access(server, id, AclCmd::Exec)?;
-        match sh.mo.get(id).map(|m| m.phase) {
+        let not_exec = || status(405, format!("{uri} is not executable"));
+        let t = target(&sh, server, &r).ok_or_else(not_exec)?;
+        let activate = match t.rest {
+            ["Operations", "Activate"] => true,
+            ["Operations", "Suspend"] => false,
+            _ => return Err(not_exec()),
+        };
+        sh.check_access(server, &t.key, AclCmd::Exec)?;
+        let key = t.key;
+        let (owner, id) = (key.owner.clone(), key.id.clone());
+        match sh.mo.get(&key).map(|m| m.phase) {
             Some(Phase::Staged) if activate => {
-                let nodes = sh.mo.get(id).map(|m| m.nodes.clone()).unwrap_or_default();
-                let built = self.build_for(&owner, id, &nodes, tree)?;
-                sh.touch(id);
-                if let Some(m) = sh.mo.get_mut(id) {
+                let nodes = sh.mo.get(&key).map(|m| m.nodes.clone()).unwrap_or_default();
+                let built = self.build_for(&key, &nodes, tree)?;
+                sh.touch(&key);
+                if let Some(m) = sh.mo.get_mut(&key) {
                     m.phase = Phase::Installing;
                     m.was_staged = true;
                 }
@@ -450,9 +466,9 @@ impl MoHandler {
                     owner,
                     json: built.json,
                     install: Some(Install {
-                        id: id.to_string(),
-                        confirm: confirm_title(id, &nodes),
-                        inform: inform_title(id, &nodes),
+                        confirm: confirm_title(&id, &nodes),
+                        inform: inform_title(&id, &nodes),
+                        id,
                     }),
                 });
                 return Ok(ExecResult::ok());
@@ -463,9 +479,8 @@ impl MoHandler {
         }
         let info = sh
             .snapshot
-            .get(id)
+            .get(&key)
             .ok_or_else(|| status(404, format!("no schedule {id}")))?;
-        let id = id.to_string();
         let op = match (activate, info.state) {
             (true, ScheduleState::Suspended) => Op::Resume {
                 requester: requester.into(),
@@ -558,19 +573,21 @@ impl MoHandler {
         let mut sh = self.shared();
         let mut built = Vec::with_capacity(scheds.len());
         for (id, nodes) in &scheds {
-            self.check_new(&sh, owner, id)?;
+            let key = Key::new(owner, id);
+            self.check_new(&sh, &key)?;
             built.push(
-                self.build_for(owner, id, nodes, tree)
+                self.build_for(&key, nodes, tree)
                     .map_err(|e| with_context(e, &format!("schedule {id}")))?,
             );
         }
         for ((id, nodes), b) in scheds.into_iter().zip(built) {
             let confirm = confirm_title(&id, &nodes);
             let inform = inform_title(&id, &nodes);
-            sh.reset_acl(&id);
-            sh.touch(&id);
+            let key = Key::new(owner, &id);
+            sh.reset_acl(&key);
+            sh.touch(&key);
             sh.mo.insert(
-                id.clone(),
+                key,
                 MoSched {
                     owner: owner.to_string(),
                     phase: Phase::Installing,
@@ -603,15 +620,16 @@ impl MoHandler {
         let mut ops = std::mem::take(&mut log.ops);
         let server = log.server.clone();
         let mut installing = Vec::new();
-        let ids: Vec<String> = log.undo.keys().cloned().collect();
-        for id in &ids {
-            let before = log.undo.get(id).cloned().flatten();
-            let Some(m) = sh.mo.get(id) else { continue };
+        let keys: Vec<Key> = log.undo.keys().cloned().collect();
+        for key in &keys {
+            let id = &key.id;
+            let before = log.undo.get(key).cloned().flatten();
+            let Some(m) = sh.mo.get(key) else { continue };
             let r = match (before, m.phase) {
                 // Created in this Atomic (perhaps over a terminated one).
                 (b, Phase::Staged) if b.as_ref().is_none_or(|b| b.phase == Phase::Installed) => {
-                    self.build_for(&m.owner, id, &m.nodes, tree).map(|b| {
-                        installing.push(id.clone());
+                    self.build_for(key, &m.nodes, tree).map(|b| {
+                        installing.push(key.clone());
                         Op::Submit {
                             owner: m.owner.clone(),
                             json: b.json,
@@ -623,14 +641,14 @@ impl MoHandler {
                         }
                     })
                 }
-                (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => self
-                    .build_for(&m.owner, id, &m.nodes, tree)
-                    .map(|x| Op::Modify {
+                (b, Phase::Installed) if b.as_ref().map(|b| &b.nodes) != Some(&m.nodes) => {
+                    self.build_for(key, &m.nodes, tree).map(|x| Op::Modify {
                         requester: server.clone().unwrap_or_else(|| m.owner.clone()),
                         owner: m.owner.clone(),
                         json: x.json,
                         nodes_before: Some((id.clone(), b.as_ref().map(|b| b.nodes.clone()))),
-                    }),
+                    })
+                }
                 _ => continue,
             };
             match r {
@@ -643,13 +661,13 @@ impl MoHandler {
                 }
             }
         }
-        for id in installing {
-            if let Some(m) = sh.mo.get_mut(&id) {
+        for key in installing {
+            if let Some(m) = sh.mo.get_mut(&key) {
                 m.phase = Phase::Installing;
                 m.was_staged = false;
             }
         }
-        let touched: Vec<String> = log.undo.into_keys().collect();
+        let touched: Vec<Key> = log.undo.into_keys().collect();
         sh.dirty.extend(touched);
         sh.acl_dirty.extend(log.acl_undo.into_keys());
         sh.pending.extend(ops);

@@ -15,7 +15,13 @@
 //!   Tasks/<T>/Triggers/<G>/TreeValue/{URI,Op,Value,Interval}, .../Condition
 //!   Tasks/<T>/{LastRun,LastResult,LastOutcome,NextRun,Runs,Waiting}   Get: diagnostics
 //!   Operations/{Activate,Suspend}               Exec
+//! <root>/Servers/<ServerID>/Schedules/<S>       the same schedule, named with its owner
 //! ```
+//!
+//! Each authority has its own namespace (6.3.1.5): `Schedules/<S>` is the
+//! requesting server's own `<S>`; another server reaches a schedule only
+//! by the `Servers/<ServerID>` path and only as far as its ACL grants; one
+//! it may not Get answers exactly as a missing one.
 //!
 //! Install: Add `<S>` node by node inside an Atomic (verified as a whole
 //! at the Atomic's commit), or node by node outside one (staged, State 10,
@@ -57,7 +63,7 @@ mod staging;
 mod tnds;
 mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -73,7 +79,7 @@ use crate::store::StoreError;
 use crate::tree::{Acl, Tree, TreeError};
 use nodes::Nodes;
 use report::{eviction_report, gate_of, report_mapped, state_report};
-use staging::Staging;
+use staging::{Key, Staging};
 
 /// Where the MO lives and how it names itself (keep these configurable so
 /// that a deployment can match its server's expectations).
@@ -187,12 +193,12 @@ pub struct Scheduling {
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     staging: Staging,
     prompt: Option<Arc<dyn UserPrompt>>,
-    /// Schedules last seen live: id → owner (mirrors `mo_live`).
-    live: Mutex<BTreeMap<String, String>>,
+    /// Schedules last seen live (mirrors `mo_live`).
+    live: Mutex<BTreeSet<Key>>,
     /// Sampled tree values: (schedule, URI) → (last sample, interval s).
-    sampled: Mutex<BTreeMap<(String, String), (Timestamp, u64)>>,
+    sampled: Mutex<BTreeMap<(Key, String), (Timestamp, u64)>>,
     /// The `TreeValue/Interval` triggers, as of the last refresh.
-    wanted: Mutex<Vec<(String, String, u64)>>,
+    wanted: Mutex<Vec<(Key, String, u64)>>,
     /// Occurrences that finished inside a DM session (a command's write
     /// woke a condition, a modification settled what was due): handed to
     /// the host with the next [`Scheduling::tick`].
@@ -416,7 +422,7 @@ impl Scheduling {
             };
         for op in ops {
             let (owner, id) = op.target();
-            let gate = self.handler.gating(&id);
+            let gate = self.handler.gating(&Key::new(&owner, &id));
             if let Op::Submit {
                 install:
                     Some(Install {
@@ -500,7 +506,7 @@ impl Scheduling {
                         &info.id,
                         what,
                         None,
-                        self.handler.gating(&info.id).or(gate),
+                        self.handler.gating(&Key::new(&owner, &info.id)).or(gate),
                     );
                 }
                 Err(err) => {
@@ -532,7 +538,9 @@ impl Scheduling {
         self.note_ends(&infos, false);
         // Only a schedule that samples tree values (new, changed or now
         // ended) changes what is sampled.
-        let resample = infos.iter().any(|i| self.handler.samples(&i.id));
+        let resample = infos
+            .iter()
+            .any(|i| self.handler.samples(&Key::new(&i.owner, &i.id)));
         self.handler.merge_snapshot(infos);
         if resample {
             *lock(&self.wanted) = self.handler.sampled();
@@ -565,24 +573,25 @@ impl Scheduling {
         let mut gone = Vec::new();
         let mut reports = Vec::new();
         for i in infos {
-            let was = live.get(&i.id).is_some_and(|o| *o == i.owner);
+            let key = Key::new(&i.owner, &i.id);
+            let was = live.contains(&key);
             if i.state.is_live() {
                 if !was {
-                    add.push((i.id.clone(), i.owner.clone()));
+                    add.push(key);
                 }
                 continue;
             }
             if !was {
                 continue;
             }
-            gone.push(i.id.clone());
+            gone.push(key.clone());
             let what = match i.state {
                 ScheduleState::Completed => "completed",
                 ScheduleState::Expired => "expired",
                 ScheduleState::Failed => "failed",
                 _ => continue,
             };
-            if MoHandler::state_passes(self.handler.gating(&i.id), what) {
+            if MoHandler::state_passes(self.handler.gating(&key), what) {
                 let r = state_report(
                     self.handler.config(),
                     &i.owner,
@@ -594,9 +603,9 @@ impl Scheduling {
             }
         }
         if all {
-            for id in live.keys() {
-                if !infos.iter().any(|i| &i.id == id) {
-                    gone.push(id.clone());
+            for k in live.iter() {
+                if !infos.iter().any(|i| i.id == k.id && i.owner == k.owner) {
+                    gone.push(k.clone());
                 }
             }
         }
@@ -605,8 +614,8 @@ impl Scheduling {
         }
         match self.staging.record(&add, &gone, &reports) {
             Ok(()) => {
-                for id in &gone {
-                    live.remove(id);
+                for k in &gone {
+                    live.remove(k);
                 }
                 live.extend(add);
             }
@@ -637,14 +646,18 @@ impl Scheduling {
         let due: Vec<String> = {
             let mut last = lock(&self.sampled);
             let wanted = lock(&self.wanted).clone();
-            last.retain(|k, _| wanted.iter().any(|(id, uri, _)| k.0 == *id && k.1 == *uri));
+            last.retain(|k, _| {
+                wanted
+                    .iter()
+                    .any(|(key, uri, _)| k.0 == *key && k.1 == *uri)
+            });
             let mut due = Vec::new();
-            for (id, uri, secs) in wanted {
+            for (key, uri, secs) in wanted {
                 let next = last
-                    .get(&(id.clone(), uri.clone()))
+                    .get(&(key.clone(), uri.clone()))
                     .map(|(t, s)| add_secs(*t, *s));
                 if next.is_none_or(|n| n <= now) {
-                    last.insert((id, uri.clone()), (now, secs));
+                    last.insert((key, uri.clone()), (now, secs));
                     if !due.contains(&uri) {
                         due.push(uri);
                     }
@@ -776,7 +789,7 @@ impl Scheduling {
         wanted
             .iter()
             .map(
-                |(id, uri, secs)| match last.get(&(id.clone(), uri.clone())) {
+                |(key, uri, secs)| match last.get(&(key.clone(), uri.clone())) {
                     Some((t, _)) => add_secs(*t, *secs),
                     // Not sampled yet: at the next tick.
                     None => Timestamp::MIN,
@@ -837,7 +850,7 @@ impl Scheduling {
                 let f = &r.firing;
                 let passes = self
                     .handler
-                    .gating(&f.schedule)
+                    .gating(&Key::new(&f.owner, &f.schedule))
                     .is_none_or(|g| g & gate_of(f) != 0);
                 if !passes {
                     filtered.push(r.id);

@@ -10,7 +10,7 @@
 //! calls the plug-in. The DM client settles after every command, before
 //! the command's Status is sent, so an acknowledged Add is durable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -29,6 +29,30 @@ pub(crate) enum Phase {
     Installing,
     /// In the engine; the nodes are what Gets show.
     Installed,
+}
+
+/// A schedule in the MO: the server that installed it and its id. Ids are
+/// unique per owner, not per device: each authority has its own namespace
+/// (6.3.1.5), so two servers may both have a schedule `S1`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Key {
+    pub owner: String,
+    pub id: String,
+}
+
+impl Key {
+    pub fn new(owner: &str, id: &str) -> Key {
+        Key {
+            owner: owner.to_string(),
+            id: id.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {}", self.id, self.owner)
+    }
 }
 
 /// One schedule's MO nodes.
@@ -83,6 +107,48 @@ const MIGRATIONS: &[&str] = &[
         mark   TEXT NOT NULL,
         data   TEXT NOT NULL
     );",
+    // 4: one namespace per authority (6.3.1.5): schedules, their nodes,
+    // ACLs and the live set are keyed by (owner, id).
+    "CREATE TABLE mo_schedules_4 (
+        owner  TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        phase  TEXT NOT NULL,
+        PRIMARY KEY (owner, id)
+    ) WITHOUT ROWID;
+    INSERT INTO mo_schedules_4 (owner, id, phase) SELECT owner, id, phase FROM mo_schedules;
+    CREATE TABLE mo_nodes_4 (
+        owner  TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        path   TEXT NOT NULL,
+        format TEXT NOT NULL,
+        mime   TEXT,
+        value  BLOB NOT NULL,
+        PRIMARY KEY (owner, id, path)
+    ) WITHOUT ROWID;
+    INSERT INTO mo_nodes_4 (owner, id, path, format, mime, value)
+        SELECT s.owner, n.id, n.path, n.format, n.mime, n.value
+        FROM mo_nodes n JOIN mo_schedules s ON s.id = n.id;
+    DROP TABLE mo_nodes;
+    DROP TABLE mo_schedules;
+    ALTER TABLE mo_schedules_4 RENAME TO mo_schedules;
+    ALTER TABLE mo_nodes_4 RENAME TO mo_nodes;
+    CREATE TABLE mo_acl_4 (
+        owner  TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        acl    TEXT NOT NULL,
+        PRIMARY KEY (owner, id)
+    ) WITHOUT ROWID;
+    INSERT INTO mo_acl_4 (owner, id, acl) SELECT owner, id, acl FROM mo_acl;
+    DROP TABLE mo_acl;
+    ALTER TABLE mo_acl_4 RENAME TO mo_acl;
+    CREATE TABLE mo_live_4 (
+        owner  TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        PRIMARY KEY (owner, id)
+    ) WITHOUT ROWID;
+    INSERT INTO mo_live_4 (owner, id) SELECT owner, id FROM mo_live;
+    DROP TABLE mo_live;
+    ALTER TABLE mo_live_4 RENAME TO mo_live;",
 ];
 
 /// Most state reports kept per owner; beyond, the oldest are dropped.
@@ -153,24 +219,29 @@ impl Staging {
         self.conn.as_ref().or(self.mem.as_ref())
     }
 
-    /// The schedules seen live: id → owner.
-    pub fn live(&self) -> Result<BTreeMap<String, String>, StagingError> {
+    /// The schedules seen live.
+    pub fn live(&self) -> Result<BTreeSet<Key>, StagingError> {
         let Some(conn) = self.any() else {
-            return Ok(BTreeMap::new());
+            return Ok(BTreeSet::new());
         };
         let c = conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut st = c.prepare("SELECT id, owner FROM mo_live")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut st = c.prepare("SELECT owner, id FROM mo_live")?;
+        let rows = st.query_map([], |r| {
+            Ok(Key {
+                owner: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })?;
         rows.collect::<Result<_, _>>().map_err(StagingError)
     }
 
-    /// In one transaction: marks `live` as live (id, owner), forgets
-    /// `gone`, and queues `reports` (owner, source, type, mark, data),
-    /// dropping each owner's oldest beyond [`STATE_OUTBOX_CAPACITY`].
+    /// In one transaction: marks `live` as live, forgets `gone`, and
+    /// queues `reports` (owner, source, type, mark, data), dropping each
+    /// owner's oldest beyond [`STATE_OUTBOX_CAPACITY`].
     pub fn record(
         &self,
-        live: &[(String, String)],
-        gone: &[String],
+        live: &[Key],
+        gone: &[Key],
         reports: &[(String, String, String, String, String)],
     ) -> Result<(), StagingError> {
         let Some(conn) = self.any() else {
@@ -181,15 +252,17 @@ impl Staging {
         }
         let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = c.transaction()?;
-        for (id, owner) in live {
+        for k in live {
             tx.execute(
-                "INSERT INTO mo_live (id, owner) VALUES (?1, ?2)
-                 ON CONFLICT(id) DO UPDATE SET owner = excluded.owner",
-                params![id, owner],
+                "INSERT OR IGNORE INTO mo_live (owner, id) VALUES (?1, ?2)",
+                params![k.owner, k.id],
             )?;
         }
-        for id in gone {
-            tx.execute("DELETE FROM mo_live WHERE id = ?1", [id])?;
+        for k in gone {
+            tx.execute(
+                "DELETE FROM mo_live WHERE owner = ?1 AND id = ?2",
+                params![k.owner, k.id],
+            )?;
         }
         for (owner, source, type_, mark, data) in reports {
             tx.execute(
@@ -263,13 +336,13 @@ impl Staging {
     }
 
     /// Every stored schedule.
-    pub fn load(&self) -> Result<BTreeMap<String, MoSched>, StagingError> {
+    pub fn load(&self) -> Result<BTreeMap<Key, MoSched>, StagingError> {
         let Some(conn) = &self.conn else {
             return Ok(BTreeMap::new());
         };
         let c = conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = BTreeMap::new();
-        let mut st = c.prepare("SELECT id, owner, phase FROM mo_schedules")?;
+        let mut st = c.prepare("SELECT owner, id, phase FROM mo_schedules")?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -278,14 +351,17 @@ impl Staging {
             ))
         })?;
         for row in rows {
-            let (id, owner, phase) = row?;
+            let (owner, id, phase) = row?;
             let phase = if phase == "installed" {
                 Phase::Installed
             } else {
                 Phase::Staged
             };
             out.insert(
-                id,
+                Key {
+                    owner: owner.clone(),
+                    id,
+                },
                 MoSched {
                     owner,
                     phase,
@@ -294,19 +370,22 @@ impl Staging {
                 },
             );
         }
-        let mut st = c.prepare("SELECT id, path, format, mime, value FROM mo_nodes")?;
+        let mut st = c.prepare("SELECT owner, id, path, format, mime, value FROM mo_nodes")?;
         let rows = st.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
+                Key {
+                    owner: r.get(0)?,
+                    id: r.get(1)?,
+                },
                 r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
             ))
         })?;
         for row in rows {
-            let (id, path, format, mime, value) = row?;
-            let Some(s) = out.get_mut(&id) else { continue };
+            let (key, path, format, mime, value) = row?;
+            let Some(s) = out.get_mut(&key) else { continue };
             let node = match Format::parse(&format) {
                 Ok(Format::Node) => Node::Interior,
                 Ok(format) => Node::Leaf {
@@ -321,23 +400,28 @@ impl Staging {
         Ok(out)
     }
 
-    /// Every stored schedule ACL: id → (owner, ACL text).
-    pub fn load_acls(&self) -> Result<BTreeMap<String, (String, String)>, StagingError> {
+    /// Every stored schedule ACL (its text).
+    pub fn load_acls(&self) -> Result<BTreeMap<Key, String>, StagingError> {
         let Some(conn) = &self.conn else {
             return Ok(BTreeMap::new());
         };
         let c = conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut st = c.prepare("SELECT id, owner, acl FROM mo_acl")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        let mut st = c.prepare("SELECT owner, id, acl FROM mo_acl")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                Key {
+                    owner: r.get(0)?,
+                    id: r.get(1)?,
+                },
+                r.get(2)?,
+            ))
+        })?;
         rows.collect::<Result<_, _>>().map_err(StagingError)
     }
 
     /// Writes these schedule ACLs (`None`: back to the default) in one
     /// transaction.
-    pub fn save_acls(
-        &self,
-        changes: &[(String, Option<(String, String)>)],
-    ) -> Result<(), StagingError> {
+    pub fn save_acls(&self, changes: &[(Key, Option<String>)]) -> Result<(), StagingError> {
         let Some(conn) = &self.conn else {
             return Ok(());
         };
@@ -346,12 +430,15 @@ impl Staging {
         }
         let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = c.transaction()?;
-        for (id, a) in changes {
-            tx.execute("DELETE FROM mo_acl WHERE id = ?1", [id])?;
-            if let Some((owner, acl)) = a {
+        for (k, acl) in changes {
+            tx.execute(
+                "DELETE FROM mo_acl WHERE owner = ?1 AND id = ?2",
+                params![k.owner, k.id],
+            )?;
+            if let Some(acl) = acl {
                 tx.execute(
-                    "INSERT INTO mo_acl (id, owner, acl) VALUES (?1, ?2, ?3)",
-                    params![id, owner, acl],
+                    "INSERT INTO mo_acl (owner, id, acl) VALUES (?1, ?2, ?3)",
+                    params![k.owner, k.id, acl],
                 )?;
             }
         }
@@ -361,7 +448,7 @@ impl Staging {
 
     /// Writes these schedules (`None`: forget it) in one transaction.
     /// `Installing` ones keep what is stored.
-    pub fn save(&self, changes: &[(String, Option<MoSched>)]) -> Result<(), StagingError> {
+    pub fn save(&self, changes: &[(Key, Option<MoSched>)]) -> Result<(), StagingError> {
         let Some(conn) = &self.conn else {
             return Ok(());
         };
@@ -370,21 +457,27 @@ impl Staging {
         }
         let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = c.transaction()?;
-        for (id, s) in changes {
+        for (k, s) in changes {
             let phase = match s.as_ref().map(|s| s.phase) {
                 Some(Phase::Installing) => continue,
                 Some(Phase::Staged) => Some("staged"),
                 Some(Phase::Installed) => Some("installed"),
                 None => None,
             };
-            tx.execute("DELETE FROM mo_nodes WHERE id = ?1", [id])?;
-            tx.execute("DELETE FROM mo_schedules WHERE id = ?1", [id])?;
+            tx.execute(
+                "DELETE FROM mo_nodes WHERE owner = ?1 AND id = ?2",
+                params![k.owner, k.id],
+            )?;
+            tx.execute(
+                "DELETE FROM mo_schedules WHERE owner = ?1 AND id = ?2",
+                params![k.owner, k.id],
+            )?;
             let (Some(s), Some(phase)) = (s, phase) else {
                 continue;
             };
             tx.execute(
-                "INSERT INTO mo_schedules (id, owner, phase) VALUES (?1, ?2, ?3)",
-                params![id, s.owner, phase],
+                "INSERT INTO mo_schedules (owner, id, phase) VALUES (?1, ?2, ?3)",
+                params![k.owner, k.id, phase],
             )?;
             for (path, n) in &s.nodes {
                 let (format, mime, value): (&str, Option<&str>, &[u8]) = match n {
@@ -392,8 +485,8 @@ impl Staging {
                     Node::Leaf { format, mime, data } => (format.as_str(), mime.as_deref(), data),
                 };
                 tx.execute(
-                    "INSERT INTO mo_nodes (id, path, format, mime, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, path, format, mime, value],
+                    "INSERT INTO mo_nodes (owner, id, path, format, mime, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![k.owner, k.id, path, format, mime, value],
                 )?;
             }
         }
@@ -421,13 +514,16 @@ mod tests {
         };
         {
             let st = Staging::open(&path).unwrap();
-            st.save(&[("S1".into(), Some(s.clone())), ("S2".into(), None)])
-                .unwrap();
+            st.save(&[
+                (Key::new("srv", "S1"), Some(s.clone())),
+                (Key::new("srv", "S2"), None),
+            ])
+            .unwrap();
         }
         let st = Staging::open(&path).unwrap();
         let back = st.load().unwrap();
-        assert_eq!(back.get("S1"), Some(&s));
-        st.save(&[("S1".into(), None)]).unwrap();
+        assert_eq!(back.get(&Key::new("srv", "S1")), Some(&s));
+        st.save(&[(Key::new("srv", "S1"), None)]).unwrap();
         assert!(st.load().unwrap().is_empty());
     }
 
@@ -435,19 +531,58 @@ mod tests {
     fn schedule_acls_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let a = ("alpha".to_string(), "Get=alpha+beta".to_string());
+        let a = "Get=alpha+beta".to_string();
+        let (s1, s2) = (Key::new("alpha", "S1"), Key::new("alpha", "S2"));
         {
             let st = Staging::open(&path).unwrap();
-            st.save_acls(&[
-                ("S1".into(), Some(a.clone())),
-                ("S2".into(), Some(a.clone())),
-            ])
-            .unwrap();
-            st.save_acls(&[("S2".into(), None)]).unwrap();
+            st.save_acls(&[(s1.clone(), Some(a.clone())), (s2.clone(), Some(a.clone()))])
+                .unwrap();
+            st.save_acls(&[(s2, None)]).unwrap();
         }
         let st = Staging::open(&path).unwrap();
         let back = st.load_acls().unwrap();
         assert_eq!(back.len(), 1);
-        assert_eq!(back.get("S1"), Some(&a));
+        assert_eq!(back.get(&s1), Some(&a));
+    }
+
+    /// 6.3.1.5, 6.1.7.3: a store written before schedules were keyed per
+    /// authority (MO schema 3) opens with every schedule, node, ACL and
+    /// live mark under its owner.
+    #[test]
+    fn a_schema_3_store_is_migrated_to_per_owner_keys() {
+        use crate::store::{VersionIn, migrate_schema};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let mut c = Connection::open(&path).unwrap();
+            let tx = c.transaction().unwrap();
+            migrate_schema(&tx, VersionIn::Table("mo_schema"), &MIGRATIONS[..3]).unwrap();
+            tx.execute_batch(
+                "INSERT INTO mo_schedules (id, owner, phase) VALUES ('S1', 'srv-a', 'installed');
+                 INSERT INTO mo_nodes (id, path, format, mime, value) VALUES ('S1', 'Name', 'chr', 'text/plain', X'6E');
+                 INSERT INTO mo_acl (id, owner, acl) VALUES ('S1', 'srv-a', 'Get=srv-b');
+                 INSERT INTO mo_live (id, owner) VALUES ('S1', 'srv-a');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let st = Staging::open(&path).unwrap();
+        let key = Key::new("srv-a", "S1");
+        let loaded = st.load().unwrap();
+        let m = loaded.get(&key).expect("migrated schedule");
+        assert_eq!(m.phase, Phase::Installed);
+        assert_eq!(m.nodes.get("Name"), Some(&Node::chr("n")));
+        assert_eq!(
+            st.load_acls().unwrap().get(&key).map(String::as_str),
+            Some("Get=srv-b")
+        );
+        assert!(st.live().unwrap().contains(&key));
+        // srv-b may now have its own S1 beside srv-a's.
+        let mine = MoSched {
+            owner: "srv-b".into(),
+            ..m.clone()
+        };
+        st.save(&[(Key::new("srv-b", "S1"), Some(mine))]).unwrap();
+        assert_eq!(st.load().unwrap().len(), 2);
     }
 }

@@ -14,7 +14,7 @@ use super::handler::{Shared, state_code};
 use super::map::{self, TaskMap};
 use super::nodes::{Node, Nodes, TASK_DIAGNOSTICS, child_names};
 use super::report::result_code;
-use super::staging::Phase;
+use super::staging::{Key, Phase};
 use crate::engine::{ScheduleInfo, TaskInfo};
 use crate::tree::{Format, PluginNode, TreeError};
 
@@ -28,11 +28,11 @@ struct View<'s> {
     tasks: TaskMap,
 }
 
-fn view<'s>(sh: &'s Shared, id: &str) -> Option<View<'s>> {
-    let info = sh.snapshot.get(id);
-    if let Some(m) = sh.mo.get(id) {
+fn view<'s>(sh: &'s Shared, key: &Key) -> Option<View<'s>> {
+    let info = sh.snapshot.get(key);
+    if let Some(m) = sh.mo.get(key) {
         let installed = m.phase == Phase::Installed;
-        let info = info.filter(|i| installed && i.owner == m.owner);
+        let info = info.filter(|_| installed);
         return Some(View {
             owner: &m.owner,
             state: info.map_or(10, |i| state_code(i.state)),
@@ -118,9 +118,9 @@ fn diagnostic(v: &View<'_>, task: &str, leaf: &str) -> Option<PluginNode> {
     })
 }
 
-/// The node `rest` below `<S>` = `id` (the caller checked the owner).
-pub(crate) fn get(sh: &Shared, id: &str, rest: &[&str]) -> Result<Option<PluginNode>, TreeError> {
-    let Some(v) = view(sh, id) else {
+/// The node `rest` below schedule `key` (the caller checked the rights).
+pub(crate) fn get(sh: &Shared, key: &Key, rest: &[&str]) -> Result<Option<PluginNode>, TreeError> {
+    let Some(v) = view(sh, key) else {
         return Ok(None);
     };
     Ok(match rest {
@@ -151,9 +151,9 @@ pub(crate) fn get(sh: &Shared, id: &str, rest: &[&str]) -> Result<Option<PluginN
     })
 }
 
-/// The child names of `rest` below `<S>` = `id`.
-pub(crate) fn children(sh: &Shared, id: &str, rest: &[&str]) -> Vec<String> {
-    let Some(v) = view(sh, id) else {
+/// The child names of `rest` below schedule `key`.
+pub(crate) fn children(sh: &Shared, key: &Key, rest: &[&str]) -> Vec<String> {
+    let Some(v) = view(sh, key) else {
         return Vec::new();
     };
     let mut out: BTreeSet<String> = child_names(&v.nodes, &rest.join("/")).into_iter().collect();

@@ -66,8 +66,9 @@ async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
     assert_eq!(results, ["20", "srv-a", "40", "20", "2026-12-01T12:30:00Z"]);
     assert!(rec.statuses_for("Exec").iter().all(|s| s.code == 200));
 
-    // The other server: its Get is refused, its listing does not show S1,
-    // its Delete and Replace are refused; S1 is untouched.
+    // The other server: S1 is not in its namespace (6.3.1.5): its Get,
+    // Delete, Replace and Exec find nothing, its listing does not show S1;
+    // S1 is untouched.
     dev.client
         .run_session("srv-b", None, &t, None)
         .await
@@ -79,16 +80,16 @@ async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
         .filter(|s| s.cmd != "SyncHdr")
         .map(|s| (s.cmd, s.code))
         .collect();
-    assert_eq!(codes[0], ("Get".into(), 425));
+    assert_eq!(codes[0], ("Get".into(), 404));
     assert_eq!(codes[1].1, 200);
     assert!(
         !rb.results().iter().any(|r| r.data.contains("S1")),
         "{:?}",
         rb.results()
     );
-    assert_eq!(codes[2], ("Delete".into(), 425));
-    assert_eq!(codes[3], ("Replace".into(), 425));
-    assert_eq!(codes[4], ("Exec".into(), 425));
+    assert_eq!(codes[2], ("Delete".into(), 404));
+    assert_eq!(codes[3], ("Replace".into(), 404));
+    assert_eq!(codes[4], ("Exec".into(), 404));
     assert_eq!(
         dev.mo.engine().list_all().unwrap()[0].state.as_str(),
         "active"

@@ -43,9 +43,15 @@ fn state(dev: &Device, owner: &str, id: &str) -> ScheduleState {
     dev.mo.engine().get(owner, owner, id).unwrap().state
 }
 
+/// srv-a's A as srv-a names it (its own namespace).
 const A: &str = "./Scheduling/Schedules/A";
+/// srv-a's A as another server names it.
+const AS: &str = "./Scheduling/Servers/srv-a/Schedules/A";
 
-/// 6.1.7.6, 6.2.5, 6.3.4.36: the two-server matrix over HTTPS.
+/// 6.1.7.6, 6.2.5, 6.3.1.5, 6.3.4.36: the two-server matrix over HTTPS:
+/// each server has its own namespace; another server reaches a schedule
+/// only through `Servers/<owner>/Schedules/<S>` and only as far as its ACL
+/// grants; without a Get grant it answers as a missing one (404).
 #[tokio::test(flavor = "current_thread")]
 async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
     let doc = r#"{"name": "a's", "tasks": [{"id": "T", "trigger": {"every": {"seconds": 3600}},
@@ -84,18 +90,19 @@ async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
     .await;
     assert_eq!(codes(&r), [200]);
 
-    // No grant: srv-b can do nothing to A, and does not see it listed.
+    // No grant: srv-b can do nothing to A, and learns nothing of it: A
+    // answers as a missing schedule does, on either path.
     let everything = format!(
         r#"{{"steps": [[
-            {{"get": "{A}/State"}},
-            {{"get": "{A}?prop=ACL"}},
-            {{"replace": {{"target": "{A}/Name", "data": "b was here"}}}},
-            {{"replace": {{"target": "{A}/Document", "data": {doc}, "type": "application/json"}}}},
-            {{"replace": {{"target": "{A}?prop=ACL", "data": "Add=*&Delete=*&Exec=*&Get=*&Replace=*"}}}},
-            {{"add": {{"target": "{A}/Description", "data": "b was here"}}}},
-            {{"exec": {{"target": "{A}/Operations/Suspend"}}}},
-            {{"delete": "{A}/Name"}},
-            {{"delete": "{A}"}},
+            {{"get": "{AS}/State"}},
+            {{"get": "{AS}?prop=ACL"}},
+            {{"replace": {{"target": "{AS}/Name", "data": "b was here"}}}},
+            {{"replace": {{"target": "{AS}/Document", "data": {doc}, "type": "application/json"}}}},
+            {{"replace": {{"target": "{AS}?prop=ACL", "data": "Add=*&Delete=*&Exec=*&Get=*&Replace=*"}}}},
+            {{"add": {{"target": "{AS}/Description", "data": "b was here"}}}},
+            {{"exec": {{"target": "{AS}/Operations/Suspend"}}}},
+            {{"delete": "{AS}/Name"}},
+            {{"delete": "{AS}"}},
             {{"get": "./Scheduling/Schedules"}}
         ]]}}"#,
         doc = json_str(doc)
@@ -103,11 +110,26 @@ async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
     let r = session(&dev, &t, &b, "srv-b", &everything).await;
     assert_eq!(
         codes(&r),
-        [425, 425, 425, 425, 425, 425, 425, 425, 425, 200],
+        [404, 404, 404, 404, 404, 404, 404, 404, 404, 200],
         "{r:?}"
     );
     let listed = b.recorder().results();
     assert_eq!(listed.last().unwrap().data, "B", "srv-b sees only its own");
+    let probe = format!(
+        r#"{{"steps": [[
+            {{"get": "{A}/State"}},
+            {{"get": "./Scheduling/Schedules/Nope/State"}},
+            {{"get": "./Scheduling/Servers/srv-a/Schedules/Nope/State"}},
+            {{"get": "./Scheduling/Servers"}}
+        ]]}}"#
+    );
+    let r = session(&dev, &t, &b, "srv-b", &probe).await;
+    assert_eq!(codes(&r), [404, 404, 404, 200], "{r:?}");
+    assert_eq!(
+        b.recorder().results().last().unwrap().data,
+        "srv-b",
+        "srv-b sees only itself under Servers"
+    );
     assert_eq!(state(&dev, "srv-a", "A"), ScheduleState::Active);
     let a_doc =
         serde_json::to_string(&dev.mo.engine().get("srv-a", "srv-a", "A").unwrap().document)
@@ -120,11 +142,11 @@ async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
             {{"replace": {{"target": "{A}?prop=ACL", "data": "Get=srv-a+srv-b&Exec=srv-a+srv-b&Replace=srv-a&Delete=srv-a&Add=srv-a"}}}},
             {{"get": "{A}?prop=ACL"}},
             {{"get": "./Scheduling/Schedules/B/State"}},
-            {{"delete": "./Scheduling/Schedules/B"}}
+            {{"delete": "./Scheduling/Servers/srv-b/Schedules/B"}}
         ]]}}"#
     );
     let r = session(&dev, &t, &a, "srv-a", &grant).await;
-    assert_eq!(codes(&r), [200, 200, 425, 425], "{r:?}");
+    assert_eq!(codes(&r), [200, 200, 404, 404], "{r:?}");
     assert_eq!(
         a.recorder().results()[0].data,
         "Add=srv-a&Delete=srv-a&Exec=srv-a+srv-b&Get=srv-a+srv-b&Replace=srv-a",
@@ -141,7 +163,11 @@ async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
     );
     let res = b.recorder().results();
     assert_eq!(res[0].data, "20", "read before the Exec");
-    assert_eq!(res.last().unwrap().data, "A/B");
+    assert_eq!(
+        res.last().unwrap().data,
+        "B",
+        "its own namespace holds B only"
+    );
     assert_eq!(state(&dev, "srv-a", "A"), ScheduleState::Suspended);
 
     // The owner hears of it (state report to srv-a, not srv-b), and grants Delete.
@@ -176,28 +202,37 @@ async fn another_authority_acts_on_a_schedule_only_as_far_as_its_acl_grants() {
         "srv-b gets no report of A"
     );
 
-    // srv-b ends A; B is untouched; the id is free for srv-b to reuse,
-    // and srv-a's grants do not follow it.
+    // srv-b installs its own A while srv-a's is live (6.3.1.5: no 418),
+    // then ends srv-a's A as granted; its own A and B are untouched, and
+    // srv-a's grants do not reach srv-b's A.
     let r = session(
         &dev,
         &t,
         &b,
         "srv-b",
-        &format!(r#"{{"steps": [[{{"delete": "{A}"}}, {}]]}}"#, add("A")),
+        &format!(r#"{{"steps": [[{}, {{"delete": "{AS}"}}]]}}"#, add("A")),
     )
     .await;
     assert_eq!(codes(&r), [200, 200], "{r:?}");
     assert_eq!(state(&dev, "srv-b", "A"), ScheduleState::Active);
     assert_eq!(state(&dev, "srv-b", "B"), ScheduleState::Active);
+    assert_eq!(state(&dev, "srv-a", "A"), ScheduleState::Terminated);
     let r = session(
         &dev,
         &t,
         &a,
         "srv-a",
-        &format!(r#"{{"steps": [[{{"get": "{A}/State"}}, {{"delete": "{A}"}}]]}}"#),
+        &format!(
+            r#"{{"steps": [[{{"get": "{A}/State"}}, {{"delete": "{A}"}}, {{"get": "./Scheduling/Servers/srv-b/Schedules/A/State"}}]]}}"#
+        ),
     )
     .await;
-    assert_eq!(codes(&r), [425, 425], "{r:?}");
+    assert_eq!(codes(&r), [200, 404, 404], "{r:?}");
+    assert_eq!(
+        a.recorder().results()[0].data,
+        "80",
+        "srv-a's own A, terminated"
+    );
     let terminated = a
         .recorder()
         .generic_alerts()
