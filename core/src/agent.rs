@@ -444,6 +444,23 @@ impl Agent {
         Ok(file.server_id)
     }
 
+    /// Removes the DM account of `server_id` (404 if there is none) and
+    /// its connection settings; every schedule of that server is
+    /// terminated, since nothing may run on the rights of an authority the
+    /// device no longer knows (6.1.7.6).
+    pub fn remove_account(&self, server_id: &str, now: Timestamp) -> Result<(), AgentError> {
+        self.at(now);
+        self.tree.remove_account(server_id, now)?;
+        let p = self.dir.join(file_name(server_id));
+        if let Err(e) = std::fs::remove_file(&p)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(io("removing", &p, e));
+        }
+        self.mo.account_removed(server_id, now)?;
+        Ok(())
+    }
+
     /// How to reach `server_id`, and the session settings for it.
     fn transport(&self, server_id: &str) -> Result<(HttpTransport, SessionConfig), AgentError> {
         let p = self.dir.join(file_name(server_id));

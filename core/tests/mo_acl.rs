@@ -428,3 +428,77 @@ fn commands_the_owner_may_not_run_are_refused_at_install() {
     assert_eq!(d.add(OTHER, &format!("{ROOT}/B3"), p), 200);
     assert_eq!(d.engine_ids(), ["B3"]);
 }
+
+/// 6.1.7.6, 6.2.5: a condition is read with its owner's rights, so a
+/// schedule whose condition reads a node its owner may not Get is refused
+/// at install with 425, whichever condition it is (becomes_true, an event
+/// filter, require, termination.when, the TreeValue of a node-by-node
+/// install); reading a node the owner may Get is fine.
+#[test]
+fn conditions_reading_nodes_the_owner_may_not_get_are_refused_at_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::new(dir.path(), false);
+    d.tree
+        .device()
+        .replace(
+            "./Vendor/Mode?prop=ACL",
+            &Payload::chr("Get=srv-a&Replace=srv-a"),
+            d.clock(),
+        )
+        .unwrap();
+    let action = r#"[{"op": "Get", "target": "./DevInfo/Man"}]"#;
+    let every = r#"{"every": {"seconds": 3600}}"#;
+    let cases = [
+        (
+            r#"{"becomes_true": "./Vendor/Mode == \"on\""}"#.to_string(),
+            String::new(),
+        ),
+        (
+            r#"{"event": {"name": "boot", "filter": "./Vendor/Mode == \"on\""}}"#.to_string(),
+            String::new(),
+        ),
+        (
+            every.to_string(),
+            r#", "constraints": {"require": "./Vendor/Mode != \"off\""}"#.to_string(),
+        ),
+        (
+            every.to_string(),
+            r#", "termination": {"when": "exists(./Vendor/Mode)"}"#.to_string(),
+        ),
+    ];
+    for (i, (trigger, extra)) in cases.iter().enumerate() {
+        let doc = format!(
+            r#"{{"tasks": [{{"id": "T1", "trigger": {trigger}{extra}, "actions": {action}}}]}}"#
+        );
+        let p = Payload {
+            mime: Some("application/json".into()),
+            ..Payload::chr(&doc)
+        };
+        let uri = format!("{ROOT}/C{i}");
+        assert_eq!(d.add(OTHER, &uri, p.clone()), 425, "srv-b: {doc}");
+        assert_eq!(d.add(SRV, &uri, p), 200, "srv-a may read it: {doc}");
+    }
+    // Node by node, a TreeValue trigger: refused at the Atomic's commit.
+    let mut adds = schedule_adds("TV", "20261201T130000Z", "eco", &[]);
+    adds.retain(|(u, _)| !u.contains("/Time"));
+    adds.retain(|(u, _)| !u.ends_with("/Cmds"));
+    adds.push((
+        format!("{ROOT}/TV/Tasks/T1/Cmds"),
+        Payload::leaf(
+            dmsched::tree::Format::Xml,
+            "<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>",
+        ),
+    ));
+    for (leaf, v) in [("URI", "./Vendor/Mode"), ("Op", "eq"), ("Value", "on")] {
+        adds.push((
+            format!("{ROOT}/TV/Tasks/T1/Triggers/G1/TreeValue/{leaf}"),
+            Payload::chr(v),
+        ));
+    }
+    let (_, commit) = d.atomic_adds(OTHER, &adds);
+    let e = commit.expect("the commit ran").expect_err("refused");
+    assert_eq!(e.status(), 425, "{e}");
+    assert!(e.to_string().contains("./Vendor/Mode"), "{e}");
+    let (_, commit) = d.atomic_adds(SRV, &adds);
+    assert!(matches!(commit, Some(Ok(()))), "{commit:?}");
+}

@@ -36,6 +36,10 @@ pub struct TreeTarget<'t> {
     changed: std::sync::Mutex<Vec<(String, String, bool)>>,
     /// State reports the MO produced while settling.
     states: std::sync::Mutex<Vec<MoReport>>,
+    /// The servers with a DM account when the MO was attached, and whether
+    /// a command changed `./DMAcc` since (then the schedules of a server
+    /// whose account went are terminated at the next settle).
+    accounts: std::sync::Mutex<(Vec<String>, bool)>,
 }
 
 impl std::fmt::Debug for TreeTarget<'_> {
@@ -53,13 +57,48 @@ impl<'t> TreeTarget<'t> {
             mo: None,
             changed: std::sync::Mutex::new(Vec::new()),
             states: std::sync::Mutex::new(Vec::new()),
+            accounts: std::sync::Mutex::new((Vec::new(), false)),
         }
     }
 
     /// The same, settling `mo` after each command.
     pub fn with_mo(mut self, mo: Arc<Scheduling>) -> TreeTarget<'t> {
         self.mo = Some(mo);
+        let ids = self.tree.server_ids().unwrap_or_else(|e| {
+            tracing::warn!(target: "dmsched::dm", "listing the DM accounts: {e}");
+            Vec::new()
+        });
+        *self.accounts.get_mut().unwrap_or_else(|p| p.into_inner()) = (ids, false);
         self
+    }
+
+    /// A command removed DM accounts: the schedules of their servers end
+    /// (an authority that is gone keeps no schedules running on its rights).
+    fn settle_accounts(&self, mo: &Scheduling) {
+        let mut acc = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        if !std::mem::take(&mut acc.1) {
+            return;
+        }
+        let now_ids = match self.tree.server_ids() {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(target: "dmsched::dm", "listing the DM accounts: {e}");
+                return;
+            }
+        };
+        let gone: Vec<String> = acc
+            .0
+            .iter()
+            .filter(|s| !now_ids.contains(s))
+            .cloned()
+            .collect();
+        acc.0 = now_ids;
+        drop(acc);
+        for server in gone {
+            if let Err(err) = mo.account_removed(&server, (self.clock)()) {
+                tracing::warn!(target: "dmsched::dm", %server, "ending the schedules of a removed account: {err}");
+            }
+        }
     }
 
     /// The state reports the MO produced (installed, rejected …), taken.
@@ -68,6 +107,9 @@ impl<'t> TreeTarget<'t> {
     }
 
     fn changed(&self, server: &str, uri: &str, subtree: bool) {
+        if self.mo.is_some() && (uri == "./DMAcc" || uri.starts_with("./DMAcc/")) {
+            self.accounts.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        }
         if self.mo.is_some() {
             self.changed
                 .lock()
@@ -191,6 +233,7 @@ impl ManagementTree for TreeTarget<'_> {
                 tracing::warn!(target: "dmsched::dm", "engine tree change: {err}");
             }
         }
+        self.settle_accounts(mo);
     }
 
     fn save_nonce(&self, server_id: &str, which: NonceFor, nonce: &Nonce) -> Result<(), DmStatus> {

@@ -151,6 +151,7 @@ impl Engine {
         let doc =
             parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
         let plan = compile(&doc, &self.cfg.limits, now, &self.tz).map_err(EngineError::Invalid)?;
+        self.cfg.event_access.check(owner, &plan)?;
         let old = self.names.get(&name_key(owner, &doc.id)).copied();
         if let Some(sid) = old
             && self.state_of(sid).is_some_and(ScheduleState::is_live)
@@ -235,6 +236,7 @@ impl Engine {
         }
         let plan = compile(&doc, &self.cfg.limits, s.accepted_at, &self.tz)
             .map_err(EngineError::Invalid)?;
+        self.cfg.event_access.check(&s.owner, &plan)?;
         // What fell due under the old document and was not looked at yet
         // (a late tick) is handled first, as that tick would have.
         if s.state == ScheduleState::Active {

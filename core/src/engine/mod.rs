@@ -74,6 +74,53 @@ pub struct EngineConfig {
     pub time_zone: String,
     /// Most skipped misfires recorded one by one in a catch-up; the rest are summarised.
     pub max_misfire_records: u64,
+    /// Which servers may use which device events in their schedules.
+    pub event_access: EventAccess,
+}
+
+/// Which servers may trigger (or end) their tasks on which device events
+/// (6.1.7.6): event name → the ServerIDs allowed (`"*"`: every server; an
+/// empty list: none). An event that is not listed is open to every server:
+/// device events such as `boot` or `network` carry no other authority's
+/// data, so they are readable by all unless the host restricts them here
+/// (say, `sim_change` or an app event that tells what the user does).
+/// Checked when a schedule is installed or modified (refused, naming the
+/// event) and again when an event arrives (a task whose owner lost the
+/// right is not woken).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventAccess(pub std::collections::BTreeMap<String, Vec<String>>);
+
+impl EventAccess {
+    /// True if `owner` may use the event `name`.
+    pub fn allows(&self, owner: &str, name: &str) -> bool {
+        self.0
+            .get(name)
+            .is_none_or(|who| who.iter().any(|s| s == "*" || s == owner))
+    }
+
+    /// The first event task `t` of `plan` uses that `owner` may not.
+    pub(crate) fn refused(&self, owner: &str, plan: &Plan) -> Option<(usize, String)> {
+        plan.tasks.iter().enumerate().find_map(|(i, t)| {
+            t.watched_events()
+                .into_iter()
+                .find(|e| !self.allows(owner, e))
+                .map(|e| (i, e))
+        })
+    }
+
+    /// The refusal as an engine error.
+    pub(crate) fn check(&self, owner: &str, plan: &Plan) -> Result<(), EngineError> {
+        match self.refused(owner, plan) {
+            None => Ok(()),
+            Some((i, e)) => Err(EngineError::Invalid(vec![crate::model::Problem::new(
+                format!("$.tasks[{i}]"),
+                format!(
+                    "server {owner:?} may not use the device event {e:?} (the device's event_access restricts it)"
+                ),
+            )])),
+        }
+    }
 }
 
 impl EngineConfig {
@@ -99,6 +146,7 @@ impl Default for EngineConfig {
             outbox_capacity: 1000,
             time_zone: "UTC".into(),
             max_misfire_records: 1000,
+            event_access: EventAccess::default(),
         }
     }
 }

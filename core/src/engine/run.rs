@@ -73,6 +73,20 @@ impl Engine {
         let mut out = std::mem::take(&mut self.recovered);
         let mut first_err = None;
         for (sid, tidx) in self.index.event_watchers(&event.name) {
+            // The host may have restricted the event since the install.
+            let allowed = self.warm(sid).map(|()| {
+                self.scheds
+                    .get(&sid)
+                    .is_some_and(|s| self.cfg.event_access.allows(&s.owner, &event.name))
+            });
+            match allowed {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            }
             if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Event(event), &mut out)
             {
                 first_err.get_or_insert(e);

@@ -220,6 +220,8 @@ pub struct MoHandler {
     pub(crate) device_tz: String,
     /// A user prompt is available for UI/Mode 2.
     pub(crate) has_prompt: bool,
+    /// Which servers may use which device events (the engine's setting).
+    pub(crate) event_access: crate::engine::EventAccess,
     shared: Mutex<Shared>,
 }
 
@@ -257,6 +259,7 @@ impl MoHandler {
         device_tz: String,
         has_prompt: bool,
         staged: BTreeMap<Key, MoSched>,
+        event_access: crate::engine::EventAccess,
     ) -> MoHandler {
         MoHandler {
             cfg,
@@ -264,6 +267,7 @@ impl MoHandler {
             clock,
             device_tz,
             has_prompt,
+            event_access,
             shared: Mutex::new(Shared {
                 mo: staged,
                 ..Shared::default()
@@ -331,6 +335,21 @@ impl MoHandler {
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
+            sh.mo.remove(&k);
+            sh.dirty.insert(k);
+        }
+    }
+
+    /// Forgets `owner`'s staged (not installed) schedules.
+    pub(crate) fn discard_staged(&self, owner: &str) {
+        let mut sh = self.shared();
+        let staged: Vec<Key> = sh
+            .mo
+            .iter()
+            .filter(|(k, m)| k.owner == owner && m.phase != Phase::Installed)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in staged {
             sh.mo.remove(&k);
             sh.dirty.insert(k);
         }

@@ -129,6 +129,7 @@ impl MoHandler {
         tree: Option<&dyn TreeRights>,
     ) -> Result<map::Built, TreeError> {
         let b = self.build(&key.id, nodes)?;
+        rights::check_events(&key.owner, &b.doc, &self.event_access)?;
         if let Some(t) = tree {
             rights::check(&key.owner, &b.doc, t)?;
         }
@@ -143,9 +144,10 @@ impl MoHandler {
         tree: Option<&dyn TreeRights>,
     ) -> Result<String, TreeError> {
         let json = self.verify_json(&key.id, data)?;
+        let doc: Schedule =
+            serde_json::from_str(&json).map_err(|e| status(400, format!("the document: {e}")))?;
+        rights::check_events(&key.owner, &doc, &self.event_access)?;
         if let Some(t) = tree {
-            let doc: Schedule = serde_json::from_str(&json)
-                .map_err(|e| status(400, format!("the document: {e}")))?;
             rights::check(&key.owner, &doc, t)?;
         }
         Ok(json)

@@ -281,6 +281,7 @@ impl SchedulingBuilder {
         let mut engine = self.engine;
         let limits = engine.config().limits.clone();
         let device_tz = engine.config().time_zone.clone();
+        let event_access = engine.config().event_access.clone();
         let handler = Arc::new(MoHandler::new(
             self.config,
             limits,
@@ -288,6 +289,7 @@ impl SchedulingBuilder {
             device_tz,
             self.prompt.is_some(),
             staged,
+            event_access,
         ));
         handler.load_acls(acls);
         let fallback = engine.set_authorizer(None);
@@ -745,6 +747,46 @@ impl Scheduling {
         match first_err {
             Some(err) => Err(err),
             None => Ok(()),
+        }
+    }
+
+    /// The DM account of `server_id` was removed: every live schedule it
+    /// owns is terminated (state reports wait in case the server comes
+    /// back) and its staged, not yet installed schedules are discarded.
+    /// Returns the schedules terminated. The agent calls this from
+    /// [`crate::agent::Agent::remove_account`] and when a DM command deletes
+    /// an account; a host that keeps accounts itself calls it directly.
+    pub fn account_removed(
+        &self,
+        server_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ScheduleInfo>, EngineError> {
+        self.handler.discard_staged(server_id);
+        let mut ended = Vec::new();
+        let mut first_err = None;
+        {
+            let mut e = self.engine();
+            let ids: Vec<String> = e
+                .list_all()?
+                .into_iter()
+                .filter(|i| i.owner == server_id && i.state.is_live())
+                .map(|i| i.id)
+                .collect();
+            for id in ids {
+                match e.terminate(server_id, server_id, &id, now) {
+                    Ok(info) => ended.push(info),
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        tracing::info!(target: "dmsched::mo", server = %server_id, terminated = ended.len(), "DM account removed: its schedules end");
+        self.flush();
+        self.refresh()?;
+        match first_err {
+            Some(err) => Err(err),
+            None => Ok(ended),
         }
     }
 

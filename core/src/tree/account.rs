@@ -171,6 +171,20 @@ impl Tree {
         })
     }
 
+    /// The ServerIDs of every account, in node order.
+    pub fn server_ids(&self) -> Result<Vec<String>, TreeError> {
+        self.read(Who::Device, "server_ids", DMACC, |c| {
+            let dmacc = Uri::parse(DMACC)?;
+            let mut out = Vec::new();
+            for name in c.db.children(&dmacc)? {
+                if let Some(id) = text(c, &dmacc.child(&name)?.child("ServerID")?)? {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The account of `server_id`, secrets included (for the DM session's
     /// authentication; never log it).
     pub fn account(&self, server_id: &str) -> Result<Option<Account>, TreeError> {

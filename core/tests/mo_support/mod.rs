@@ -64,6 +64,17 @@ pub struct Device {
     pub states: Mutex<Vec<MoReport>>,
 }
 
+/// The DevInfo of the test device.
+pub fn device_info() -> DeviceInfo {
+    DeviceInfo {
+        dev_id: "IMEI:1".into(),
+        man: "dmsched".into(),
+        model: "mo-tests".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    }
+}
+
 pub fn ts(s: i64) -> Timestamp {
     Timestamp::from_second(s).unwrap()
 }
@@ -103,13 +114,7 @@ impl Device {
             let n = clock_now.clone();
             Arc::new(move || ts(n.load(Ordering::SeqCst)))
         };
-        let info = DeviceInfo {
-            dev_id: "IMEI:1".into(),
-            man: "dmsched".into(),
-            model: "mo-tests".into(),
-            lang: "en".into(),
-            ..DeviceInfo::default()
-        };
+        let info = device_info();
         let tree = Arc::new(Tree::open(db, TreeConfig::new(info), clock()).unwrap());
         let prompt = prompt.unwrap_or_default();
         let host = Host {
