@@ -247,10 +247,13 @@ fn find(c: &Ctx<'_>, server_id: &str) -> Result<Option<Uri>, TreeError> {
 }
 
 fn text(c: &Ctx<'_>, uri: &Uri) -> Result<Option<String>, TreeError> {
-    Ok(c.db
-        .node(uri)?
-        .filter(|r| !r.is_interior())
-        .map(|r| String::from_utf8_lossy(&r.value).into_owned()))
+    match c.db.node(uri)?.filter(|r| !r.is_interior()) {
+        Some(r) => {
+            let v = c.unseal(uri, r.value)?;
+            Ok(Some(String::from_utf8_lossy(&v).into_owned()))
+        }
+        None => Ok(None),
+    }
 }
 
 fn provision(c: &Ctx<'_>, base: &Uri, a: &Account, now: Timestamp) -> Result<(), TreeError> {

@@ -201,6 +201,41 @@ impl<'a> Ctx<'a> {
         self.desc(uri).is_some_and(|m| m.desc.secret)
     }
 
+    /// The value to store for `uri`: a secret goes to the secret store
+    /// under a fresh key (before the transaction that references it
+    /// commits) and the row keeps the reference; anything else as it is.
+    pub fn seal(&self, uri: &Uri, value: Vec<u8>) -> Result<Vec<u8>, TreeError> {
+        match &self.cfg.secrets {
+            Some(store) if self.is_secret(uri) && super::secrets::key_of(&value).is_none() => {
+                let key =
+                    super::secrets::new_key().map_err(|e| TreeError::Failed(e.to_string()))?;
+                store
+                    .put(&key, &value)
+                    .map_err(|e| TreeError::Failed(e.to_string()))?;
+                Ok(format!("{}{key}", super::secrets::SECRET_REF).into_bytes())
+            }
+            _ => Ok(value),
+        }
+    }
+
+    /// A stored value as it was given: a secret's reference resolved.
+    pub fn unseal(&self, uri: &Uri, stored: Vec<u8>) -> Result<Vec<u8>, TreeError> {
+        let (Some(store), Some(key)) = (&self.cfg.secrets, super::secrets::key_of(&stored)) else {
+            return Ok(stored);
+        };
+        if !self.is_secret(uri) {
+            return Ok(stored);
+        }
+        store
+            .get(key)
+            .map_err(|e| TreeError::Failed(e.to_string()))?
+            .ok_or_else(|| {
+                TreeError::Failed(format!(
+                    "the secret of {uri} is missing from the secret store"
+                ))
+            })
+    }
+
     /// 413 if `data` is larger than the configured limit.
     pub fn check_size(&self, data: &[u8]) -> Result<(), TreeError> {
         if data.len() > self.cfg.max_value_len {

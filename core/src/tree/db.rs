@@ -84,6 +84,9 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Freed pages are zeroed: a secret moved to the secret store (or a
+        // deleted account) does not linger in the file.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let db = Db { conn };
         db.migrate()?;
         Ok(db)

@@ -34,6 +34,11 @@ pub struct TreeConfig {
     pub max_value_len: usize,
     /// Most items a `?list=` answer may hold (413 beyond).
     pub max_list_items: usize,
+    /// Where secret values (account passwords and nonces) live: the
+    /// host's store (Android Keystore, iOS Keychain …); `None`: a
+    /// [`super::FileSecrets`] file of mode 0600 beside the database
+    /// (`<db>.secrets`), or memory for an in-memory tree.
+    pub secrets: Option<Arc<dyn super::SecretStore>>,
 }
 
 impl TreeConfig {
@@ -46,6 +51,7 @@ impl TreeConfig {
             root_acl: Acl::root_default(),
             max_value_len: 64 * 1024,
             max_list_items: 10_000,
+            secrets: None,
         }
     }
 }
@@ -80,12 +86,18 @@ impl Tree {
     /// the file, if absent). The file may also hold the scheduling store.
     /// Creates the root and the standard MOs on first open and refreshes
     /// the `./DevInfo` and `./DevDetail` values on every open.
-    pub fn open(path: &Path, config: TreeConfig, now: Timestamp) -> Result<Tree, TreeError> {
+    pub fn open(path: &Path, mut config: TreeConfig, now: Timestamp) -> Result<Tree, TreeError> {
+        if config.secrets.is_none() {
+            config.secrets = Some(Arc::new(super::FileSecrets::beside(path)));
+        }
         Tree::init(Db::open(path)?, config, now)
     }
 
     /// A private in-memory tree (tests, simulations).
-    pub fn open_in_memory(config: TreeConfig, now: Timestamp) -> Result<Tree, TreeError> {
+    pub fn open_in_memory(mut config: TreeConfig, now: Timestamp) -> Result<Tree, TreeError> {
+        if config.secrets.is_none() {
+            config.secrets = Some(Arc::new(super::MemorySecrets::default()));
+        }
         Tree::init(Db::open_in_memory()?, config, now)
     }
 
@@ -100,7 +112,49 @@ impl Tree {
             cfg,
         };
         tree.write(Who::Device, "open", ".", |ctx| standard::ensure(ctx, now))?;
+        tree.seal_secrets()?;
         Ok(tree)
+    }
+
+    /// Moves secret values still stored in the database (a tree written
+    /// before the secret store, or with another one) to the secret store,
+    /// then removes the store's orphans (values of rolled-back or replaced
+    /// writes): every reference resolves, and nothing else is kept.
+    fn seal_secrets(&self) -> Result<(), TreeError> {
+        let Some(store) = self.cfg.secrets.clone() else {
+            return Ok(());
+        };
+        let used = self.write(Who::Device, "seal_secrets", "./DMAcc", |c| {
+            let mut used = std::collections::BTreeSet::new();
+            let dmacc = Uri::parse("./DMAcc")?;
+            for u in c.db.descendants(&dmacc)? {
+                let uri = Uri::parse(&u)?;
+                if !c.is_secret(&uri) {
+                    continue;
+                }
+                let Some(mut row) = c.db.node(&uri)? else {
+                    continue;
+                };
+                if row.is_interior() {
+                    continue;
+                }
+                if super::secrets::key_of(&row.value).is_none() {
+                    row.value = c.seal(&uri, std::mem::take(&mut row.value))?;
+                    c.db.update(&row)?;
+                }
+                if let Some(k) = super::secrets::key_of(&row.value) {
+                    used.insert(k.to_string());
+                }
+            }
+            Ok(used)
+        })?;
+        let fail = |e: super::SecretError| TreeError::Failed(e.to_string());
+        for k in store.keys().map_err(fail)? {
+            if k.starts_with(super::secrets::KEY_PREFIX) && !used.contains(&k) {
+                store.delete(&k).map_err(fail)?;
+            }
+        }
+        Ok(())
     }
 
     /// The configuration.

@@ -43,6 +43,7 @@ mod ops;
 mod plugin;
 mod props;
 mod read;
+mod secrets;
 mod standard;
 mod uri;
 
@@ -55,5 +56,6 @@ pub use format::{Format, parse_float, parse_int};
 pub use handle::{DeviceAccess, Tree, TreeConfig};
 pub use node::{ExecResult, Item, Payload};
 pub use plugin::{ExecHandler, NodeHandler, PluginNode, TreeRights};
+pub use secrets::{FileSecrets, MemorySecrets, SecretError, SecretStore};
 pub use standard::{DM_VERSION, DeviceInfo};
 pub use uri::{ListKind, Prop, Query, Target, Uri, UriLimits};

@@ -78,7 +78,7 @@ impl Ctx<'_> {
             self.check_structure_for_add(uri, &parent, format, &payload.data)?;
         }
         self.check_size(&payload.data)?;
-        let value = format.validate(&payload.data)?;
+        let value = self.seal(uri, format.validate(&payload.data)?)?;
         let acl = match self.who {
             Who::Server(s) if !self.may(AclCmd::Replace, &parent)? => Acl::only(
                 s,
@@ -190,7 +190,7 @@ impl Ctx<'_> {
             m.desc.check_value(uri, format, &payload.data)?;
         }
         self.check_size(&payload.data)?;
-        row.value = format.validate(&payload.data)?;
+        row.value = self.seal(uri, format.validate(&payload.data)?)?;
         row.format = format;
         if let Some(m) = &payload.mime {
             row.mime = Some(m.clone());
