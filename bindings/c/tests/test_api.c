@@ -779,11 +779,18 @@ static void test_handles_are_ids_never_reused(void) {
   CHECK(dms_engine_close(e2) == DMS_OK);
   CHECK(w2.destroyed == 1);
 
-  /* Open and close many: no handle value ever comes back. */
+  /* Open and close many: no handle value ever comes back (the allocator
+   * does hand the same addresses out again), and the first closed handle
+   * never reaches any of them. */
   for (i = 0; i < sizeof seen / sizeof seen[0]; i++) {
     world wi;
     memset(&wi, 0, sizeof wi);
     seen[i] = open_engine(&wi, ":memory:");
+    CHECK(seen[i] != e);
+    CHECK(refused_everywhere(e));
+    CHECK(dms_engine_list(seen[i], NULL, &out) == DMS_OK && strcmp(out, "[]") == 0);
+    dms_string_free(out);
+    out = NULL;
     CHECK(dms_engine_close(seen[i]) == DMS_OK);
     for (k = 0; k < i; k++) CHECK(seen[k] != seen[i]);
   }
