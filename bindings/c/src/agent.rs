@@ -159,12 +159,14 @@ pub unsafe extern "C" fn dms_agent_open(
 
 /// Closes an agent: waits for calls in progress on other threads, releases
 /// everything, then calls `host->destroy(user_data)`. NULL is accepted
-/// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing.
+/// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
+/// so does any handle that is not an open agent's (never issued, or an
+/// engine's).
 /// From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
 /// done. Any thread.
 ///
 /// # Safety
-/// `a` is NULL or a handle from `dms_agent_open`.
+/// None: the handle is an id, never dereferenced (any value is safe).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_agent_close(a: *mut dms_agent) -> dms_status {
     guard(|| {
