@@ -38,7 +38,8 @@
 #define DMS_LOG_INFO 3
 
 /**
- * Log levels for `dms_config.log_level`.
+ * Log levels for `dms_config.log_level` (an `int32_t`: any other value is
+ * `DMS_INVALID_ARGUMENT`).
  */
 #define DMS_LOG_OFF 0
 
@@ -77,11 +78,18 @@ typedef enum dms_status {
    */
   DMS_OK = 0,
   /**
-   * 1–99, calls: a required pointer argument is NULL, or a value is malformed (not UTF-8, bad number).
+   * 1–99, calls: a required pointer argument is NULL, or a value is
+   * malformed: not UTF-8, a bad number, an enum value (`int32_t`) outside
+   * its values, a server id (owner, requester) that is empty, over 256
+   * bytes or has control characters, a schedule id that is not 1–64 of
+   * `A-Z a-z 0-9 _ . -`, a bad tree URI, JSON that must be an object and
+   * is not. The message names the argument.
    */
   DMS_INVALID_ARGUMENT = 1,
   /**
-   * The engine handle is NULL, closed or not one this library made.
+   * The handle is NULL, closed, never issued, or of another kind (an
+   * agent's where an engine's is expected, or the reverse). Handles are
+   * ids, never reused: a stale one never reaches a newer object.
    */
   DMS_INVALID_HANDLE = 2,
   /**
@@ -270,7 +278,9 @@ typedef struct dms_buffer dms_buffer;
 
 /**
  * An engine: a schedule store, its evaluator and the host's callbacks.
- * Opaque; made by `dms_engine_open`, released by `dms_engine_close`.
+ * Opaque; made by `dms_engine_open`, released by `dms_engine_close`. The
+ * pointer value is an id: it is never dereferenced, and never reused once
+ * closed (a stale handle never reaches a newer engine).
  */
 typedef struct dms_engine dms_engine;
 
@@ -400,11 +410,13 @@ typedef struct dms_config {
    */
   const char *store_path;
   /**
-   * This device's id (seeds the deterministic jitter); NULL for `"device"`.
+   * This device's id (seeds the deterministic jitter); NULL for
+   * `"device"`. At most 256 bytes, no control characters.
    */
   const char *device_id;
   /**
    * The device's IANA time zone (used by `"tz": "local"`); NULL for `"UTC"`.
+   * At most 256 bytes, no control characters.
    */
   const char *time_zone;
   /**
@@ -414,7 +426,8 @@ typedef struct dms_config {
    */
   const char *options_json;
   /**
-   * `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to `host->log`.
+   * `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to
+   * `host->log`. Any other value is `DMS_INVALID_ARGUMENT`.
    */
   int32_t log_level;
 } dms_config;
@@ -485,12 +498,14 @@ extern "C" {
 /**
  * Closes an agent: waits for calls in progress on other threads, releases
  * everything, then calls `host->destroy(user_data)`. NULL is accepted
- * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing.
+ * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
+ * so does any handle that is not an open agent's (never issued, or an
+ * engine's).
  * From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
  * done. Any thread.
  *
  * # Safety
- * `a` is NULL or a handle from `dms_agent_open`.
+ * None: the handle is an id, never dereferenced (any value is safe).
  */
 enum dms_status dms_agent_close(struct dms_agent *a);
 
@@ -543,7 +558,10 @@ enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms
  * `org.dmsched.scheduling.result` and `org.dmsched.scheduling.state`, root
  * ACL `Add=*&Delete=*&Exec=*&Get=*&Replace=*`); `report_retry` is the
  * backoff of `dms_agent_deliver_reports` (default 30 s, doubling, at most
- * 3600 s apart). Unknown keys are refused.
+ * 3600 s apart). Unknown keys are refused; the text and each section
+ * must be JSON objects; `log_level` is `DMS_LOG_OFF` … `DMS_LOG_TRACE`;
+ * `dev_id`, `engine.device_id` and `engine.time_zone` are at most 256
+ * bytes without control characters (else `DMS_INVALID_ARGUMENT`).
  * `host` may be NULL (no callbacks). On success writes the handle to
  * `*out`; on failure `*out` is not written and `host->destroy` is not
  * called. Any thread; the handle may then be used from any thread.
@@ -588,7 +606,8 @@ enum dms_status dms_agent_post_event(struct dms_agent *a,
  * Provisions a DM account (bootstrap) from an account file's JSON:
  * `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
  * "server"?: {...}, "ca_pem"?: "path", "allow_plain_http"?, "encoding"?}`
- * (nonces base64). `ca_pem` (may be NULL) is the server's trust anchor as
+ * (nonces base64; a JSON object, `server_id` 1–256 bytes without control
+ * characters). `ca_pem` (may be NULL) is the server's trust anchor as
  * PEM text; without it the file's `ca_pem` path (relative to the working
  * directory) or the public roots are trusted. `*out_server_id` (may be
  * NULL) gets the server id (free with `dms_string_free`). The server
@@ -713,10 +732,11 @@ enum dms_status dms_engine_ack_reports(struct dms_engine *e,
  * Closes an engine: waits for a call in progress on another thread, then
  * releases everything and calls `host->destroy(user_data)`. NULL is
  * accepted (no-op). Closing a handle twice returns `DMS_INVALID_HANDLE`
- * the second time and does nothing. Any thread.
+ * the second time and does nothing; so does any handle that is not an
+ * open engine's (never issued, or an agent's). Any thread.
  *
  * # Safety
- * `e` is NULL or a handle from `dms_engine_open`.
+ * None: the handle is an id, never dereferenced (any value is safe).
  */
 enum dms_status dms_engine_close(struct dms_engine *e);
 
@@ -824,7 +844,9 @@ enum dms_status dms_engine_pending_reports(struct dms_engine *e,
 
 /**
  * Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
- * tasks that watch that name. Output as `dms_engine_tick`.
+ * tasks that watch that name. Output as `dms_engine_tick`. The event must
+ * be a JSON object, its name an event name of the schedule format (1–64 of
+ * `A-Z a-z 0-9 _ . -`), `fields` an object: else `DMS_INVALID_ARGUMENT`.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety
@@ -852,7 +874,10 @@ enum dms_status dms_engine_set_time_zone(struct dms_engine *e,
  * activates it; durable when this returns. `*out_info` (may be NULL) gets
  * the schedule's state as JSON (free with `dms_string_free`). Invalid
  * documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
- * in `dms_last_error()`; nothing is stored.
+ * in `dms_last_error()`; nothing is stored. Server ids (`owner`, and
+ * `requester` elsewhere) are 1–256 bytes without control characters and
+ * schedule ids 1–64 of `A-Z a-z 0-9 _ . -`, in every function; others are
+ * `DMS_INVALID_ARGUMENT`.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety
@@ -883,7 +908,8 @@ enum dms_status dms_engine_tick(struct dms_engine *e,
 
 /**
  * Tells the engine that tree node `uri` changed: wakes only the tasks whose
- * conditions read it. Output as `dms_engine_tick`.
+ * conditions read it. Output as `dms_engine_tick`. `uri` is `.` or `./A/B`
+ * (at most 1024 bytes; else `DMS_INVALID_ARGUMENT`).
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety

@@ -20,6 +20,7 @@ pub mod expr;
 pub mod host;
 pub mod mo;
 pub mod model;
+pub mod registry;
 pub mod store;
 pub mod syncml;
 pub mod tree;

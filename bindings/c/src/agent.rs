@@ -5,7 +5,6 @@
 
 use std::ffi::c_char;
 
-use dmsched_core::Event;
 use dmsched_core::agent::{Agent, AgentError, Delivery};
 use dmsched_core::dm::client::AcceptedNotification;
 use dmsched_core::dm::notification::Initiator;
@@ -18,7 +17,8 @@ use crate::agent_config::agent_config;
 use crate::agent_handle::{self, LiveAgent, with_agent};
 use crate::agent_host::{agent_host, dms_agent_host};
 use crate::boundary::{arg, fail, guard, opt_arg};
-use crate::log::{CLog, DMS_LOG_OFF, DMS_LOG_TRACE};
+use crate::limits;
+use crate::log::{CLog, DMS_LOG_OFF};
 use crate::status::{self, dms_status};
 use crate::{emit, time};
 
@@ -91,7 +91,10 @@ fn deliveries_json(ds: &[Delivery]) -> Value {
 /// `org.dmsched.scheduling.result` and `org.dmsched.scheduling.state`, root
 /// ACL `Add=*&Delete=*&Exec=*&Get=*&Replace=*`); `report_retry` is the
 /// backoff of `dms_agent_deliver_reports` (default 30 s, doubling, at most
-/// 3600 s apart). Unknown keys are refused.
+/// 3600 s apart). Unknown keys are refused; the text and each section
+/// must be JSON objects; `log_level` is `DMS_LOG_OFF` … `DMS_LOG_TRACE`;
+/// `dev_id`, `engine.device_id` and `engine.time_zone` are at most 256
+/// bytes without control characters (else `DMS_INVALID_ARGUMENT`).
 /// `host` may be NULL (no callbacks). On success writes the handle to
 /// `*out`; on failure `*out` is not written and `host->destroy` is not
 /// called. Any thread; the handle may then be used from any thread.
@@ -121,7 +124,7 @@ pub unsafe extern "C" fn dms_agent_open(
                 Some(f) if log_level > DMS_LOG_OFF => Some(tracing::Dispatch::new(CLog {
                     f,
                     user_data: h.map_or(std::ptr::null_mut(), |h| h.user_data),
-                    max: log_level.min(DMS_LOG_TRACE),
+                    max: log_level,
                 })),
                 _ => None,
             };
@@ -132,15 +135,16 @@ pub unsafe extern "C" fn dms_agent_open(
                 None => open(),
             }
             .map_err(|e| agent_err(&e))?;
+            let handle = agent_handle::register(LiveAgent {
+                agent,
+                log,
+                host: adopted.clone(),
+            })?;
             // The host is only adopted (and destroyed at close) on success.
             if let Some(c) = &adopted {
                 c.1.store(true, std::sync::atomic::Ordering::SeqCst);
             }
-            Ok(agent_handle::register(LiveAgent {
-                agent,
-                log,
-                host: adopted,
-            }))
+            Ok(handle)
         };
         match run() {
             Ok(h) => {
@@ -155,12 +159,14 @@ pub unsafe extern "C" fn dms_agent_open(
 
 /// Closes an agent: waits for calls in progress on other threads, releases
 /// everything, then calls `host->destroy(user_data)`. NULL is accepted
-/// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing.
+/// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
+/// so does any handle that is not an open agent's (never issued, or an
+/// engine's).
 /// From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
 /// done. Any thread.
 ///
 /// # Safety
-/// `a` is NULL or a handle from `dms_agent_open`.
+/// None: the handle is an id, never dereferenced (any value is safe).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_agent_close(a: *mut dms_agent) -> dms_status {
     guard(|| {
@@ -174,7 +180,8 @@ pub unsafe extern "C" fn dms_agent_close(a: *mut dms_agent) -> dms_status {
 /// Provisions a DM account (bootstrap) from an account file's JSON:
 /// `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
 /// "server"?: {...}, "ca_pem"?: "path", "allow_plain_http"?, "encoding"?}`
-/// (nonces base64). `ca_pem` (may be NULL) is the server's trust anchor as
+/// (nonces base64; a JSON object, `server_id` 1–256 bytes without control
+/// characters). `ca_pem` (may be NULL) is the server's trust anchor as
 /// PEM text; without it the file's `ca_pem` path (relative to the working
 /// directory) or the public roots are trusted. `*out_server_id` (may be
 /// NULL) gets the server id (free with `dms_string_free`). The server
@@ -201,6 +208,11 @@ pub unsafe extern "C" fn dms_agent_provision(
                 opt_arg(ca_pem, "ca_pem")?,
             )
         };
+        let fields = limits::json_object(account, "account_json")?;
+        limits::objects_at(&fields, &["client", "server"], "account_json")?;
+        if let Some(Value::String(id)) = fields.get("server_id") {
+            limits::server_id(id, "account_json.server_id")?;
+        }
         let id = agent
             .provision(account, ca, None, time(now_ms)?)
             .map_err(|e| agent_err(&e))?;
@@ -241,7 +253,9 @@ pub unsafe extern "C" fn dms_agent_run_session(
 ) -> dms_status {
     with_agent(a, |agent| {
         // SAFETY: per the contract.
-        let server = unsafe { opt_arg(server_id, "server_id") }?;
+        let server = unsafe { opt_arg(server_id, "server_id") }?
+            .map(|s| limits::server_id(s, "server_id"))
+            .transpose()?;
         let now = time(now_ms)?;
         let accepted = if pkg0.is_null() {
             None
@@ -339,8 +353,7 @@ pub unsafe extern "C" fn dms_agent_post_event(
 ) -> dms_status {
     with_agent(a, |agent| {
         // SAFETY: per the contract.
-        let text = unsafe { arg(event_json, "event_json") }?;
-        let ev: Event = serde_json::from_str(text).map_err(|e| invalid("event_json", e))?;
+        let ev = limits::event(unsafe { arg(event_json, "event_json") }?, "event_json")?;
         let fired = agent
             .post_event(&ev, time(now_ms)?)
             .map_err(|e| agent_err(&e))?;
@@ -466,7 +479,7 @@ pub unsafe extern "C" fn dms_agent_pending_reports(
             return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
         }
         // SAFETY: per the contract.
-        let server = unsafe { arg(server_id, "server_id") }?;
+        let server = limits::server_id(unsafe { arg(server_id, "server_id") }?, "server_id")?;
         let reports = agent.pending_reports(server).map_err(|e| agent_err(&e))?;
         emit(out_json, &reports_json(&reports))
     })
@@ -485,7 +498,9 @@ mod tests {
 
     #[test]
     fn handles_never_opened_are_refused() {
-        let st = with_agent(std::ptr::without_provenance(usize::MAX), |_| Ok(()));
-        assert_eq!(st, dms_status::DMS_INVALID_HANDLE);
+        for forged in [1, 2, 0x10, 0x12, usize::MAX] {
+            let st = with_agent(std::ptr::without_provenance(forged), |_| Ok(()));
+            assert_eq!(st, dms_status::DMS_INVALID_HANDLE, "{forged:#x}");
+        }
     }
 }

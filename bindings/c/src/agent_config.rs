@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::agent::invalid;
 use crate::boundary::fail;
 use crate::status::dms_status;
+use crate::{limits, log};
 
 /// `config_json.device`: the `./DevInfo` and `./DevDetail` facts.
 #[derive(Deserialize)]
@@ -91,9 +92,21 @@ struct ConfigJson {
     log_level: i32,
 }
 
+/// The agent's configuration and the log level (validated) of `config_json`.
+/// The text and each of its sections must be JSON objects (serde would take
+/// an array for a struct); short texts are bounded (see `limits`).
 pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status> {
-    let c: ConfigJson = serde_json::from_str(text).map_err(|e| invalid("config_json", e))?;
+    let fields = limits::json_object(text, "config_json")?;
+    limits::objects_at(
+        &fields,
+        &["device", "engine", "mo", "report_retry"],
+        "config_json",
+    )?;
+    let c: ConfigJson =
+        serde_json::from_value(Value::Object(fields)).map_err(|e| invalid("config_json", e))?;
+    let log_level = log::level(c.log_level, "config_json.log_level")?;
     let d = c.device;
+    limits::short_text(&d.dev_id, "config_json.device.dev_id")?;
     let mut cfg = AgentConfig::new(
         c.dir,
         DeviceInfo {
@@ -118,6 +131,8 @@ pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status>
     }
     cfg.engine = serde_json::from_value::<EngineConfig>(engine)
         .map_err(|e| invalid("config_json.engine", e))?;
+    limits::short_text(&cfg.engine.device_id, "config_json.engine.device_id")?;
+    limits::short_text(&cfg.engine.time_zone, "config_json.engine.time_zone")?;
     if let Some(enc) = c.encoding {
         cfg.session.encoding = match enc {
             EncodingJson::Xml => Encoding::Xml,
@@ -146,7 +161,7 @@ pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status>
         retry.first_seconds = r.first_seconds.unwrap_or(retry.first_seconds);
         retry.max_seconds = r.max_seconds.unwrap_or(retry.max_seconds);
     }
-    Ok((cfg, c.log_level))
+    Ok((cfg, log_level))
 }
 
 #[cfg(test)]
@@ -180,6 +195,37 @@ mod tests {
         assert_eq!(
             cfg.report_retry.max_seconds,
             dmsched_core::agent::ReportRetry::default().max_seconds
+        );
+    }
+
+    /// Issue 14 item 5: `log_level` is an enum value, checked; the text and
+    /// its sections are objects (serde alone would take arrays for structs).
+    #[test]
+    fn log_levels_out_of_range_and_non_objects_are_refused() {
+        let base =
+            r#""dir": "d", "device": {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}"#;
+        for bad in ["-1", "6", "255", "2147483647", "4294967296"] {
+            let text = format!("{{{base}, \"log_level\": {bad}}}");
+            assert!(agent_config(&text).is_err(), "{bad}");
+        }
+        assert_eq!(
+            agent_config(&format!("{{{base}, \"log_level\": 5}}"))
+                .unwrap()
+                .1,
+            5
+        );
+        assert!(
+            agent_config(r#"["d", {"dev_id": "1", "man": "m", "model": "o", "lang": "en"}]"#)
+                .is_err()
+        );
+        assert!(agent_config(r#"{"dir": "d", "device": ["1", "m", "o", "en"]}"#).is_err());
+        assert!(agent_config(&format!("{{{base}, \"mo\": []}}")).is_err());
+        let long = "x".repeat(300);
+        assert!(
+            agent_config(&format!(
+                r#"{{"dir": "d", "device": {{"dev_id": "{long}", "man": "m", "model": "o", "lang": "en"}}}}"#
+            ))
+            .is_err()
         );
     }
 

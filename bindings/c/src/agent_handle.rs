@@ -1,6 +1,7 @@
-//! Agent handles: a registry of open agents by id. A `dms_agent *` is an
-//! id (never dereferenced, never reused), so a stale or forged handle is
-//! refused even after its agent was closed and another one opened.
+//! Agent handles: the registry of open agents (core's `Registry`). A
+//! `dms_agent *` is an id (never dereferenced, never reused, tagged as an
+//! agent's), so a stale, forged or engine handle is refused even after its
+//! agent was closed and another one opened.
 //!
 //! Calls on one agent may run on several threads at once (the core's
 //! `Agent` takes `&self` and locks what it shares); `dms_agent_close`
@@ -8,14 +9,13 @@
 //! agent: the session or tick that called it holds core locks.
 
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use dmsched_core::agent::Agent;
+use dmsched_core::registry::{HandleError, Kind, Registry};
 
 use crate::agent::dms_agent;
-use crate::boundary::{fail, guard};
+use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
 use crate::callbacks::CHost;
 use crate::status::dms_status;
 
@@ -32,9 +32,7 @@ struct Slot {
 }
 
 /// Agents opened and not yet closed, by id.
-static AGENTS: Mutex<Option<HashMap<usize, Arc<Slot>>>> = Mutex::new(None);
-/// The next id (ids start at 1 and are never reused).
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+static AGENTS: Registry<Slot> = Registry::new(Kind::Agent);
 
 thread_local! {
     /// True while this thread is inside an agent call (callbacks run then).
@@ -49,15 +47,21 @@ impl Drop for InAgent {
     }
 }
 
-/// Registers an opened agent; its handle.
-pub(crate) fn register(live: LiveAgent) -> *mut dms_agent {
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+/// Registers an opened agent; its handle (a new id).
+pub(crate) fn register(live: LiveAgent) -> Result<*mut dms_agent, dms_status> {
     let slot = Arc::new(Slot {
         live: RwLock::new(Some(live)),
     });
-    let mut g = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
-    g.get_or_insert_with(HashMap::new).insert(id, slot);
-    std::ptr::without_provenance_mut(id)
+    let id = AGENTS.insert(slot).map_err(handle_err)?;
+    id_handle(id).ok_or_else(|| {
+        // Only where pointers are narrower than ids (2^28 opens on a 32-bit
+        // target): the agent is released before its host is adopted.
+        let _ = AGENTS.remove(id);
+        fail(
+            dms_status::DMS_LIMIT_EXCEEDED,
+            "no agent handle left to issue on this target",
+        )
+    })
 }
 
 fn reentrant() -> dms_status {
@@ -75,20 +79,16 @@ pub(crate) fn with_agent(
 ) -> dms_status {
     guard(|| {
         if a.is_null() {
-            return fail(dms_status::DMS_INVALID_HANDLE, "agent is NULL");
+            return handle_err(HandleError::Null {
+                expected: Kind::Agent,
+            });
         }
         if IN_AGENT.with(Cell::get) {
             return reentrant();
         }
-        let slot = AGENTS
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().and_then(|m| m.get(&a.addr()).cloned()));
-        let Some(slot) = slot else {
-            return fail(
-                dms_status::DMS_INVALID_HANDLE,
-                "agent handle is closed or was not made by dms_agent_open",
-            );
+        let slot = match AGENTS.get(handle_id(a)) {
+            Ok(s) => s,
+            Err(e) => return handle_err(e),
         };
         // A panic in a call poisons the lock; the agent's state is kept in
         // its store transaction by transaction, so go on.
@@ -114,20 +114,9 @@ pub(crate) fn close(a: *mut dms_agent) -> dms_status {
     if IN_AGENT.with(Cell::get) {
         return reentrant();
     }
-    let removed = {
-        let mut g = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
-        let r = g.as_mut().and_then(|m| m.remove(&a.addr()));
-        // No process-lifetime allocation left behind by the last agent.
-        if g.as_ref().is_some_and(HashMap::is_empty) {
-            *g = None;
-        }
-        r
-    };
-    let Some(slot) = removed else {
-        return fail(
-            dms_status::DMS_INVALID_HANDLE,
-            "agent handle is already closed or was not made by dms_agent_open",
-        );
+    let slot = match AGENTS.remove(handle_id(a)) {
+        Ok(s) => s,
+        Err(e) => return handle_err(e),
     };
     // Waits for calls in progress on other threads, then releases (the
     // agent, then the host: `destroy` runs last).

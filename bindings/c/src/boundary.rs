@@ -1,9 +1,11 @@
 //! The FFI boundary: panics caught, the last error kept per thread, C
-//! strings in and out, and the registry of live engine handles.
+//! strings in and out, handles as registry ids.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use dmsched_core::registry::HandleError;
 
 use crate::status::dms_status;
 
@@ -44,6 +46,29 @@ pub(crate) fn guard(f: impl FnOnce() -> dms_status) -> dms_status {
             )
         }
     }
+}
+
+/// The registry id a handle stands for. Handles are ids, never
+/// dereferenced: a stale or forged one is only a number that names nothing.
+pub(crate) fn handle_id<T>(h: *const T) -> u64 {
+    h.addr() as u64
+}
+
+/// The handle for registry id `id`, if a pointer can hold it on this target.
+pub(crate) fn id_handle<T>(id: u64) -> Option<*mut T> {
+    usize::try_from(id)
+        .ok()
+        .map(std::ptr::without_provenance_mut)
+}
+
+/// A handle the registry refused: `DMS_INVALID_HANDLE` (NULL, closed, never
+/// issued, or another kind of handle), with the reason as the message.
+pub(crate) fn handle_err(e: HandleError) -> dms_status {
+    let status = match e {
+        HandleError::Exhausted(_) => dms_status::DMS_LIMIT_EXCEEDED,
+        _ => dms_status::DMS_INVALID_HANDLE,
+    };
+    fail(status, e.to_string())
 }
 
 /// A required C string argument.

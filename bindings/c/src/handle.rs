@@ -1,15 +1,16 @@
-//! Engine handles: the registry of open engines, the per-thread cache that
-//! makes a handle check cost a compare, and the one place where a call
-//! enters an engine (lock, re-entrance, log dispatcher, quiet span).
+//! Engine handles: the registry of open engines (core's `Registry`: a
+//! handle is an id, never an address, never reused), the per-thread cache
+//! that makes a handle check cost a compare, and the one place where a
+//! call enters an engine (lock, re-entrance, log dispatcher, quiet span).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use dmsched_core::registry::{Kind, Registry};
 use dmsched_core::{Engine, Quiet};
 
-use crate::boundary::{fail, guard};
+use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
 use crate::dms_engine;
 use crate::status::dms_status;
 
@@ -30,15 +31,15 @@ pub(crate) struct Opened {
 
 type Shared = Arc<Opened>;
 
-/// Engines opened and not yet closed, by handle address.
-static LIVE: Mutex<Option<HashMap<usize, Shared>>> = Mutex::new(None);
+/// Engines opened and not yet closed, by id.
+static ENGINES: Registry<Opened> = Registry::new(Kind::Engine);
 
 thread_local! {
     /// The engine this thread used last: most hosts use one engine, so the
     /// registry's lock is skipped. Checked against `closed` on every use.
-    static LAST: RefCell<(usize, Option<Shared>)> = const { RefCell::new((0, None)) };
+    static LAST: RefCell<(u64, Option<Shared>)> = const { RefCell::new((0, None)) };
     /// The engine whose call this thread is inside (0: none); callbacks run then.
-    static IN_ENGINE: Cell<usize> = const { Cell::new(0) };
+    static IN_ENGINE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// True while this thread is inside an engine call (in a host callback).
@@ -46,8 +47,11 @@ pub(crate) fn in_engine() -> bool {
     IN_ENGINE.with(Cell::get) != 0
 }
 
-/// Registers a newly opened engine under `addr`.
-pub(crate) fn register(addr: usize, engine: Engine, log: Option<tracing::Dispatch>) {
+/// Registers a newly opened engine; its handle (a new id).
+pub(crate) fn register(
+    engine: Engine,
+    log: Option<tracing::Dispatch>,
+) -> Result<*mut dms_engine, dms_status> {
     let opened = Arc::new(Opened {
         live: Mutex::new(None),
         closed: AtomicBool::new(false),
@@ -55,56 +59,54 @@ pub(crate) fn register(addr: usize, engine: Engine, log: Option<tracing::Dispatc
     });
     opened.quiet.publish(&engine);
     *opened.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(Live { engine, log });
-    let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
-    g.get_or_insert_with(HashMap::new).insert(addr, opened);
+    let id = ENGINES.insert(opened).map_err(handle_err)?;
+    id_handle(id).ok_or_else(|| {
+        // Only where pointers are narrower than ids (2^28 opens on a 32-bit
+        // target): the engine is released before its host is adopted.
+        let _ = ENGINES.remove(id);
+        fail(
+            dms_status::DMS_LIMIT_EXCEEDED,
+            "no engine handle left to issue on this target",
+        )
+    })
 }
 
-/// The open engine behind `addr` from this thread's cache, without locks;
+/// The open engine `id` names from this thread's cache, without locks;
 /// None when it is not cached (or closed): use [`lookup`].
 #[inline]
-pub(crate) fn cached(addr: usize) -> Option<Shared> {
+pub(crate) fn cached(id: u64) -> Option<Shared> {
     LAST.with(|l| {
         let l = l.borrow();
         match &l.1 {
-            Some(s) if l.0 == addr && !s.closed.load(Ordering::Acquire) => Some(s.clone()),
+            Some(s) if l.0 == id && !s.closed.load(Ordering::Acquire) => Some(s.clone()),
             _ => None,
         }
     })
 }
 
-/// Runs `f` with the cached engine's shell if `addr` is this thread's last
+/// Runs `f` with the cached engine's shell if `e` is this thread's last
 /// engine and still open (no reference count touched). False otherwise.
 #[inline]
-pub(crate) fn with_cached(addr: usize, f: impl FnOnce(&Opened) -> bool) -> bool {
+pub(crate) fn with_cached(e: *const dms_engine, f: impl FnOnce(&Opened) -> bool) -> bool {
+    let id = handle_id(e);
     LAST.with(|l| {
         let l = l.borrow();
         match &l.1 {
-            Some(s) if l.0 == addr && !s.closed.load(Ordering::Acquire) => f(s),
+            Some(s) if l.0 == id && !s.closed.load(Ordering::Acquire) => f(s),
             _ => false,
         }
     })
 }
 
-/// The open engine behind `e`, or `DMS_INVALID_HANDLE`.
+/// The open engine behind `e`, or `DMS_INVALID_HANDLE` (NULL, closed,
+/// never issued, or another kind of handle).
 pub(crate) fn lookup(e: *const dms_engine) -> Result<Shared, dms_status> {
-    if e.is_null() {
-        return Err(fail(dms_status::DMS_INVALID_HANDLE, "engine is NULL"));
-    }
-    let addr = e as usize;
-    if let Some(s) = cached(addr) {
+    let id = handle_id(e);
+    if let Some(s) = cached(id) {
         return Ok(s);
     }
-    let shared = LIVE
-        .lock()
-        .ok()
-        .and_then(|g| g.as_ref().and_then(|m| m.get(&addr).cloned()))
-        .ok_or_else(|| {
-            fail(
-                dms_status::DMS_INVALID_HANDLE,
-                "engine handle is closed or was not made by dms_engine_open",
-            )
-        })?;
-    LAST.with(|l| *l.borrow_mut() = (addr, Some(shared.clone())));
+    let shared = ENGINES.get(id).map_err(handle_err)?;
+    LAST.with(|l| *l.borrow_mut() = (id, Some(shared.clone())));
     Ok(shared)
 }
 
@@ -141,7 +143,7 @@ pub(crate) fn with_engine(
             return fail(dms_status::DMS_INVALID_HANDLE, "engine handle is closed");
         };
         let r = {
-            IN_ENGINE.with(|f| f.set(e as usize));
+            IN_ENGINE.with(|f| f.set(handle_id(e)));
             let _reset = InEngine;
             let Live { engine, log } = live;
             shared.quiet.around(engine, |eng| match log {
@@ -163,37 +165,27 @@ pub(crate) fn with_engine(
     })
 }
 
-/// Closes the engine behind `e` (see `dms_engine_close`). True if it was
-/// open; the caller then frees the handle's allocation.
-pub(crate) fn close(e: *mut dms_engine) -> bool {
-    let addr = e as usize;
-    let removed = {
-        let mut g = LIVE.lock().unwrap_or_else(|p| p.into_inner());
-        let r = g.as_mut().and_then(|m| m.remove(&addr));
-        // Free the registry itself when the last engine goes (no
-        // process-lifetime allocation left behind).
-        if g.as_ref().is_some_and(HashMap::is_empty) {
-            *g = None;
-        }
-        r
-    };
-    let Some(shared) = removed else {
-        return false;
+/// Closes the engine behind `e` (see `dms_engine_close`): its status.
+pub(crate) fn close(e: *mut dms_engine) -> dms_status {
+    let id = handle_id(e);
+    let shared = match ENGINES.remove(id) {
+        Ok(s) => s,
+        Err(err) => return handle_err(err),
     };
     shared.closed.store(true, Ordering::Release);
     shared.quiet.close();
     LAST.with(|l| {
         let mut l = l.borrow_mut();
-        if l.0 == addr {
+        if l.0 == id {
             *l = (0, None);
         }
     });
-    if IN_ENGINE.with(Cell::get) != addr {
+    if IN_ENGINE.with(Cell::get) != id {
         // Wait for a call in progress on another thread, then release
         // (runs host->destroy). From inside this engine's own callback the
         // call releases it when it ends (see `with_engine`).
         let gone = shared.live.lock().unwrap_or_else(|p| p.into_inner()).take();
         drop(gone);
     }
-    true
+    dms_status::DMS_OK
 }

@@ -21,6 +21,7 @@ mod agent_host;
 mod boundary;
 mod callbacks;
 mod handle;
+mod limits;
 mod log;
 mod status;
 
@@ -28,7 +29,7 @@ use std::ffi::{CString, c_char};
 use std::path::Path;
 
 use dmsched_core::store::Store;
-use dmsched_core::{Engine, EngineConfig, EngineError, Event};
+use dmsched_core::{Engine, EngineConfig, EngineError};
 use jiff::Timestamp;
 
 pub use agent::{
@@ -58,7 +59,9 @@ pub const DMS_VERSION_MINOR: u32 = 1;
 pub const DMS_VERSION_PATCH: u32 = 0;
 
 /// An engine: a schedule store, its evaluator and the host's callbacks.
-/// Opaque; made by `dms_engine_open`, released by `dms_engine_close`.
+/// Opaque; made by `dms_engine_open`, released by `dms_engine_close`. The
+/// pointer value is an id: it is never dereferenced, and never reused once
+/// closed (a stale handle never reaches a newer engine).
 pub struct dms_engine {
     _private: u8,
 }
@@ -73,15 +76,18 @@ pub struct dms_config {
     /// not a dmsched store is refused with `DMS_CORRUPT_STORE` and left
     /// untouched; an empty string is `DMS_INVALID_ARGUMENT`.
     pub store_path: *const c_char,
-    /// This device's id (seeds the deterministic jitter); NULL for `"device"`.
+    /// This device's id (seeds the deterministic jitter); NULL for
+    /// `"device"`. At most 256 bytes, no control characters.
     pub device_id: *const c_char,
     /// The device's IANA time zone (used by `"tz": "local"`); NULL for `"UTC"`.
+    /// At most 256 bytes, no control characters.
     pub time_zone: *const c_char,
     /// NULL, or a JSON object overriding engine settings: `limits` (see
     /// docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
     /// `max_misfire_records`.
     pub options_json: *const c_char,
-    /// `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to `host->log`.
+    /// `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to
+    /// `host->log`. Any other value is `DMS_INVALID_ARGUMENT`.
     pub log_level: i32,
 }
 
@@ -194,7 +200,7 @@ pub unsafe extern "C" fn dms_engine_open(
                 "host->tree_read and host->execute are required",
             );
         }
-        let run = || -> Result<Box<dms_engine>, dms_status> {
+        let run = || -> Result<*mut dms_engine, dms_status> {
             // SAFETY: strings per the contract.
             let path = unsafe { arg(cfg_c.store_path, "config->store_path") }?;
             let mut cfg = match unsafe { opt_arg(cfg_c.options_json, "config->options_json") }? {
@@ -207,41 +213,38 @@ pub unsafe extern "C" fn dms_engine_open(
                 None => EngineConfig::default(),
             };
             if let Some(d) = unsafe { opt_arg(cfg_c.device_id, "config->device_id") }? {
-                cfg.device_id = d.to_string();
+                cfg.device_id = limits::short_text(d, "config->device_id")?.to_string();
             }
             if let Some(z) = unsafe { opt_arg(cfg_c.time_zone, "config->time_zone") }? {
-                cfg.time_zone = z.to_string();
+                cfg.time_zone = limits::short_text(z, "config->time_zone")?.to_string();
             }
+            let max = log::level(cfg_c.log_level, "config->log_level")?;
             let store = if path == ":memory:" {
                 Store::open_in_memory()
             } else {
                 Store::open(Path::new(path))
             }
             .map_err(|e| engine_err(&EngineError::Storage(e)))?;
-            // The host is only adopted (and destroyed at close) on success.
             let (core_host, adopted) = callbacks::core_host(host_c);
             let engine = Engine::open(store, core_host, cfg).map_err(|e| engine_err(&e))?;
-            adopted.1.store(true, std::sync::atomic::Ordering::SeqCst);
-            drop(adopted);
-            let handle = Box::new(dms_engine { _private: 0 });
-            let addr = &*handle as *const dms_engine as usize;
             let log = match host_c.log {
-                Some(f) if cfg_c.log_level > DMS_LOG_OFF => {
-                    Some(tracing::Dispatch::new(log::CLog {
-                        f,
-                        user_data: host_c.user_data,
-                        max: cfg_c.log_level.min(DMS_LOG_TRACE),
-                    }))
-                }
+                Some(f) if max > DMS_LOG_OFF => Some(tracing::Dispatch::new(log::CLog {
+                    f,
+                    user_data: host_c.user_data,
+                    max,
+                })),
                 _ => None,
             };
-            handle::register(addr, engine, log);
+            let handle = handle::register(engine, log)?;
+            // The host is only adopted (and destroyed at close) on success.
+            adopted.1.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(adopted);
             Ok(handle)
         };
         match run() {
             Ok(h) => {
                 // SAFETY: `out` valid for one write.
-                unsafe { *out = Box::into_raw(h) };
+                unsafe { *out = h };
                 dms_status::DMS_OK
             }
             Err(s) => s,
@@ -252,25 +255,18 @@ pub unsafe extern "C" fn dms_engine_open(
 /// Closes an engine: waits for a call in progress on another thread, then
 /// releases everything and calls `host->destroy(user_data)`. NULL is
 /// accepted (no-op). Closing a handle twice returns `DMS_INVALID_HANDLE`
-/// the second time and does nothing. Any thread.
+/// the second time and does nothing; so does any handle that is not an
+/// open engine's (never issued, or an agent's). Any thread.
 ///
 /// # Safety
-/// `e` is NULL or a handle from `dms_engine_open`.
+/// None: the handle is an id, never dereferenced (any value is safe).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
     guard(|| {
         if e.is_null() {
             return dms_status::DMS_OK;
         }
-        if !handle::close(e) {
-            return fail(
-                dms_status::DMS_INVALID_HANDLE,
-                "engine handle is already closed or was not made by dms_engine_open",
-            );
-        }
-        // SAFETY: made by Box::into_raw in dms_engine_open, removed above once.
-        drop(unsafe { Box::from_raw(e) });
-        dms_status::DMS_OK
+        handle::close(e)
     })
 }
 
@@ -278,7 +274,10 @@ pub unsafe extern "C" fn dms_engine_close(e: *mut dms_engine) -> dms_status {
 /// activates it; durable when this returns. `*out_info` (may be NULL) gets
 /// the schedule's state as JSON (free with `dms_string_free`). Invalid
 /// documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
-/// in `dms_last_error()`; nothing is stored.
+/// in `dms_last_error()`; nothing is stored. Server ids (`owner`, and
+/// `requester` elsewhere) are 1–256 bytes without control characters and
+/// schedule ids 1–64 of `A-Z a-z 0-9 _ . -`, in every function; others are
+/// `DMS_INVALID_ARGUMENT`.
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
@@ -293,7 +292,7 @@ pub unsafe extern "C" fn dms_engine_submit(
 ) -> dms_status {
     with_engine(e, |eng| {
         // SAFETY: per the contract.
-        let owner = unsafe { arg(owner, "owner") }?;
+        let owner = limits::server_id(unsafe { arg(owner, "owner") }?, "owner")?;
         let doc = unsafe { arg(schedule_json, "schedule_json") }?;
         let info = eng
             .submit(owner, doc, time(now_ms)?)
@@ -327,6 +326,10 @@ pub unsafe extern "C" fn dms_engine_modify(
                 arg(schedule_json, "schedule_json")?,
             )
         };
+        let (r, o) = (
+            limits::server_id(r, "requester")?,
+            limits::server_id(o, "owner")?,
+        );
         let info = eng
             .modify(r, o, d, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
@@ -389,6 +392,11 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
                 arg(id, "id")?,
             )
         };
+        let (r, o, i) = (
+            limits::server_id(r, "requester")?,
+            limits::server_id(o, "owner")?,
+            limits::schedule_id(i, "id")?,
+        );
         let now = time(now_ms)?;
         let info = match action {
             dms_lifecycle::DMS_SUSPEND => eng.suspend(r, o, i, now),
@@ -428,6 +436,11 @@ pub unsafe extern "C" fn dms_engine_get(
                 arg(id, "id")?,
             )
         };
+        let (r, o, i) = (
+            limits::server_id(r, "requester")?,
+            limits::server_id(o, "owner")?,
+            limits::schedule_id(i, "id")?,
+        );
         let info = eng.get(r, o, i).map_err(|e| engine_err(&e))?;
         emit(out_info, &info)?;
         Ok(())
@@ -452,7 +465,7 @@ pub unsafe extern "C" fn dms_engine_list(
         }
         // SAFETY: per the contract.
         let list = match unsafe { opt_arg(requester, "requester") }? {
-            Some(r) => eng.list(r),
+            Some(r) => eng.list(limits::server_id(r, "requester")?),
             None => eng.list_all(),
         }
         .map_err(|e| engine_err(&e))?;
@@ -484,10 +497,7 @@ pub unsafe extern "C" fn dms_engine_next_wakeup(
     guard(|| {
         // Fast path: the wake-up published after the last call, no lock.
         let outs = !out_ms.is_null() && !out_has.is_null();
-        if outs
-            && !in_engine()
-            && with_cached(e as usize, |o| o.quiet.next_wakeup().map(put).is_some())
-        {
+        if outs && !in_engine() && with_cached(e, |o| o.quiet.next_wakeup().map(put).is_some()) {
             return dms_status::DMS_OK;
         }
         with_engine(e, |eng| {
@@ -523,7 +533,7 @@ pub unsafe extern "C" fn dms_engine_tick(
     guard(|| {
         // Fast path: nothing due and no clock change since the last call
         // (core's `Quiet`): answered from atomics, without the engine's lock.
-        if !in_engine() && with_cached(e as usize, |o| o.quiet.tick_is_noop(now_ms)) {
+        if !in_engine() && with_cached(e, |o| o.quiet.tick_is_noop(now_ms)) {
             if !out_firings.is_null() {
                 // SAFETY: valid for one write (the contract).
                 unsafe { *out_firings = EMPTY_ARRAY.as_ptr().cast_mut() };
@@ -539,7 +549,9 @@ pub unsafe extern "C" fn dms_engine_tick(
 }
 
 /// Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
-/// tasks that watch that name. Output as `dms_engine_tick`.
+/// tasks that watch that name. Output as `dms_engine_tick`. The event must
+/// be a JSON object, its name an event name of the schedule format (1–64 of
+/// `A-Z a-z 0-9 _ . -`), `fields` an object: else `DMS_INVALID_ARGUMENT`.
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
@@ -553,9 +565,7 @@ pub unsafe extern "C" fn dms_engine_post_event(
 ) -> dms_status {
     with_engine(e, |eng| {
         // SAFETY: per the contract.
-        let text = unsafe { arg(event_json, "event_json") }?;
-        let ev: Event = serde_json::from_str(text)
-            .map_err(|e| fail(dms_status::DMS_INVALID_ARGUMENT, format!("event_json: {e}")))?;
+        let ev = limits::event(unsafe { arg(event_json, "event_json") }?, "event_json")?;
         let fired = eng
             .on_event(&ev, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
@@ -565,7 +575,8 @@ pub unsafe extern "C" fn dms_engine_post_event(
 }
 
 /// Tells the engine that tree node `uri` changed: wakes only the tasks whose
-/// conditions read it. Output as `dms_engine_tick`.
+/// conditions read it. Output as `dms_engine_tick`. `uri` is `.` or `./A/B`
+/// (at most 1024 bytes; else `DMS_INVALID_ARGUMENT`).
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety
@@ -579,7 +590,7 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
 ) -> dms_status {
     with_engine(e, |eng| {
         // SAFETY: per the contract.
-        let uri = unsafe { arg(uri, "uri") }?;
+        let uri = limits::tree_uri(unsafe { arg(uri, "uri") }?, "uri")?;
         let fired = eng
             .on_tree_changed(uri, time(now_ms)?)
             .map_err(|e| engine_err(&e))?;
@@ -608,7 +619,9 @@ pub unsafe extern "C" fn dms_engine_pending_reports(
             return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
         }
         // SAFETY: per the contract.
-        let owner = unsafe { opt_arg(owner, "owner") }?;
+        let owner = unsafe { opt_arg(owner, "owner") }?
+            .map(|o| limits::server_id(o, "owner"))
+            .transpose()?;
         let batch = eng
             .pending_reports(owner, limit)
             .map_err(|e| engine_err(&e))?;
@@ -634,7 +647,7 @@ pub unsafe extern "C" fn dms_engine_ack_reports(
 ) -> dms_status {
     with_engine(e, |eng| {
         // SAFETY: per the contract.
-        let owner = unsafe { arg(owner, "owner") }?;
+        let owner = limits::server_id(unsafe { arg(owner, "owner") }?, "owner")?;
         if ids.is_null() && count > 0 {
             return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "ids is NULL"));
         }
@@ -667,7 +680,7 @@ pub unsafe extern "C" fn dms_engine_set_time_zone(
 ) -> dms_status {
     with_engine(e, |eng| {
         // SAFETY: per the contract.
-        let tz = unsafe { arg(time_zone, "time_zone") }?;
+        let tz = limits::short_text(unsafe { arg(time_zone, "time_zone") }?, "time_zone")?;
         eng.set_time_zone(tz, time(now_ms)?)
             .map_err(|e| engine_err(&e))
     })

@@ -9,6 +9,9 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
+use crate::boundary::fail;
+use crate::status::dms_status;
+
 /// Receives one log line: `level` 1 = error … 5 = trace, `target` such as
 /// `dmsched::engine`, `message` with its fields. Never receives secrets.
 pub type dms_log_fn = Option<
@@ -20,7 +23,8 @@ pub type dms_log_fn = Option<
     ),
 >;
 
-/// Log levels for `dms_config.log_level`.
+/// Log levels for `dms_config.log_level` (an `int32_t`: any other value is
+/// `DMS_INVALID_ARGUMENT`).
 pub const DMS_LOG_OFF: i32 = 0;
 /// Errors only.
 pub const DMS_LOG_ERROR: i32 = 1;
@@ -32,6 +36,21 @@ pub const DMS_LOG_INFO: i32 = 3;
 pub const DMS_LOG_DEBUG: i32 = 4;
 /// Everything.
 pub const DMS_LOG_TRACE: i32 = 5;
+
+/// A log level given by the host (`dms_config.log_level`, `config_json`'s
+/// `log_level`): `DMS_LOG_OFF` … `DMS_LOG_TRACE`, anything else refused.
+pub(crate) fn level(v: i32, what: &str) -> Result<i32, dms_status> {
+    if (DMS_LOG_OFF..=DMS_LOG_TRACE).contains(&v) {
+        Ok(v)
+    } else {
+        Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!(
+                "{what} {v} is not a log level (DMS_LOG_OFF 0 … DMS_LOG_TRACE {DMS_LOG_TRACE})"
+            ),
+        ))
+    }
+}
 
 fn rank(l: &Level) -> i32 {
     match *l {

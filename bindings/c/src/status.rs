@@ -15,9 +15,16 @@ use dmsched_core::tree::TreeError;
 pub enum dms_status {
     /// Success.
     DMS_OK = 0,
-    /// 1–99, calls: a required pointer argument is NULL, or a value is malformed (not UTF-8, bad number).
+    /// 1–99, calls: a required pointer argument is NULL, or a value is
+    /// malformed: not UTF-8, a bad number, an enum value (`int32_t`) outside
+    /// its values, a server id (owner, requester) that is empty, over 256
+    /// bytes or has control characters, a schedule id that is not 1–64 of
+    /// `A-Z a-z 0-9 _ . -`, a bad tree URI, JSON that must be an object and
+    /// is not. The message names the argument.
     DMS_INVALID_ARGUMENT = 1,
-    /// The engine handle is NULL, closed or not one this library made.
+    /// The handle is NULL, closed, never issued, or of another kind (an
+    /// agent's where an engine's is expected, or the reverse). Handles are
+    /// ids, never reused: a stale one never reaches a newer object.
     DMS_INVALID_HANDLE = 2,
     /// A host callback called back into the same engine (not allowed).
     DMS_REENTRANT_CALL = 3,

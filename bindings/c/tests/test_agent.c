@@ -661,7 +661,7 @@ static void test_agent_errors_have_statuses_and_messages(void) {
 
   /* NULL, closed and forged handles. */
   CHECK(dms_agent_tick(NULL, T0, NULL) == DMS_INVALID_HANDLE);
-  CHECK_ERROR("agent is NULL");
+  CHECK_ERROR("agent handle is NULL");
   CHECK(dms_agent_schedules(NULL, &out) == DMS_INVALID_HANDLE);
   CHECK(dms_agent_run_session(NULL, SERVER, NULL, 0, T0, NULL) == DMS_INVALID_HANDLE);
   CHECK(dms_agent_schedules((dms_agent *)&w, &out) == DMS_INVALID_HANDLE);
@@ -669,7 +669,7 @@ static void test_agent_errors_have_statuses_and_messages(void) {
   CHECK(dms_agent_close(a) == DMS_OK);
   CHECK(w.destroyed == 1);
   CHECK(dms_agent_close(a) == DMS_INVALID_HANDLE);
-  CHECK_ERROR("already closed");
+  CHECK_ERROR("is closed");
   CHECK(dms_agent_tick(a, T0, NULL) == DMS_INVALID_HANDLE);
   CHECK(dms_agent_next_wakeup(a, &ms, &has) == DMS_INVALID_HANDLE);
   CHECK(dms_agent_provision(a, acct, NULL, T0, NULL) == DMS_INVALID_HANDLE);
@@ -958,6 +958,145 @@ static void *worker(void *p) {
   return NULL;
 }
 
+/* ---- issue 14 item 5: handles are ids of one kind; enum values and
+ * strings are checked ---- */
+
+static int32_t no_node(void *ud, const char *owner, const char *uri, dms_buffer *value) {
+  (void)ud;
+  (void)owner;
+  (void)uri;
+  (void)value;
+  return 0;
+}
+
+/* Every agent function on handle `a`: each must say DMS_INVALID_HANDLE. */
+static int agent_refused_everywhere(dms_agent *a) {
+  char *out = NULL;
+  int64_t ms;
+  bool has;
+  int ok = 1;
+  ok &= dms_agent_provision(a, "{}", NULL, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_run_session(a, SERVER, NULL, 0, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_tick(a, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_next_wakeup(a, &ms, &has) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_post_event(a, "{\"name\": \"boot\"}", T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_set_value(a, "./Vendor/X", "1", T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_schedules(a, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_pending_reports(a, SERVER, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_deliver_reports(a, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_agent_reports_to_deliver(a, &out) == DMS_INVALID_HANDLE;
+  ok &= out == NULL;
+  return ok;
+}
+
+static void test_handles_of_one_kind_are_refused_as_another(void) {
+  world w, we;
+  dms_agent *a, *stale;
+  dms_engine *e = NULL;
+  dms_config c;
+  dms_host h;
+  char *out = NULL;
+  memset(&w, 0, sizeof w);
+  memset(&we, 0, sizeof we);
+  memset(&c, 0, sizeof c);
+  memset(&h, 0, sizeof h);
+  h.user_data = &we;
+  h.tree_read = no_node;
+  h.execute = execute;
+  h.destroy = destroy;
+  c.store_path = ":memory:";
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_OK);
+  a = open_agent(&w, "agent-kinds", T0);
+
+  /* An engine handle where an agent is expected, and the reverse. */
+  CHECK(agent_refused_everywhere((dms_agent *)e));
+  CHECK_ERROR("an engine handle was passed where an agent handle is expected");
+  CHECK(dms_agent_close((dms_agent *)e) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_tick((dms_engine *)a, T0, NULL) == DMS_INVALID_HANDLE);
+  CHECK_ERROR("an agent handle was passed where an engine handle is expected");
+  CHECK(dms_engine_close((dms_engine *)a) == DMS_INVALID_HANDLE);
+  /* Neither was touched. */
+  CHECK(dms_agent_schedules(a, &out) == DMS_OK);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_list(e, NULL, &out) == DMS_OK);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(w.destroyed == 0 && we.destroyed == 0);
+  CHECK(dms_engine_close(e) == DMS_OK);
+  CHECK(we.destroyed == 1);
+
+  /* Use after close, double close, and a closed agent's handle after a new
+   * agent was opened on the same directory. */
+  stale = a;
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(agent_refused_everywhere(stale));
+  CHECK(dms_agent_close(stale) == DMS_INVALID_HANDLE);
+  a = open_agent(&w, "agent-kinds", T0);
+  CHECK(a != stale);
+  CHECK(agent_refused_everywhere(stale));
+  CHECK_ERROR("is closed");
+  /* Forged values never issued. */
+  CHECK(agent_refused_everywhere((dms_agent *)(uintptr_t)2));
+  CHECK(agent_refused_everywhere((dms_agent *)(((UINTPTR_MAX >> 4) << 4) | 2)));
+  CHECK_ERROR("never issued");
+  CHECK(agent_refused_everywhere((dms_agent *)UINTPTR_MAX));
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(w.destroyed == 2);
+}
+
+/* config_json's log_level is an enum value: checked; configuration and
+ * accounts are JSON objects; server ids are bounded. */
+static void test_agent_enums_objects_and_ids_are_checked(void) {
+  world w;
+  dms_agent *a = NULL;
+  char cfg[1024], acct[2048], id300[301];
+  char *out = NULL;
+  const char *bad[] = {"-1", "6", "255", "2147483647", "-2147483648", "4294967296"};
+  size_t k;
+  memset(&w, 0, sizeof w);
+  memset(id300, 's', 300);
+  id300[300] = '\0';
+  for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    snprintf(cfg, sizeof cfg,
+             "{\"dir\": \"%s/agent-enum\", \"device\": {\"dev_id\": \"1\", \"man\": \"m\", "
+             "\"model\": \"o\", \"lang\": \"en\"}, \"log_level\": %s}",
+             root, bad[k]);
+    CHECK(dms_agent_open(cfg, NULL, T0, &a) == DMS_INVALID_ARGUMENT);
+    CHECK_ERROR("config_json");
+  }
+  snprintf(cfg, sizeof cfg,
+           "{\"dir\": \"%s/agent-enum\", \"device\": {\"dev_id\": \"1\", \"man\": \"m\", \"model\": \"o\", "
+           "\"lang\": \"en\"}, \"log_level\": 6}",
+           root);
+  CHECK(dms_agent_open(cfg, NULL, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("config_json.log_level");
+  CHECK(dms_agent_open("[\"x\", {\"dev_id\": \"1\", \"man\": \"m\", \"model\": \"o\", \"lang\": \"en\"}]",
+                       NULL, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("JSON object");
+  CHECK(dms_agent_open("{\"dir\": \"x\", \"device\": [\"1\", \"m\", \"o\", \"en\"]}", NULL, T0, &a) ==
+        DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("config_json.device");
+  CHECK(a == NULL);
+
+  a = open_agent(&w, "agent-ids", T0);
+  account_of(acct, sizeof acct, id300, srv.url);
+  CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("account_json.server_id");
+  CHECK(dms_agent_provision(a, "[\"srv\"]", NULL, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("JSON object");
+  CHECK(dms_agent_pending_reports(a, id300, &out) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("300 bytes");
+  CHECK(dms_agent_run_session(a, id300, NULL, 0, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_agent_run_session(a, "s\x01", NULL, 0, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK_ERROR("control character");
+  CHECK(dms_agent_post_event(a, "[\"boot\", {}]", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  CHECK(dms_agent_schedules(a, &out) == DMS_OK && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(dms_agent_close(a) == DMS_OK);
+}
+
 /* One agent, four threads. */
 static void test_agent_threads(void) {
   world w;
@@ -998,6 +1137,8 @@ int main(void) {
   test_agent_declined_notification_runs_no_session();
   test_agent_callbacks_may_not_reenter();
   test_agent_threads();
+  test_handles_of_one_kind_are_refused_as_another();
+  test_agent_enums_objects_and_ids_are_checked();
   test_agent_delivers_immediate_reports_and_retries();
   test_agent_hand_off_runs_commands_through_the_host();
   stop_server(&srv);

@@ -710,6 +710,211 @@ static void test_idle_ticks(void) {
   CHECK(dms_engine_close(e) == DMS_INVALID_HANDLE);
 }
 
+/* ---- issue 14 item 5: handles are ids, never reused; bad input is refused ---- */
+
+/* A string of `n` copies of `c` (free it). */
+static char *repeat(char c, size_t n) {
+  char *s = (char *)malloc(n + 1);
+  if (s) {
+    memset(s, c, n);
+    s[n] = '\0';
+  }
+  return s;
+}
+
+/* Every engine function on handle `e`: each must say DMS_INVALID_HANDLE. */
+static int refused_everywhere(dms_engine *e) {
+  char *out = NULL;
+  int64_t ms, ids[1] = {1};
+  bool has;
+  size_t n;
+  int ok = 1;
+  ok &= dms_engine_submit(e, "srv", EVERY_MIN, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_modify(e, "srv", "srv", EVERY_MIN, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_lifecycle(e, "srv", "srv", "m", DMS_TERMINATE, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_get(e, "srv", "srv", "m", &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_list(e, NULL, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_next_wakeup(e, &ms, &has) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_tick(e, T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_post_event(e, "{\"name\": \"go\"}", T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_tree_changed(e, "./A", T0, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_pending_reports(e, "srv", 10, &out) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_ack_reports(e, "srv", ids, 1, &n) == DMS_INVALID_HANDLE;
+  ok &= dms_engine_set_time_zone(e, "UTC", T0) == DMS_INVALID_HANDLE;
+  ok &= out == NULL;
+  return ok;
+}
+
+static void test_handles_are_ids_never_reused(void) {
+  world w, w2;
+  dms_engine *e, *e2;
+  dms_engine *seen[40];
+  char *out = NULL;
+  size_t i, k;
+  memset(&w, 0, sizeof w);
+  memset(&w2, 0, sizeof w2);
+
+  /* Use after close and double close: refused and reported, nothing run. */
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", EVERY_MIN, T0 + 30000, NULL) == DMS_OK);
+  CHECK(dms_engine_close(e) == DMS_OK);
+  CHECK(refused_everywhere(e));
+  CHECK(strstr(dms_last_error(), "engine handle") && strstr(dms_last_error(), "closed"));
+  CHECK(dms_engine_close(e) == DMS_INVALID_HANDLE);
+  CHECK(strstr(dms_last_error(), "closed") != NULL);
+  CHECK(w.destroyed == 1 && w.executed == 0);
+
+  /* A closed engine's handle after a new engine was opened never reaches
+   * the new one (a heap address could be handed out again). */
+  e2 = open_engine(&w2, ":memory:");
+  CHECK(e2 != e);
+  CHECK(refused_everywhere(e));
+  CHECK(dms_engine_list(e2, NULL, &out) == DMS_OK && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_close(e) == DMS_INVALID_HANDLE);
+  CHECK(dms_engine_list(e2, NULL, &out) == DMS_OK); /* still open */
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_close(e2) == DMS_OK);
+  CHECK(w2.destroyed == 1);
+
+  /* Open and close many: no handle value ever comes back (the allocator
+   * does hand the same addresses out again), and the first closed handle
+   * never reaches any of them. */
+  for (i = 0; i < sizeof seen / sizeof seen[0]; i++) {
+    world wi;
+    memset(&wi, 0, sizeof wi);
+    seen[i] = open_engine(&wi, ":memory:");
+    CHECK(seen[i] != e);
+    CHECK(refused_everywhere(e));
+    CHECK(dms_engine_list(seen[i], NULL, &out) == DMS_OK && strcmp(out, "[]") == 0);
+    dms_string_free(out);
+    out = NULL;
+    CHECK(dms_engine_close(seen[i]) == DMS_OK);
+    for (k = 0; k < i; k++) CHECK(seen[k] != seen[i]);
+  }
+
+  /* Forged values never issued: refused, never dereferenced. */
+  {
+    const uintptr_t forged[] = {1, 2, 3, 16, 17, 0x1000, (uintptr_t)&w, (uintptr_t)&forged,
+                                UINTPTR_MAX, UINTPTR_MAX - 14, (UINTPTR_MAX >> 4) << 4 | 1};
+    for (k = 0; k < sizeof forged / sizeof forged[0]; k++) {
+      dms_engine *f = (dms_engine *)forged[k];
+      CHECK(refused_everywhere(f));
+      CHECK(dms_engine_close(f) == DMS_INVALID_HANDLE);
+    }
+    /* An engine-tagged id far beyond any issued one says so. */
+    CHECK(dms_engine_tick((dms_engine *)((UINTPTR_MAX >> 4) << 4 | 1), T0, NULL) ==
+          DMS_INVALID_HANDLE);
+    CHECK(strstr(dms_last_error(), "never issued") != NULL);
+  }
+}
+
+/* dms_config.log_level is an enum value passed as int32_t: checked. */
+static void test_log_level_out_of_range_is_refused(void) {
+  const int32_t bad[] = {-1, 6, 255, INT32_MAX, INT32_MIN};
+  size_t k;
+  for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    world w;
+    dms_config c;
+    dms_host h;
+    dms_engine *e = NULL;
+    memset(&w, 0, sizeof w);
+    memset(&c, 0, sizeof c);
+    h = host_for(&w);
+    h.log = log_to_book;
+    c.store_path = ":memory:";
+    c.log_level = bad[k];
+    CHECK(dms_engine_open(&c, &h, &e) == DMS_INVALID_ARGUMENT);
+    CHECK(strstr(dms_last_error(), "config->log_level") && strstr(dms_last_error(), "not a log level"));
+    CHECK(e == NULL && w.destroyed == 0);
+  }
+}
+
+/* Server ids, schedule ids, URIs, time zones and JSON objects at the C
+ * boundary: over-long or malformed ones are DMS_INVALID_ARGUMENT with a
+ * short message naming the argument; nothing is stored. */
+static void test_overlong_and_malformed_strings_are_refused(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  char *owner257 = repeat('o', 257), *owner256 = repeat('o', 256), *huge = repeat('h', 1 << 20);
+  char *id65 = repeat('i', 65), *uri = repeat('u', 2000);
+  int64_t ids[1] = {1};
+  size_t n;
+  memset(&w, 0, sizeof w);
+  e = open_engine(&w, ":memory:");
+  CHECK(owner257 && owner256 && huge && id65 && uri);
+  if (!(owner257 && owner256 && huge && id65 && uri)) goto done;
+  memcpy(uri, "./", 2);
+
+  CHECK(dms_engine_submit(e, owner256, EVERY_MIN, T0, NULL) == DMS_OK); /* the bound itself */
+  CHECK(dms_engine_submit(e, owner257, EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "owner") && strstr(dms_last_error(), "257 bytes"));
+  CHECK(dms_engine_submit(e, huge, EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(strlen(dms_last_error()) < 200); /* the text is not echoed back */
+  CHECK(dms_engine_submit(e, "s\nrv", EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "control character") != NULL);
+  CHECK(dms_engine_submit(e, "", EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_modify(e, huge, owner256, EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "requester") != NULL);
+  CHECK(dms_engine_modify(e, owner256, huge, EVERY_MIN, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_get(e, huge, owner256, "m", &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_get(e, owner256, huge, "m", &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strlen(dms_last_error()) < 200);
+  CHECK(dms_engine_get(e, owner256, owner256, id65, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "id") && strstr(dms_last_error(), "65 bytes"));
+  CHECK(dms_engine_get(e, owner256, owner256, huge, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strlen(dms_last_error()) < 200);
+  CHECK(dms_engine_get(e, owner256, owner256, "../m", &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_lifecycle(e, owner256, owner256, huge, DMS_TERMINATE, T0, NULL) ==
+        DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_lifecycle(e, huge, owner256, "m", DMS_TERMINATE, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_list(e, huge, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_pending_reports(e, huge, 10, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_ack_reports(e, huge, ids, 1, &n) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_tree_changed(e, uri, T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "2000 bytes") != NULL);
+  CHECK(dms_engine_tree_changed(e, "Bat", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_set_time_zone(e, huge, T0) == DMS_INVALID_ARGUMENT);
+  CHECK(strlen(dms_last_error()) < 200);
+  /* Events are objects with an event name (serde alone takes an array). */
+  CHECK(dms_engine_post_event(e, "[\"go\", {}]", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "JSON object") != NULL);
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\", \"fields\": [1]}", T0, &out) ==
+        DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_post_event(e, "{\"name\": \"not a name\"}", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "event_json.name") != NULL);
+  CHECK(out == NULL);
+  /* The one schedule stored (at the bound) is still the only one, and intact. */
+  CHECK(dms_engine_get(e, owner256, owner256, "m", &out) == DMS_OK && strstr(out, "\"state\":\"active\""));
+  dms_string_free(out);
+  out = NULL;
+  {
+    dms_config c;
+    dms_host h = host_for(&w);
+    dms_engine *x = NULL;
+    memset(&c, 0, sizeof c);
+    c.store_path = ":memory:";
+    c.device_id = huge;
+    CHECK(dms_engine_open(&c, &h, &x) == DMS_INVALID_ARGUMENT);
+    CHECK(strstr(dms_last_error(), "config->device_id") != NULL);
+    c.device_id = NULL;
+    c.time_zone = huge;
+    CHECK(dms_engine_open(&c, &h, &x) == DMS_INVALID_ARGUMENT);
+    CHECK(strlen(dms_last_error()) < 200);
+    CHECK(x == NULL);
+  }
+done:
+  dms_engine_close(e);
+  free(owner257);
+  free(owner256);
+  free(huge);
+  free(id65);
+  free(uri);
+}
+
 static void test_threads(void) {
   world w;
   dms_engine *e;
@@ -754,6 +959,9 @@ int main(void) {
   test_idle_ticks();
   test_logging();
   test_garbage_from_callbacks();
+  test_handles_are_ids_never_reused();
+  test_log_level_out_of_range_is_refused();
+  test_overlong_and_malformed_strings_are_refused();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -14,8 +14,7 @@
 //! scheduled DM commands, as `NativeHost.execute`; throwing or garbage: a
 //! failed attempt with that reason).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jni::objects::{JByteArray, JClass, JObject, JString, JValue};
 use jni::refs::Global;
@@ -28,9 +27,11 @@ use dmsched_core::dm::session;
 use dmsched_core::model::{Action, CommandResult};
 use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
 
+use dmsched_core::registry::{Kind, Registry};
+
 use super::{
-    Fail, Res, call_java, context_json, java_execute, json, jstring, native, next_id, opt_string,
-    string, string_result,
+    Res, call_java, context_json, java_execute, json, jstring, lookup, native, opt_string,
+    register, string, string_result, unregister,
 };
 use crate::dm_types::{
     Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
@@ -38,15 +39,11 @@ use crate::dm_types::{
 };
 use crate::{Agent, AgentSettings, DmschedError, time};
 
-static AGENTS: Mutex<Option<HashMap<i64, Arc<Agent>>>> = Mutex::new(None);
+/// Open agents by handle (ids shared with every other registry's).
+static AGENTS: Registry<Agent> = Registry::new(Kind::Agent);
 
 fn agent(handle: jlong) -> Res<Arc<Agent>> {
-    AGENTS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .and_then(|m| m.get(&handle).cloned())
-        .ok_or(Fail::Api(DmschedError::Closed))
+    lookup(&AGENTS, handle)
 }
 
 /// Runs `f` on the core agent behind `handle`; its result as JSON.
@@ -289,30 +286,14 @@ pub extern "system" fn nativeOpen<'l>(
             executor: JavaCallback::new(env, &executor)?.map(|c| Arc::new(JavaExecutor(c)) as _),
         };
         let agent = Agent::open_core(settings.into(), now_ms, host)?;
-        let id = next_id();
-        AGENTS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert_with(HashMap::new)
-            .insert(id, Arc::new(agent));
-        Ok(id)
+        register(&AGENTS, Arc::new(agent))
     })
 }
 
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeClose<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
     native(&mut env, |_| {
-        let gone = {
-            let mut g = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
-            let a = g.as_mut().and_then(|m| m.remove(&handle));
-            if g.as_ref().is_some_and(HashMap::is_empty) {
-                *g = None;
-            }
-            a
-        };
-        if let Some(a) = gone {
-            a.shutdown();
-        }
+        unregister(&AGENTS, handle)?.shutdown();
         Ok(())
     })
 }

@@ -2,8 +2,7 @@
 //! The Java host (`NativeHost`) reads the tree, runs actions and hears of
 //! reports.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jni::objects::{JClass, JLongArray, JObject, JString, JValue};
 use jni::refs::Global;
@@ -12,23 +11,20 @@ use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
 
 use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult, Report};
+use dmsched_core::registry::{Kind, Registry};
 use dmsched_core::{HostError, RunContext};
 
 use super::{
-    Fail, Res, call_java, java_execute, json, jstring, native, next_id, opt_string, string,
-    string_result,
+    Res, call_java, java_execute, json, jstring, lookup, native, opt_string, register, string,
+    string_result, unregister,
 };
 use crate::{DmschedError, Engine, EngineSettings, time};
 
-static ENGINES: Mutex<Option<HashMap<i64, Arc<Engine>>>> = Mutex::new(None);
+/// Open engines by handle (ids shared with every other registry's).
+static ENGINES: Registry<Engine> = Registry::new(Kind::Engine);
 
 fn engine(handle: jlong) -> Res<Arc<Engine>> {
-    ENGINES
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .and_then(|m| m.get(&handle).cloned())
-        .ok_or(Fail::Api(DmschedError::Closed))
+    lookup(&ENGINES, handle)
 }
 
 /// Runs `f` on the engine behind `handle` and returns its result as JSON.
@@ -141,30 +137,14 @@ pub extern "system" fn nativeOpen<'l>(
             authorizer: None,
         };
         let engine = Engine::open_core(settings, core_host)?;
-        let id = next_id();
-        ENGINES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert_with(HashMap::new)
-            .insert(id, Arc::new(engine));
-        Ok(id)
+        register(&ENGINES, Arc::new(engine))
     })
 }
 
 #[jni_mangle("org.dmsched.jni.NativeEngine")]
 pub extern "system" fn nativeClose<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>, handle: jlong) {
     native(&mut env, |_| {
-        let gone = {
-            let mut g = ENGINES.lock().unwrap_or_else(|p| p.into_inner());
-            let e = g.as_mut().and_then(|m| m.remove(&handle));
-            if g.as_ref().is_some_and(HashMap::is_empty) {
-                *g = None;
-            }
-            e
-        };
-        if let Some(e) = gone {
-            e.shutdown();
-        }
+        unregister(&ENGINES, handle)?.shutdown();
         Ok(())
     })
 }

@@ -18,22 +18,49 @@
 mod agent;
 mod engine;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use jni::errors::ThrowRuntimeExAndDefault;
 use jni::objects::{JObject, JString, JValue};
+use jni::sys::jlong;
 use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
 
 use dmsched_core::model::{Action, CommandResult};
+use dmsched_core::registry::{HandleError, Registry};
 use dmsched_core::{HostError, RunContext};
 
 use crate::DmschedError;
 
-static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+/// A handle the registry refused: `Closed` for a closed (or 0) handle;
+/// one never issued, or of the other kind, is an invalid argument.
+fn handle_error(e: HandleError) -> Fail {
+    Fail::Api(match e {
+        HandleError::Null { .. } | HandleError::Closed { .. } => DmschedError::Closed,
+        HandleError::Exhausted(_) => DmschedError::LimitExceeded(e.to_string()),
+        _ => DmschedError::InvalidArgument(e.to_string()),
+    })
+}
 
-/// A fresh registry id (never 0, never reused).
-fn next_id() -> i64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+/// Registers `v` in `r`; its Java handle (core's registry id: never 0,
+/// never reused, tagged with its kind).
+pub(super) fn register<T>(r: &Registry<T>, v: Arc<T>) -> Res<jlong> {
+    let id = r.insert(v).map_err(handle_error)?;
+    jlong::try_from(id).map_err(|_| {
+        let _ = r.remove(id);
+        Fail::Api(DmschedError::LimitExceeded(
+            "no handle left to issue".into(),
+        ))
+    })
+}
+
+/// The object behind Java handle `h` (any value is safe: it is only an id).
+pub(super) fn lookup<T>(r: &Registry<T>, h: jlong) -> Res<Arc<T>> {
+    r.get(h as u64).map_err(handle_error)
+}
+
+/// Unregisters the object behind Java handle `h`.
+pub(super) fn unregister<T>(r: &Registry<T>, h: jlong) -> Res<Arc<T>> {
+    r.remove(h as u64).map_err(handle_error)
 }
 
 /// What a native method returns when it fails, or what it computed.
