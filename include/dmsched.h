@@ -560,8 +560,10 @@ enum dms_status dms_agent_open(const char *config_json,
 /**
  * The result reports waiting for `server_id` (they go with its next
  * session as Generic Alerts 1226), oldest first, as a JSON array of
- * `{"id","owner","source","type","mark","data","evicted"}` (`data`: the
- * XML the server receives; `evicted`: 0, except in the report telling the
+ * `{"id","owner","source","type","mark","data","report_id","created_ms","evicted"}`
+ * (`data`: the XML the server receives; `report_id`: the report's stable
+ * identifier, the same on every delivery, also in `data`; `created_ms`:
+ * its creation time; `evicted`: 0, except in the report telling the
  * server how many of its reports the full queue dropped). Free with
  * `dms_string_free`. Any thread.
  *
@@ -809,9 +811,12 @@ enum dms_status dms_engine_open(const struct dms_config *config,
 
 /**
  * Reports waiting in the outbox for `owner` (every owner when NULL), oldest
- * first, at most `limit`, as `{"reports": [{"id", "firing"}], "dropped": n}`
- * (`dropped`: reports of that owner evicted from the full outbox since its
- * last acknowledgement). Free with `dms_string_free`.
+ * first, at most `limit`, as `{"reports": [{"id", "report_id", "created",
+ * "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
+ * the same on every delivery; `created`: RFC 3339; `dropped`: reports of
+ * that owner evicted from the full outbox since its last acknowledgement,
+ * with `dropped_report_id` and `dropped_created` when > 0). Free with
+ * `dms_string_free`.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety

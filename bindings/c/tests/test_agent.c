@@ -913,7 +913,7 @@ static void test_agent_hand_off_runs_commands_through_the_host(void) {
   log = records_of(&srv_h);
   CHECK(log != NULL && count(log, "\"data\":\"off\"") == 2);
   CHECK(log != NULL && strstr(log, "\"data\":\"eco\"") == NULL);
-  CHECK(log != NULL && count(log, "\"data\":\"<State><Event>reports-evicted</Event><Count>1</Count>") == 1);
+  CHECK(log != NULL && count(log, "</Created><Event>reports-evicted</Event><Count>1</Count>") == 1);
   CHECK(log != NULL && count(log, "\"meta_type\":\"org.dmsched.scheduling.result\"") == 1); /* T2's */
   CHECK(log != NULL && strstr(log, "<Reason>host DM stack busy</Reason>") != NULL);
   free(log);
