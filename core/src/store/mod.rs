@@ -566,7 +566,10 @@ mod tests {
         assert_eq!(dropped.report_id.len(), 32);
         assert_ne!(dropped.report_id, row.report_id);
         let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.pending_reports(None, 10).unwrap(), [row.clone()]);
+        assert_eq!(
+            s.pending_reports(None, 10).unwrap(),
+            std::slice::from_ref(&row)
+        );
         assert_eq!(s.dropped("srv").unwrap(), Some(dropped));
         let tx = s.tx().unwrap();
         let new = tx.push_report("srv", "{}", 10, T).unwrap();
