@@ -432,7 +432,8 @@ typedef int32_t (*dms_tree_read_fn)(void *user_data,
                                     struct dms_buffer *value_json);
 
 /**
- * A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
+ * A report was queued in the outbox (`report_json` is `{"id", "report_id",
+ * "created", "firing"}`; `report_id`: its stable identifier).
  */
 typedef void (*dms_report_ready_fn)(void *user_data, const char *report_json);
 
