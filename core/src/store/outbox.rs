@@ -69,7 +69,13 @@ pub(crate) fn new_report_id() -> String {
             chunk.copy_from_slice(&h.finish().to_le_bytes());
         }
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(32);
+    for x in b {
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    s
 }
 
 impl Store {
