@@ -1,4 +1,4 @@
-//! Report identity (issue 14; 6.1.7.4, 6.3.1.2.9, 6.3.4.1.10): every
+//! Report identity (issue 14; 6.1.2.1, 6.1.3.2, 6.1.3.3, 6.3.1.2.9, 6.3.4.1.10): every
 //! report the Scheduling MO hands the DM client — results, state reports
 //! made by a command or by the schedule itself, the eviction report —
 //! begins its Data with `<ReportID>` (stable, unique per device) and
@@ -62,7 +62,7 @@ fn json(doc: &str) -> Payload {
 const EVERY_MINUTE: &str = r#"{"tasks": [{"id": "T", "trigger": {"every": {"seconds": 60, "anchor": "2026-12-01T12:00:00Z"}},
     "actions": [{"op": "Get", "target": "./DevInfo/Man"}], "policy": {"report": "always"}}]}"#;
 
-/// A deferred report (the user postponed the run) and the final report of
+/// 6.1.3.3: a deferred report (the user postponed the run) and the final report of
 /// the same occurrence share `<Seq>` but not their identifier; each has
 /// its own creation time.
 #[test]
@@ -114,7 +114,7 @@ fn a_deferred_and_the_final_report_of_one_occurrence_differ_in_id() {
     assert_eq!(final_.1, iso(T0 + 2100));
 }
 
-/// Ids differ between reports; a restart (every object reopened on the
+/// 6.1.3.3, 6.1.7.3: ids differ between reports; a restart (every object reopened on the
 /// same file) keeps each report's id and creation time; a store deleted
 /// and created again numbers its outbox from 1 again, yet its reports get
 /// ids no earlier report had.
@@ -166,7 +166,7 @@ fn report_ids_differ_survive_a_restart_and_are_new_after_the_store_is_recreated(
     }
 }
 
-/// State reports carry an id and a creation time: made by a command
+/// 6.1.3.2, 6.3.1.2.9: state reports carry an id and a creation time: made by a command
 /// (installed, suspended), by the schedule itself (completed, kept in the
 /// MO's queue: the same id after a restart), and the eviction report
 /// (the same id while it is owed, a new one for the next eviction).

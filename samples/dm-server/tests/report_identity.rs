@@ -1,4 +1,4 @@
-//! Report identity over HTTPS (issue 14, 6.1.7.4, 6.3.4.1.10): every
+//! Report identity over HTTPS (issue 14; 6.1.2.1, 6.1.3.3, 6.3.4.1.10): every
 //! Generic Alert 1226 the device sends — result and state reports — begins
 //! its Data with `<ReportID>` and `<Created>`. Delivery is at least once:
 //! when the server read the message with the reports but its answer was
@@ -43,8 +43,9 @@ fn reports(srv: &RunningServer) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The lost acknowledgement: the server reads the message carrying every
-/// kind of report the device queues — state reports made in a session
+/// 6.1.3.3, 6.3.4.1.10, at-least-once delivery. The lost acknowledgement:
+/// the server reads the message carrying every kind of report the device
+/// queues — state reports made in a session
 /// (installed, in the DM client's alert queue), an automatic end
 /// (completed, in the MO's queue) and a result (in the engine's outbox) —,
 /// then the connection is closed before the device gets the answer. The
