@@ -445,7 +445,8 @@ typedef int32_t (*dms_tree_read_fn)(void *user_data,
                                     struct dms_buffer *value_json);
 
 /**
- * A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
+ * A report was queued in the outbox (`report_json` is `{"id", "report_id",
+ * "created", "firing"}`; `report_id`: its stable identifier).
  */
 typedef void (*dms_report_ready_fn)(void *user_data, const char *report_json);
 
@@ -578,8 +579,10 @@ enum dms_status dms_agent_open(const char *config_json,
 /**
  * The result reports waiting for `server_id` (they go with its next
  * session as Generic Alerts 1226), oldest first, as a JSON array of
- * `{"id","owner","source","type","mark","data","evicted"}` (`data`: the
- * XML the server receives; `evicted`: 0, except in the report telling the
+ * `{"id","owner","source","type","mark","data","report_id","created_ms","evicted"}`
+ * (`data`: the XML the server receives; `report_id`: the report's stable
+ * identifier, the same on every delivery, also in `data`; `created_ms`:
+ * its creation time; `evicted`: 0, except in the report telling the
  * server how many of its reports the full queue dropped). Free with
  * `dms_string_free`. Any thread.
  *
@@ -829,9 +832,12 @@ enum dms_status dms_engine_open(const struct dms_config *config,
 
 /**
  * Reports waiting in the outbox for `owner` (every owner when NULL), oldest
- * first, at most `limit`, as `{"reports": [{"id", "firing"}], "dropped": n}`
- * (`dropped`: reports of that owner evicted from the full outbox since its
- * last acknowledgement). Free with `dms_string_free`.
+ * first, at most `limit`, as `{"reports": [{"id", "report_id", "created",
+ * "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
+ * the same on every delivery; `created`: RFC 3339; `dropped`: reports of
+ * that owner evicted from the full outbox since its last acknowledgement,
+ * with `dropped_report_id` and `dropped_created` when > 0). Free with
+ * `dms_string_free`.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety

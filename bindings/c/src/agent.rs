@@ -61,7 +61,8 @@ fn reports_json(rs: &[MoReport]) -> Value {
     rs.iter()
         .map(|r| {
             json!({"id": r.id, "owner": r.owner, "source": r.source, "type": r.type_,
-                   "mark": r.mark, "data": r.data, "evicted": r.evicted})
+                   "mark": r.mark, "data": r.data, "report_id": r.report_id,
+                   "created_ms": r.created.as_millisecond(), "evicted": r.evicted})
         })
         .collect()
 }
@@ -461,8 +462,10 @@ pub unsafe extern "C" fn dms_agent_reports_to_deliver(
 
 /// The result reports waiting for `server_id` (they go with its next
 /// session as Generic Alerts 1226), oldest first, as a JSON array of
-/// `{"id","owner","source","type","mark","data","evicted"}` (`data`: the
-/// XML the server receives; `evicted`: 0, except in the report telling the
+/// `{"id","owner","source","type","mark","data","report_id","created_ms","evicted"}`
+/// (`data`: the XML the server receives; `report_id`: the report's stable
+/// identifier, the same on every delivery, also in `data`; `created_ms`:
+/// its creation time; `evicted`: 0, except in the report telling the
 /// server how many of its reports the full queue dropped). Free with
 /// `dms_string_free`. Any thread.
 ///

@@ -83,7 +83,8 @@ pub type dms_confirm_fn = Option<
     ) -> i32,
 >;
 
-/// A report was queued in the outbox (`report_json` is `{"id", "firing"}`).
+/// A report was queued in the outbox (`report_json` is `{"id", "report_id",
+/// "created", "firing"}`; `report_id`: its stable identifier).
 pub type dms_report_ready_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, report_json: *const c_char)>;
 

@@ -600,9 +600,12 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
 }
 
 /// Reports waiting in the outbox for `owner` (every owner when NULL), oldest
-/// first, at most `limit`, as `{"reports": [{"id", "firing"}], "dropped": n}`
-/// (`dropped`: reports of that owner evicted from the full outbox since its
-/// last acknowledgement). Free with `dms_string_free`.
+/// first, at most `limit`, as `{"reports": [{"id", "report_id", "created",
+/// "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
+/// the same on every delivery; `created`: RFC 3339; `dropped`: reports of
+/// that owner evicted from the full outbox since its last acknowledgement,
+/// with `dropped_report_id` and `dropped_created` when > 0). Free with
+/// `dms_string_free`.
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety

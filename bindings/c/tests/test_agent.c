@@ -546,6 +546,14 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   CHECK(strstr(out, "\"source\":\"./Scheduling/Schedules/S1/Tasks/T1\"") != NULL);
   CHECK(strstr(out, "\"type\":\"org.dmsched.scheduling.result\"") != NULL);
   CHECK(strstr(out, "<Outcome>ran</Outcome>") != NULL);
+  /* Report identity: a stable id, also opening the Data, and the creation time. */
+  CHECK(strstr(out, "\"data\":\"<Result><ReportID>") != NULL);
+  CHECK(strstr(out, "<Created>2026-12-01T12:30:00Z</Created>") != NULL);
+  CHECK(strstr(out, "\"created_ms\":1796128200000") != NULL);
+  {
+    const char *rid = strstr(out, "\"report_id\":\"");
+    CHECK(rid != NULL && strlen(rid) > 48 && rid[13 + 32] == '"');
+  }
   dms_string_free(out);
 
   /* A client-initiated session delivers the report (Generic Alert 1226). */
@@ -913,7 +921,7 @@ static void test_agent_hand_off_runs_commands_through_the_host(void) {
   log = records_of(&srv_h);
   CHECK(log != NULL && count(log, "\"data\":\"off\"") == 2);
   CHECK(log != NULL && strstr(log, "\"data\":\"eco\"") == NULL);
-  CHECK(log != NULL && count(log, "\"data\":\"<State><Event>reports-evicted</Event><Count>1</Count>") == 1);
+  CHECK(log != NULL && count(log, "</Created><Event>reports-evicted</Event><Count>1</Count>") == 1);
   CHECK(log != NULL && count(log, "\"meta_type\":\"org.dmsched.scheduling.result\"") == 1); /* T2's */
   CHECK(log != NULL && strstr(log, "<Reason>host DM stack busy</Reason>") != NULL);
   free(log);

@@ -234,8 +234,14 @@ pub struct MoReport {
     pub meta_type: String,
     /// Meta Mark (`informational`, `warning`, `minor`, `critical`).
     pub mark: String,
-    /// Data: an XML description of the occurrence.
+    /// Data: an XML description of the occurrence, beginning with
+    /// `<ReportID>` and `<Created>`.
     pub data: String,
+    /// Stable identifier of the report (32 hex digits, also in Data): the
+    /// same on every delivery, different for every report.
+    pub report_id: String,
+    /// When the report was created (Unix ms, UTC; also in Data).
+    pub created_ms: i64,
     /// 0, except in the report telling the server how many of its reports
     /// the full queue dropped (Event `reports-evicted`): that count.
     pub evicted: u64,
@@ -250,6 +256,8 @@ impl From<mo::MoReport> for MoReport {
             meta_type: r.type_,
             mark: r.mark,
             data: r.data,
+            report_id: r.report_id,
+            created_ms: r.created.as_millisecond(),
             evicted: r.evicted,
         }
     }

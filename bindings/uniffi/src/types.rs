@@ -196,6 +196,11 @@ impl From<model::Firing> for Firing {
 pub struct Report {
     /// Outbox id (never reused); acknowledge with it.
     pub id: i64,
+    /// Stable identifier of the report (32 hex digits): the same on every
+    /// delivery, different for every report.
+    pub report_id: String,
+    /// When the report was created (Unix ms, UTC).
+    pub created_ms: i64,
     /// The occurrence reported.
     pub firing: Firing,
 }
@@ -204,6 +209,8 @@ impl From<model::Report> for Report {
     fn from(r: model::Report) -> Self {
         Report {
             id: r.id,
+            report_id: r.report_id,
+            created_ms: r.created.as_millisecond(),
             firing: r.firing.into(),
         }
     }
@@ -216,6 +223,11 @@ pub struct ReportBatch {
     pub reports: Vec<Report>,
     /// Reports of that owner evicted from the full outbox since its last acknowledgement.
     pub dropped: u64,
+    /// When `dropped` > 0: the stable identifier of the report telling the
+    /// owner (the same until acknowledged, while the count grows).
+    pub dropped_report_id: Option<String>,
+    /// When `dropped` > 0: when the first of these evictions happened (Unix ms, UTC).
+    pub dropped_created_ms: Option<i64>,
 }
 
 impl From<dmsched_core::ReportBatch> for ReportBatch {
@@ -223,6 +235,8 @@ impl From<dmsched_core::ReportBatch> for ReportBatch {
         ReportBatch {
             reports: b.reports.into_iter().map(Into::into).collect(),
             dropped: b.dropped,
+            dropped_report_id: b.dropped_report_id,
+            dropped_created_ms: b.dropped_created.map(|t| t.as_millisecond()),
         }
     }
 }

@@ -306,7 +306,7 @@ impl Engine {
         for &i in &reports {
             let body = serde_json::to_string(&finals[i])
                 .map_err(|e| EngineError::Decode(e.to_string()))?;
-            tx.push_report(&new.owner, &body, self.cfg.outbox_capacity)?;
+            tx.push_report(&new.owner, &body, self.cfg.outbox_capacity, now)?;
         }
         tx.commit()?;
         self.recovered.append(&mut finals);

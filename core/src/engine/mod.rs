@@ -158,6 +158,13 @@ pub struct ReportBatch {
     pub reports: Vec<Report>,
     /// Reports of this owner evicted from the full outbox since its last acknowledgement.
     pub dropped: u64,
+    /// When `dropped` > 0: the stable identifier of the report that tells
+    /// the owner (the same until it is acknowledged, while the count grows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_report_id: Option<String>,
+    /// When `dropped` > 0: when the first of these evictions happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_created: Option<Timestamp>,
 }
 
 /// What [`Engine::inspect`] finds in a store.

@@ -99,9 +99,11 @@ pub(crate) fn persist(
         for f in finals.iter().filter(|f| f.report) {
             let body =
                 serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
-            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
+            let q = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity, cx.now)?;
             reports.push(Report {
-                id,
+                id: q.rid,
+                report_id: q.report_id,
+                created: cx.now,
                 firing: f.firing.clone(),
             });
         }
@@ -189,9 +191,11 @@ pub(crate) fn end_schedule(
         for f in finals.iter().filter(|f| f.report) {
             let body =
                 serde_json::to_string(&f.firing).map_err(|e| EngineError::Decode(e.to_string()))?;
-            let (id, _) = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity)?;
+            let q = tx.push_report(&s.owner, &body, cx.cfg.outbox_capacity, cx.now)?;
             reports.push(Report {
-                id,
+                id: q.rid,
+                report_id: q.report_id,
+                created: cx.now,
                 firing: f.firing.clone(),
             });
         }

@@ -99,7 +99,7 @@ impl Engine {
             if let Some(f) = report {
                 let body =
                     serde_json::to_string(&f).map_err(|e| EngineError::Decode(e.to_string()))?;
-                tx.push_report(&s.owner, &body, self.cfg.outbox_capacity)?;
+                tx.push_report(&s.owner, &body, self.cfg.outbox_capacity, now)?;
             }
             tx.commit()?;
             self.arm_schedule(inf.sid, now);

@@ -341,18 +341,38 @@ impl Engine {
         owner: Option<&str>,
         limit: usize,
     ) -> Result<ReportBatch, EngineError> {
+        let created = |t: &str| {
+            t.parse::<Timestamp>()
+                .map_err(|e| EngineError::Decode(format!("report creation time {t:?}: {e}")))
+        };
         let rows = self.store.pending_reports(owner, limit)?;
         let mut reports = Vec::with_capacity(rows.len());
-        for (id, _, body) in rows {
+        for row in rows {
             let firing: Firing =
-                serde_json::from_str(&body).map_err(|e| EngineError::Decode(e.to_string()))?;
-            reports.push(Report { id, firing });
+                serde_json::from_str(&row.body).map_err(|e| EngineError::Decode(e.to_string()))?;
+            reports.push(Report {
+                id: row.rid,
+                report_id: row.report_id,
+                created: created(&row.created)?,
+                firing,
+            });
         }
         let dropped = match owner {
-            Some(o) => self.store.dropped_reports(o)?,
-            None => 0,
+            Some(o) => self.store.dropped(o)?,
+            None => None,
         };
-        Ok(ReportBatch { reports, dropped })
+        Ok(match dropped {
+            Some(d) => ReportBatch {
+                reports,
+                dropped: d.count,
+                dropped_created: Some(created(&d.created)?),
+                dropped_report_id: Some(d.report_id),
+            },
+            None => ReportBatch {
+                reports,
+                ..ReportBatch::default()
+            },
+        })
     }
 
     /// `owner`'s server received these reports: remove them, and reset

@@ -419,7 +419,7 @@ impl Scheduling {
         let mut report =
             |owner: &str, id: &str, what: &str, reason: Option<&str>, gate: Option<u8>| {
                 if MoHandler::state_passes(gate, what) {
-                    out.push(state_report(cfg, owner, id, what, reason));
+                    out.push(state_report(cfg, owner, id, what, reason, now));
                 }
             };
         for op in ops {
@@ -600,6 +600,7 @@ impl Scheduling {
                     &i.id,
                     what,
                     i.reason.as_deref(),
+                    (self.clock)(),
                 );
                 reports.push((r.owner, r.source, r.type_, r.mark, r.data));
             }
@@ -866,15 +867,25 @@ impl Scheduling {
             .stored(owner, limit)
             .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?
             .into_iter()
-            .map(|s| MoReport {
-                id: None,
-                owner: s.owner,
-                source: s.source,
-                type_: s.type_,
-                mark: s.mark,
-                data: s.data,
-                stored: Some(s.rid),
-                evicted: 0,
+            .map(|s| {
+                // Written with its identity (older rows got theirs when the
+                // MO's tables were upgraded).
+                let (report_id, created) = report::identity_in(&s.data).unwrap_or_else(|| {
+                    tracing::error!(target: "dmsched::mo", owner = %s.owner, rid = s.rid, "a stored state report has no identity");
+                    (String::new(), Timestamp::UNIX_EPOCH)
+                });
+                MoReport {
+                    id: None,
+                    owner: s.owner,
+                    source: s.source,
+                    type_: s.type_,
+                    mark: s.mark,
+                    data: s.data,
+                    report_id,
+                    created,
+                    stored: Some(s.rid),
+                    evicted: 0,
+                }
             })
             .collect();
         let mut e = self.engine();
@@ -884,8 +895,18 @@ impl Scheduling {
             let n = batch.reports.len();
             let mut out = Vec::new();
             // Reports the full queue dropped are themselves reported, first.
-            if batch.dropped > 0 && evicted.is_none() {
-                evicted = Some(eviction_report(self.handler.config(), owner, batch.dropped));
+            if batch.dropped > 0
+                && evicted.is_none()
+                && let (Some(rid), Some(created)) =
+                    (&batch.dropped_report_id, batch.dropped_created)
+            {
+                evicted = Some(eviction_report(
+                    self.handler.config(),
+                    owner,
+                    batch.dropped,
+                    rid,
+                    created,
+                ));
             }
             let mut filtered = Vec::new();
             for r in &batch.reports {
@@ -901,8 +922,7 @@ impl Scheduling {
                 let mo = self.handler.mo_task(&f.owner, &f.schedule, &f.task);
                 out.push(report_mapped(
                     self.handler.config(),
-                    r.id,
-                    f,
+                    r,
                     mo.as_ref().map(|(t, g)| (t.as_str(), g.as_str())),
                 ));
             }

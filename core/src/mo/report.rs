@@ -3,9 +3,18 @@
 //! outcome, Data an XML description of the occurrence. `Report/Gating`
 //! decides which of them go out (bit 0 success, 1 error, 2 user cancel,
 //! 3 user postpone, 4 state change).
+//!
+//! Every report's Data begins with its identity: `<ReportID>` (32 lowercase
+//! hex digits, 128 random bits, assigned when the report is created and
+//! stored with it, the same on every re-delivery, different for every
+//! report) and `<Created>` (RFC 3339, UTC). Delivery is at least once; the
+//! id lets a server process each report exactly once.
+
+use jiff::Timestamp;
 
 use super::MoConfig;
-use crate::model::{Firing, Outcome};
+use crate::model::{Outcome, Report};
+use crate::store::new_report_id;
 
 /// One report, ready to become a Generic Alert 1226.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,8 +29,13 @@ pub struct MoReport {
     pub type_: String,
     /// Meta Mark.
     pub mark: String,
-    /// Data (Meta Format `xml`).
+    /// Data (Meta Format `xml`), beginning with `<ReportID>` and `<Created>`.
     pub data: String,
+    /// The report's stable identifier (also in Data): the same on every
+    /// delivery of this report, different for every other report.
+    pub report_id: String,
+    /// When the report was created, UTC (also in Data).
+    pub created: Timestamp,
     /// For a state report the MO queued itself (an automatic end:
     /// completed, expired, failed): its id in the MO's queue; acknowledge
     /// with [`super::Scheduling::ack_stored`].
@@ -30,6 +44,28 @@ pub struct MoReport {
     /// full queue dropped (0 for every other report). Acknowledge its
     /// delivery with [`super::Scheduling::ack_evicted`].
     pub evicted: u64,
+}
+
+/// The identity elements every report's Data begins with.
+fn identity(report_id: &str, created: Timestamp) -> String {
+    format!(
+        "<ReportID>{}</ReportID><Created>{created}</Created>",
+        xml_escape(report_id)
+    )
+}
+
+/// The identity a stored report's Data begins with (see [`identity`]).
+pub(crate) fn identity_in(data: &str) -> Option<(String, Timestamp)> {
+    let field = |tag: &str| {
+        let open = format!("<{tag}>");
+        let start = data.find(&open)? + open.len();
+        let len = data[start..].find(&format!("</{tag}>"))?;
+        Some(&data[start..start + len])
+    };
+    Some((
+        field("ReportID")?.to_string(),
+        field("Created")?.parse().ok()?,
+    ))
 }
 
 pub(crate) fn xml_escape(s: &str) -> String {
@@ -50,7 +86,7 @@ pub(crate) const GATE_USER_POSTPONE: u8 = 8;
 pub(crate) const GATE_STATE: u8 = 16;
 
 /// The Gating bit an occurrence's report falls under.
-pub(crate) fn gate_of(f: &Firing) -> u8 {
+pub(crate) fn gate_of(f: &crate::model::Firing) -> u8 {
     let reason = f.reason.as_deref().unwrap_or("");
     match f.outcome {
         Outcome::Ran => GATE_SUCCESS,
@@ -83,19 +119,15 @@ pub(crate) fn result_code(o: Outcome) -> i32 {
     }
 }
 
-/// The Generic Alert contents of outbox report `id` for `firing`.
-pub fn report_of(cfg: &MoConfig, id: i64, f: &Firing) -> MoReport {
-    report_mapped(cfg, id, f, None)
+/// The Generic Alert contents of outbox report `r`.
+pub fn report_of(cfg: &MoConfig, r: &Report) -> MoReport {
+    report_mapped(cfg, r, None)
 }
 
 /// The same, for an engine task that is trigger `mo.1` of MO task `mo.0`:
 /// the report names the MO task (and the trigger).
-pub(crate) fn report_mapped(
-    cfg: &MoConfig,
-    id: i64,
-    f: &Firing,
-    mo: Option<(&str, &str)>,
-) -> MoReport {
+pub(crate) fn report_mapped(cfg: &MoConfig, r: &Report, mo: Option<(&str, &str)>) -> MoReport {
+    let f = &r.firing;
     let mark = match f.outcome {
         Outcome::Ran => "informational",
         Outcome::Failed => "critical",
@@ -105,6 +137,7 @@ pub(crate) fn report_mapped(
     let task = mo.map_or(f.task.as_str(), |m| m.0);
     let mut d = String::with_capacity(256);
     d.push_str("<Result>");
+    d.push_str(&identity(&r.report_id, r.created));
     d.push_str(&format!("<Schedule>{}</Schedule>", xml_escape(&f.schedule)));
     d.push_str(&format!("<Task>{}</Task>", xml_escape(task)));
     if let Some((_, g)) = mo {
@@ -138,28 +171,34 @@ pub(crate) fn report_mapped(
     }
     d.push_str("</Result>");
     MoReport {
-        id: Some(id),
+        id: Some(r.id),
         owner: f.owner.clone(),
         source: format!("{}/Schedules/{}/Tasks/{}", cfg.root, f.schedule, task),
         type_: cfg.report_type.clone(),
         mark: mark.into(),
         data: d,
+        report_id: r.report_id.clone(),
+        created: r.created,
         stored: None,
         evicted: 0,
     }
 }
 
-/// A state report for `owner`'s schedule `id` (installed, modified,
-/// suspended, activated, terminated, rejected).
+/// A new state report for `owner`'s schedule `id` (installed, modified,
+/// suspended, activated, terminated, rejected …), created at `created`,
+/// with a new identifier.
 pub(crate) fn state_report(
     cfg: &MoConfig,
     owner: &str,
     id: &str,
     what: &str,
     reason: Option<&str>,
+    created: Timestamp,
 ) -> MoReport {
+    let report_id = new_report_id();
     let mut data = format!(
-        "<State><Schedule>{}</Schedule><Event>{what}</Event>",
+        "<State>{}<Schedule>{}</Schedule><Event>{what}</Event>",
+        identity(&report_id, created),
         xml_escape(id)
     );
     if let Some(r) = reason {
@@ -178,6 +217,8 @@ pub(crate) fn state_report(
         }
         .into(),
         data,
+        report_id,
+        created,
         stored: None,
         evicted: 0,
     }
@@ -185,8 +226,16 @@ pub(crate) fn state_report(
 
 /// The report that tells `owner` the full queue dropped `n` of its oldest
 /// reports (Source the `Schedules` node, Event `reports-evicted`, Mark
-/// warning).
-pub(crate) fn eviction_report(cfg: &MoConfig, owner: &str, n: u64) -> MoReport {
+/// warning). Its identity is kept by the engine's store until the owner
+/// acknowledges it; `n` may grow meanwhile (a re-delivery with the same id
+/// and a larger Count replaces the earlier one).
+pub(crate) fn eviction_report(
+    cfg: &MoConfig,
+    owner: &str,
+    n: u64,
+    report_id: &str,
+    created: Timestamp,
+) -> MoReport {
     MoReport {
         id: None,
         owner: owner.to_string(),
@@ -194,8 +243,11 @@ pub(crate) fn eviction_report(cfg: &MoConfig, owner: &str, n: u64) -> MoReport {
         type_: cfg.state_type.clone(),
         mark: "warning".into(),
         data: format!(
-            "<State><Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason></State>"
+            "<State>{}<Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason></State>",
+            identity(report_id, created)
         ),
+        report_id: report_id.to_string(),
+        created,
         stored: None,
         evicted: n,
     }
@@ -204,6 +256,7 @@ pub(crate) fn eviction_report(cfg: &MoConfig, owner: &str, n: u64) -> MoReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Firing;
 
     fn firing(outcome: Outcome, reason: Option<&str>) -> Firing {
         Firing {
@@ -241,14 +294,53 @@ mod tests {
     #[test]
     fn a_trigger_report_names_the_mo_task() {
         let cfg = MoConfig::default();
-        let r = report_mapped(&cfg, 7, &firing(Outcome::Ran, None), Some(("T", "G2")));
+        let report = Report {
+            id: 7,
+            report_id: "00ff".into(),
+            created: "2026-12-01T12:00:05Z".parse().unwrap(),
+            firing: firing(Outcome::Ran, None),
+        };
+        let r = report_mapped(&cfg, &report, Some(("T", "G2")));
         assert_eq!(r.source, "./Scheduling/Schedules/S/Tasks/T");
         assert!(
             r.data.contains("<Task>T</Task><Trigger>G2</Trigger>"),
             "{}",
             r.data
         );
-        let plain = report_of(&cfg, 7, &firing(Outcome::Ran, None));
+        let plain = report_of(&cfg, &report);
         assert_eq!(plain.source, "./Scheduling/Schedules/S/Tasks/T.G2");
+    }
+
+    /// Report identity: every report's Data begins with its id and
+    /// creation time, which [`identity_in`] reads back; state reports get
+    /// a new id each.
+    #[test]
+    fn every_report_begins_with_its_id_and_creation_time() {
+        let cfg = MoConfig::default();
+        let at: Timestamp = "2026-12-01T12:00:05Z".parse().unwrap();
+        let report = Report {
+            id: 7,
+            report_id: "00ff".into(),
+            created: at,
+            firing: firing(Outcome::Ran, None),
+        };
+        let r = report_of(&cfg, &report);
+        assert!(
+            r.data.starts_with(
+                "<Result><ReportID>00ff</ReportID><Created>2026-12-01T12:00:05Z</Created><Schedule>"
+            ),
+            "{}",
+            r.data
+        );
+        assert_eq!(identity_in(&r.data), Some(("00ff".to_string(), at)));
+        let a = state_report(&cfg, "srv", "S", "installed", None, at);
+        let b = state_report(&cfg, "srv", "S", "installed", None, at);
+        assert_ne!(a.report_id, b.report_id);
+        assert_eq!(a.report_id.len(), 32);
+        assert!(a.report_id.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(identity_in(&a.data), Some((a.report_id.clone(), at)));
+        let e = eviction_report(&cfg, "srv", 3, "ab", at);
+        assert_eq!(identity_in(&e.data), Some(("ab".to_string(), at)));
+        assert_eq!(identity_in("<State><Event>x</Event></State>"), None);
     }
 }

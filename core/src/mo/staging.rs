@@ -149,6 +149,14 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO mo_live_4 (owner, id) SELECT owner, id FROM mo_live;
     DROP TABLE mo_live;
     ALTER TABLE mo_live_4 RENAME TO mo_live;",
+    // 5: report identity. A state report's Data now begins with
+    // `<ReportID>` and `<Created>`, written when it is queued; the ones
+    // queued before get theirs here (a random id; the time of the upgrade,
+    // their creation time being unknown).
+    "UPDATE mo_outbox SET data = '<State><ReportID>' || lower(hex(randomblob(16)))
+        || '</ReportID><Created>' || strftime('%Y-%m-%dT%H:%M:%SZ', 'now') || '</Created>'
+        || substr(data, 8)
+     WHERE data LIKE '<State>%' AND data NOT LIKE '<State><ReportID>%';",
 ];
 
 /// Most state reports kept per owner; beyond, the oldest are dropped.
@@ -584,5 +592,45 @@ mod tests {
         };
         st.save(&[(Key::new("srv-b", "S1"), Some(mine))]).unwrap();
         assert_eq!(st.load().unwrap().len(), 2);
+    }
+
+    /// Report identity: state reports queued by the previous version (MO
+    /// schema 3) get a `<ReportID>` and `<Created>` at the upgrade, kept
+    /// on every later open; each its own id.
+    #[test]
+    fn state_reports_queued_before_the_upgrade_get_an_identity() {
+        use crate::store::{VersionIn, migrate_schema};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            migrate_schema(&c, VersionIn::Table("mo_schema"), &MIGRATIONS[..3]).unwrap();
+            for id in ["A", "B"] {
+                c.execute(
+                    "INSERT INTO mo_outbox (owner, source, type, mark, data) VALUES ('srv', 's', 't', 'informational', ?1)",
+                    [format!("<State><Schedule>{id}</Schedule><Event>completed</Event></State>")],
+                )
+                .unwrap();
+            }
+        }
+        let first = Staging::open(&path).unwrap().stored("srv", 10).unwrap();
+        assert_eq!(first.len(), 2);
+        let mut ids = Vec::new();
+        for (r, id) in first.iter().zip(["A", "B"]) {
+            let (rid, created) = crate::mo::report::identity_in(&r.data)
+                .unwrap_or_else(|| panic!("no identity: {}", r.data));
+            assert_eq!(rid.len(), 32, "{}", r.data);
+            assert!(
+                r.data.starts_with(&format!(
+                    "<State><ReportID>{rid}</ReportID><Created>{created}</Created><Schedule>{id}</Schedule>"
+                )),
+                "{}",
+                r.data
+            );
+            ids.push(rid);
+        }
+        assert_ne!(ids[0], ids[1]);
+        let again = Staging::open(&path).unwrap().stored("srv", 10).unwrap();
+        assert_eq!(again, first, "kept on every later open");
     }
 }

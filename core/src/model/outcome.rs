@@ -103,6 +103,14 @@ pub struct Firing {
 pub struct Report {
     /// Outbox id; acknowledge with it.
     pub id: i64,
+    /// Stable identifier of this report (32 lowercase hex digits, 128
+    /// random bits), assigned when it was queued and the same on every
+    /// delivery: a server that has processed a report with this id has
+    /// seen it already. Different for every report, also for the
+    /// `deferred` report and the final report of one occurrence.
+    pub report_id: String,
+    /// When the report was created (queued), UTC.
+    pub created: Timestamp,
     /// The occurrence reported.
     pub firing: Firing,
 }

@@ -40,6 +40,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub(crate) use outbox::new_report_id;
+pub use outbox::{Dropped, OutboxRow, Pushed};
 pub use schema::SCHEMA_VERSION;
 
 /// Store failures.
@@ -423,6 +425,8 @@ impl Tx<'_> {
 mod tests {
     use super::*;
 
+    const T: jiff::Timestamp = jiff::Timestamp::UNIX_EPOCH;
+
     #[test]
     fn reopening_restores_schedules_tasks_and_journal() {
         let dir = tempfile::tempdir().unwrap();
@@ -529,20 +533,68 @@ mod tests {
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
     }
 
+    /// Report identity: a store of the previous version (schema 1) with
+    /// a queued report and an eviction count opens with both given a
+    /// stable id (different ones) and a creation time (the engine's last
+    /// known time), the same on every later open; new reports get new ids.
+    #[test]
+    fn a_version_1_store_gives_its_queued_reports_an_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            migrate_schema(&c, VersionIn::UserVersion, &schema::MIGRATIONS[..1]).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(
+                "INSERT INTO meta (key, value) VALUES ('last_now', '2026-12-01T12:05:00Z');
+                 INSERT INTO outbox (owner, body) VALUES ('srv', '{\"due\": \"2026-12-01T12:00:00Z\"}');
+                 INSERT INTO outbox_dropped (owner, count) VALUES ('srv', 4);",
+            )
+            .unwrap();
+        }
+        let (row, dropped) = {
+            let s = Store::open(&path).unwrap();
+            let rows = s.pending_reports(None, 10).unwrap();
+            assert_eq!(rows.len(), 1);
+            (rows[0].clone(), s.dropped("srv").unwrap().unwrap())
+        };
+        assert_eq!(row.report_id.len(), 32);
+        assert!(row.report_id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(row.created, "2026-12-01T12:05:00Z");
+        assert_eq!(dropped.count, 4);
+        assert_eq!(dropped.report_id.len(), 32);
+        assert_ne!(dropped.report_id, row.report_id);
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.pending_reports(None, 10).unwrap(),
+            std::slice::from_ref(&row)
+        );
+        assert_eq!(s.dropped("srv").unwrap(), Some(dropped));
+        let tx = s.tx().unwrap();
+        let new = tx.push_report("srv", "{}", 10, T).unwrap();
+        tx.commit().unwrap();
+        assert_ne!(new.report_id, row.report_id);
+        assert_eq!(
+            s.pending_reports(None, 10).unwrap()[1].created,
+            T.to_string()
+        );
+    }
+
     #[test]
     fn outbox_evicts_oldest_first_and_counts_drops_per_owner() {
         let mut s = Store::open_in_memory().unwrap();
         let tx = s.tx().unwrap();
         for i in 0..5 {
             let owner = if i % 2 == 0 { "a" } else { "b" };
-            tx.push_report(owner, &format!("r{i}"), 3).unwrap();
+            tx.push_report(owner, &format!("r{i}"), 3, T).unwrap();
         }
         tx.commit().unwrap();
         let left: Vec<String> = s
             .pending_reports(None, 10)
             .unwrap()
             .into_iter()
-            .map(|r| r.2)
+            .map(|r| r.body)
             .collect();
         assert_eq!(left, ["r2", "r3", "r4"]);
         assert_eq!(s.dropped_reports("a").unwrap(), 1);
@@ -553,9 +605,9 @@ mod tests {
     fn report_ids_are_never_reused_after_the_outbox_empties() {
         let mut s = Store::open_in_memory().unwrap();
         let tx = s.tx().unwrap();
-        let (first, _) = tx.push_report("a", "x", 10).unwrap();
+        let first = tx.push_report("a", "x", 10, T).unwrap().rid;
         tx.ack_reports("a", &[first]).unwrap();
-        let (second, _) = tx.push_report("a", "y", 10).unwrap();
+        let second = tx.push_report("a", "y", 10, T).unwrap().rid;
         tx.commit().unwrap();
         assert!(
             second > first,
@@ -567,14 +619,14 @@ mod tests {
     fn ack_removes_only_the_owners_reports() {
         let mut s = Store::open_in_memory().unwrap();
         let tx = s.tx().unwrap();
-        let (ra, _) = tx.push_report("a", "x", 10).unwrap();
-        let (rb, _) = tx.push_report("b", "y", 10).unwrap();
+        let ra = tx.push_report("a", "x", 10, T).unwrap().rid;
+        let rb = tx.push_report("b", "y", 10, T).unwrap().rid;
         tx.commit().unwrap();
         let tx = s.tx().unwrap();
         assert_eq!(tx.ack_reports("a", &[ra, rb]).unwrap(), 1);
         tx.commit().unwrap();
         let left = s.pending_reports(None, 10).unwrap();
         assert_eq!(left.len(), 1);
-        assert_eq!(left[0].0, rb);
+        assert_eq!(left[0].rid, rb);
     }
 }

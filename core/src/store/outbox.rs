@@ -1,7 +1,82 @@
 //! The report outbox: bounded, oldest evicted first with a per-owner count
-//! of evictions; ids never reused.
+//! of evictions; ids never reused. Every report, and every owner's
+//! eviction report, carries a stable identity assigned when it is written
+//! ([`new_report_id`] and the creation time), kept until acknowledged.
 
 use super::*;
+
+/// A report as the outbox keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Outbox id (never reused); acknowledge with it.
+    pub rid: i64,
+    /// The server it is for.
+    pub owner: String,
+    /// The report body (the engine's JSON).
+    pub body: String,
+    /// Stable report identifier (32 lowercase hex digits).
+    pub report_id: String,
+    /// When the report was created (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// An owner's evicted reports, as one report with its own identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    /// How many of the owner's reports were evicted since its last
+    /// acknowledgement.
+    pub count: u64,
+    /// Identifier of the eviction report (the same until acknowledged,
+    /// while the count grows).
+    pub report_id: String,
+    /// When the first of these evictions happened (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// A report just queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    /// Its outbox id.
+    pub rid: i64,
+    /// Its stable identifier.
+    pub report_id: String,
+    /// How many older reports the full outbox evicted for it.
+    pub evicted: u64,
+}
+
+/// A new report identifier: 32 lowercase hex digits, 128 bits from the
+/// operating system's random source, so that ids are unique per device
+/// across restarts and across a store that was deleted and created again.
+/// Should the random source fail, the bits come from std's per-process
+/// random hash keys, the time and a counter (still unique in practice).
+pub(crate) fn new_report_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for (i, chunk) in b.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(n);
+            h.write_u128(t);
+            h.write_usize(i);
+            h.write_u32(std::process::id());
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(32);
+    for x in b {
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    s
+}
 
 impl Store {
     /// Reports waiting for `owner` (all owners when `None`), oldest first, at most `limit`.
@@ -9,20 +84,31 @@ impl Store {
         &self,
         owner: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let map = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(OutboxRow {
+                rid: r.get(0)?,
+                owner: r.get(1)?,
+                body: r.get(2)?,
+                report_id: r.get(3)?,
+                created: r.get(4)?,
+            })
+        };
         let rows = match owner {
             Some(o) => self
                 .conn
                 .prepare_cached(
-                    "SELECT rid, owner, body FROM outbox WHERE owner = ?1 ORDER BY rid LIMIT ?2",
+                    "SELECT rid, owner, body, report_id, created FROM outbox
+                     WHERE owner = ?1 ORDER BY rid LIMIT ?2",
                 )?
                 .query_map(params![o, limit], map)?
                 .collect::<Result<Vec<_>, _>>()?,
             None => self
                 .conn
-                .prepare_cached("SELECT rid, owner, body FROM outbox ORDER BY rid LIMIT ?1")?
+                .prepare_cached(
+                    "SELECT rid, owner, body, report_id, created FROM outbox ORDER BY rid LIMIT ?1",
+                )?
                 .query_map(params![limit], map)?
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -31,15 +117,25 @@ impl Store {
 
     /// How many reports of `owner` were evicted since its last acknowledgement.
     pub fn dropped_reports(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(self.dropped(owner)?.map_or(0, |d| d.count))
+    }
+
+    /// The reports of `owner` evicted since its last acknowledgement, with
+    /// the identity of the report that tells it (`None`: none evicted).
+    pub fn dropped(&self, owner: &str) -> Result<Option<Dropped>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT count FROM outbox_dropped WHERE owner = ?1",
-                [owner],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .unwrap_or(0) as u64)
+            .prepare_cached(
+                "SELECT count, report_id, created FROM outbox_dropped WHERE owner = ?1",
+            )?
+            .query_row([owner], |r| {
+                Ok(Dropped {
+                    count: r.get::<_, i64>(0)? as u64,
+                    report_id: r.get(1)?,
+                    created: r.get(2)?,
+                })
+            })
+            .optional()?)
     }
 
     /// Number of reports in the outbox.
@@ -52,18 +148,25 @@ impl Store {
 }
 
 impl Tx<'_> {
-    /// Appends a report for `owner`; when the outbox then holds more than
-    /// `capacity` reports, evicts the oldest and counts them as dropped for
-    /// their owners. Returns the new report id and how many were evicted.
+    /// Appends a report for `owner`, created at `created`, with a new
+    /// [`new_report_id`]; when the outbox then holds more than `capacity`
+    /// reports, evicts the oldest and counts them as dropped for their
+    /// owners (an owner's first eviction since its last acknowledgement
+    /// gives its eviction report an identity, created at `created`).
     pub fn push_report(
         &self,
         owner: &str,
         body: &str,
         capacity: usize,
-    ) -> Result<(i64, u64), StoreError> {
+        created: jiff::Timestamp,
+    ) -> Result<Pushed, StoreError> {
+        let report_id = new_report_id();
+        let created = created.to_string();
         self.tx
-            .prepare_cached("INSERT INTO outbox (owner, body) VALUES (?1, ?2)")?
-            .execute(params![owner, body])?;
+            .prepare_cached(
+                "INSERT INTO outbox (owner, body, report_id, created) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![owner, body, report_id, created])?;
         let rid = self.tx.last_insert_rowid();
         let len: i64 = self
             .tx
@@ -71,7 +174,11 @@ impl Tx<'_> {
             .query_row([], |r| r.get(0))?;
         let excess = len - i64::try_from(capacity).unwrap_or(i64::MAX);
         if excess <= 0 {
-            return Ok((rid, 0));
+            return Ok(Pushed {
+                rid,
+                report_id,
+                evicted: 0,
+            });
         }
         let victims: Vec<(i64, String)> = self
             .tx
@@ -84,12 +191,17 @@ impl Tx<'_> {
                 .execute([vrid])?;
             self.tx
                 .prepare_cached(
-                    "INSERT INTO outbox_dropped (owner, count) VALUES (?1, 1)
+                    "INSERT INTO outbox_dropped (owner, count, report_id, created)
+                     VALUES (?1, 1, ?2, ?3)
                      ON CONFLICT(owner) DO UPDATE SET count = count + 1",
                 )?
-                .execute([vowner])?;
+                .execute(params![vowner, new_report_id(), created])?;
         }
-        Ok((rid, victims.len() as u64))
+        Ok(Pushed {
+            rid,
+            report_id,
+            evicted: victims.len() as u64,
+        })
     }
 
     /// Removes acknowledged reports of `owner`; resets its dropped count.

@@ -55,6 +55,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         owner TEXT PRIMARY KEY,
         count INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 2: report identity. Every queued report gets a stable id (32 hex
+    // digits, 128 random bits) and its creation time (RFC 3339, UTC), so
+    // a server can recognise a re-delivery; the eviction report of an
+    // owner likewise. Reports queued before this version get theirs now:
+    // a random id, and as creation time the engine's last known time (the
+    // injected clock; the SDK never reads the system clock), else the
+    // occurrence's run or due time.
+    "ALTER TABLE outbox ADD COLUMN report_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN created TEXT NOT NULL DEFAULT '';
+    UPDATE outbox SET report_id = lower(hex(randomblob(16))),
+        created = coalesce((SELECT value FROM meta WHERE key = 'last_now'),
+                           json_extract(body, '$.run_at'), json_extract(body, '$.due'),
+                           '1970-01-01T00:00:00Z');
+    ALTER TABLE outbox_dropped ADD COLUMN report_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox_dropped ADD COLUMN created TEXT NOT NULL DEFAULT '';
+    UPDATE outbox_dropped SET report_id = lower(hex(randomblob(16))),
+        created = coalesce((SELECT value FROM meta WHERE key = 'last_now'),
+                           '1970-01-01T00:00:00Z');",
 ];
 
 /// The schema version this build writes.

@@ -6,11 +6,13 @@
 //! the body limit is refused at once (413), a longer body when it crosses
 //! the limit (413); a body that does not arrive within the I/O timeout
 //! gets 408, a broken one 400. TLS handshakes and request headers have the
-//! same timeout.
+//! same timeout. For tests, an answer can be lost on purpose
+//! ([`crate::RunningServer::lose_answers_to_reports`]): the request is
+//! handled, then the connection is closed without a response.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -28,6 +30,19 @@ use tokio_rustls::TlsAcceptor;
 use crate::state::{HttpIn, HttpOut, Shared};
 
 const LOG: &str = "dmsched::dm_server";
+
+/// The service's error: the answer is dropped and hyper closes the
+/// connection without a response (fault injection).
+#[derive(Debug)]
+struct LostAnswer;
+
+impl std::fmt::Display for LostAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("answer lost on purpose (fault injection)")
+    }
+}
+
+impl std::error::Error for LostAnswer {}
 
 /// Accepts connections until `stop` changes; then drops them all.
 pub(crate) async fn accept_loop(
@@ -82,7 +97,7 @@ where
     let svc = service_fn(move |req| {
         let shared = shared.clone();
         let host = host.clone();
-        async move { Ok::<_, Infallible>(respond(req, shared, scheme, &host).await) }
+        async move { respond(req, shared, scheme, &host).await }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -99,7 +114,7 @@ async fn respond(
     shared: Arc<Shared>,
     scheme: &str,
     default_host: &str,
-) -> Response<Full<Bytes>> {
+) -> Result<Response<Full<Bytes>>, LostAnswer> {
     let (parts, body) = req.into_parts();
     let header = |name: &str| {
         parts
@@ -132,25 +147,55 @@ async fn respond(
         let mut r = to_response(shared.refuse(&http_in, 405, "only POST is served"));
         r.headers_mut()
             .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return Ok(r);
     }
     let declared = header(CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > shared.body_limit as u64) {
-        return to_response(shared.refuse(&http_in, 413, "Content-Length above the body limit"));
+        return Ok(to_response(shared.refuse(
+            &http_in,
+            413,
+            "Content-Length above the body limit",
+        )));
     }
     let limited = Limited::new(body, shared.body_limit).collect();
     let bytes = match tokio::time::timeout(shared.io_timeout, limited).await {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return to_response(shared.refuse(&http_in, 413, "body above the limit"));
+            return Ok(to_response(shared.refuse(
+                &http_in,
+                413,
+                "body above the limit",
+            )));
         }
         Ok(Err(e)) => {
-            return to_response(shared.refuse(&http_in, 400, &format!("broken body: {e}")));
+            return Ok(to_response(shared.refuse(
+                &http_in,
+                400,
+                &format!("broken body: {e}"),
+            )));
         }
-        Err(_) => return to_response(shared.refuse(&http_in, 408, "body not received in time")),
+        Err(_) => {
+            return Ok(to_response(shared.refuse(
+                &http_in,
+                408,
+                "body not received in time",
+            )));
+        }
     };
     http_in.body = &bytes;
-    to_response(shared.handle(&http_in))
+    let lose = shared.lose_answers.load(Ordering::SeqCst) > 0;
+    let reports_before = lose.then(|| shared.recorder.generic_alerts().len());
+    let out = shared.handle(&http_in);
+    if reports_before.is_some_and(|n| shared.recorder.generic_alerts().len() > n)
+        && shared
+            .lose_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        tracing::info!(target: LOG, "losing the answer to a message with reports (fault injection)");
+        return Err(LostAnswer);
+    }
+    Ok(to_response(out))
 }
 
 fn to_response(out: HttpOut) -> Response<Full<Bytes>> {

@@ -133,6 +133,17 @@ impl RunningServer {
         self.shared.set_account(account);
     }
 
+    /// Fault injection (a lost acknowledgement): the next `n` device
+    /// messages that carry a Generic Alert 1226 are read and handled as
+    /// usual — recorded, the session moves on — and then their connection
+    /// is closed without an answer, so the device never learns that the
+    /// server received its reports.
+    pub fn lose_answers_to_reports(&self, n: u32) {
+        self.shared
+            .lose_answers
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Sessions in progress.
     pub fn active_sessions(&self) -> usize {
         self.shared.active_sessions()

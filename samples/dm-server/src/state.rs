@@ -68,6 +68,9 @@ pub(crate) struct Shared {
     pub(crate) io_timeout: std::time::Duration,
     inner: Mutex<Inner>,
     rng: SystemRandom,
+    /// Fault injection: how many more answers to device messages carrying
+    /// a Generic Alert 1226 to lose ([`crate::RunningServer::lose_answers_to_reports`]).
+    pub(crate) lose_answers: std::sync::atomic::AtomicU32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,6 +98,7 @@ impl Shared {
                 accounts_file: config.accounts_file.clone(),
             }),
             rng: SystemRandom::new(),
+            lose_answers: std::sync::atomic::AtomicU32::new(0),
         }
     }
 

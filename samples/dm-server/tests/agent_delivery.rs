@@ -3,7 +3,9 @@
 //! a session to its owner as soon as a report is queued
 //! (`Agent::deliver_reports`); while the server cannot be reached the
 //! device retries with exponential backoff (`next_wakeup` says when), and
-//! each report arrives exactly once when it is back. Reports of
+//! each report arrives once when it is back (no answer is lost here:
+//! delivery is at least once, and a report sent again keeps its
+//! `ReportID`, see `report_identity.rs`). Reports of
 //! `next_session` tasks do not make the device call.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -45,7 +47,8 @@ fn results(srv: &RunningServer) -> Vec<String> {
         .collect()
 }
 
-/// 6.1.7.4, 6.3.4.1.10: immediate delivery, retried with backoff, exactly once.
+/// 6.1.7.4, 6.3.4.1.10: immediate delivery, retried with backoff; each
+/// report received once.
 #[test]
 fn immediate_reports_open_a_session_and_are_retried_with_backoff() {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -163,7 +163,7 @@ async fn a_schedule_installed_over_dm_runs_offline_and_reports() {
     assert_eq!(
         of_type("org.dmsched.scheduling.result").len(),
         1,
-        "reports arrive exactly once"
+        "each report arrives once (no answer was lost)"
     );
     assert!(
         of_type("org.dmsched.scheduling.state")

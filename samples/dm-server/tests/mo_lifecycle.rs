@@ -2,7 +2,8 @@
 //! steps 5–8): a modification by node Replace, and the automatic ends —
 //! `max_runs`, an ending event, an ending expression, the validity window
 //! (nothing before `valid_from`, expired at `valid_until`). Each end
-//! reaches the owner as a state report (Generic Alert 1226) exactly once,
+//! reaches the owner as a state report (Generic Alert 1226), once (no
+//! answer is lost here; a report sent again would keep its `ReportID`),
 //! and the server reads the states it left behind.
 
 use std::sync::atomic::Ordering;

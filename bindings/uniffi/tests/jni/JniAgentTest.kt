@@ -75,6 +75,9 @@ fun testNativeAgent(root: File) {
         val reports = a.pendingReports(SERVER_ID)
         ok(reports.contains("\"source\":\"./Scheduling/Schedules/S1/Tasks/T1\"") &&
             reports.contains("\"meta_type\":\"org.dmsched.scheduling.result\""), "a report waits: $reports")
+        ok(Regex("\"report_id\":\"[0-9a-f]{32}\"").containsMatchIn(reports) &&
+            reports.contains("\"created_ms\":$due") && reports.contains("\"data\":\"<Result><ReportID>"),
+            "the report's identity: $reports")
         val booted = a.postEvent("boot", null, due + 60_000)
         ok(booted.contains("\"schedule\":\"S2\"") && booted.contains("\"outcome\":\"ran\"") && prompts.get() == 1,
             "the prompt accepted S2: $booted")

@@ -134,6 +134,9 @@ fun testAgentFullClient(root: File) {
             reports[0].metaType == "org.dmsched.scheduling.result" && reports[0].data.contains("<Outcome>ran</Outcome>") &&
             reports[0].id != null && reports[0].mark == "informational",
             "a result report waits for the server: $reports")
+        ok(reports[0].reportId.length == 32 && reports[0].createdMs == due &&
+            reports[0].data.startsWith("<Result><ReportID>${reports[0].reportId}</ReportID>"),
+            "the report's identity: ${reports[0]}")
         val booted = agent.postEvent("boot", null, due + MIN)
         ok(booted.size == 1 && booted[0].schedule == "S2" && booted[0].outcome == Outcome.RAN && prompt.asked.get() == 1,
             "the event ran S2 after the prompt: $booted")

@@ -55,7 +55,7 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
 
     fun setTimeZone(zone: String, nowMs: Long) = nativeSetTimeZone(h(), zone, nowMs)
 
-    /** `{"reports": [{"id", "firing"}], "dropped": n}` for [owner] (every owner when null), oldest first. */
+    /** `{"reports": [{"id", "report_id", "created", "firing"}], "dropped": n}` (`report_id`: the report's stable identifier) for [owner] (every owner when null), oldest first. */
     fun pendingReports(owner: String?, limit: Int): String = nativePendingReports(h(), owner, limit)
 
     /** [owner]'s server received these reports; returns how many were removed. */

@@ -17,6 +17,6 @@ interface NativeHost {
      */
     fun execute(contextJson: String, actionsJson: String): String
 
-    /** A report (`{"id", "firing"}`) waits in the outbox; acknowledge it once delivered. */
+    /** A report (`{"id", "report_id", "created", "firing"}`) waits in the outbox; acknowledge it once delivered. */
     fun reportReady(reportJson: String)
 }
