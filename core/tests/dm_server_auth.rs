@@ -422,14 +422,12 @@ fn an_unauthenticated_server_is_challenged_and_nothing_it_sends_runs() {
     }
 }
 
-/// An unauthenticated server's Status does not acknowledge a queued alert
-/// (a report would be dropped from the queue undelivered), and its Final
-/// does not end the session: it gets the challenge; the authenticated
-/// server then ends it, and the alert is still not delivered.
-#[test]
-fn an_unauthenticated_status_acknowledges_no_alert() {
-    let t = tree(Some(AuthType::Digest));
-    let target = TreeTarget::new(&t, clock());
+/// A session with one queued 1226 alert; the CmdID it went with.
+fn start_with_alert<'a>(
+    target: &'a TreeTarget<'a>,
+    t: &Tree,
+    sid: u16,
+) -> (Session<'a>, Outgoing, Command) {
     let alert = ClientAlert {
         code: 1226,
         correlator: None,
@@ -439,12 +437,12 @@ fn an_unauthenticated_status_acknowledges_no_alert() {
             ..Item::default()
         },
     };
-    let (mut s, first) = Session::start(
-        &target,
+    let (s, first) = Session::start(
+        target,
         None,
-        session_account(&t, SERVER).unwrap(),
+        session_account(t, SERVER).unwrap(),
         SessionConfig::default(),
-        Initiation::Client { session_id: 0x32 },
+        Initiation::Client { session_id: sid },
         &[alert],
     )
     .unwrap();
@@ -466,39 +464,58 @@ fn an_unauthenticated_status_acknowledges_no_alert() {
         data: "200".into(),
         ..Status::default()
     });
-    let o = match s
-        .receive(build(ServerMsg {
-            session: "32",
-            msg_id: 1,
-            answering: first.msg_id,
-            device_code: 212,
-            device_chal: None,
-            commands: vec![ack],
-            final_: true,
-            proof: Proof::None,
-        }))
-        .unwrap()
-    {
-        Step::Send(o) => o,
-        Step::Done(sum) => panic!("an unauthenticated Final ended the session: {sum:?}"),
+    (s, first, ack)
+}
+
+/// An unauthenticated server's Status does not acknowledge a queued alert
+/// (a report would be dropped from the queue undelivered), and its Final
+/// does not end the session: it gets the challenge; the authenticated
+/// server then ends it without acknowledging, and the alert is still not
+/// delivered.
+#[test]
+fn an_unauthenticated_status_acknowledges_no_alert() {
+    let t = tree(Some(AuthType::Digest));
+    let target = TreeTarget::new(&t, clock());
+    let (mut s, first, ack) = start_with_alert(&target, &t, 0x32);
+    let refused = ServerMsg {
+        commands: vec![ack],
+        proof: Proof::None,
+        ..get_msg("32", 1, first.msg_id, Proof::None)
     };
-    let (code, nonce) = header_status(&o, 1).unwrap();
+    let (code, nonce, o) =
+        exchange(&mut s, refused).expect("an unauthenticated Final ended the session");
     assert_eq!(code, 407);
     let nonce = nonce.unwrap();
-    match s
-        .receive(build(ServerMsg {
-            session: "32",
-            msg_id: 2,
-            answering: o.msg_id,
-            device_code: 212,
-            device_chal: None,
-            commands: vec![],
-            final_: true,
-            proof: Proof::Md5(&nonce, SPW),
-        }))
-        .unwrap()
-    {
+    let authentic = ServerMsg {
+        commands: vec![],
+        ..get_msg("32", 2, o.msg_id, Proof::Md5(&nonce, SPW))
+    };
+    match s.receive(build(authentic)).unwrap() {
         Step::Done(sum) => assert!(sum.alerts_delivered.is_empty(), "{sum:?}"),
+        Step::Send(o) => panic!("{:?}", syncml::decode(&o.body)),
+    }
+}
+
+/// A server refused once sends its Statuses again, signed, still referring
+/// to the device message that carried the alert: that acknowledges it.
+#[test]
+fn a_refused_server_acknowledges_an_alert_when_it_sends_its_status_again() {
+    let t = tree(Some(AuthType::Digest));
+    let target = TreeTarget::new(&t, clock());
+    let (mut s, first, ack) = start_with_alert(&target, &t, 0x33);
+    let refused = ServerMsg {
+        commands: vec![ack.clone()],
+        ..get_msg("33", 1, first.msg_id, Proof::Md5(b"stale", SPW))
+    };
+    let (code, nonce, o) = exchange(&mut s, refused).unwrap();
+    assert_eq!(code, 401);
+    let nonce = nonce.unwrap();
+    let again = ServerMsg {
+        commands: vec![ack],
+        ..get_msg("33", 2, o.msg_id, Proof::Md5(&nonce, SPW))
+    };
+    match s.receive(build(again)).unwrap() {
+        Step::Done(sum) => assert_eq!(sum.alerts_delivered, [0], "{sum:?}"),
         Step::Send(o) => panic!("{:?}", syncml::decode(&o.body)),
     }
 }

@@ -59,8 +59,10 @@ pub struct Session<'a> {
     last_msg_id: String,
     /// Package 1, kept to be sent again when the server challenges.
     pkg1: Vec<Queued>,
-    /// CmdID of each client alert in the last message.
-    alerts_in_flight: Vec<(String, usize)>,
+    /// (MsgID, CmdID, index) of each client alert sent in this session: a
+    /// server that was refused resends its Statuses for them later, still
+    /// referring to the message that carried them.
+    alerts_in_flight: Vec<(String, String, usize)>,
     outbox: Outbox,
     large_in: Option<LargeIn>,
     peer_max_msg: Option<usize>,
@@ -226,8 +228,13 @@ impl<'a> Session<'a> {
         let hdr = self.header(msg_id);
         let max = self.peer_max_msg.unwrap_or(self.cfg.peer_max_msg_size);
         let built = self.outbox.build(hdr, self.cfg.encoding, max)?;
-        self.alerts_in_flight = built.alerts;
         self.last_msg_id = msg_id.to_string();
+        self.alerts_in_flight.extend(
+            built
+                .alerts
+                .into_iter()
+                .map(|(cmd, i)| (self.last_msg_id.clone(), cmd, i)),
+        );
         self.summary.sent += 1;
         Ok(Outgoing {
             url: self.url.clone(),
@@ -421,16 +428,20 @@ impl<'a> Session<'a> {
     }
 
     fn on_status(&mut self, st: &Status, trusted: bool) -> Result<Option<Verdict>, SessionError> {
-        if st.msg_ref.as_deref().is_some_and(|m| m != self.last_msg_id) {
-            return Ok(None);
-        }
+        let msg_ref = st.msg_ref.as_deref().unwrap_or(&self.last_msg_id);
         if st.cmd == "SyncHdr" || st.cmd_ref.as_deref() == Some("0") {
+            if msg_ref != self.last_msg_id {
+                return Ok(None);
+            }
             return self.auth.on_header_status(st, trusted, self.tree).map(Some);
         }
         let cmd_ref = st.cmd_ref.as_deref().unwrap_or("");
         // Only an authenticated server acknowledges an alert: a replayed or
         // forged Status must not drop a report from the queue.
-        if let Some(&(_, i)) = self.alerts_in_flight.iter().find(|(id, _)| id == cmd_ref)
+        if let Some(&(_, _, i)) = self
+            .alerts_in_flight
+            .iter()
+            .find(|(m, id, _)| m == msg_ref && id == cmd_ref)
             && trusted
             && (200..300).contains(&st.code())
             && !self.summary.alerts_delivered.contains(&i)
