@@ -280,6 +280,10 @@ fn an_account_file_without_server_credential_is_refused_unless_it_opts_out() {
             r#", "allow_unauthenticated_server": true, "server": {"auth": "DIGEST", "secret": "s"}"#,
             "choose one",
         ),
+        (
+            r#", "server": {"auth": "BASIC", "secret": "s"}"#,
+            "use DIGEST or HMAC",
+        ),
     ] {
         let e = parse(&account_json(extra)).unwrap_err();
         assert!(e.contains(why), "{extra}: {e}");

@@ -293,6 +293,10 @@ fn an_account_without_server_credential_needs_the_explicit_opt_out() {
     let mut both = account("acc4", "srv4", "x");
     both.allow_unauthenticated_server = true;
     assert_eq!(status(t.add_account(&both, now())), 400);
+    // A Basic server credential is replayable: not server authentication.
+    let mut basic = account("acc5", "srv5", "x");
+    basic.auths[1].auth_type = AuthType::Basic;
+    assert_eq!(status(t.add_account(&basic, now())), 400);
 
     no_srvcred.allow_unauthenticated_server = true;
     t.add_account(&no_srvcred, now()).unwrap();

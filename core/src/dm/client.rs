@@ -660,6 +660,20 @@ impl AccountFile {
                 nonce,
             })
         };
+        let mut auths = vec![cred(&self.client, AuthLevel::Client)?];
+        if let Some(s) = &self.server {
+            auths.push(cred(s, AuthLevel::Server)?);
+        }
+        if auths
+            .iter()
+            .any(|a| a.level == AuthLevel::Server && a.auth_type == tree::AuthType::Basic)
+        {
+            return Err(ClientError::Account(
+                "a BASIC server credential is the same in every session (a captured one can \
+                 be replayed): use DIGEST or HMAC"
+                    .into(),
+            ));
+        }
         if self.allow_unauthenticated_server {
             if self.server.is_some() {
                 return Err(ClientError::Account(
@@ -680,10 +694,6 @@ impl AccountFile {
                  \"secret\": …}} or opt out with \"allow_unauthenticated_server\": true",
                 self.server_id
             )));
-        }
-        let mut auths = vec![cred(&self.client, AuthLevel::Client)?];
-        if let Some(s) = &self.server {
-            auths.push(cred(s, AuthLevel::Server)?);
         }
         let node: String = self
             .server_id

@@ -154,7 +154,15 @@ const OPT_OUT: &str = "AllowUnauthenticatedServer";
 /// Why `account` may not be provisioned or used as far as server
 /// authentication goes (6.1.1.2.1), if it may not.
 pub fn server_auth_problem(account: &Account) -> Option<String> {
-    let has_srvcred = account.auths.iter().any(|a| a.level == AuthLevel::Server);
+    let srvcred = account.auths.iter().find(|a| a.level == AuthLevel::Server);
+    if srvcred.is_some_and(|a| a.auth_type == AuthType::Basic) {
+        return Some(format!(
+            "account {:?}: a BASIC server credential is the same in every session (a \
+             captured one can be replayed): use DIGEST or HMAC",
+            account.server_id
+        ));
+    }
+    let has_srvcred = srvcred.is_some();
     match (has_srvcred, account.allow_unauthenticated_server) {
         (true, false) | (false, true) => None,
         (false, false) => Some(format!(
