@@ -862,3 +862,38 @@ async fn hmac_sessions_follow_one_another_and_package_zero_still_verifies() {
         srv.account(DEVICE).unwrap().server_nonce
     );
 }
+
+/// The sample server answers the device's challenge on its own credential:
+/// it signs with a server nonce the device no longer holds (HMAC), the
+/// device answers 401 with a new nonce and runs nothing, the server sends
+/// its Statuses and the step again signed with that nonce, and the script
+/// runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_signing_with_a_stale_nonce_is_challenged_and_signs_again() {
+    let pki = test_pki(&["localhost"]);
+    let stale = server_account(ClientAuth::Md5, ServerAuth::Hmac)
+        .with_nonces(CLIENT_NONCE, b"a-nonce-the-device-replaced");
+    let srv = server(
+        &pki,
+        stale,
+        r#"{"steps": [[{"get": "./DevInfo/DevId"}]]}"#,
+        64 * 1024,
+    )
+    .await;
+    let dev = device(
+        &srv.url(),
+        "DIGEST",
+        Some("HMAC"),
+        PASSWORD,
+        SessionConfig::default(),
+    );
+    dev.session(&pki).await;
+    let rec = srv.recorder();
+    let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
+    assert_eq!(hdr.first(), Some(&401), "{hdr:?}");
+    assert!(hdr[1..].iter().all(|&c| c == 200), "{hdr:?}");
+    let get: Vec<u16> = rec.statuses_for("Get").iter().map(|s| s.code).collect();
+    assert_eq!(get, [401, 200]);
+    assert_eq!(rec.results().len(), 1, "read once, when authenticated");
+    assert_eq!(rec.results()[0].data, DEVICE);
+}
