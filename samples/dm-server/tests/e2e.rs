@@ -759,11 +759,18 @@ async fn pair(
     device: (&str, Option<&str>),
     script: &str,
 ) -> (TestPki, RunningServer, Device) {
+    pair_with(server_account(server.0, server.1), device, script).await
+}
+
+/// [`pair`] with this server account.
+async fn pair_with(
+    account: Account,
+    (client, server_scheme): (&str, Option<&str>),
+    script: &str,
+) -> (TestPki, RunningServer, Device) {
     let pki = test_pki(&["localhost"]);
-    let account = server_account(server.0, server.1);
-    let srv = self::server(&pki, account, script, 64 * 1024).await;
-    let (client, server_scheme) = device;
-    let dev = self::device(
+    let srv = server(&pki, account, script, 64 * 1024).await;
+    let dev = device(
         &srv.url(),
         client,
         server_scheme,
@@ -870,23 +877,14 @@ async fn hmac_sessions_follow_one_another_and_package_zero_still_verifies() {
 /// runs once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_signing_with_a_stale_nonce_is_challenged_and_signs_again() {
-    let pki = test_pki(&["localhost"]);
     let stale = server_account(ClientAuth::Md5, ServerAuth::Hmac)
         .with_nonces(CLIENT_NONCE, b"a-nonce-the-device-replaced");
-    let srv = server(
-        &pki,
+    let (pki, srv, dev) = pair_with(
         stale,
+        ("DIGEST", Some("HMAC")),
         r#"{"steps": [[{"get": "./DevInfo/DevId"}]]}"#,
-        64 * 1024,
     )
     .await;
-    let dev = device(
-        &srv.url(),
-        "DIGEST",
-        Some("HMAC"),
-        PASSWORD,
-        SessionConfig::default(),
-    );
     dev.session(&pki).await;
     let rec = srv.recorder();
     let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
