@@ -80,6 +80,8 @@ struct ServerMsg<'a> {
     commands: Vec<Command>,
     final_: bool,
     proof: Proof<'a>,
+    /// NoResp on the SyncHdr: no Status (so no new nonce) comes back.
+    no_resp: bool,
 }
 
 fn build(m: ServerMsg<'_>) -> Incoming {
@@ -120,6 +122,7 @@ fn build(m: ServerMsg<'_>) -> Incoming {
             msg_id: m.msg_id.to_string(),
             target: Locus::uri(DEV),
             source: Locus::uri(URL),
+            no_resp: m.no_resp,
             cred,
             ..SyncHdr::default()
         },
@@ -153,6 +156,7 @@ fn get_msg<'a>(session: &'a str, msg_id: u32, answering: u32, proof: Proof<'a>) 
         commands: vec![get("2", "./DevInfo/DevId")],
         final_: true,
         proof,
+        no_resp: false,
     }
 }
 
@@ -396,6 +400,7 @@ fn an_unauthenticated_server_is_challenged_and_nothing_it_sends_runs() {
                     ],
                     final_: false,
                     proof,
+                    no_resp: false,
                 }))
                 .unwrap(),
             );
@@ -565,6 +570,7 @@ fn the_last_hmac_message_of_a_session_is_not_accepted_again_in_a_later_one() {
         commands: vec![],
         final_: true,
         proof: Proof::Hmac(&n1, SPW),
+        no_resp: false,
     };
     let captured = build(last.clone());
     assert!(exchange(&mut s, last).is_none(), "ended");
@@ -608,6 +614,8 @@ struct Sent {
     msg_id: u32,
     /// The nonce its credential was computed over (none: no credential).
     nonce: Option<Vec<u8>>,
+    /// NoResp on its header: acceptance shows in its Get's Status.
+    no_resp: bool,
 }
 
 /// What the property test saw accepted.
@@ -665,6 +673,7 @@ fn random_history(seed: u64, scheme: AuthType) {
                     } else {
                         vec![]
                     };
+                    let no_resp = !commands.is_empty() && rng.random_bool(0.15);
                     let incoming = build(ServerMsg {
                         session: &hex,
                         msg_id: next_id,
@@ -674,6 +683,7 @@ fn random_history(seed: u64, scheme: AuthType) {
                         commands,
                         final_: rng.random_bool(0.6),
                         proof,
+                        no_resp,
                     });
                     if challenge {
                         client_chals += 1;
@@ -682,6 +692,7 @@ fn random_history(seed: u64, scheme: AuthType) {
                         incoming,
                         msg_id: next_id,
                         nonce: with_cred.then(|| known.clone()),
+                        no_resp,
                     }
                 }
             };
@@ -689,10 +700,16 @@ fn random_history(seed: u64, scheme: AuthType) {
             prev = Some(sent.clone());
             let trace = std::env::var("DMS_TRACE").is_ok();
             let (accepted, answer) = match s.receive(sent.incoming.clone()) {
+                Ok(Step::Send(o)) if sent.no_resp => {
+                    let ran = statuses(&o)
+                        .iter()
+                        .any(|(c, code)| c == "Get" && *code == 200);
+                    (ran, Some((None, None, o)))
+                }
                 Ok(Step::Send(o)) => {
                     let (code, nonce) = header_status(&o, sent.msg_id)
                         .unwrap_or_else(|| panic!("seed {seed}: no Status on the server's header"));
-                    (code < 300, Some((code, nonce, o)))
+                    (code < 300, Some((Some(code), nonce, o)))
                 }
                 // Only an authenticated Final without commands ends it.
                 Ok(Step::Done(_)) => (true, None),
@@ -728,7 +745,7 @@ fn random_history(seed: u64, scheme: AuthType) {
                         None => true,
                     },
                 };
-                if first_use && let Some((_, nonce, _)) = &answer {
+                if first_use && let Some((Some(_), nonce, _)) = &answer {
                     let new = nonce.clone().unwrap_or_else(|| {
                         panic!("seed {seed}: no new server nonce in the answer after a successful check")
                     });
@@ -741,7 +758,7 @@ fn random_history(seed: u64, scheme: AuthType) {
                     if let Some(n) = nonce {
                         known = n;
                     }
-                    server_ok |= code == 212;
+                    server_ok |= code == Some(212);
                     last_out = o;
                 }
                 None => break,
@@ -753,7 +770,8 @@ fn random_history(seed: u64, scheme: AuthType) {
 /// 6.1.1.1.2 (replays are detected), 6.1.1.2.1: over 400 random histories
 /// (MD5 and HMAC server credentials; challenges both ways, failures,
 /// retries, abandoned sessions, repeated messages, replays of any earlier
-/// server message across sessions, session ids that repeat) no MD5 server
+/// server message across sessions, session ids that repeat, headers with
+/// NoResp) no MD5 server
 /// credential is accepted in two sessions, no HMAC message is accepted
 /// twice, and the first answer after a successful check carries a new
 /// server nonce, the one stored.
@@ -768,4 +786,31 @@ fn no_server_credential_is_accepted_twice_under_random_session_interleavings() {
         };
         random_history(0x14_0000 + case, scheme);
     }
+}
+
+/// HMAC without an answer in between (the server's header says NoResp, so
+/// no Status brings a new nonce): the same message again (the same MAC) is
+/// refused and runs nothing; the server's next message, signed with the
+/// same nonce, is accepted.
+#[test]
+fn an_hmac_message_is_not_accepted_twice_in_one_session_even_without_an_answer() {
+    let t = tree(Some(AuthType::Hmac));
+    let target = TreeTarget::new(&t, clock());
+    let (mut s, first) = start(&target, &t, 0x41);
+    let quiet = ServerMsg {
+        final_: false,
+        no_resp: true,
+        commands: vec![add("2", "./Once")],
+        ..get_msg("41", 1, first.msg_id, Proof::Hmac(b"s0", SPW))
+    };
+    let o = send(s.receive(build(quiet.clone())).unwrap());
+    assert_eq!(statuses(&o), [("Add".to_string(), 200)]);
+    t.device().delete("./Once", clock()()).unwrap();
+    let o = send(s.receive(build(quiet)).unwrap());
+    assert_eq!(statuses(&o), [("Add".to_string(), 401)], "run twice");
+    assert!(t.device().get("./Once").is_err());
+    let (code, _, o) =
+        exchange(&mut s, get_msg("41", 2, o.msg_id, Proof::Hmac(b"s0", SPW))).unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(statuses(&o), [("Get".to_string(), 200)]);
 }

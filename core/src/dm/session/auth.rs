@@ -54,10 +54,13 @@ pub(crate) struct AuthState {
     /// the stored nonce is rotated at once (every time it verifies), and
     /// later messages of the same session may still use these.
     session_nonces: Vec<Nonce>,
+    /// The HMAC MACs of the server's messages accepted in this session.
+    hmacs_accepted: Vec<String>,
     /// This session's id.
     session_id: u16,
-    /// The stored server nonce was issued by this session.
-    nonce_issued_here: bool,
+    /// The stored server nonce was issued by this session, or first
+    /// authenticated a message in it.
+    nonce_of_this_session: bool,
     rng: SystemRandom,
 }
 
@@ -76,7 +79,8 @@ impl AuthState {
     pub(crate) fn new(acct: Account, max_retries: u32, session_id: u16) -> AuthState {
         AuthState {
             session_id,
-            nonce_issued_here: false,
+            hmacs_accepted: Vec::new(),
+            nonce_of_this_session: false,
             acct,
             client_ok: false,
             retries: 0,
@@ -239,6 +243,10 @@ impl AuthState {
                 Some(Err(_)) => 401,
                 Some(Ok(h)) if h.username != a.server_id => 401,
                 Some(Ok(_)) if !usable => 401,
+                // A MAC this session already accepted: the same message
+                // again (possible only while no answer has replaced the
+                // nonce, as after a header with NoResp).
+                Some(Ok(h)) if self.hmacs_accepted.contains(&h.mac) => 401,
                 Some(Ok(h)) => {
                     match auth::verify_hmac(
                         &h,
@@ -246,7 +254,10 @@ impl AuthState {
                         a.server_nonce.as_bytes(),
                         body,
                     ) {
-                        Ok(()) => 200,
+                        Ok(()) => {
+                            self.hmacs_accepted.push(h.mac);
+                            200
+                        }
                         Err(_) => 401,
                     }
                 }
@@ -362,7 +373,7 @@ impl AuthState {
     /// that had this session's id (that message could be replayed; see the
     /// module documentation).
     fn stored_nonce_usable(&self) -> bool {
-        self.nonce_issued_here || self.acct.server_nonce_used_in != Some(self.session_id)
+        self.nonce_of_this_session || self.acct.server_nonce_used_in != Some(self.session_id)
     }
 
     /// Records, durably and before the message is acted on, that the stored
@@ -373,6 +384,7 @@ impl AuthState {
                 .map_err(|e| SessionError::Storage(e.to_string()))?;
             self.acct.server_nonce_used_in = Some(self.session_id);
         }
+        self.nonce_of_this_session = true;
         Ok(())
     }
 
@@ -384,7 +396,7 @@ impl AuthState {
             .map_err(|e| SessionError::Storage(e.to_string()))?;
         self.acct.server_nonce = nonce;
         self.acct.server_nonce_used_in = None;
-        self.nonce_issued_here = true;
+        self.nonce_of_this_session = true;
         Ok(())
     }
 }
