@@ -322,19 +322,58 @@ fn an_account_without_server_credential_needs_the_explicit_opt_out() {
         status(t.add("srv1", "./DMAcc/acc1/Ext", &Payload::interior(), now())),
         425
     );
-    assert_eq!(
-        status(t.add(
-            "srv1",
-            "./DMAcc/acc1/Ext/AllowUnauthenticatedServer",
-            &Payload::leaf(dmsched::tree::Format::Bool, "true"),
-            now()
-        )),
-        404
-    );
+    assert_eq!(server_opts_out(&t), 404);
     assert!(
         !t.account("srv1")
             .unwrap()
             .unwrap()
             .allow_unauthenticated_server
     );
+}
+
+/// The HMAC replay defence's record (docs/dm-client.md): the session id in
+/// which the stored server nonce authenticated a message is kept until a
+/// new server nonce is stored; the server can read it but not change it,
+/// and the `Ext` node it lives in gives the server no way to add the
+/// opt-out.
+#[test]
+fn the_session_of_the_server_nonce_is_kept_until_a_new_nonce() {
+    let t = tree();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), None);
+    t.set_account_nonce_use("srv1", 0x4a, now()).unwrap();
+    t.set_account_nonce_use("srv1", 0x4b, now()).unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), Some(0x4b));
+    assert_eq!(
+        t.get("srv1", "./DMAcc/acc1/Ext/ServerNonceUsedIn").unwrap()[0].text(),
+        "004B"
+    );
+    assert_eq!(
+        status(t.replace(
+            "srv1",
+            "./DMAcc/acc1/Ext/ServerNonceUsedIn",
+            &Payload::chr("0000"),
+            now()
+        )),
+        425
+    );
+    assert_eq!(server_opts_out(&t), 425);
+    // The client nonce leaves it alone; a new server nonce clears it.
+    t.set_account_nonce("srv1", AuthLevel::Client, b"c1", now())
+        .unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), Some(0x4b));
+    t.set_account_nonce("srv1", AuthLevel::Server, b"s1", now())
+        .unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), None);
+    assert_eq!(status(t.account_nonce_use("nobody")), 404);
+}
+
+/// srv1 tries to add the opt-out to its own account: the status.
+fn server_opts_out(t: &Tree) -> u16 {
+    let opt_out = Payload::leaf(dmsched::tree::Format::Bool, "true");
+    status(t.add(
+        "srv1",
+        "./DMAcc/acc1/Ext/AllowUnauthenticatedServer",
+        &opt_out,
+        now(),
+    ))
 }
