@@ -608,9 +608,11 @@ enum dms_status dms_agent_post_event(struct dms_agent *a,
 /**
  * Provisions a DM account (bootstrap) from an account file's JSON:
  * `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
- * "server"?: {...}, "ca_pem"?: "path", "allow_plain_http"?, "encoding"?}`
- * (nonces base64; a JSON object, `server_id` 1–256 bytes without control
- * characters). `ca_pem` (may be NULL) is the server's trust anchor as
+ * "server": {...} | "allow_unauthenticated_server": true, "ca_pem"?: "path",
+ * "allow_plain_http"?, "encoding"?}` (nonces base64; a JSON object,
+ * `server_id` 1–256 bytes without control characters; the server must
+ * authenticate itself unless the account opts out, docs/dm-client.md).
+ * `ca_pem` (may be NULL) is the server's trust anchor as
  * PEM text; without it the file's `ca_pem` path (relative to the working
  * directory) or the public roots are trusted. `*out_server_id` (may be
  * NULL) gets the server id (free with `dms_string_free`). The server

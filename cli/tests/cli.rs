@@ -539,7 +539,7 @@ async fn a_device_killed_between_install_and_firing_runs_once_and_its_report_arr
         serde_json::to_string(&doc).unwrap()
     );
     let acct = Account::new("kill-srv", "IMEI:4242", "dev", "pw", ClientAuth::Md5, "spw")
-        .with_server_auth(ServerAuth::None)
+        .with_server_auth(ServerAuth::Md5)
         .with_nonces(b"c0", b"s0");
     let srv = start(
         ServerConfig::new(vec![acct], Script::from_json(&script).unwrap()).with_tls(pki.identity()),
@@ -550,7 +550,8 @@ async fn a_device_killed_between_install_and_firing_runs_once_and_its_report_arr
         dir.path(),
         "account.json",
         &format!(
-            r#"{{"server_id": "kill-srv", "server_url": "{}", "client": {{"auth": "DIGEST", "name": "dev", "secret": "pw", "nonce": "YzA="}}, "ca_pem": "ca.pem"}}"#,
+            r#"{{"server_id": "kill-srv", "server_url": "{}", "client": {{"auth": "DIGEST", "name": "dev", "secret": "pw", "nonce": "YzA="}},
+                "server": {{"auth": "DIGEST", "secret": "spw", "nonce": "czA="}}, "ca_pem": "ca.pem"}}"#,
             srv.url()
         ),
     );

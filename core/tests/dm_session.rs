@@ -61,6 +61,7 @@ fn tree() -> Tree {
                     nonce: Some(b"s0".to_vec()),
                 },
             ],
+            allow_unauthenticated_server: false,
         },
         clock()(),
     )
@@ -79,6 +80,10 @@ fn account(server_auth: Option<AuthType>) -> Account {
         server_auth,
         server_secret: Secret::new("spw"),
         server_nonce: Nonce::new(b"s0".to_vec()),
+        // These protocol tests are about other things; the ones about server
+        // authentication set `server_auth` (6.1.1.2.1).
+        allow_unauthenticated_server: server_auth.is_none(),
+        server_nonce_used_in: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn account(node: &str, server: &str, secret: &str) -> Account {
                 nonce: None,
             },
         ],
+        allow_unauthenticated_server: false,
     }
 }
 
@@ -259,6 +260,7 @@ fn account_api_returns_secrets_and_stores_nonces() {
 
     let mut one_level = account("acc3", "srv3", "x");
     one_level.auths.truncate(1);
+    one_level.allow_unauthenticated_server = true;
     t.add_account(&one_level, now()).unwrap();
     assert_eq!(
         status(t.set_account_nonce("srv3", AuthLevel::Server, b"x", now())),
@@ -267,4 +269,111 @@ fn account_api_returns_secrets_and_stores_nonces() {
     t.remove_account("srv3", now()).unwrap();
     assert!(t.account("srv3").unwrap().is_none());
     assert_eq!(status(t.get("srv3", "./DMAcc/acc3")), 404);
+}
+
+/// 6.1.1.2.1 (the client MUST authenticate the server): an account without
+/// a server credential (SRVCRED) is refused at provisioning unless it opts
+/// out explicitly; the opt-out is a device-only leaf that the server can
+/// read but neither create nor change; a credential and the opt-out
+/// together are refused too.
+#[test]
+fn an_account_without_server_credential_needs_the_explicit_opt_out() {
+    let t = tree();
+    let mut no_srvcred = account("acc3", "srv3", "x");
+    no_srvcred.auths.truncate(1);
+    let e = t.add_account(&no_srvcred, now()).unwrap_err();
+    assert_eq!(e.status(), 400);
+    let text = e.to_string();
+    assert!(
+        text.contains("no server credential") && text.contains("allow_unauthenticated_server"),
+        "{text}"
+    );
+    assert!(t.account("srv3").unwrap().is_none(), "nothing stored");
+
+    let mut both = account("acc4", "srv4", "x");
+    both.allow_unauthenticated_server = true;
+    assert_eq!(status(t.add_account(&both, now())), 400);
+    // A Basic server credential is replayable: not server authentication.
+    let mut basic = account("acc5", "srv5", "x");
+    basic.auths[1].auth_type = AuthType::Basic;
+    assert_eq!(status(t.add_account(&basic, now())), 400);
+
+    no_srvcred.allow_unauthenticated_server = true;
+    t.add_account(&no_srvcred, now()).unwrap();
+    let stored = t.account("srv3").unwrap().unwrap();
+    assert!(stored.allow_unauthenticated_server);
+    assert_eq!(
+        t.get("srv3", "./DMAcc/acc3/Ext/AllowUnauthenticatedServer")
+            .unwrap()[0]
+            .text(),
+        "true"
+    );
+    // The server may not lift or set the opt-out itself.
+    assert_eq!(
+        status(t.replace(
+            "srv3",
+            "./DMAcc/acc3/Ext/AllowUnauthenticatedServer",
+            &Payload::leaf(dmsched::tree::Format::Bool, "false"),
+            now()
+        )),
+        425
+    );
+    assert_eq!(
+        status(t.add("srv1", "./DMAcc/acc1/Ext", &Payload::interior(), now())),
+        425
+    );
+    assert_eq!(server_opts_out(&t), 404);
+    assert!(
+        !t.account("srv1")
+            .unwrap()
+            .unwrap()
+            .allow_unauthenticated_server
+    );
+}
+
+/// The HMAC replay defence's record (docs/dm-client.md): the session id in
+/// which the stored server nonce authenticated a message is kept until a
+/// new server nonce is stored; the server can read it but not change it,
+/// and the `Ext` node it lives in gives the server no way to add the
+/// opt-out.
+#[test]
+fn the_session_of_the_server_nonce_is_kept_until_a_new_nonce() {
+    let t = tree();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), None);
+    t.set_account_nonce_use("srv1", 0x4a, now()).unwrap();
+    t.set_account_nonce_use("srv1", 0x4b, now()).unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), Some(0x4b));
+    assert_eq!(
+        t.get("srv1", "./DMAcc/acc1/Ext/ServerNonceUsedIn").unwrap()[0].text(),
+        "004B"
+    );
+    assert_eq!(
+        status(t.replace(
+            "srv1",
+            "./DMAcc/acc1/Ext/ServerNonceUsedIn",
+            &Payload::chr("0000"),
+            now()
+        )),
+        425
+    );
+    assert_eq!(server_opts_out(&t), 425);
+    // The client nonce leaves it alone; a new server nonce clears it.
+    t.set_account_nonce("srv1", AuthLevel::Client, b"c1", now())
+        .unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), Some(0x4b));
+    t.set_account_nonce("srv1", AuthLevel::Server, b"s1", now())
+        .unwrap();
+    assert_eq!(t.account_nonce_use("srv1").unwrap(), None);
+    assert_eq!(status(t.account_nonce_use("nobody")), 404);
+}
+
+/// srv1 tries to add the opt-out to its own account: the status.
+fn server_opts_out(t: &Tree) -> u16 {
+    let opt_out = Payload::leaf(dmsched::tree::Format::Bool, "true");
+    status(t.add(
+        "srv1",
+        "./DMAcc/acc1/Ext/AllowUnauthenticatedServer",
+        &opt_out,
+        now(),
+    ))
 }

@@ -132,6 +132,8 @@ fn the_tree_persists_across_reopen() {
                     secret: Some("p".into()),
                     nonce: None,
                 }],
+                // Persistence, not authentication, is under test here.
+                allow_unauthenticated_server: true,
             },
             now(),
         )

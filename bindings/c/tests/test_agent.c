@@ -631,6 +631,20 @@ static void test_agent_errors_have_statuses_and_messages(void) {
                                " \"client\": {\"auth\": \"ROT13\", \"name\": \"n\", \"secret\": \"s\"}}",
                             NULL, T0, NULL) == DMS_NO_ACCOUNT);
   CHECK_ERROR("ROT13");
+  /* 6.1.1.2.1: no server credential is refused unless the account opts out
+     explicitly, with a JSON true (the core's account file, as everywhere). */
+  CHECK(dms_agent_provision(a, "{\"server_id\": \"s\", \"server_url\": \"https://x/\","
+                               " \"client\": {\"auth\": \"DIGEST\", \"name\": \"n\", \"secret\": \"s\"}}",
+                            NULL, T0, NULL) == DMS_NO_ACCOUNT);
+  CHECK_ERROR("allow_unauthenticated_server");
+  CHECK(dms_agent_provision(a, "{\"server_id\": \"s\", \"server_url\": \"https://x/\","
+                               " \"client\": {\"auth\": \"DIGEST\", \"name\": \"n\", \"secret\": \"s\"},"
+                               " \"allow_unauthenticated_server\": \"true\"}",
+                            NULL, T0, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_agent_provision(a, "{\"server_id\": \"s\", \"server_url\": \"https://x/\","
+                               " \"client\": {\"auth\": \"DIGEST\", \"name\": \"n\", \"secret\": \"s\"},"
+                               " \"allow_unauthenticated_server\": true}",
+                            NULL, T0, NULL) == DMS_OK);
 
   /* Notifications: garbage, and a package #0 whose digest was tampered with. */
   account_of(acct, sizeof acct, SERVER, srv.url);

@@ -170,8 +170,9 @@ impl Agent {
     }
 
     /// Provisions a DM account (bootstrap) from its JSON form (`server_id`,
-    /// `server_url`, `client` {`auth`, `name`, `secret`, `nonce`}, optional
-    /// `server`, `allow_plain_http`; docs/dm-client.md) and returns its
+    /// `server_url`, `client` {`auth`, `name`, `secret`, `nonce`}, the
+    /// `server` credential (required unless `allow_unauthenticated_server`
+    /// is `true`), `allow_plain_http`; docs/dm-client.md) and returns its
     /// server id. `caPem` is the server's TLS trust anchor (PEM); without it
     /// the public roots are trusted. `AlreadyExists` if the server has one.
     #[uniffi::method(default(ca_pem = None))]

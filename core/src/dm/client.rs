@@ -245,6 +245,12 @@ impl ManagementTree for TreeTarget<'_> {
             .set_account_nonce(server_id, level, nonce.as_bytes(), (self.clock)())
             .map_err(status)
     }
+
+    fn save_nonce_use(&self, server_id: &str, session_id: u16) -> Result<(), DmStatus> {
+        self.tree
+            .set_account_nonce_use(server_id, session_id, (self.clock)())
+            .map_err(status)
+    }
 }
 
 /// The client could not run a session.
@@ -293,6 +299,11 @@ pub fn session_account(tree: &Tree, server_id: &str) -> Result<Account, ClientEr
         .iter()
         .find(|x| x.level == AuthLevel::Client)
         .ok_or_else(|| ClientError::Account(format!("account {server_id} has no CLCRED")))?;
+    // Accounts stored before server authentication was required are refused
+    // here too (6.1.1.2.1).
+    if let Some(problem) = tree::server_auth_problem(&a) {
+        return Err(ClientError::Account(problem));
+    }
     let srv = a.auths.iter().find(|x| x.level == AuthLevel::Server);
     Ok(Account {
         server_id: a.server_id.clone(),
@@ -304,6 +315,8 @@ pub fn session_account(tree: &Tree, server_id: &str) -> Result<Account, ClientEr
         server_auth: srv.map(|s| to_auth(s.auth_type)),
         server_secret: Secret::new(srv.and_then(|s| s.secret.clone()).unwrap_or_default()),
         server_nonce: Nonce::new(srv.and_then(|s| s.nonce.clone()).unwrap_or_default()),
+        allow_unauthenticated_server: a.allow_unauthenticated_server,
+        server_nonce_used_in: tree.account_nonce_use(server_id)?,
     })
 }
 
@@ -392,8 +405,9 @@ impl DmClient {
     pub fn accept_notification(&self, bytes: &[u8]) -> Result<AcceptedNotification, ClientError> {
         let (_, n, _) =
             Notification::parse(bytes).map_err(|e| ClientError::Notification(e.to_string()))?;
-        let acct = session_account(&self.tree, &n.server_id).map_err(|_| {
-            ClientError::Notification(format!("no account for server {}", n.server_id))
+        let acct = session_account(&self.tree, &n.server_id).map_err(|e| match e {
+            ClientError::Account(why) => ClientError::Notification(why),
+            _ => ClientError::Notification(format!("no account for server {}", n.server_id)),
         })?;
         let v = notification::verify(
             bytes,
@@ -592,9 +606,16 @@ pub struct AccountFile {
     pub name: Option<String>,
     /// The device's credential toward the server (CLCRED).
     pub client: CredentialFile,
-    /// The server's credential toward the device (SRVCRED), if required.
+    /// The server's credential toward the device (SRVCRED). Required
+    /// unless `allow_unauthenticated_server` is `true` (6.1.1.2.1).
     #[serde(default)]
     pub server: Option<CredentialFile>,
+    /// The explicit opt-out from DM-level server authentication: a JSON
+    /// `true` (nothing else) lets the account go without `server`. Only
+    /// with an `https://` `server_url` and without `allow_plain_http`: TLS
+    /// must then authenticate the server (docs/dm-client.md).
+    #[serde(default)]
+    pub allow_unauthenticated_server: bool,
     /// PEM trust anchors for the server's TLS certificate (a path,
     /// relative to the account file).
     #[serde(default)]
@@ -686,6 +707,37 @@ impl AccountFile {
         if let Some(s) = &self.server {
             auths.push(cred(s, AuthLevel::Server)?);
         }
+        if auths
+            .iter()
+            .any(|a| a.level == AuthLevel::Server && a.auth_type == tree::AuthType::Basic)
+        {
+            return Err(ClientError::Account(
+                "a BASIC server credential is the same in every session (a captured one can \
+                 be replayed): use DIGEST or HMAC"
+                    .into(),
+            ));
+        }
+        if self.allow_unauthenticated_server {
+            if self.server.is_some() {
+                return Err(ClientError::Account(
+                    "allow_unauthenticated_server with a server credential: choose one".into(),
+                ));
+            }
+            if self.allow_plain_http || !self.server_url.starts_with("https://") {
+                return Err(ClientError::Account(
+                    "allow_unauthenticated_server needs an https:// server_url and no \
+                     allow_plain_http: TLS must then authenticate the server"
+                        .into(),
+                ));
+            }
+        } else if self.server.is_none() {
+            return Err(ClientError::Account(format!(
+                "account {:?} has no \"server\" credential: the server must authenticate \
+                 itself (6.1.1.2.1); add \"server\": {{\"auth\": \"DIGEST\" or \"HMAC\", \
+                 \"secret\": …}} or opt out with \"allow_unauthenticated_server\": true",
+                self.server_id
+            )));
+        }
         let node: String = self
             .server_id
             .chars()
@@ -701,6 +753,7 @@ impl AccountFile {
                 addr_type: "URI".into(),
             }],
             auths,
+            allow_unauthenticated_server: self.allow_unauthenticated_server,
         })
     }
 }

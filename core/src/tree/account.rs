@@ -7,6 +7,13 @@
 //! so that no other server can read or change it, and `./DMAcc` itself has
 //! `Get=*`: servers cannot Add accounts (bootstrap goes through
 //! [`Tree::add_account`]).
+//!
+//! The server must authenticate itself (6.1.1.2.1): an account needs a
+//! `SRVCRED` credential unless it explicitly opts out with
+//! [`Account::allow_unauthenticated_server`], stored as
+//! `./DMAcc/<X>/Ext/AllowUnauthenticatedServer` = `true` (a leaf only the
+//! device writes: its ACL is `Get=<ServerID>`, and a server has no Add right
+//! on its account to create it).
 
 use base64::Engine as _;
 use jiff::Timestamp;
@@ -132,14 +139,56 @@ pub struct Account {
     /// `AppAuth/<X>` entries, provisioned as `AppAuth/CLCRED` and
     /// `AppAuth/SRVCRED` (one per level).
     pub auths: Vec<AppAuth>,
+    /// The opt-out from DM-level server authentication: `true` lets an
+    /// account without a `SRVCRED` credential run sessions, for
+    /// deployments where something else authenticates the server (TLS with
+    /// the server's own trust anchor, see docs/dm-client.md). `false`
+    /// (the default) refuses such an account at provisioning and at session
+    /// start. Stored as `Ext/AllowUnauthenticatedServer`.
+    pub allow_unauthenticated_server: bool,
+}
+
+/// The leaf under `./DMAcc/<X>` that records the opt-out.
+const OPT_OUT: &str = "AllowUnauthenticatedServer";
+
+/// Why `account` may not be provisioned or used as far as server
+/// authentication goes (6.1.1.2.1), if it may not.
+pub fn server_auth_problem(account: &Account) -> Option<String> {
+    let srvcred = account.auths.iter().find(|a| a.level == AuthLevel::Server);
+    if srvcred.is_some_and(|a| a.auth_type == AuthType::Basic) {
+        return Some(format!(
+            "account {:?}: a BASIC server credential is the same in every session (a \
+             captured one can be replayed): use DIGEST or HMAC",
+            account.server_id
+        ));
+    }
+    let has_srvcred = srvcred.is_some();
+    match (has_srvcred, account.allow_unauthenticated_server) {
+        (true, false) | (false, true) => None,
+        (false, false) => Some(format!(
+            "account {:?} has no server credential (SRVCRED): the server must authenticate \
+             itself (6.1.1.2.1); provision one (DIGEST or HMAC) or opt out explicitly with \
+             allow_unauthenticated_server",
+            account.server_id
+        )),
+        (true, true) => Some(format!(
+            "account {:?} has a server credential (SRVCRED) and allow_unauthenticated_server: \
+             choose one",
+            account.server_id
+        )),
+    }
 }
 
 impl Tree {
     /// Provisions `account` (bootstrap). 418 if its node or its ServerID
-    /// already exists; 400 for a bad ServerID or two credentials of one
-    /// level.
+    /// already exists; 400 for a bad ServerID, two credentials of one
+    /// level, or no server credential without the explicit opt-out
+    /// ([`Account::allow_unauthenticated_server`], 6.1.1.2.1).
     pub fn add_account(&self, account: &Account, now: Timestamp) -> Result<(), TreeError> {
         validate_server_id(&account.server_id)?;
+        if let Some(problem) = server_auth_problem(account) {
+            return Err(bad(problem));
+        }
         let levels: Vec<_> = account.auths.iter().map(|a| a.level).collect();
         if levels
             .iter()
@@ -216,6 +265,13 @@ impl Tree {
                 let data = entry.child("AAuthData")?;
                 let b64 = base64::engine::general_purpose::STANDARD.encode(nonce);
                 let payload = Payload::leaf(Format::B64, b64);
+                if level == AuthLevel::Server {
+                    // A new server nonce has authenticated nothing yet.
+                    let used = base.child("Ext")?.child(NONCE_USED_IN)?;
+                    if c.db.exists(&used)? {
+                        c.db.delete_subtree(&used)?;
+                    }
+                }
                 return if c.db.exists(&data)? {
                     c.replace_value(&data, &payload, now)
                 } else {
@@ -228,6 +284,60 @@ impl Tree {
             )))
         })
     }
+}
+
+impl Tree {
+    /// Records that the stored server nonce of `server_id` authenticated a
+    /// message in the session `session_id` (the DM session's replay
+    /// defence: that nonce is not accepted again in a later session with
+    /// the same id). Storing a new server nonce clears it. Kept in
+    /// `./DMAcc/<X>/Ext/ServerNonceUsedIn` (4 hex digits), readable by the
+    /// server, written only by the device.
+    pub fn set_account_nonce_use(
+        &self,
+        server_id: &str,
+        session_id: u16,
+        now: Timestamp,
+    ) -> Result<(), TreeError> {
+        self.write(Who::Device, "set_account_nonce_use", DMACC, |c| {
+            let base = find(c, server_id)?.ok_or_else(|| no_account(server_id))?;
+            let ext = base.child("Ext")?;
+            if !c.db.exists(&ext)? {
+                c.add_uri(&ext, &Payload::interior(), now)?;
+            }
+            let used = ext.child(NONCE_USED_IN)?;
+            let payload = Payload::chr(&format!("{session_id:04X}"));
+            if c.db.exists(&used)? {
+                return c.replace_value(&used, &payload, now);
+            }
+            c.add_uri(&used, &payload, now)?;
+            device_only(c, &used, server_id)
+        })
+    }
+
+    /// The session in which the stored server nonce of `server_id`
+    /// authenticated a message, if it did ([`Tree::set_account_nonce_use`]).
+    pub fn account_nonce_use(&self, server_id: &str) -> Result<Option<u16>, TreeError> {
+        self.read(Who::Device, "account_nonce_use", DMACC, |c| {
+            let base = find(c, server_id)?.ok_or_else(|| no_account(server_id))?;
+            Ok(text(c, &base.child("Ext")?.child(NONCE_USED_IN)?)?
+                .and_then(|t| u16::from_str_radix(&t, 16).ok()))
+        })
+    }
+}
+
+/// The leaf under `./DMAcc/<X>/Ext` that records where the stored server
+/// nonce was used.
+const NONCE_USED_IN: &str = "ServerNonceUsedIn";
+
+/// Gives `uri` the ACL `Get=<server_id>`: the server reads it, only the
+/// device writes it.
+fn device_only(c: &Ctx<'_>, uri: &Uri, server_id: &str) -> Result<(), TreeError> {
+    let mut row =
+        c.db.node(uri)?
+            .ok_or_else(|| TreeError::Failed(format!("{uri} vanished")))?;
+    row.acl = Acl::only(server_id, &[AclCmd::Get])?.to_string();
+    c.db.update(&row)
 }
 
 fn no_account(server_id: &str) -> TreeError {
@@ -280,6 +390,13 @@ fn provision(c: &Ctx<'_>, base: &Uri, a: &Account, now: Timestamp) -> Result<(),
         leaf(&e.child("Addr")?, &ad.addr)?;
         leaf(&e.child("AddrType")?, &ad.addr_type)?;
     }
+    if a.allow_unauthenticated_server {
+        let ext = base.child("Ext")?;
+        c.add_uri(&ext, &Payload::interior(), now)?;
+        let opt_out = ext.child(OPT_OUT)?;
+        c.add_uri(&opt_out, &Payload::leaf(Format::Bool, "true"), now)?;
+        device_only(c, &opt_out, &a.server_id)?;
+    }
     let auths = base.child("AppAuth")?;
     c.add_uri(&auths, &Payload::interior(), now)?;
     for au in &a.auths {
@@ -313,6 +430,9 @@ fn read_account(c: &Ctx<'_>, base: &Uri, server_id: &str) -> Result<Account, Tre
         pref_con_ref: text(c, &base.child("PrefConRef")?)?,
         addrs: Vec::new(),
         auths: Vec::new(),
+        // Only the exact value the device writes counts.
+        allow_unauthenticated_server: text(c, &base.child("Ext")?.child(OPT_OUT)?)?.as_deref()
+            == Some("true"),
     };
     let addrs = base.child("AppAddr")?;
     for name in c.db.children(&addrs)? {

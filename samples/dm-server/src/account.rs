@@ -56,11 +56,13 @@ impl ClientAuth {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerAuth {
-    /// No server credential.
-    #[default]
+    /// No server credential (for devices whose account opts out of server
+    /// authentication; a dmsched device refuses such a server by default).
     None,
     /// `syncml:auth-md5` `Cred` in the server's SyncHdr, over `server_nonce`,
-    /// until the device answers 212.
+    /// until the device answers 212. The default: devices must
+    /// authenticate the server (OMA DM 6.1.1.2.1).
+    #[default]
     Md5,
     /// `x-syncml-hmac` header on every response, over `server_nonce`.
     Hmac,
@@ -105,8 +107,9 @@ fn default_server_nonce() -> Vec<u8> {
 }
 
 impl Account {
-    /// An account with no server credential and the default initial nonces
-    /// (`initial-client-nonce`, `initial-server-nonce`, as bytes).
+    /// An account with the server's MD5 credential (the default) and the
+    /// default initial nonces (`initial-client-nonce`,
+    /// `initial-server-nonce`, as bytes).
     pub fn new(
         server_id: impl Into<String>,
         device_id: impl Into<String>,
@@ -122,7 +125,7 @@ impl Account {
             client_password: client_password.into(),
             client_auth,
             server_password: server_password.into(),
-            server_auth: ServerAuth::None,
+            server_auth: ServerAuth::default(),
             client_nonce: default_client_nonce(),
             server_nonce: default_server_nonce(),
         }

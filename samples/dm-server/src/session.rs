@@ -17,7 +17,7 @@ use dmsched::dm::auth::Nonce;
 use dmsched::dm::syncml::{Command, Encoding, Locus, Meta, SyncHdr, SyncMl};
 use ring::rand::SecureRandom;
 
-use crate::account::{Account, ClientAuth};
+use crate::account::{Account, ClientAuth, ServerAuth};
 use crate::auth::{self, Check};
 use crate::large_object::{Assembly, OutChunk};
 use crate::outgoing::{OutMsg, status};
@@ -117,6 +117,13 @@ pub(crate) struct Session {
     pub(crate) sent: HashMap<(String, String), Sent>,
     pub(crate) initiated_by: String,
     pub(crate) trigger_matched: Option<bool>,
+    /// The Statuses (all but the SyncHdr one) of the last message sent: if
+    /// the device refuses that message's credential, they go again with
+    /// the step.
+    last_statuses: Vec<dmsched::dm::syncml::Status>,
+    /// Its end is in the record (it may be kept a while after, see
+    /// [`Session::last_credential_unconfirmed`]).
+    pub(crate) recorded: bool,
 }
 
 impl Session {
@@ -150,6 +157,20 @@ impl Session {
             sent: HashMap::new(),
             initiated_by: "unknown".into(),
             trigger_matched: None,
+            recorded: false,
+            last_statuses: Vec::new(),
+        }
+    }
+
+    /// Whether the server's last message carried a credential the device has
+    /// not confirmed (MD5 before its 212; HMAC always, every message being
+    /// checked): a device that refuses it answers once more, with the new
+    /// nonce, and the server must sign its last message again.
+    pub(crate) fn last_credential_unconfirmed(&self, account: &Account) -> bool {
+        match account.server_auth {
+            ServerAuth::None => false,
+            ServerAuth::Md5 => !self.server_accepted,
+            ServerAuth::Hmac => true,
         }
     }
 
@@ -206,6 +227,16 @@ impl Session {
         // previous one may have changed the server nonce.
         out.msg.hdr = self.server_hdr(cx, msg);
         let ended = self.decide(cx, msg, &mut out, &flow);
+        self.last_statuses = out
+            .msg
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Status(s) if s.cmd != "SyncHdr" => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
         Reply {
             msg: out.msg,
             ended,
@@ -399,6 +430,11 @@ impl Session {
                 return Some(SessionEnd::ServerAuthRejected);
             }
             self.chunk_out = None;
+            // The refused message's Statuses (acknowledging the device's
+            // alerts, say) count for nothing on the device: again.
+            for st in std::mem::take(&mut self.last_statuses) {
+                out.push_status(st);
+            }
             self.outbox = self
                 .current_step
                 .and_then(|i| self.script.step_commands(i))

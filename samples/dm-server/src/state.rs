@@ -16,7 +16,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::account::{self, Account};
 use crate::auth;
 use crate::config::ServerConfig;
-use crate::record::{Record, RecordedRequest, RecordedSession, RecordedTrigger, Recorder, now};
+use crate::record::{
+    Record, RecordedRequest, RecordedSession, RecordedTrigger, Recorder, SessionEnd, now,
+};
 use crate::script::Script;
 use crate::session::{Cx, Limits, Session};
 
@@ -236,6 +238,10 @@ impl Shared {
             };
         };
         let key = (device.clone(), session_id.clone());
+        // A new session that happens to reuse the id of an ended one kept.
+        if msg.hdr.msg_id.trim() == "1" && sessions.get(&key).is_some_and(|s| s.recorded) {
+            sessions.remove(&key);
+        }
         let session = sessions.entry(key.clone()).or_insert_with(|| {
             *next_token += 1;
             Session::new(
@@ -260,19 +266,29 @@ impl Shared {
             body: req.body,
         };
         let reply = session.handle(&mut cx, msg);
-        if let Some(end) = reply.ended
-            && let Some(s) = sessions.remove(&key)
-        {
-            self.recorder.push(Record::Session(RecordedSession {
-                time: now(),
-                device_id: s.device_id.clone(),
-                session_id: s.session_id.clone(),
-                initiated_by: s.initiated_by.clone(),
-                trigger_matched: s.trigger_matched,
-                messages: s.msgs_in,
-                end,
-            }));
+        if let Some(end) = reply.ended {
+            // The device may still refuse the server's credential on the
+            // last message (401/407 + Chal: a nonce it rotated): the session
+            // is kept until the device's next session, to answer that.
+            let keep =
+                end == SessionEnd::Completed && session.last_credential_unconfirmed(cx.account);
+            if !std::mem::replace(&mut session.recorded, true) {
+                self.recorder.push(Record::Session(RecordedSession {
+                    time: now(),
+                    device_id: session.device_id.clone(),
+                    session_id: session.session_id.clone(),
+                    initiated_by: session.initiated_by.clone(),
+                    trigger_matched: session.trigger_matched,
+                    messages: session.msgs_in,
+                    end,
+                }));
+            }
+            if !keep {
+                sessions.remove(&key);
+            }
         }
+        // Of the ended sessions kept, only the latest of this device stays.
+        sessions.retain(|k, s| !(s.recorded && k.0 == device && k != &key));
         let account = accounts[idx].clone();
         if account != before
             && let Some(path) = accounts_file.as_ref()

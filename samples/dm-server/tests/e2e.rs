@@ -121,6 +121,9 @@ fn device(
         }),
         ca_pem: None,
         allow_plain_http: false,
+        // Without a server credential the account opts out (the tests of
+        // the opt-out); every other test has the server authenticate.
+        allow_unauthenticated_server: server_auth.is_none(),
         encoding: None,
     };
     tree.add_account(&file.to_tree_account().unwrap(), clock()())
@@ -200,7 +203,7 @@ impl UserInteraction for User {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn md5_challenge_flow_ends_in_212_and_the_script_runs() {
     let pki = test_pki(&["localhost"]);
-    let stale = server_account(ClientAuth::Md5, ServerAuth::None)
+    let stale = server_account(ClientAuth::Md5, ServerAuth::Md5)
         .with_nonces(b"server-changed-it", SERVER_NONCE);
     let srv = server(
         &pki,
@@ -212,7 +215,7 @@ async fn md5_challenge_flow_ends_in_212_and_the_script_runs() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -227,8 +230,13 @@ async fn md5_challenge_flow_ends_in_212_and_the_script_runs() {
         1,
         "one stale-nonce failure, then success"
     );
+    // The server's MD5 credential: 212 once (in the retried package 1, with
+    // the new server nonce), then 200.
     let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
-    assert!(hdr.iter().all(|&c| c == 200), "{hdr:?}");
+    assert!(
+        hdr.first() == Some(&212) && hdr[1..].iter().all(|&c| c == 200),
+        "{hdr:?}"
+    );
     let results = rec.results();
     assert_eq!(results[0].data, DEVICE);
     assert!(rec.statuses_for("Add").iter().all(|s| s.code == 200));
@@ -288,7 +296,7 @@ async fn atomic_failure_rolls_back_everything() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": [[{"atomic": [
             {"add": {"target": "./Cfg", "format": "node"}},
             {"add": {"target": "./Cfg/A", "data": "1", "format": "int"}},
@@ -300,7 +308,7 @@ async fn atomic_failure_rolls_back_everything() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -325,7 +333,7 @@ async fn sequence_stops_when_the_user_says_no() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": [[{"sequence": [
             {"alert": {"code": 1101, "options": "MAXDT=30", "texts": ["Switch to eco mode?"]}},
             {"add": {"target": "./Eco", "data": "on"}}
@@ -336,7 +344,7 @@ async fn sequence_stops_when_the_user_says_no() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -370,7 +378,7 @@ async fn large_objects_travel_in_chunks_both_ways() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": [[{"add": {"target": "./Blob", "generate": 40000}}], [{"get": "./Big"}]]}"#,
         6 * 1024,
     )
@@ -379,7 +387,7 @@ async fn large_objects_travel_in_chunks_both_ways() {
         max_msg_size: 8 * 1024,
         ..SessionConfig::default()
     };
-    let dev = device(&srv.url(), "DIGEST", None, PASSWORD, cfg);
+    let dev = device(&srv.url(), "DIGEST", Some("DIGEST"), PASSWORD, cfg);
     let big: String = (0..30_000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
@@ -472,7 +480,7 @@ async fn wrong_password_is_rejected_and_nothing_runs() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": [[{"add": {"target": "./Nope", "data": "x"}}]]}"#,
         64 * 1024,
     )
@@ -480,7 +488,7 @@ async fn wrong_password_is_rejected_and_nothing_runs() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         "not-the-password",
         SessionConfig::default(),
     );
@@ -503,7 +511,7 @@ async fn queued_generic_alerts_are_delivered_and_dequeued() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": []}"#,
         64 * 1024,
     )
@@ -511,7 +519,7 @@ async fn queued_generic_alerts_are_delivered_and_dequeued() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -537,7 +545,7 @@ async fn a_wbxml_session_works_like_an_xml_one() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Basic, ServerAuth::None),
+        server_account(ClientAuth::Basic, ServerAuth::Md5),
         r#"{"steps": [[{"get": "./DevInfo/DevId"}, {"replace": {"target": "./DevInfo/Lang", "data": "fr"}}]]}"#,
         64 * 1024,
     )
@@ -546,7 +554,7 @@ async fn a_wbxml_session_works_like_an_xml_one() {
         encoding: Encoding::Wbxml,
         ..SessionConfig::default()
     };
-    let dev = device(&srv.url(), "BASIC", None, PASSWORD, cfg);
+    let dev = device(&srv.url(), "BASIC", Some("DIGEST"), PASSWORD, cfg);
     dev.session(&pki).await;
     let rec = srv.recorder();
     assert!(
@@ -567,7 +575,7 @@ async fn an_untrusted_certificate_stops_the_session() {
     let other = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": []}"#,
         64 * 1024,
     )
@@ -575,7 +583,7 @@ async fn an_untrusted_certificate_stops_the_session() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -620,7 +628,7 @@ async fn an_asynchronous_exec_reports_later_with_its_correlator() {
     let pki = test_pki(&["localhost"]);
     let srv = server(
         &pki,
-        server_account(ClientAuth::Md5, ServerAuth::None),
+        server_account(ClientAuth::Md5, ServerAuth::Md5),
         r#"{"steps": [[{"exec": {"target": "./Ops/Update", "data": "v2", "correlator": "job-17"}}]]}"#,
         64 * 1024,
     )
@@ -628,7 +636,7 @@ async fn an_asynchronous_exec_reports_later_with_its_correlator() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
@@ -725,7 +733,7 @@ async fn a_server_abort_ends_the_session() {
         .map(|_| r#"[{"get": "./DevInfo/DmV"}]"#.to_string())
         .collect();
     let mut cfg = ServerConfig::new(
-        vec![server_account(ClientAuth::Md5, ServerAuth::None)],
+        vec![server_account(ClientAuth::Md5, ServerAuth::Md5)],
         Script::from_json(&format!(r#"{{"steps": [{}]}}"#, steps.join(","))).unwrap(),
     )
     .with_tls(pki.identity());
@@ -734,11 +742,156 @@ async fn a_server_abort_ends_the_session() {
     let dev = device(
         &srv.url(),
         "DIGEST",
-        None,
+        Some("DIGEST"),
         PASSWORD,
         SessionConfig::default(),
     );
     let summary = dev.session(&pki).await;
     assert!(summary.aborted, "{summary:?}");
     assert_eq!(srv.recorder().sessions()[0].end, SessionEnd::MessageCap);
+}
+
+/// A test server with `server` (its account's schemes both ways) and a
+/// device whose account has `device` (client scheme, server scheme or the
+/// opt-out), over HTTPS with a fresh test CA.
+async fn pair(
+    server: (ClientAuth, ServerAuth),
+    device: (&str, Option<&str>),
+    script: &str,
+) -> (TestPki, RunningServer, Device) {
+    pair_with(server_account(server.0, server.1), device, script).await
+}
+
+/// [`pair`] with this server account.
+async fn pair_with(
+    account: Account,
+    (client, server_scheme): (&str, Option<&str>),
+    script: &str,
+) -> (TestPki, RunningServer, Device) {
+    let pki = test_pki(&["localhost"]);
+    let srv = server(&pki, account, script, 64 * 1024).await;
+    let dev = device(
+        &srv.url(),
+        client,
+        server_scheme,
+        PASSWORD,
+        SessionConfig::default(),
+    );
+    (pki, srv, dev)
+}
+
+/// 6.1.1.2.1 over HTTPS: the account requires the server's MD5 credential
+/// and the server sends none. Every command it sends (Get ./DevInfo/DevId,
+/// Add) is answered 407 with a challenge and none runs: nothing is read,
+/// nothing is written; the server's resent step fares no better, and the
+/// device gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_credential_is_challenged_and_not_obeyed() {
+    let (pki, srv, dev) = pair(
+        (ClientAuth::Md5, ServerAuth::None),
+        ("DIGEST", Some("DIGEST")),
+        r#"{"steps": [[{"get": "./DevInfo/DevId"}, {"add": {"target": "./Vendor", "format": "node"}}, {"add": {"target": "./Vendor/Evil", "data": "1"}}]]}"#,
+    )
+    .await;
+    let r = dev
+        .client
+        .run_session(SERVER_ID, None, &https(&pki), None)
+        .await;
+    assert!(
+        matches!(r, Err(ClientError::Session(SessionError::Rejected { .. }))),
+        "{r:?}"
+    );
+    let rec = srv.recorder();
+    assert!(
+        rec.results().is_empty(),
+        "DevId was read: {:?}",
+        rec.results()
+    );
+    let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
+    assert!(!hdr.is_empty() && hdr.iter().all(|&c| c == 407), "{hdr:?}");
+    for cmd in ["Get", "Add"] {
+        let codes: Vec<u16> = rec.statuses_for(cmd).iter().map(|s| s.code).collect();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|&c| c == 407),
+            "{cmd}: {codes:?}"
+        );
+    }
+    assert!(dev.tree.device().get("./Vendor").is_err());
+}
+
+/// The explicit opt-out (docs/dm-client.md): an account provisioned with
+/// `allow_unauthenticated_server` (over HTTPS with the server's own CA as
+/// the only trust anchor) runs the commands of a server that sends no
+/// credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_opt_out_a_server_without_credential_is_obeyed() {
+    let (pki, srv, dev) = pair(
+        (ClientAuth::Md5, ServerAuth::None),
+        ("DIGEST", None),
+        r#"{"steps": [[{"get": "./DevInfo/DevId"}]]}"#,
+    )
+    .await;
+    dev.session(&pki).await;
+    assert_eq!(srv.recorder().results()[0].data, DEVICE);
+}
+
+/// Issue 14, HMAC: the server's last message of a session is followed by
+/// no answer, so its nonce stays stored for the legitimate server, bound
+/// to the session it was used in (a replay in a later session with that id
+/// is refused: `dm_server_auth::the_last_hmac_message_of_a_session_is_not_accepted_again_in_a_later_one`).
+/// The sample server's next sessions work: two client-initiated ones and
+/// one from a package #0 signed with that nonce, HMAC both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hmac_sessions_follow_one_another_and_package_zero_still_verifies() {
+    let (pki, srv, dev) = pair(
+        (ClientAuth::Hmac, ServerAuth::Hmac),
+        ("HMAC", Some("HMAC")),
+        r#"{"steps": [[{"get": "./DevInfo/Man"}]]}"#,
+    )
+    .await;
+    dev.session(&pki).await;
+    dev.session(&pki).await;
+    let pkg0 = srv.trigger(DEVICE, UiMode::Background).unwrap();
+    let accepted = dev.client.accept_notification(&pkg0).unwrap();
+    assert!(!accepted.used_resync_nonce);
+    dev.client
+        .run_session(SERVER_ID, Some(&accepted), &https(&pki), None)
+        .await
+        .unwrap();
+    let rec = srv.recorder();
+    let r: Vec<String> = rec.results().into_iter().map(|r| r.data).collect();
+    assert_eq!(r, ["dmsched", "dmsched", "dmsched"]);
+    assert!(rec.auth_failures().is_empty(), "{:?}", rec.auth_failures());
+    let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
+    assert!(hdr.iter().all(|&c| c == 200), "{hdr:?}");
+    assert_eq!(
+        nonce_of(&dev.tree, AuthLevel::Server),
+        srv.account(DEVICE).unwrap().server_nonce
+    );
+}
+
+/// The sample server answers the device's challenge on its own credential:
+/// it signs with a server nonce the device no longer holds (HMAC), the
+/// device answers 401 with a new nonce and runs nothing, the server sends
+/// its Statuses and the step again signed with that nonce, and the script
+/// runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_signing_with_a_stale_nonce_is_challenged_and_signs_again() {
+    let stale = server_account(ClientAuth::Md5, ServerAuth::Hmac)
+        .with_nonces(CLIENT_NONCE, b"a-nonce-the-device-replaced");
+    let (pki, srv, dev) = pair_with(
+        stale,
+        ("DIGEST", Some("HMAC")),
+        r#"{"steps": [[{"get": "./DevInfo/DevId"}]]}"#,
+    )
+    .await;
+    dev.session(&pki).await;
+    let rec = srv.recorder();
+    let hdr: Vec<u16> = rec.statuses_for("SyncHdr").iter().map(|s| s.code).collect();
+    assert_eq!(hdr.first(), Some(&401), "{hdr:?}");
+    assert!(hdr[1..].iter().all(|&c| c == 200), "{hdr:?}");
+    let get: Vec<u16> = rec.statuses_for("Get").iter().map(|s| s.code).collect();
+    assert_eq!(get, [401, 200]);
+    assert_eq!(rec.results().len(), 1, "read once, when authenticated");
+    assert_eq!(rec.results()[0].data, DEVICE);
 }

@@ -2,6 +2,24 @@
 //! ways: the device's credential toward the server (Basic, MD5 digest or
 //! HMAC) and the server's toward the device, with nonces persisted through
 //! [`ManagementTree::save_nonce`] before they are used or announced.
+//!
+//! # No server credential is accepted twice
+//!
+//! MD5: the stored server nonce is replaced the moment a credential
+//! verifies with it or fails, so the same digest never verifies again.
+//! HMAC: every answer the device sends carries a new nonce (stored first),
+//! so a message of this session cannot be replayed later in it. What is
+//! left is the server's *last* message of a session: nothing follows it, so
+//! the nonce it was signed with stays stored, and the legitimate server
+//! rightly uses it for its package #0 and its first message of the next
+//! session (OMA DM Security 1.2). A replay of that last message can only
+//! pass the session check in a later session with the *same* session id.
+//! So the session id in which the stored nonce first authenticated a
+//! message is stored with it ([`ManagementTree::save_nonce_use`], before
+//! the message is acted on; a new nonce clears it), and a stored nonce that
+//! authenticated a message in an earlier session with the current session
+//! id is not accepted: the server gets 401 with a fresh nonce and signs
+//! again (one round trip, only when 16-bit session ids repeat).
 
 use ring::rand::SystemRandom;
 
@@ -32,10 +50,17 @@ pub(crate) struct AuthState {
     /// the (already rotated) server nonce (`true`) or without (`false`,
     /// Basic). Never downgraded before it is sent.
     chal_due: Option<bool>,
-    /// The nonce the server's credential verified with this session (MD5):
-    /// the stored nonce is rotated at once, and later messages of the same
-    /// session may still use this one.
-    session_nonce: Option<Nonce>,
+    /// The nonces the server's credential verified with this session (MD5):
+    /// the stored nonce is rotated at once (every time it verifies), and
+    /// later messages of the same session may still use these.
+    session_nonces: Vec<Nonce>,
+    /// The HMAC MACs of the server's messages accepted in this session.
+    hmacs_accepted: Vec<String>,
+    /// This session's id.
+    session_id: u16,
+    /// The stored server nonce was issued by this session, or first
+    /// authenticated a message in it.
+    nonce_of_this_session: bool,
     rng: SystemRandom,
 }
 
@@ -51,8 +76,11 @@ fn chal(scheme: AuthType, nonce: Option<&Nonce>) -> Chal {
 }
 
 impl AuthState {
-    pub(crate) fn new(acct: Account, max_retries: u32) -> AuthState {
+    pub(crate) fn new(acct: Account, max_retries: u32, session_id: u16) -> AuthState {
         AuthState {
+            session_id,
+            hmacs_accepted: Vec::new(),
+            nonce_of_this_session: false,
             acct,
             client_ok: false,
             retries: 0,
@@ -60,7 +88,7 @@ impl AuthState {
             server_ok: false,
             server_failures: 0,
             chal_due: None,
-            session_nonce: None,
+            session_nonces: Vec::new(),
             rng: SystemRandom::new(),
         }
     }
@@ -204,12 +232,21 @@ impl AuthState {
         let Some(scheme) = self.acct.server_auth else {
             return Ok(200);
         };
+        let usable = self.stored_nonce_usable();
+        // An MD5 credential verified with the stored nonce (not one of the
+        // nonces already used in this session).
+        let mut with_stored = false;
         let a = &self.acct;
         let code = match scheme {
             AuthType::Hmac => match hmac.map(HmacHeader::parse) {
                 None => 407,
                 Some(Err(_)) => 401,
                 Some(Ok(h)) if h.username != a.server_id => 401,
+                Some(Ok(_)) if !usable => 401,
+                // A MAC this session already accepted: the same message
+                // again (possible only while no answer has replaced the
+                // nonce, as after a header with NoResp).
+                Some(Ok(h)) if self.hmacs_accepted.contains(&h.mac) => 401,
                 Some(Ok(h)) => {
                     match auth::verify_hmac(
                         &h,
@@ -217,7 +254,10 @@ impl AuthState {
                         a.server_nonce.as_bytes(),
                         body,
                     ) {
-                        Ok(()) => 200,
+                        Ok(()) => {
+                            self.hmacs_accepted.push(h.mac);
+                            200
+                        }
                         Err(_) => 401,
                     }
                 }
@@ -244,18 +284,20 @@ impl AuthState {
                                         &c.data,
                                     )
                                 };
-                                with(&a.server_nonce)
-                                    || self.server_ok
-                                        && self.session_nonce.as_ref().is_some_and(with)
+                                with_stored = usable && with(&a.server_nonce);
+                                with_stored
+                                    || self.server_ok && self.session_nonces.iter().any(with)
                             }
                         };
                     if ok { 212 } else { 401 }
                 }
             },
         };
-        let first_success = code == 212 && !self.server_ok;
         if code == 212 {
             self.server_ok = true;
+        }
+        if scheme == AuthType::Hmac && code == 200 {
+            self.note_nonce_use(tree)?;
         }
         if code >= 400 {
             self.server_failures += 1;
@@ -267,7 +309,9 @@ impl AuthState {
             }
         }
         // HMAC wants a new nonce for every message; MD5 gets one on every
-        // failure and once per session after success. Basic has none. The
+        // failure and whenever the stored one verified (once per session
+        // unless the server also uses the nonces it is sent within the
+        // session). Basic has none. The
         // stored nonce is rotated now, before anything is answered: a
         // credential is never accepted twice, whatever happens to this
         // session (no answer, an abort). If the server never receives the
@@ -278,18 +322,14 @@ impl AuthState {
         // nonce goes out ([`Self::challenge`]): the server must have it to
         // sign its next message.
         let rotate = match scheme {
-            AuthType::Md5 => code >= 400 || first_success,
+            AuthType::Md5 => code >= 400 || with_stored,
             AuthType::Hmac | AuthType::Basic => false,
         };
         if rotate {
-            if first_success && scheme == AuthType::Md5 {
-                self.session_nonce = Some(self.acct.server_nonce.clone());
+            if with_stored {
+                self.session_nonces.push(self.acct.server_nonce.clone());
             }
-            let nonce =
-                Nonce::generate(&self.rng).map_err(|e| SessionError::Internal(e.to_string()))?;
-            tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
-                .map_err(|e| SessionError::Storage(e.to_string()))?;
-            self.acct.server_nonce = nonce;
+            self.new_server_nonce(tree)?;
         }
         let due = match scheme {
             _ if rotate => Some(true),
@@ -320,15 +360,43 @@ impl AuthState {
             None => Ok(None),
             Some(false) => Ok(Some(chal(scheme, None))),
             Some(true) if scheme == AuthType::Hmac => {
-                let nonce = Nonce::generate(&self.rng)
-                    .map_err(|e| SessionError::Internal(e.to_string()))?;
-                tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
-                    .map_err(|e| SessionError::Storage(e.to_string()))?;
-                self.acct.server_nonce = nonce;
+                self.new_server_nonce(tree)?;
                 Ok(Some(chal(scheme, Some(&self.acct.server_nonce))))
             }
             // MD5: the nonce was rotated (and stored) when the check was made.
             Some(true) => Ok(Some(chal(scheme, Some(&self.acct.server_nonce)))),
         }
+    }
+
+    /// Whether the stored server nonce may verify a credential in this
+    /// session: not when it authenticated a message in an earlier session
+    /// that had this session's id (that message could be replayed; see the
+    /// module documentation).
+    fn stored_nonce_usable(&self) -> bool {
+        self.nonce_of_this_session || self.acct.server_nonce_used_in != Some(self.session_id)
+    }
+
+    /// Records, durably and before the message is acted on, that the stored
+    /// server nonce authenticated a message in this session.
+    fn note_nonce_use(&mut self, tree: &dyn ManagementTree) -> Result<(), SessionError> {
+        if self.acct.server_nonce_used_in != Some(self.session_id) {
+            tree.save_nonce_use(&self.acct.server_id, self.session_id)
+                .map_err(|e| SessionError::Storage(e.to_string()))?;
+            self.acct.server_nonce_used_in = Some(self.session_id);
+        }
+        self.nonce_of_this_session = true;
+        Ok(())
+    }
+
+    /// Generates, stores and takes a new server nonce.
+    fn new_server_nonce(&mut self, tree: &dyn ManagementTree) -> Result<(), SessionError> {
+        let nonce =
+            Nonce::generate(&self.rng).map_err(|e| SessionError::Internal(e.to_string()))?;
+        tree.save_nonce(&self.acct.server_id, NonceFor::Server, &nonce)
+            .map_err(|e| SessionError::Storage(e.to_string()))?;
+        self.acct.server_nonce = nonce;
+        self.acct.server_nonce_used_in = None;
+        self.nonce_of_this_session = true;
+        Ok(())
     }
 }

@@ -59,8 +59,10 @@ pub struct Session<'a> {
     last_msg_id: String,
     /// Package 1, kept to be sent again when the server challenges.
     pkg1: Vec<Queued>,
-    /// CmdID of each client alert in the last message.
-    alerts_in_flight: Vec<(String, usize)>,
+    /// (MsgID, CmdID, index) of each client alert sent in this session: a
+    /// server that was refused resends its Statuses for them later, still
+    /// referring to the message that carried them.
+    alerts_in_flight: Vec<(String, String, usize)>,
     outbox: Outbox,
     large_in: Option<LargeIn>,
     peer_max_msg: Option<usize>,
@@ -82,6 +84,10 @@ impl std::fmt::Debug for Session<'_> {
 
 impl<'a> Session<'a> {
     /// Starts a session and returns it with package 1.
+    ///
+    /// An account without a server credential is refused
+    /// ([`SessionError::Rejected`] with 407, nothing sent) unless it opts
+    /// out with [`Account::allow_unauthenticated_server`] (6.1.1.2.1).
     pub fn start(
         tree: &'a dyn ManagementTree,
         ui: Option<&'a dyn UserInteraction>,
@@ -90,6 +96,29 @@ impl<'a> Session<'a> {
         initiation: Initiation,
         alerts: &[ClientAlert],
     ) -> Result<(Session<'a>, Outgoing), SessionError> {
+        match (account.server_auth, account.allow_unauthenticated_server) {
+            (None, false) => {
+                return Err(SessionError::Rejected {
+                    code: 407,
+                    reason: format!(
+                        "account {} has no server credential: the server must authenticate \
+                         itself (6.1.1.2.1) unless the account opts out with \
+                         allow_unauthenticated_server",
+                        account.server_id
+                    ),
+                });
+            }
+            (Some(_), true) => {
+                return Err(SessionError::Rejected {
+                    code: 400,
+                    reason: format!(
+                        "account {} has a server credential and allow_unauthenticated_server",
+                        account.server_id
+                    ),
+                });
+            }
+            _ => {}
+        }
         let dev_info = tree
             .dev_info()
             .map_err(|e| SessionError::Storage(e.to_string()))?;
@@ -98,9 +127,9 @@ impl<'a> Session<'a> {
             .find(|(u, _)| u == "./DevInfo/DevId")
             .map(|(_, v)| v.clone())
             .ok_or_else(|| SessionError::Internal("the tree has no ./DevInfo/DevId".into()))?;
-        let (session_id, code) = match &initiation {
-            Initiation::Client { session_id } => (format!("{session_id:X}"), "1201"),
-            Initiation::Server(n) => (n.session_id_hex(), "1200"),
+        let (session_id, code, session_number) = match &initiation {
+            Initiation::Client { session_id } => (format!("{session_id:X}"), "1201", *session_id),
+            Initiation::Server(n) => (n.session_id_hex(), "1200", n.session_id),
         };
         let mut pkg1 = vec![Queued::new(Command::Alert(Alert {
             data: Some(code.into()),
@@ -134,7 +163,7 @@ impl<'a> Session<'a> {
             ui,
             url: account.server_url.clone(),
             client_name: account.client_name.clone(),
-            auth: AuthState::new(account, cfg.max_auth_retries),
+            auth: AuthState::new(account, cfg.max_auth_retries, session_number),
             cfg,
             session_id,
             dev_id,
@@ -199,8 +228,13 @@ impl<'a> Session<'a> {
         let hdr = self.header(msg_id);
         let max = self.peer_max_msg.unwrap_or(self.cfg.peer_max_msg_size);
         let built = self.outbox.build(hdr, self.cfg.encoding, max)?;
-        self.alerts_in_flight = built.alerts;
         self.last_msg_id = msg_id.to_string();
+        self.alerts_in_flight.extend(
+            built
+                .alerts
+                .into_iter()
+                .map(|(cmd, i)| (self.last_msg_id.clone(), cmd, i)),
+        );
         self.summary.sent += 1;
         Ok(Outgoing {
             url: self.url.clone(),
@@ -319,8 +353,16 @@ impl<'a> Session<'a> {
             return Ok(Step::Done(self.summary.clone()));
         }
         if retry {
-            // Challenged: package 1 again, with the new credentials.
+            // Challenged: package 1 again, with the new credentials, after
+            // our Status on the server's header (and its challenge: a new
+            // server nonce goes with the first answer that is sent).
             self.outbox.queue.clear();
+            if !hdr.no_resp
+                && let Some(Command::Status(mut s)) = replies.out.into_iter().next()
+            {
+                s.chal = self.auth.challenge(self.tree)?;
+                self.outbox.queue.push_back(Queued::new(Command::Status(s)));
+            }
             self.outbox.queue.extend(self.pkg1.clone());
             self.large_in = None;
             return Ok(Step::Send(self.next_message()?));
@@ -350,7 +392,10 @@ impl<'a> Session<'a> {
                 ..Alert::default()
             }));
         }
-        if msg.body.final_ && !has_commands && self.outbox.is_empty() {
+        // A server that has not proved itself gets its 401/407 and the
+        // challenge even on a message that would end the session, so that
+        // it can sign again; nothing it said is taken as the end.
+        if msg.body.final_ && !has_commands && self.outbox.is_empty() && trusted {
             tracing::info!(target: "dmsched::dm", session = %self.session_id,
                 sent = self.summary.sent, received = self.summary.received, "DM session ended");
             return Ok(Step::Done(self.summary.clone()));
@@ -383,14 +428,21 @@ impl<'a> Session<'a> {
     }
 
     fn on_status(&mut self, st: &Status, trusted: bool) -> Result<Option<Verdict>, SessionError> {
-        if st.msg_ref.as_deref().is_some_and(|m| m != self.last_msg_id) {
-            return Ok(None);
-        }
+        let msg_ref = st.msg_ref.as_deref().unwrap_or(&self.last_msg_id);
         if st.cmd == "SyncHdr" || st.cmd_ref.as_deref() == Some("0") {
+            if msg_ref != self.last_msg_id {
+                return Ok(None);
+            }
             return self.auth.on_header_status(st, trusted, self.tree).map(Some);
         }
         let cmd_ref = st.cmd_ref.as_deref().unwrap_or("");
-        if let Some(&(_, i)) = self.alerts_in_flight.iter().find(|(id, _)| id == cmd_ref)
+        // Only an authenticated server acknowledges an alert: a replayed or
+        // forged Status must not drop a report from the queue.
+        if let Some(&(_, _, i)) = self
+            .alerts_in_flight
+            .iter()
+            .find(|(m, id, _)| m == msg_ref && id == cmd_ref)
+            && trusted
             && (200..300).contains(&st.code())
             && !self.summary.alerts_delivered.contains(&i)
         {

@@ -103,6 +103,13 @@ pub trait ManagementTree {
     /// Stores a new nonce for `server_id`'s account, durably, before the
     /// session acts on it.
     fn save_nonce(&self, server_id: &str, which: NonceFor, nonce: &Nonce) -> Result<(), DmStatus>;
+    /// Records, durably, that `server_id`'s stored server nonce
+    /// authenticated a message in the session `session_id`, until
+    /// [`ManagementTree::save_nonce`] stores a new server nonce (which must
+    /// forget it). The next [`Account::server_nonce_used_in`](super::Account::server_nonce_used_in)
+    /// of that server is `Some(session_id)` then: a later session with the
+    /// same id refuses that nonce (replay defence).
+    fn save_nonce_use(&self, server_id: &str, session_id: u16) -> Result<(), DmStatus>;
 
     /// Called after each top-level command (an Atomic or Sequence counts as
     /// one) has been answered: a tree with deferred work (the Scheduling

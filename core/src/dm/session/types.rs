@@ -20,12 +20,24 @@ pub struct Account {
     pub client_secret: Secret,
     /// The nonce the server chose for the device (CLCRED `AAuthData`).
     pub client_nonce: Nonce,
-    /// How the server must prove itself (SRVCRED), if it must.
+    /// How the server must prove itself (SRVCRED). `None` is accepted only
+    /// with [`Account::allow_unauthenticated_server`]: otherwise
+    /// [`Session::start`](super::Session::start) refuses the account
+    /// (6.1.1.2.1).
     pub server_auth: Option<AuthType>,
+    /// The explicit opt-out from DM-level server authentication, for a
+    /// deployment where something else authenticates the server (TLS with
+    /// the server's own trust anchor; docs/dm-client.md). Must be `false`
+    /// when `server_auth` is set.
+    pub allow_unauthenticated_server: bool,
     /// The server's password (SRVCRED `AAuthSecret`).
     pub server_secret: Secret,
     /// The nonce the device chose for the server (SRVCRED `AAuthData`).
     pub server_nonce: Nonce,
+    /// The session in which `server_nonce` authenticated a message, if it
+    /// did ([`ManagementTree::save_nonce_use`](super::ManagementTree::save_nonce_use)):
+    /// a session with this id does not accept it.
+    pub server_nonce_used_in: Option<u16>,
 }
 
 /// Bounds and sizes of a session.

@@ -43,9 +43,16 @@ pub fn account_file(server_id: &str, url: &str) -> AccountFile {
             secret: "pw".into(),
             nonce: Some(base64::engine::general_purpose::STANDARD.encode(b"c0")),
         },
-        server: None,
+        // The server authenticates itself too (6.1.1.2.1): MD5 both ways.
+        server: Some(CredentialFile {
+            auth: "DIGEST".into(),
+            name: None,
+            secret: "spw".into(),
+            nonce: Some(base64::engine::general_purpose::STANDARD.encode(b"s0")),
+        }),
         ca_pem: None,
         allow_plain_http: false,
+        allow_unauthenticated_server: false,
         encoding: None,
     }
 }
@@ -118,7 +125,7 @@ pub fn device_full(
 
 pub async fn server(pki: &TestPki, server_id: &str, script: &str) -> RunningServer {
     let acct = Account::new(server_id, DEVICE, "dev", "pw", ClientAuth::Md5, "spw")
-        .with_server_auth(ServerAuth::None)
+        .with_server_auth(ServerAuth::Md5)
         .with_nonces(b"c0", b"s0");
     start(
         ServerConfig::new(vec![acct], Script::from_json(script).unwrap()).with_tls(pki.identity()),
