@@ -29,6 +29,7 @@ fn account(server_id: &str) -> Account {
         name: None,
         pref_con_ref: None,
         addrs: Vec::new(),
+        allow_unauthenticated_server: false,
         auths: vec![
             auth(AuthLevel::Client, "client-secret"),
             auth(AuthLevel::Server, "server-secret"),

@@ -48,6 +48,7 @@ fn account() -> Account {
         name: None,
         pref_con_ref: None,
         addrs: Vec::new(),
+        allow_unauthenticated_server: false,
         auths: vec![
             auth(AuthLevel::Client, CLIENT_SECRET),
             auth(AuthLevel::Server, SERVER_SECRET),
