@@ -230,18 +230,33 @@ fn io(what: &str, p: &Path, e: impl std::fmt::Display) -> AgentError {
     AgentError::Io(format!("{what} {}: {e}", p.display()))
 }
 
+/// The transport file of `server_id`: a readable prefix of the id and a
+/// digest of all of it, so that two ids never share a file (`a/b`, `a_b`)
+/// and a 256-byte id still makes a short name.
 fn file_name(server_id: &str) -> String {
-    let safe: String = server_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("transport-{safe}.json")
+    let safe: String = safe_chars(server_id).take(40).collect();
+    format!(
+        "transport-{safe}-{}.json",
+        crate::tree::id_digest(server_id)
+    )
+}
+
+/// The name earlier versions used (read when the current one is absent).
+fn legacy_file_name(server_id: &str) -> String {
+    format!(
+        "transport-{}.json",
+        safe_chars(server_id).collect::<String>()
+    )
+}
+
+fn safe_chars(server_id: &str) -> impl Iterator<Item = char> + '_ {
+    server_id.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+            c
+        } else {
+            '_'
+        }
+    })
 }
 
 impl Agent {
@@ -430,17 +445,42 @@ impl Agent {
             }
             (None, None) => None,
         };
-        self.tree.add_account(&file.to_tree_account()?, now)?;
+        let mut account = file.to_tree_account()?;
+        if let Err(e) = self.tree.add_account(&account, now) {
+            // Another server's account has that node name (`a/b` and `a_b`
+            // both make `a_b`): this one gets the name and a digest of its id.
+            if !matches!(e, crate::tree::TreeError::AlreadyExists(_))
+                || self.tree.account(&file.server_id)?.is_some()
+            {
+                return Err(e.into());
+            }
+            account.node = format!(
+                "{}_{}",
+                account.node,
+                crate::tree::id_digest(&file.server_id)
+            );
+            self.tree.add_account(&account, now)?;
+        }
         let t = TransportFile {
             ca_pem: ca,
             allow_plain_http: file.allow_plain_http,
             encoding: file.encoding.clone(),
         };
         let p = self.dir.join(file_name(&file.server_id));
-        let text = serde_json::to_string_pretty(&t).map_err(|e| AgentError::Io(e.to_string()))?;
-        let tmp = p.with_extension("tmp");
-        std::fs::write(&tmp, text).map_err(|e| io("writing", &tmp, e))?;
-        std::fs::rename(&tmp, &p).map_err(|e| io("renaming", &p, e))?;
+        let written = serde_json::to_string_pretty(&t)
+            .map_err(|e| AgentError::Io(e.to_string()))
+            .and_then(|text| {
+                let tmp = p.with_extension("tmp");
+                std::fs::write(&tmp, text).map_err(|e| io("writing", &tmp, e))?;
+                std::fs::rename(&tmp, &p).map_err(|e| io("renaming", &p, e))
+            });
+        if let Err(e) = written {
+            // All or nothing: a failed provisioning can be retried.
+            if let Err(undo) = self.tree.remove_account(&file.server_id, now) {
+                tracing::error!(target: "dmsched::agent", "undoing a failed provisioning: {undo}");
+            }
+            return Err(e);
+        }
         Ok(file.server_id)
     }
 
@@ -451,11 +491,13 @@ impl Agent {
     pub fn remove_account(&self, server_id: &str, now: Timestamp) -> Result<(), AgentError> {
         self.at(now);
         self.tree.remove_account(server_id, now)?;
-        let p = self.dir.join(file_name(server_id));
-        if let Err(e) = std::fs::remove_file(&p)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            return Err(io("removing", &p, e));
+        for name in [file_name(server_id), legacy_file_name(server_id)] {
+            let p = self.dir.join(name);
+            if let Err(e) = std::fs::remove_file(&p)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(io("removing", &p, e));
+            }
         }
         self.mo.account_removed(server_id, now)?;
         Ok(())
@@ -463,10 +505,14 @@ impl Agent {
 
     /// How to reach `server_id`, and the session settings for it.
     fn transport(&self, server_id: &str) -> Result<(HttpTransport, SessionConfig), AgentError> {
-        let p = self.dir.join(file_name(server_id));
-        let t: TransportFile = match std::fs::read_to_string(&p) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| io("reading", &p, e))?,
-            Err(_) => TransportFile::default(),
+        let current = self.dir.join(file_name(server_id));
+        let legacy = self.dir.join(legacy_file_name(server_id));
+        let found = [current, legacy]
+            .into_iter()
+            .find_map(|p| std::fs::read_to_string(&p).ok().map(|text| (p, text)));
+        let t: TransportFile = match found {
+            Some((p, text)) => serde_json::from_str(&text).map_err(|e| io("reading", &p, e))?,
+            None => TransportFile::default(),
         };
         let mut session = self.session.clone();
         session.encoding = encoding_of(t.encoding.as_deref())?;

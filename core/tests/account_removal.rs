@@ -127,17 +127,22 @@ fn a_dm_delete_of_an_account_node_terminates_its_servers_schedules() {
     assert_eq!(d.get(SRV, &format!("{ROOT}/St/Name")), Err(404));
 }
 
+/// A full-client agent in `dir` at T0.
+fn agent(dir: &std::path::Path) -> dmsched::agent::Agent {
+    use dmsched::agent::{Agent, AgentConfig, AgentHost};
+    Agent::open(
+        AgentConfig::new(dir, device_info()),
+        AgentHost::default(),
+        ts(T0),
+    )
+    .unwrap()
+}
+
 #[test]
 fn agent_remove_account_ends_the_servers_schedules_and_forgets_the_account() {
-    use dmsched::agent::{Agent, AgentConfig, AgentHost};
     let dir = tempfile::tempdir().unwrap();
     let t0 = ts(T0);
-    let a = Agent::open(
-        AgentConfig::new(dir.path(), device_info()),
-        AgentHost::default(),
-        t0,
-    )
-    .unwrap();
+    let a = agent(dir.path());
     for s in [SRV, OTHER] {
         a.tree().add_account(&account(s), t0).unwrap();
         a.tree().add(s, &format!("{ROOT}/S1"), &doc(s), t0).unwrap();
@@ -161,4 +166,46 @@ fn agent_remove_account_ends_the_servers_schedules_and_forgets_the_account() {
         "{states:?}"
     );
     assert!(a.remove_account(SRV, later).is_err(), "no account any more");
+}
+
+/// Each server's connection settings have their own file, whatever its id:
+/// ids that differ only in characters a file name cannot hold (`a/b`,
+/// `a_b`) do not share one, and a 256-byte id (the longest allowed) is
+/// provisioned like any other.
+#[test]
+fn every_server_id_gets_its_own_short_transport_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = ts(T0);
+    let a = agent(dir.path());
+    let json = |id: &str, encoding: &str| {
+        format!(
+            r#"{{"server_id": "{id}", "server_url": "https://dm.example/{encoding}", "encoding": "{encoding}",
+                "client": {{"auth": "DIGEST", "name": "dev", "secret": "pw", "nonce": "YzA="}},
+                "server": {{"auth": "DIGEST", "secret": "spw", "nonce": "czA="}}}}"#
+        )
+    };
+    let long = "s".repeat(256);
+    for (id, enc) in [("a/b", "xml"), ("a_b", "wbxml"), (long.as_str(), "xml")] {
+        assert_eq!(a.provision(&json(id, enc), None, None, t0).unwrap(), id);
+    }
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("transport-"))
+        .collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.iter().all(|f| f.len() < 100), "{files:?}");
+    a.remove_account("a/b", t0).unwrap();
+    assert!(a.tree().account("a_b").unwrap().is_some());
+    let left = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("transport-")
+        })
+        .count();
+    assert_eq!(left, 2, "a/b's file went, a_b's stayed");
 }

@@ -28,6 +28,7 @@ fn assert_in_use<T: std::fmt::Debug>(r: Result<T, StoreError>) {
 /// occurrence a second time nor store a second `srv/dup`.
 #[test]
 fn a_second_engine_on_a_store_in_use_is_refused() {
+    let _serial = no_child_forked();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let world = World::new();
@@ -74,7 +75,17 @@ fn guard_child() {
     std::process::exit(code);
 }
 
+/// A child process shares the parent's open files between its fork and its
+/// exec, and with them the store's lock: a test that checks the lock is
+/// released when an engine is dropped must not overlap a spawn.
+static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn no_child_forked() -> std::sync::MutexGuard<'static, ()> {
+    FORKS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn child_open(path: &Path) -> i32 {
+    let _serial = no_child_forked();
     Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "guard_child", "--nocapture", "--test-threads=1"])
         .env("DMSCHED_GUARD_CHILD", path)

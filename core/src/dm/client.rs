@@ -738,11 +738,7 @@ impl AccountFile {
                 self.server_id
             )));
         }
-        let node: String = self
-            .server_id
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let node = account_node(&self.server_id);
         Ok(tree::Account {
             node,
             server_id: self.server_id.clone(),
@@ -756,4 +752,19 @@ impl AccountFile {
             allow_unauthenticated_server: self.allow_unauthenticated_server,
         })
     }
+}
+
+/// The `./DMAcc` node name of `server_id`: the id with every character
+/// but letters and digits as `_` when that is at most 32 characters, else a
+/// readable prefix and a digest of the whole id, so a 256-byte id fits
+/// (two ids that map to one name: see [`crate::agent::Agent::provision`]).
+fn account_node(server_id: &str) -> String {
+    let safe = server_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' });
+    if server_id.chars().count() <= 32 {
+        return safe.collect();
+    }
+    let prefix: String = safe.take(16).collect();
+    format!("{prefix}_{}", tree::id_digest(server_id))
 }

@@ -212,6 +212,7 @@ impl Tree {
     }
 
     /// Removes the account of `server_id`; 404 if there is none.
+    /// (Accounts are found by their `ServerID`, never by node name.)
     pub fn remove_account(&self, server_id: &str, now: Timestamp) -> Result<(), TreeError> {
         self.write(Who::Device, "remove_account", DMACC, |c| {
             let base = find(c, server_id)?.ok_or_else(|| no_account(server_id))?;
@@ -466,4 +467,14 @@ fn read_account(c: &Ctx<'_>, base: &Uri, server_id: &str) -> Result<Account, Tre
         });
     }
     Ok(acc)
+}
+
+/// 16 hex digits of the SHA-256 of a server id: unique enough to tell two
+/// ids apart in a node or file name.
+pub fn id_digest(server_id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, server_id.as_bytes());
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

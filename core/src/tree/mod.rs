@@ -47,7 +47,7 @@ mod secrets;
 mod standard;
 mod uri;
 
-pub use account::{Account, AppAddr, AppAuth, AuthLevel, AuthType, server_auth_problem};
+pub use account::{Account, AppAddr, AppAuth, AuthLevel, AuthType, id_digest, server_auth_problem};
 pub use acl::{Acl, AclCmd};
 pub use db::TREE_SCHEMA_VERSION;
 pub use ddf::{AccessTypes, NodeDesc, Occurrence, Scope};
