@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 
 use crate::expr::{Expr, ExprLimits};
 use crate::model::{Limits, Problem, Schedule, Task, Trigger, parse_document, validate_structure};
-use crate::when::{self, Calendar, RRule, Window};
+use crate::when::{self, Budget, Calendar, DOCUMENT_BUDGET, RRule, Window};
 
 pub(crate) use super::trigger::CTrigger;
 
@@ -153,10 +153,25 @@ fn compile_with(
         max_depth: limits.max_expr_depth,
         ..ExprLimits::default()
     };
+    // Calendar expansion work is bounded per document when it is checked;
+    // a stored document compiles as accepted (each calendar still has its
+    // own bound).
+    let mut budget = Budget::new(if check_rate {
+        DOCUMENT_BUDGET
+    } else {
+        u64::MAX
+    });
     let mut tasks = Vec::with_capacity(doc.tasks.len());
     for (i, t) in doc.tasks.iter().enumerate() {
         let p = format!("$.tasks[{i}]");
-        match compile_task(t, &p, &xl, limits, accepted_at, device_tz, check_rate) {
+        let cx = Cx {
+            xl: &xl,
+            limits,
+            accepted_at,
+            device_tz,
+            check_rate,
+        };
+        match compile_task(t, &p, &cx, &mut budget) {
             Ok(ct) => tasks.push(ct),
             Err(mut v) => problems.append(&mut v),
         }
@@ -182,15 +197,28 @@ fn expr(src: &str, path: String, xl: &ExprLimits, out: &mut Vec<Problem>) -> Opt
     }
 }
 
+/// What every task of one document is compiled with.
+struct Cx<'a> {
+    xl: &'a ExprLimits,
+    limits: &'a Limits,
+    accepted_at: Timestamp,
+    device_tz: &'a TimeZone,
+    check_rate: bool,
+}
+
 fn compile_task(
     t: &Task,
     p: &str,
-    xl: &ExprLimits,
-    limits: &Limits,
-    accepted_at: Timestamp,
-    device_tz: &TimeZone,
-    check_rate: bool,
+    cx: &Cx<'_>,
+    budget: &mut Budget,
 ) -> Result<CTask, Vec<Problem>> {
+    let Cx {
+        xl,
+        limits,
+        accepted_at,
+        device_tz,
+        check_rate,
+    } = *cx;
     let mut out = Vec::new();
     let mut calendar_zone = None;
     let trigger = match &t.trigger {
@@ -214,7 +242,7 @@ fn compile_task(
             match (zone, rule) {
                 (Some(zone), Some(rule)) => {
                     let tz = zone.resolve(device_tz).clone();
-                    match Calendar::new(&rule, c.dtstart, tz, t.policy.dst) {
+                    match Calendar::new_within(&rule, c.dtstart, tz, t.policy.dst, budget) {
                         Ok(cal) => {
                             if check_rate {
                                 check_min_interval(&cal, c, p, limits, &mut out);

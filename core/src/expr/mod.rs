@@ -23,7 +23,17 @@ pub use value::Value;
 
 use parser::{Node, Parser};
 
-/// Limits on an expression's size, applied while parsing.
+/// The deepest nesting any [`ExprLimits`] allows: the parser recurses a
+/// few frames per level, and 1024 levels overflowed a 2 MB thread stack
+/// in a debug build.
+pub const HARD_MAX_DEPTH: usize = 128;
+
+/// The most terms any [`ExprLimits`] allows: a chain of `||` or `&&` is a
+/// tree as deep as it is long, and evaluating or dropping it recurses.
+pub const HARD_MAX_NODES: usize = 1024;
+
+/// Limits on an expression's size, applied while parsing (depth and terms
+/// never beyond [`HARD_MAX_DEPTH`] and [`HARD_MAX_NODES`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExprLimits {
     /// Longest source, in bytes (checked before lexing).
@@ -279,6 +289,42 @@ mod tests {
             Expr::parse(&long, &ExprLimits::default()),
             Err(ExprError::TooLong { .. })
         ));
+    }
+
+    /// Issue 14 (bounded work): the loosest limits the engine uses (for a
+    /// stored document, `Limits::unlimited`: any length, depth 1024), or
+    /// none at all, answer a 1 MB expression of nested parentheses or
+    /// negations with a clear error; depth 1024 overflowed the stack. The
+    /// longest chain allowed parses, evaluates and drops.
+    #[test]
+    fn loosest_limits_still_stop_megabyte_bombs() {
+        let loose = ExprLimits {
+            max_len: usize::MAX,
+            max_depth: 1024,
+            max_nodes: usize::MAX,
+        };
+        let parens = format!("{}1{}", "(".repeat(500_000), ")".repeat(500_000));
+        let negs = format!("{}1", "-".repeat(1 << 20));
+        let flat = vec!["./A == 1"; 100_000].join(" || ");
+        for (src, want) in [
+            (&parens, ExprError::TooDeep { max: 128 }),
+            (&negs, ExprError::TooDeep { max: 128 }),
+            (&flat, ExprError::TooManyNodes { max: 1024 }),
+        ] {
+            assert_eq!(Expr::parse(src, &loose).unwrap_err(), want);
+        }
+        let longest = vec!["./Bat == 1"; 250].join(" || ");
+        let x = Expr::parse(&longest, &loose).unwrap();
+        assert!(!x.eval_bool(&env()).unwrap());
+        drop(x);
+        // Under the default limits a 1 MB expression is refused before lexing.
+        assert_eq!(
+            Expr::parse(&flat, &ExprLimits::default()).unwrap_err(),
+            ExprError::TooLong {
+                len: flat.len(),
+                max: 4096
+            }
+        );
     }
 
     #[test]

@@ -9,10 +9,10 @@
 //! primary = literal | uri | "event." ident | ("changed" | "exists") "(" uri ")" | "(" expr ")"
 //! ```
 
-use super::ExprLimits;
 use super::error::ExprError;
 use super::lexer::Tok;
 use super::value::Value;
+use super::{ExprLimits, HARD_MAX_DEPTH, HARD_MAX_NODES};
 
 /// Comparison operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,18 +59,24 @@ pub(crate) struct Parser<'a> {
     end: usize,
     depth: usize,
     nodes: usize,
-    limits: &'a ExprLimits,
+    limits: ExprLimits,
 }
 
 impl<'a> Parser<'a> {
-    pub(crate) fn new(toks: &'a [(usize, Tok)], src_len: usize, limits: &'a ExprLimits) -> Self {
+    pub(crate) fn new(toks: &'a [(usize, Tok)], src_len: usize, limits: &ExprLimits) -> Self {
         Parser {
             toks,
             pos: 0,
             end: src_len,
             depth: 0,
             nodes: 0,
-            limits,
+            // Parsing, evaluating and dropping recurse over the tree: no
+            // setting may take them deeper than the hard caps.
+            limits: ExprLimits {
+                max_depth: limits.max_depth.min(HARD_MAX_DEPTH),
+                max_nodes: limits.max_nodes.min(HARD_MAX_NODES),
+                ..*limits
+            },
         }
     }
 

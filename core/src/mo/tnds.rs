@@ -41,6 +41,36 @@ impl From<CodecError> for TndsError {
     }
 }
 
+/// Longest node URI a TNDS object may build (the tree's own limit is
+/// usually 1024; this only bounds what is built before the tree checks).
+const MAX_URI_BYTES: usize = 4096;
+
+/// The URIs built for one object may total at most this many times its
+/// size (plus [`MIN_URI_BUDGET`]): each node's URI repeats its ancestors'
+/// names, so without a bound a deep path over many small siblings costs
+/// memory quadratic in the object's size. Ordinary objects build about
+/// twice their size.
+const URI_BYTES_PER_BYTE: usize = 16;
+
+/// URI bytes any object may build, however small.
+const MIN_URI_BUDGET: usize = 64 * 1024;
+
+/// Counts a built URI against the object's budget.
+fn charge(uri: String, left: &mut usize) -> Result<String, TndsError> {
+    if uri.len() > MAX_URI_BYTES {
+        return Err(TndsError::Malformed(format!(
+            "a node URI is {} bytes, more than {MAX_URI_BYTES}",
+            uri.len()
+        )));
+    }
+    *left = left.checked_sub(uri.len()).ok_or_else(|| {
+        TndsError::Malformed(format!(
+            "the node URIs total more than {URI_BYTES_PER_BYTE} times the object's size"
+        ))
+    })?;
+    Ok(uri)
+}
+
 /// Parses `xml` (the Add's Data) for an Add at `target`.
 pub(crate) fn parse(xml: &[u8], target: &str) -> Result<Vec<TndsNode>, TndsError> {
     let limits = Limits {
@@ -59,9 +89,13 @@ pub(crate) fn parse(xml: &[u8], target: &str) -> Result<Vec<TndsNode>, TndsError
         )));
     }
     let mut out = Vec::new();
+    let mut left = xml
+        .len()
+        .saturating_mul(URI_BYTES_PER_BYTE)
+        .saturating_add(MIN_URI_BUDGET);
     while src.next_child()?.is_some() {
         if src.current_name() == "Node" {
-            node(&mut src, None, target, &mut out)?;
+            node(&mut src, None, target, &mut out, &mut left)?;
         } else {
             src.skip()?;
         }
@@ -74,6 +108,7 @@ fn node(
     parent: Option<&str>,
     target: &str,
     out: &mut Vec<TndsNode>,
+    left: &mut usize,
 ) -> Result<(), TndsError> {
     let mut name = None;
     let mut path = None;
@@ -135,17 +170,17 @@ fn node(
             }
             "Node" => {
                 if me.is_none() {
-                    me = Some(uri_of(&name, &path)?);
+                    me = Some(charge(uri_of(&name, &path)?, left)?);
                 }
                 has_children = true;
-                node(src, me.as_deref(), target, out)?;
+                node(src, me.as_deref(), target, out, left)?;
             }
             _ => src.skip()?,
         }
     }
     let uri = match me {
         Some(u) => u,
-        None => uri_of(&name, &path)?,
+        None => charge(uri_of(&name, &path)?, left)?,
     };
     let interior =
         has_children || format == Some(Format::Node) || (value.is_none() && format.is_none());
@@ -212,6 +247,61 @@ mod tests {
         let n = parse(doc.as_bytes(), "./Scheduling/Schedules/S").unwrap();
         assert_eq!(n[0].uri, "./Scheduling/Schedules/S/Name");
         assert_eq!(n[0].payload.format, None);
+    }
+
+    fn nested(depth: usize, name: &str, leaves: usize) -> String {
+        let open = format!("<Node><NodeName>{name}</NodeName>").repeat(depth);
+        let leaf = "<Node><NodeName>x</NodeName><Value>1</Value></Node>".repeat(leaves);
+        format!(
+            "<MgmtTree>{open}{leaf}{}</MgmtTree>",
+            "</Node>".repeat(depth)
+        )
+    }
+
+    /// Issue 14 (bounded work): 100 000 nested Nodes are refused by the
+    /// reader's depth limit (40) before any recursion gets deep, and more
+    /// than 100 000 elements by its element limit.
+    #[test]
+    fn deep_and_huge_tnds_objects_are_refused() {
+        let e = parse(nested(100_000, "a", 0).as_bytes(), "./X")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("elements nested deeper than 40"), "{e}");
+        let e = parse(nested(1, "a", 40_000).as_bytes(), "./X")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 100000 elements"), "{e}");
+    }
+
+    /// Issue 14 (bounded work): each node's URI repeats its ancestors'
+    /// names, so a deep path of long names over many small leaves built
+    /// memory quadratic in the object (here 30 MB from 81 KB); URIs are
+    /// now bounded one by one and in total.
+    #[test]
+    fn node_uris_cannot_blow_up_memory() {
+        let long = "n".repeat(1000);
+        let e = parse(nested(30, &long, 1000).as_bytes(), "./X")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a node URI is 5") && e.contains("more than 4096"),
+            "{e}"
+        );
+        let name = "n".repeat(100);
+        let e = parse(nested(30, &name, 1000).as_bytes(), "./X")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the node URIs total more than 16 times the object's size"),
+            "{e}"
+        );
+        // The same shape, shallow, is fine.
+        assert_eq!(
+            parse(nested(2, &name, 1000).as_bytes(), "./X")
+                .unwrap()
+                .len(),
+            1002
+        );
     }
 
     #[test]

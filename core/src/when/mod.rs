@@ -27,7 +27,7 @@ mod window;
 
 use jiff::tz::TimeZone;
 
-pub use calendar::{Calendar, Occurrence};
+pub use calendar::{Budget, Calendar, DOCUMENT_BUDGET, Occurrence, SEARCH_BUDGET};
 pub use dst::{DstPolicy, GapPolicy, OverlapPolicy, resolve_local};
 pub use every::every_next_after;
 pub use jitter::jitter_seconds;
@@ -223,8 +223,9 @@ mod tests {
                 TimeZone::UTC,
                 DstPolicy::default()
             )
-            .unwrap_err(),
-            WhenError::Never
+            .unwrap_err()
+            .to_string(),
+            "RRULE parts BYMONTH=2 and BYMONTHDAY=30 never fall on the same day"
         );
     }
 
