@@ -34,8 +34,11 @@ pub struct TreeTarget<'t> {
     /// Nodes the server changed (URI, server, whether a whole subtree
     /// went), for the engine's tree-value triggers.
     changed: std::sync::Mutex<Vec<(String, String, bool)>>,
-    /// State reports the MO produced while settling.
+    /// State reports the MO produced while settling that could not be
+    /// queued durably at once (without a client state, or when it failed).
     states: std::sync::Mutex<Vec<MoReport>>,
+    /// The durable alert queue state reports go to as soon as they exist.
+    queue: Option<Arc<ClientState>>,
     /// The servers with a DM account when the MO was attached, and whether
     /// a command changed `./DMAcc` since (then the schedules of a server
     /// whose account went are terminated at the next settle).
@@ -57,6 +60,7 @@ impl<'t> TreeTarget<'t> {
             mo: None,
             changed: std::sync::Mutex::new(Vec::new()),
             states: std::sync::Mutex::new(Vec::new()),
+            queue: None,
             accounts: std::sync::Mutex::new((Vec::new(), false)),
         }
     }
@@ -101,7 +105,16 @@ impl<'t> TreeTarget<'t> {
         }
     }
 
-    /// The state reports the MO produced (installed, rejected …), taken.
+    /// State reports go to `queue` (durable) the moment the MO makes them,
+    /// before the command's Status is sent: a crash later in the session
+    /// loses none (they go out in the next session).
+    pub fn with_queue(mut self, queue: Arc<ClientState>) -> TreeTarget<'t> {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// The state reports the MO produced (installed, rejected …) that are
+    /// not queued yet, taken.
     pub fn take_state_reports(&self) -> Vec<MoReport> {
         std::mem::take(&mut *self.states.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -221,7 +234,16 @@ impl ManagementTree for TreeTarget<'_> {
 
     fn settle(&self) {
         let Some(mo) = &self.mo else { return };
-        let reports = mo.settle();
+        let mut reports = mo.settle();
+        if let Some(q) = &self.queue {
+            reports.retain(|r| match q.queue_alert(&r.owner, &generic_alert(r)) {
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::warn!(target: "dmsched::dm", owner = %r.owner, "queueing a state report (kept for the end of the session): {e}");
+                    true
+                }
+            });
+        }
         self.states
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -505,7 +527,8 @@ impl DmClient {
             None => Vec::new(),
         };
         alerts.extend(reports.iter().map(generic_alert));
-        let mut target = TreeTarget::new(&self.tree, self.clock.clone());
+        let mut target =
+            TreeTarget::new(&self.tree, self.clock.clone()).with_queue(self.state.clone());
         if let Some(mo) = &self.mo {
             target = target.with_mo(mo.clone());
         }
