@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo demo-simulate test soak deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench
+.PHONY: demo demo-simulate test soak deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench fuzz-tools fuzz-build fuzz-smoke fuzz
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
@@ -31,7 +31,7 @@ demo-simulate: rust-components
 	@echo "timeline picture: target/demo-simulate-timeline.svg"
 
 ## Run every test suite.
-test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-test
+test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-test fuzz-smoke
 
 deps: rust-components py-deps c-tools kotlin-tools
 
@@ -71,6 +71,7 @@ kotlin-tools:
 
 fmt:
 	$(CARGO) fmt --all --check
+	cd fuzz && $(CARGO) fmt --check
 
 # --features dmsched/interop compiles (never runs) the interop suite too.
 clippy:
@@ -214,3 +215,38 @@ soak:
 ## Benchmarks (not part of `make test`); figures go to docs/performance.md.
 bench:
 	$(CARGO) bench -p dmsched
+
+## Fuzzing (fuzz/: cargo-fuzz, libFuzzer, AddressSanitizer), one target per
+## parser of untrusted bytes. Stable toolchain: RUSTC_BOOTSTRAP=1 lets it
+## take cargo-fuzz's -Z sanitizer flags (stable rust-std ships the ASan
+## runtime). cargo-fuzz goes to a cache outside the clone, shared by clones.
+## fuzz-smoke (in `make test`): FUZZ_SMOKE_SECS per target; `make fuzz`:
+## FUZZ_RUNS executions per target (FUZZ_TARGETS="a b" to pick). Any crash,
+## timeout (1 s) or OOM (2 GB) fails; the input is in fuzz/artifacts/<target>/.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ_ROOT ?= $(HOME)/.cache/dmsched/cargo-bin
+FUZZ_ENV := PATH="$(CARGO_FUZZ_ROOT)/bin:$$PATH" RUSTC_BOOTSTRAP=1
+FUZZ_TARGETS ?= syncml_xml syncml_wbxml syncml_roundtrip notification schedule expr rrule tnds uri acl account
+FUZZ_BIN = fuzz/target/$(shell rustc -vV | sed -n 's/host: //p')/release
+FUZZ_FLAGS := -timeout=1 -rss_limit_mb=2048
+FUZZ_SMOKE_SECS ?= 15
+FUZZ_RUNS ?= 10000000
+fuzz-tools:
+	@$(FUZZ_ENV) $(CARGO) fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" \
+		|| $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root "$(CARGO_FUZZ_ROOT)"
+
+# Seeds fuzz/corpus/ from fixtures, examples, docs and fuzz/regressions/.
+fuzz-build: fuzz-tools
+	$(PYTHON) fuzz/seed.py
+	cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz build -O $(if $(filter 1,$(words $(FUZZ_TARGETS))),$(FUZZ_TARGETS))
+
+fuzz-smoke: FUZZ_LIMIT = -max_total_time=$(FUZZ_SMOKE_SECS)
+fuzz: FUZZ_LIMIT = -runs=$(FUZZ_RUNS) -print_final_stats=1
+fuzz-smoke fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/artifacts/$$t && log=fuzz/artifacts/$$t/$@.log && \
+		echo "== $@ $$t" && \
+		$(FUZZ_BIN)/$$t fuzz/corpus/$$t $(FUZZ_FLAGS) $(FUZZ_LIMIT) -artifact_prefix=fuzz/artifacts/$$t/ \
+			> $$log 2>&1 || { tail -40 $$log; echo "$@: $$t: crash, timeout or OOM; input in fuzz/artifacts/$$t/, log $$log" >&2; exit 1; }; \
+		grep -E '^#[0-9]+' $$log | tail -1; \
+	done

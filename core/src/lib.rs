@@ -17,6 +17,9 @@ pub mod agent;
 pub mod dm;
 pub mod engine;
 pub mod expr;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod mo;
 pub mod model;

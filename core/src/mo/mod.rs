@@ -60,7 +60,7 @@ mod nodes;
 mod report;
 mod rights;
 mod staging;
-mod tnds;
+pub(crate) mod tnds;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
