@@ -370,6 +370,13 @@ fn never_matching_and_costly_calendars_are_refused_within_a_budget() {
         .unwrap_err()
         .to_string()
     };
+    // Found by fuzz/ (rrule target, a 1 s timeout on the old expansion):
+    // an hourly period holds one instant, so BYSETPOS=2 never selects.
+    let err = refused("FREQ=HOURLY;BYDAY=MO,WE,FR;BYSETPOS=2");
+    assert!(
+        err.contains("BYSETPOS: every position is beyond the 1 instants one Hourly period holds"),
+        "{err}"
+    );
     let err = refused("FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4,6,9,11");
     assert!(
         err.contains("$.tasks[63].trigger.calendar: RRULE parts BYMONTH=4,6,9,11 and BYMONTHDAY=31 never fall on the same day"),
