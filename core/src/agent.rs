@@ -48,6 +48,10 @@ pub struct AgentConfig {
     pub http: HttpConfig,
     /// Retries of immediate report delivery ([`Agent::deliver_reports`]).
     pub report_retry: ReportRetry,
+    /// Where account passwords and nonces live: the host's store (Android
+    /// Keystore, iOS Keychain …); `None`: `dmsched.db.secrets` in `dir`,
+    /// mode 0600 (see [`crate::tree::SecretStore`]).
+    pub secrets: Option<Arc<dyn crate::tree::SecretStore>>,
 }
 
 /// How [`Agent::deliver_reports`] retries a server it could not reach:
@@ -116,6 +120,7 @@ impl AgentConfig {
             session: SessionConfig::default(),
             http: HttpConfig::default(),
             report_retry: ReportRetry::default(),
+            secrets: None,
         }
     }
 }
@@ -277,7 +282,11 @@ impl Agent {
         // The store first: it locks the file (one agent per directory) and
         // refuses a foreign one before anything else writes to it.
         let store = Store::open(&db)?;
-        let tree = Arc::new(Tree::open(&db, TreeConfig::new(cfg.device.clone()), now)?);
+        let tree_cfg = TreeConfig {
+            secrets: cfg.secrets.clone(),
+            ..TreeConfig::new(cfg.device.clone())
+        };
+        let tree = Arc::new(Tree::open(&db, tree_cfg, now)?);
         let engine_host = Host {
             tree: tree.clone(),
             executor: match &host.executor {

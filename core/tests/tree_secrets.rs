@@ -236,3 +236,34 @@ fn a_tree_with_secrets_in_the_database_is_migrated_at_open() {
     let t = Tree::open(&db, config(), now()).unwrap();
     assert_eq!(secrets_of(&t).0, [CLIENT_SECRET, CLIENT_SECRET]);
 }
+
+/// A full-client agent given the host's store keeps its accounts' secrets
+/// there and writes no secret file of its own.
+#[test]
+fn an_agent_keeps_secrets_in_the_hosts_store() {
+    use dmsched::agent::{Agent, AgentConfig, AgentHost};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(HostStore::default());
+    let cfg = AgentConfig {
+        secrets: Some(store.clone()),
+        ..AgentConfig::new(dir.path(), config().device)
+    };
+    let a = Agent::open(cfg, AgentHost::default(), now()).unwrap();
+    a.provision(
+        &format!(
+            r#"{{"server_id": "srv-a", "server_url": "https://dm.example/", "client": {{"auth": "DIGEST", "name": "dev", "secret": "{CLIENT_SECRET}", "nonce": "YzA="}}, "server": {{"auth": "DIGEST", "secret": "{SERVER_SECRET}", "nonce": "czA="}}}}"#
+        ),
+        None,
+        None,
+        now(),
+    )
+    .unwrap();
+    let held: Vec<Vec<u8>> = store.0.lock().unwrap().values().cloned().collect();
+    assert!(held.iter().any(|v| v == CLIENT_SECRET.as_bytes()));
+    assert!(held.iter().any(|v| v == SERVER_SECRET.as_bytes()));
+    assert!(!dir.path().join("dmsched.db.secrets").exists());
+    assert!(!contains(
+        &db_bytes(&dir.path().join("dmsched.db")),
+        CLIENT_SECRET.as_bytes()
+    ));
+}
