@@ -346,6 +346,60 @@ typedef int32_t (*dms_execute_fn)(void *user_data,
                                   struct dms_buffer *results_json);
 
 /**
+ * The value under `key` (NUL-terminated): write it into `value` with
+ * `dms_buffer_set` and return 0; return 0 without setting `value` when the
+ * key is absent; any other return is a failure of the store.
+ */
+typedef int32_t (*dms_secret_get_fn)(void *user_data, const char *key, struct dms_buffer *value);
+
+/**
+ * Stores `len` bytes at `value` under `key`, replacing any; durable when it
+ * returns 0. Any other return is a failure (nothing stored).
+ */
+typedef int32_t (*dms_secret_put_fn)(void *user_data,
+                                     const char *key,
+                                     const uint8_t *value,
+                                     size_t len);
+
+/**
+ * Removes `key` (absent: nothing to do, return 0).
+ */
+typedef int32_t (*dms_secret_delete_fn)(void *user_data, const char *key);
+
+/**
+ * Every key the store holds, as a JSON array of strings written into
+ * `keys_json` with `dms_buffer_set` (not set: none). Keys the SDK writes
+ * start with `dmsched-tree-`; it never touches others.
+ */
+typedef int32_t (*dms_secret_keys_fn)(void *user_data, struct dms_buffer *keys_json);
+
+/**
+ * A host-provided secret store (`dms_agent_host.secrets`). Each callback
+ * gets the host's `user_data`, may be called from any thread that calls
+ * into the agent, must never log values and must not call into the agent.
+ * A non-zero return fails the operation that needed the secret
+ * (provisioning, a session) with `DMS_STORAGE`; nothing stored is lost.
+ */
+typedef struct dms_secret_store {
+  /**
+   * Reads a value.
+   */
+  dms_secret_get_fn get;
+  /**
+   * Stores a value.
+   */
+  dms_secret_put_fn put;
+  /**
+   * Removes a value.
+   */
+  dms_secret_delete_fn remove;
+  /**
+   * Lists the keys.
+   */
+  dms_secret_keys_fn keys;
+} dms_secret_store;
+
+/**
  * The host's callbacks for a full-client agent; every member may be NULL
  * (zero the struct, then set what you have). The SDK has its own DM tree,
  * so there is no `tree_read`: conditions and tree-value triggers read that
@@ -392,9 +446,17 @@ typedef struct dms_agent_host {
    * reports; a non-zero return (or results that are not a JSON array of
    * `{"op","target","status","data"?}`) is a failed attempt with the
    * message as its reason. NULL: full-client mode (the agent's tree).
-   * Last member, so that a zeroed older struct keeps its meaning.
    */
   dms_execute_fn execute;
+  /**
+   * Where the accounts' passwords, HMAC secrets and nonces live
+   * (Keystore, Keychain, a TPM-backed store …): all four members set,
+   * or all NULL for the default, `dmsched.db.secrets` (mode 0600) in
+   * `dir`. Secrets kept in that file before move to the store at open;
+   * the store must be the same one at every later open. Last member, so
+   * that a zeroed struct keeps the default.
+   */
+  struct dms_secret_store secrets;
 } dms_agent_host;
 
 /**

@@ -267,3 +267,45 @@ fn an_agent_keeps_secrets_in_the_hosts_store() {
         CLIENT_SECRET.as_bytes()
     ));
 }
+
+/// A tree that kept its secrets in the default file, opened later with a
+/// host store (an app update that adds Keystore/Keychain): the values move
+/// into the host's store and the file goes. A crash after some values were
+/// put (the file still there, the store holding part of it) is finished at
+/// the next open, nothing lost.
+#[test]
+fn secrets_of_the_default_file_move_to_a_host_store_given_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dmsched.db");
+    let file = dir.path().join("dmsched.db.secrets");
+    {
+        let t = Tree::open(&db, config(), now()).unwrap();
+        t.add_account(&account(), now()).unwrap();
+    }
+    let before = std::fs::read(&file).unwrap();
+    let store = Arc::new(HostStore::default());
+    store.put("the-hosts-own-key", b"kept").unwrap();
+    let cfg = || TreeConfig {
+        secrets: Some(store.clone()),
+        ..config()
+    };
+    // The crash: one value already moved, the file not yet removed.
+    let map: BTreeMap<String, String> = serde_json::from_slice(&before).unwrap();
+    let (k, v) = map.iter().next().unwrap();
+    use base64::Engine as _;
+    let v = base64::engine::general_purpose::STANDARD.decode(v).unwrap();
+    store.put(k, &v).unwrap();
+    {
+        let t = Tree::open(&db, cfg(), now()).unwrap();
+        assert_eq!(secrets_of(&t).0, [CLIENT_SECRET, SERVER_SECRET]);
+        assert_eq!(secrets_of(&t).1, [NONCE.to_vec(), NONCE.to_vec()]);
+    }
+    assert!(!file.exists(), "the default file is gone once moved");
+    assert_eq!(
+        store.keys().unwrap().len(),
+        5,
+        "4 secret leaves + the host's"
+    );
+    let t = Tree::open(&db, cfg(), now()).unwrap();
+    assert_eq!(secrets_of(&t).0, [CLIENT_SECRET, SERVER_SECRET]);
+}

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::agent_config::agent_config;
 use crate::agent_handle::{self, LiveAgent, with_agent};
-use crate::agent_host::{agent_host, dms_agent_host};
+use crate::agent_host::{agent_host, dms_agent_host, secret_store};
 use crate::boundary::{arg, fail, guard, opt_arg};
 use crate::limits;
 use crate::log::{CLog, DMS_LOG_OFF};
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn dms_agent_open(
         let run = || -> Result<*mut dms_agent, dms_status> {
             // SAFETY: per the contract.
             let text = unsafe { arg(config_json, "config_json") }?;
-            let (cfg, log_level) = agent_config(text)?;
+            let (mut cfg, log_level) = agent_config(text)?;
             let now = time(now_ms)?;
             // SAFETY: NULL or valid per the contract.
             let h = (!host.is_null()).then(|| unsafe { *host });
@@ -130,6 +130,7 @@ pub unsafe extern "C" fn dms_agent_open(
                 _ => None,
             };
             let (core_host, adopted) = agent_host(h);
+            cfg.secrets = secret_store(h.as_ref(), adopted.as_ref())?;
             let open = || Agent::open(cfg, core_host, now);
             let agent = match &log {
                 Some(d) => tracing::dispatcher::with_default(d, open),

@@ -9,12 +9,15 @@ use std::sync::atomic::AtomicBool;
 
 use dmsched_core::agent::AgentHost;
 use dmsched_core::dm::session::{UiKind, UiRequest, UiResponse, UserInteraction};
+use dmsched_core::tree::{SecretError, SecretStore};
 use dmsched_core::{ActionExecutor, Authorizer, UserPrompt};
 
+use crate::boundary::fail;
 use crate::callbacks::{
     CHost, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn, dms_host,
 };
 use crate::log::dms_log_fn;
+use crate::status::dms_status;
 
 /// What the user did with a user-interaction request; the value an
 /// `interact` callback returns.
@@ -91,8 +94,60 @@ pub struct dms_agent_host {
     /// reports; a non-zero return (or results that are not a JSON array of
     /// `{"op","target","status","data"?}`) is a failed attempt with the
     /// message as its reason. NULL: full-client mode (the agent's tree).
-    /// Last member, so that a zeroed older struct keeps its meaning.
     pub execute: dms_execute_fn,
+    /// Where the accounts' passwords, HMAC secrets and nonces live
+    /// (Keystore, Keychain, a TPM-backed store …): all four members set,
+    /// or all NULL for the default, `dmsched.db.secrets` (mode 0600) in
+    /// `dir`. Secrets kept in that file before move to the store at open;
+    /// the store must be the same one at every later open. Last member, so
+    /// that a zeroed struct keeps the default.
+    pub secrets: dms_secret_store,
+}
+
+/// The value under `key` (NUL-terminated): write it into `value` with
+/// `dms_buffer_set` and return 0; return 0 without setting `value` when the
+/// key is absent; any other return is a failure of the store.
+pub type dms_secret_get_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, value: *mut dms_buffer) -> i32,
+>;
+
+/// Stores `len` bytes at `value` under `key`, replacing any; durable when it
+/// returns 0. Any other return is a failure (nothing stored).
+pub type dms_secret_put_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        value: *const u8,
+        len: usize,
+    ) -> i32,
+>;
+
+/// Removes `key` (absent: nothing to do, return 0).
+pub type dms_secret_delete_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char) -> i32>;
+
+/// Every key the store holds, as a JSON array of strings written into
+/// `keys_json` with `dms_buffer_set` (not set: none). Keys the SDK writes
+/// start with `dmsched-tree-`; it never touches others.
+pub type dms_secret_keys_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, keys_json: *mut dms_buffer) -> i32>;
+
+/// A host-provided secret store (`dms_agent_host.secrets`). Each callback
+/// gets the host's `user_data`, may be called from any thread that calls
+/// into the agent, must never log values and must not call into the agent.
+/// A non-zero return fails the operation that needed the secret
+/// (provisioning, a session) with `DMS_STORAGE`; nothing stored is lost.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct dms_secret_store {
+    /// Reads a value.
+    pub get: dms_secret_get_fn,
+    /// Stores a value.
+    pub put: dms_secret_put_fn,
+    /// Removes a value.
+    pub remove: dms_secret_delete_fn,
+    /// Lists the keys.
+    pub keys: dms_secret_keys_fn,
 }
 
 /// The C user-interaction callback as the core's `UserInteraction`.
@@ -214,4 +269,120 @@ pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CH
             .then(|| c.clone() as Arc<dyn ActionExecutor>),
     };
     (host, Some(c))
+}
+
+/// The C secret store as the core's; holds the host so that `destroy` runs
+/// only after the store is gone.
+struct CSecrets {
+    host: Arc<CHost>,
+    get: unsafe extern "C" fn(*mut c_void, *const c_char, *mut dms_buffer) -> i32,
+    put: unsafe extern "C" fn(*mut c_void, *const c_char, *const u8, usize) -> i32,
+    remove: unsafe extern "C" fn(*mut c_void, *const c_char) -> i32,
+    keys: unsafe extern "C" fn(*mut c_void, *mut dms_buffer) -> i32,
+}
+
+impl std::fmt::Debug for CSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CSecrets")
+    }
+}
+
+fn key_cstr(key: &str) -> Result<CString, SecretError> {
+    CString::new(key).map_err(|_| SecretError(format!("secret key {key:?} holds a NUL")))
+}
+
+fn store_failed(what: &str, code: i32) -> SecretError {
+    SecretError(format!(
+        "the host's secret store failed to {what} (it returned {code})"
+    ))
+}
+
+fn empty_buffer() -> dms_buffer {
+    dms_buffer {
+        data: Vec::new(),
+        set: false,
+    }
+}
+
+impl SecretStore for CSecrets {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SecretError> {
+        let k = key_cstr(key)?;
+        let mut buf = empty_buffer();
+        // SAFETY: the host supplied this function and `user_data` for it.
+        let code = unsafe { (self.get)(self.host.0.user_data, k.as_ptr(), &mut buf) };
+        if code != 0 {
+            return Err(store_failed("read", code));
+        }
+        Ok(buf.set.then_some(buf.data))
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), SecretError> {
+        let k = key_cstr(key)?;
+        // SAFETY: as above; `value` is valid for `len` bytes during the call.
+        let code = unsafe {
+            (self.put)(
+                self.host.0.user_data,
+                k.as_ptr(),
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        if code != 0 {
+            return Err(store_failed("write", code));
+        }
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), SecretError> {
+        let k = key_cstr(key)?;
+        // SAFETY: as above.
+        let code = unsafe { (self.remove)(self.host.0.user_data, k.as_ptr()) };
+        if code != 0 {
+            return Err(store_failed("remove", code));
+        }
+        Ok(())
+    }
+
+    fn keys(&self) -> Result<Vec<String>, SecretError> {
+        let mut buf = empty_buffer();
+        // SAFETY: as above.
+        let code = unsafe { (self.keys)(self.host.0.user_data, &mut buf) };
+        if code != 0 {
+            return Err(store_failed("list its keys", code));
+        }
+        if !buf.set {
+            return Ok(Vec::new());
+        }
+        serde_json::from_slice(&buf.data).map_err(|e| {
+            SecretError(format!(
+                "the host's secret store listed its keys as something other than a JSON array of strings: {e}"
+            ))
+        })
+    }
+}
+
+/// The secret store of `h`, if it has one: all four callbacks or none
+/// (else `DMS_INVALID_ARGUMENT`).
+pub(crate) fn secret_store(
+    h: Option<&dms_agent_host>,
+    host: Option<&Arc<CHost>>,
+) -> Result<Option<Arc<dyn SecretStore>>, dms_status> {
+    let (Some(h), Some(host)) = (h, host) else {
+        return Ok(None);
+    };
+    let s = h.secrets;
+    match (s.get, s.put, s.remove, s.keys) {
+        (None, None, None, None) => Ok(None),
+        (Some(get), Some(put), Some(remove), Some(keys)) => Ok(Some(Arc::new(CSecrets {
+            host: host.clone(),
+            get,
+            put,
+            remove,
+            keys,
+        }))),
+        _ => Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            "host->secrets: set all four callbacks (get, put, remove, keys) or none",
+        )),
+    }
 }

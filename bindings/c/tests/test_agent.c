@@ -1145,6 +1145,145 @@ static void test_agent_threads(void) {
   CHECK(w.destroyed == 1);
 }
 
+/* ---- a host-provided secret store (issue 14, 6.1.1.2.1) ---- */
+
+typedef struct {
+  char key[96];
+  unsigned char value[256];
+  size_t len;
+  int used;
+} secret_entry;
+
+typedef struct {
+  world w; /* first: the callbacks get the world's address as user_data */
+  secret_entry e[32];
+  int failing;
+  int puts;
+} secret_world;
+
+static secret_entry *secret_find(secret_world *s, const char *key) {
+  for (int i = 0; i < 32; i++)
+    if (s->e[i].used && strcmp(s->e[i].key, key) == 0) return &s->e[i];
+  return NULL;
+}
+
+static int32_t secret_get(void *ud, const char *key, dms_buffer *value) {
+  secret_entry *e = secret_find((secret_world *)ud, key);
+  if (e) dms_buffer_set(value, (const char *)e->value, e->len);
+  return 0;
+}
+
+static int32_t secret_put(void *ud, const char *key, const uint8_t *value, size_t len) {
+  secret_world *s = (secret_world *)ud;
+  secret_entry *e = secret_find(s, key);
+  if (s->failing) return 7;
+  if (len > sizeof e->value || strlen(key) >= sizeof e->key) return 8;
+  for (int i = 0; !e && i < 32; i++)
+    if (!s->e[i].used) e = &s->e[i];
+  if (!e) return 9;
+  e->used = 1;
+  snprintf(e->key, sizeof e->key, "%s", key);
+  memcpy(e->value, value, len);
+  e->len = len;
+  s->puts++;
+  return 0;
+}
+
+static int32_t secret_remove(void *ud, const char *key) {
+  secret_entry *e = secret_find((secret_world *)ud, key);
+  if (e) e->used = 0;
+  return 0;
+}
+
+static int32_t secret_keys(void *ud, dms_buffer *keys_json) {
+  secret_world *s = (secret_world *)ud;
+  char out[4096] = "[";
+  size_t n = 1;
+  for (int i = 0; i < 32; i++) {
+    if (!s->e[i].used) continue;
+    n += (size_t)snprintf(out + n, sizeof out - n, "%s\"%s\"", n > 1 ? "," : "", s->e[i].key);
+  }
+  n += (size_t)snprintf(out + n, sizeof out - n, "]");
+  dms_buffer_set(keys_json, out, n);
+  return 0;
+}
+
+static int secret_holds(secret_world *s, const char *text) {
+  for (int i = 0; i < 32; i++)
+    if (s->e[i].used && s->e[i].len == strlen(text) && memcmp(s->e[i].value, text, s->e[i].len) == 0) return 1;
+  return 0;
+}
+
+static dms_agent_host secret_host(secret_world *s) {
+  dms_agent_host h = host_of(&s->w);
+  h.secrets.get = secret_get;
+  h.secrets.put = secret_put;
+  h.secrets.remove = secret_remove;
+  h.secrets.keys = secret_keys;
+  return h;
+}
+
+/* With `host->secrets` the accounts' passwords and nonces live in the
+ * host's store: no dmsched.db.secrets, sessions authenticate both ways from
+ * it across a reopen; a failing store fails provisioning with DMS_STORAGE
+ * and leaves nothing behind; a half-set store is refused; the host's own
+ * keys are never touched. */
+static void test_agent_keeps_secrets_in_the_hosts_store(void) {
+  static secret_world s;
+  dm_server srv_s = {"srv-s", -1, "", NULL, NULL, 0};
+  dms_agent *a = NULL;
+  dms_agent_host h;
+  char cfg[1024], acct[1024], file[256];
+  char *out = NULL;
+  struct stat st;
+  memset(&s, 0, sizeof s);
+  s.e[0].used = 1;
+  snprintf(s.e[0].key, sizeof s.e[0].key, "the-hosts-own-key");
+  memcpy(s.e[0].value, "kept", 4);
+  s.e[0].len = 4;
+  start_server(&srv_s, "{\"steps\": [[{\"get\": \"./DevInfo/DevId\"}]]}", "1");
+
+  h = secret_host(&s);
+  h.secrets.keys = NULL;
+  config_of(cfg, sizeof cfg, "agent-secrets", DMS_LOG_INFO);
+  CHECK(dms_agent_open(cfg, &h, T0, &a) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "secrets") != NULL);
+  CHECK(a == NULL && s.w.destroyed == 0);
+
+  h = secret_host(&s);
+  CHECK(dms_agent_open(cfg, &h, T0, &a) == DMS_OK);
+  account_of(acct, sizeof acct, srv_s.id, srv_s.url);
+  CHECK(dms_agent_provision(a, acct, srv_s.ca_pem, T0, NULL) == DMS_OK);
+  CHECK(secret_holds(&s, "pw-" SECRET) && secret_holds(&s, "spw-" SECRET));
+  path_of(file, sizeof file, "agent-secrets/dmsched.db.secrets");
+  CHECK(stat(file, &st) != 0); /* no secret file of its own */
+  CHECK(dms_agent_run_session(a, srv_s.id, NULL, 0, T0, &out) == DMS_OK);
+  CHECK(out != NULL && strstr(out, "{\"cmd\":\"Get\",\"code\":200}") != NULL);
+  dms_string_free(out);
+
+  s.failing = 1;
+  account_of(acct, sizeof acct, "other", srv_s.url);
+  CHECK(dms_agent_provision(a, acct, srv_s.ca_pem, T0, NULL) == DMS_STORAGE);
+  CHECK(strstr(dms_last_error(), "secret store failed to write (it returned 7)") != NULL);
+  s.failing = 0;
+  CHECK(dms_agent_provision(a, acct, srv_s.ca_pem, T0, NULL) == DMS_OK); /* nothing left behind */
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(s.w.destroyed == 1);
+
+  /* Reopened with the same store: the nonces the session rotated are there. */
+  h = secret_host(&s);
+  CHECK(dms_agent_open(cfg, &h, T0 + MIN, &a) == DMS_OK);
+  out = NULL;
+  CHECK(dms_agent_run_session(a, srv_s.id, NULL, 0, T0 + MIN, &out) == DMS_OK);
+  CHECK(out != NULL && strstr(out, "{\"cmd\":\"Get\",\"code\":200}") != NULL);
+  dms_string_free(out);
+  CHECK(dms_agent_close(a) == DMS_OK);
+  CHECK(s.w.destroyed == 2);
+  CHECK(s.e[0].used && strcmp(s.e[0].key, "the-hosts-own-key") == 0 && memcmp(s.e[0].value, "kept", 4) == 0);
+  CHECK(s.w.secret_logged == 0);
+  stop_server(&srv_s);
+}
+
 int main(void) {
   snprintf(root, sizeof root, "/tmp/dmsched-agent-XXXXXX");
   if (mkdtemp(root) == NULL) {
@@ -1163,6 +1302,7 @@ int main(void) {
   test_agent_enums_objects_and_ids_are_checked();
   test_agent_delivers_immediate_reports_and_retries();
   test_agent_hand_off_runs_commands_through_the_host();
+  test_agent_keeps_secrets_in_the_hosts_store();
   stop_server(&srv);
   stop_server(&srv_d);
   stop_server(&srv_h);

@@ -21,7 +21,10 @@ use dmsched_core::agent::{Agent as CoreAgent, AgentConfig, AgentHost};
 use crate::dm_types::{
     Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
 };
-use crate::host::{AuthorizerAdapter, ExecutorAdapter, PromptAdapter, UiAdapter, UserInteraction};
+use crate::host::{
+    AuthorizerAdapter, ExecutorAdapter, PromptAdapter, SecretAdapter, SecretStore, UiAdapter,
+    UserInteraction,
+};
 use crate::types::{Firing, ScheduleSummary, TreeValue, WakeupWindow};
 use crate::{ActionExecutor, Authorizer, DmschedError, UserPrompt, time};
 
@@ -105,8 +108,11 @@ impl Agent {
         settings: AgentSettings,
         now_ms: i64,
         host: AgentHost,
+        secrets: Option<Arc<dyn dmsched_core::tree::SecretStore>>,
     ) -> Result<Agent, DmschedError> {
-        let agent = CoreAgent::open(config(settings)?, host, time(now_ms)?)?;
+        let mut cfg = config(settings)?;
+        cfg.secrets = secrets;
+        let agent = CoreAgent::open(cfg, host, time(now_ms)?)?;
         Ok(Agent {
             inner: Mutex::new(Some(Arc::new(agent))),
         })
@@ -150,8 +156,18 @@ impl Agent {
     /// `executor` (hand-off mode) the DM commands of scheduled tasks go to
     /// it, with the owning server in `context.owner`, instead of the agent's
     /// tree; its statuses are the runs' results and reports, and a throw is
-    /// a failed attempt. Conditions still read the agent's tree.
-    #[uniffi::constructor(default(prompt = None, ui = None, authorizer = None, executor = None))]
+    /// a failed attempt. Conditions still read the agent's tree. `secrets`
+    /// keeps the accounts' passwords, HMAC secrets and nonces (Keystore,
+    /// Keychain); without it they go to `dmsched.db.secrets` (0600) in the
+    /// state directory. Secrets stored before in the file move to the store
+    /// at open; the store must be the same one at every later open.
+    #[uniffi::constructor(default(
+        prompt = None,
+        ui = None,
+        authorizer = None,
+        executor = None,
+        secrets = None
+    ))]
     pub fn open(
         settings: AgentSettings,
         now_ms: i64,
@@ -159,6 +175,7 @@ impl Agent {
         ui: Option<Arc<dyn UserInteraction>>,
         authorizer: Option<Arc<dyn Authorizer>>,
         executor: Option<Arc<dyn ActionExecutor>>,
+        secrets: Option<Arc<dyn SecretStore>>,
     ) -> Result<Arc<Self>, DmschedError> {
         let host = AgentHost {
             prompt: prompt.map(|p| Arc::new(PromptAdapter(p)) as _),
@@ -166,7 +183,8 @@ impl Agent {
             authorizer: authorizer.map(|a| Arc::new(AuthorizerAdapter(a)) as _),
             executor: executor.map(|e| Arc::new(ExecutorAdapter(e)) as _),
         };
-        Ok(Arc::new(Agent::open_core(settings, now_ms, host)?))
+        let secrets = secrets.map(|s| Arc::new(SecretAdapter(s)) as _);
+        Ok(Arc::new(Agent::open_core(settings, now_ms, host, secrets)?))
     }
 
     /// Provisions a DM account (bootstrap) from its JSON form (`server_id`,

@@ -228,3 +228,53 @@ pub(crate) fn core_host(callbacks: Callbacks) -> dmsched_core::Host {
         authorizer,
     }
 }
+
+/// Where the agent keeps its DM accounts' secrets (passwords, HMAC secrets,
+/// nonces): Android Keystore, iOS Keychain or any store the host trusts.
+/// Without one they go to `dmsched.db.secrets` (mode 0600) in the state
+/// directory; the database holds only references either way. Keys are
+/// opaque (`dmsched-tree-…`); the store may hold other keys, which the
+/// agent never touches. `put` must be durable when it returns; never log
+/// values. A throw fails the operation that needed the secret (provisioning,
+/// a session) with the message; nothing stored is lost.
+#[uniffi::export(with_foreign)]
+pub trait SecretStore: Send + Sync {
+    /// The value under `key`, or null.
+    fn get(&self, key: String) -> Result<Option<Vec<u8>>, HostError>;
+    /// Stores `value` under `key`, replacing any.
+    fn put(&self, key: String, value: Vec<u8>) -> Result<(), HostError>;
+    /// Removes `key` (absent: nothing to do).
+    fn delete(&self, key: String) -> Result<(), HostError>;
+    /// Every key the store holds.
+    fn keys(&self) -> Result<Vec<String>, HostError>;
+}
+
+/// A foreign [`SecretStore`] as the core's.
+pub(crate) struct SecretAdapter(pub(crate) Arc<dyn SecretStore>);
+
+impl std::fmt::Debug for SecretAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretAdapter")
+    }
+}
+
+fn secret_err(e: HostError) -> dmsched_core::tree::SecretError {
+    dmsched_core::tree::SecretError(e.to_string())
+}
+
+impl dmsched_core::tree::SecretStore for SecretAdapter {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, dmsched_core::tree::SecretError> {
+        self.0.get(key.to_string()).map_err(secret_err)
+    }
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), dmsched_core::tree::SecretError> {
+        self.0
+            .put(key.to_string(), value.to_vec())
+            .map_err(secret_err)
+    }
+    fn delete(&self, key: &str) -> Result<(), dmsched_core::tree::SecretError> {
+        self.0.delete(key.to_string()).map_err(secret_err)
+    }
+    fn keys(&self) -> Result<Vec<String>, dmsched_core::tree::SecretError> {
+        self.0.keys().map_err(secret_err)
+    }
+}

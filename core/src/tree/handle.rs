@@ -87,8 +87,13 @@ impl Tree {
     /// Creates the root and the standard MOs on first open and refreshes
     /// the `./DevInfo` and `./DevDetail` values on every open.
     pub fn open(path: &Path, mut config: TreeConfig, now: Timestamp) -> Result<Tree, TreeError> {
-        if config.secrets.is_none() {
-            config.secrets = Some(Arc::new(super::FileSecrets::beside(path)));
+        let file = super::FileSecrets::beside(path);
+        match &config.secrets {
+            None => config.secrets = Some(Arc::new(file)),
+            // A store the host provides now takes over what the default
+            // file kept before it.
+            Some(store) => super::secrets::adopt_file(&file, store.as_ref())
+                .map_err(|e| TreeError::Failed(e.to_string()))?,
         }
         Tree::init(Db::open(path)?, config, now)
     }

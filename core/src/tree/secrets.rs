@@ -175,6 +175,27 @@ impl SecretStore for FileSecrets {
     }
 }
 
+/// Moves the values of the default file store `file` into the host's
+/// `store` (a tree that used the file before the host provided a store),
+/// then removes the file. A value is put into the store (durably) before
+/// the file goes, and a key the store already holds is left as it is, so a
+/// crash anywhere in between loses nothing: the next open finishes the move.
+pub(crate) fn adopt_file(file: &FileSecrets, store: &dyn SecretStore) -> Result<(), SecretError> {
+    if !file.path.exists() {
+        return Ok(());
+    }
+    for key in file.keys()? {
+        if !key.starts_with(KEY_PREFIX) || store.get(&key)?.is_some() {
+            continue;
+        }
+        if let Some(v) = file.get(&key)? {
+            store.put(&key, &v)?;
+        }
+    }
+    std::fs::remove_file(&file.path)
+        .map_err(|e| SecretError(format!("removing {}: {e}", file.path.display())))
+}
+
 /// Secrets in memory (an in-memory tree).
 #[derive(Debug, Default)]
 pub struct MemorySecrets(Mutex<BTreeMap<String, Vec<u8>>>);

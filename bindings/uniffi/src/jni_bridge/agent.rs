@@ -12,11 +12,14 @@
 //! `read`, `change` or `end` (throwing: false);
 //! `NativeExecutor.execute(contextJson, actionsJson)` (hand-off mode: the
 //! scheduled DM commands, as `NativeHost.execute`; throwing or garbage: a
-//! failed attempt with that reason).
+//! failed attempt with that reason);
+//! `NativeSecretStore` (`get`, `put`, `delete`, `keys`) keeps the accounts'
+//! secrets (Android Keystore-backed; throwing fails the operation that
+//! needed the secret, with that reason).
 
 use std::sync::Arc;
 
-use jni::objects::{JByteArray, JClass, JObject, JString, JValue};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
 use jni::refs::Global;
 use jni::sys::jlong;
 use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
@@ -25,6 +28,7 @@ use serde::Deserialize;
 use dmsched_core::agent::{Agent as CoreAgent, AgentHost};
 use dmsched_core::dm::session;
 use dmsched_core::model::{Action, CommandResult};
+use dmsched_core::tree::{SecretError, SecretStore};
 use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
 
 use dmsched_core::registry::{Kind, Registry};
@@ -264,6 +268,96 @@ impl dmsched_core::ActionExecutor for JavaExecutor {
     }
 }
 
+/// A Java `NativeSecretStore` as the core's secret store.
+struct JavaSecrets(Arc<JavaCallback>);
+
+impl std::fmt::Debug for JavaSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JavaSecrets")
+    }
+}
+
+fn secret_err(e: String) -> SecretError {
+    SecretError(e)
+}
+
+impl SecretStore for JavaSecrets {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SecretError> {
+        call_java(&self.0.vm, "secret store get", |env| {
+            let k = env.new_string(key)?;
+            let v = env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("get"),
+                jni_sig!("(Ljava/lang/String;)[B"),
+                &[JValue::Object(&k)],
+            )?;
+            let o = v.l()?;
+            if o.is_null() {
+                return Ok(None);
+            }
+            let arr = JByteArray::cast_local(env, o)?;
+            Ok(Some(env.convert_byte_array(&arr)?))
+        })
+        .map_err(secret_err)
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), SecretError> {
+        call_java(&self.0.vm, "secret store put", |env| {
+            let k = env.new_string(key)?;
+            let v = env.byte_array_from_slice(value)?;
+            env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("put"),
+                jni_sig!("(Ljava/lang/String;[B)V"),
+                &[JValue::Object(&k), JValue::Object(&v)],
+            )?;
+            Ok(())
+        })
+        .map_err(secret_err)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), SecretError> {
+        call_java(&self.0.vm, "secret store delete", |env| {
+            let k = env.new_string(key)?;
+            env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("delete"),
+                jni_sig!("(Ljava/lang/String;)V"),
+                &[JValue::Object(&k)],
+            )?;
+            Ok(())
+        })
+        .map_err(secret_err)
+    }
+
+    fn keys(&self) -> Result<Vec<String>, SecretError> {
+        let keys = call_java(&self.0.vm, "secret store keys", |env| {
+            let v = env.call_method(
+                self.0.obj.as_obj(),
+                jni_str!("keys"),
+                jni_sig!("()[Ljava/lang/String;"),
+                &[],
+            )?;
+            let o = v.l()?;
+            if o.is_null() {
+                return Ok(None);
+            }
+            let arr = JObjectArray::<JString>::cast_local(env, o)?;
+            let mut out = Vec::new();
+            for i in 0..arr.len(env)? {
+                let s = arr.get_element(env, i)?;
+                if !s.is_null() {
+                    out.push(s.try_to_string(env)?);
+                }
+                env.delete_local_ref(s);
+            }
+            Ok(Some(out))
+        })
+        .map_err(secret_err)?;
+        keys.ok_or_else(|| SecretError("secret store keys returned null".into()))
+    }
+}
+
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeOpen<'l>(
     mut env: EnvUnowned<'l>,
@@ -274,10 +368,12 @@ pub extern "system" fn nativeOpen<'l>(
     prompt: JObject<'l>,
     authorizer: JObject<'l>,
     executor: JObject<'l>,
+    secrets: JObject<'l>,
 ) -> jlong {
     native(&mut env, |env| {
         let text = string(env, &settings_json, "settingsJson")?;
         let settings: SettingsJson = parse(&text, "settingsJson")?;
+        let secrets = JavaCallback::new(env, &secrets)?.map(|c| Arc::new(JavaSecrets(c)) as _);
         let host = AgentHost {
             ui: JavaCallback::new(env, &ui)?.map(|c| Arc::new(JavaUi(c)) as _),
             prompt: JavaCallback::new(env, &prompt)?.map(|c| Arc::new(JavaPrompt(c)) as _),
@@ -285,7 +381,7 @@ pub extern "system" fn nativeOpen<'l>(
                 .map(|c| Arc::new(JavaAuthorizer(c)) as _),
             executor: JavaCallback::new(env, &executor)?.map(|c| Arc::new(JavaExecutor(c)) as _),
         };
-        let agent = Agent::open_core(settings.into(), now_ms, host)?;
+        let agent = Agent::open_core(settings.into(), now_ms, host, secrets)?;
         register(&AGENTS, Arc::new(agent))
     })
 }

@@ -15,6 +15,7 @@ import org.dmsched.jni.DmschedNativeException
 import org.dmsched.jni.NativeAuthorizer
 import org.dmsched.jni.NativeExecutor
 import org.dmsched.jni.NativePrompt
+import org.dmsched.jni.NativeSecretStore
 import org.dmsched.jni.NativeUserInteraction
 import org.dmsched.testing.*
 
@@ -254,12 +255,62 @@ fun testNativeAgentHandOff(root: File) {
     }
 }
 
+/** A host's secret store in memory (a Keystore-backed one on a handset). */
+class MapSecrets : NativeSecretStore {
+    val map = java.util.concurrent.ConcurrentHashMap<String, ByteArray>()
+    @Volatile var failing: String? = null
+    override fun get(key: String): ByteArray? = map[key]
+    override fun put(key: String, value: ByteArray) {
+        failing?.let { throw IllegalStateException(it) }
+        map[key] = value
+    }
+    override fun delete(key: String) { map.remove(key) }
+    override fun keys(): Array<String> = map.keys.toTypedArray()
+    fun holds(text: String) = map.values.any { it.contentEquals(text.toByteArray()) }
+}
+
+/**
+ * Issue 14 (secrets), 6.1.1.2.1: with a NativeSecretStore the accounts'
+ * passwords and nonces go to the host's store (no `dmsched.db.secrets`), the
+ * session authenticates both ways from it, across a reopen; a store that
+ * throws fails provisioning with its reason and leaves nothing behind; the
+ * host's own keys are never touched.
+ */
+fun testNativeAgentKeepsSecretsInTheHostsStore(root: File) {
+    val state = File(root, "secrets")
+    val store = MapSecrets()
+    store.map["the-hosts-own-key"] = "kept".toByteArray()
+    DmServer(File(root, "secrets-server"), installScript()).use { srv ->
+        NativeAgent.open(settingsJson(state), AGENT_T0, null, null, null, null, store).use { a ->
+            ok(a.provision(accountJson(srv.url), srv.caPem, AGENT_T0) == SERVER_ID, "provision")
+            ok(store.holds("pw") && store.holds("spw"), "both passwords in the host's store")
+            ok(!File(state, "dmsched.db.secrets").exists(), "no secret file of its own")
+            val s = a.runSession(SERVER_ID, null, AGENT_T0)
+            ok(count("\"command\":\"Add\",\"code\":200", s) == 3, "authenticated session from the store: $s")
+            store.failing = "keystore locked"
+            val e = expectKind("Storage", "a throwing store") {
+                a.provision(accountJson(srv.url, serverId = "other"), srv.caPem, AGENT_T0)
+            }
+            ok(e?.message?.contains("keystore locked") == true, "the store's reason: ${e?.message}")
+            store.failing = null
+            ok(!a.schedules().contains("other") && a.provision(accountJson(srv.url, serverId = "other"), srv.caPem, AGENT_T0) == "other",
+                "nothing of the failed provisioning was left")
+        }
+        NativeAgent.open(settingsJson(state), AGENT_T0 + 60_000, null, null, null, null, store).use { a ->
+            val s = a.runSession(SERVER_ID, null, AGENT_T0 + 60_000)
+            ok(count("\"command\":\"Add\",\"code\":418", s) == 3, "reopened: authenticated again: $s")
+        }
+    }
+    ok(store.map["the-hosts-own-key"]?.contentEquals("kept".toByteArray()) == true, "the host's own key kept")
+}
+
 fun agentJniTests() {
     val root = Files.createTempDirectory("dmsched-jni-agent").toFile()
     try {
         testNativeAgent(root)
         testNativeAgentDeliversReportsAtOnce(root)
         testNativeAgentHandOff(root)
+        testNativeAgentKeepsSecretsInTheHostsStore(root)
     } finally {
         root.deleteRecursively()
     }

@@ -339,12 +339,62 @@ fun testAgentHandOff(root: File) {
     }
 }
 
+/** A host's secret store in memory (a Keystore-backed one on a handset). */
+class MapSecrets : SecretStore {
+    val map = java.util.concurrent.ConcurrentHashMap<String, ByteArray>()
+    @Volatile var failing: String? = null
+    override fun get(key: String): ByteArray? = map[key]
+    override fun put(key: String, value: ByteArray) {
+        failing?.let { throw HostException.Failed(it) }
+        map[key] = value
+    }
+    override fun delete(key: String) { map.remove(key) }
+    override fun keys(): List<String> = map.keys.toList()
+    fun holds(text: String) = map.values.any { it.contentEquals(text.toByteArray()) }
+}
+
+/**
+ * Issue 14 (secrets), 6.1.1.2.1: with a SecretStore the accounts' passwords
+ * and nonces go to the host's store (no `dmsched.db.secrets`), sessions
+ * authenticate both ways from it across a reopen; a throwing store fails
+ * provisioning with its reason (Storage) and leaves nothing behind; the
+ * host's own keys are never touched.
+ */
+fun testAgentKeepsSecretsInTheHostsStore(root: File) {
+    val state = File(root, "agent-secrets")
+    val store = MapSecrets()
+    store.map["the-hosts-own-key"] = "kept".toByteArray()
+    DmServer(File(root, "server-secrets"), installScript()).use { srv ->
+        Agent.open(agentSettings(state), AGENT_T0, secrets = store).use { agent ->
+            ok(agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0) == SERVER_ID, "provision")
+            ok(store.holds("pw") && store.holds("spw"), "both passwords in the host's store")
+            ok(!File(state, "dmsched.db.secrets").exists(), "no secret file of its own")
+            val s = agent.runSession(SERVER_ID, null, AGENT_T0)
+            ok(statusesOf(s, "Add") == listOf(200, 200, 200), "an authenticated session from the store: ${s.statuses}")
+            store.failing = "keystore locked"
+            val e = expect<DmschedException.Storage>("a throwing store") {
+                agent.provision(accountJson(srv.url, serverId = "other"), srv.caPem, AGENT_T0)
+            }
+            ok(e?.message?.contains("keystore locked") == true, "the store's reason: ${e?.message}")
+            store.failing = null
+            ok(agent.provision(accountJson(srv.url, serverId = "other"), srv.caPem, AGENT_T0) == "other",
+                "nothing of the failed provisioning was left")
+        }
+        Agent.open(agentSettings(state), AGENT_T0 + MIN, secrets = store).use { agent ->
+            val s = agent.runSession(SERVER_ID, null, AGENT_T0 + MIN)
+            ok(statusesOf(s, "Add") == listOf(418, 418, 418), "reopened: authenticated again: ${s.statuses}")
+        }
+    }
+    ok(store.map["the-hosts-own-key"]?.contentEquals("kept".toByteArray()) == true, "the host's own key kept")
+}
+
 fun agentTests() {
     val root = Files.createTempDirectory("dmsched-agent").toFile()
     try {
         testAgentFullClient(root)
         testAgentDeliversReportsAtOnce(root)
         testAgentHandOff(root)
+        testAgentKeepsSecretsInTheHostsStore(root)
     } finally {
         root.deleteRecursively()
     }

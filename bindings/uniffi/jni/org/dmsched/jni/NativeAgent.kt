@@ -115,7 +115,8 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
          * `state_dir` and `device.dev_id` required; each `mo` key optional; both
          * `report_retry` keys, when it is given). Each callback may be null; with
          * an [executor] (hand-off mode) scheduled DM commands run through it
-         * instead of the agent's tree.
+         * instead of the agent's tree; [secrets] keeps the accounts' passwords
+         * and nonces (default: `dmsched.db.secrets`, 0600, in `state_dir`).
          */
         @JvmStatic
         @JvmOverloads
@@ -126,11 +127,12 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
             prompt: NativePrompt?,
             authorizer: NativeAuthorizer?,
             executor: NativeExecutor? = null,
-        ): NativeAgent = NativeAgent(nativeOpen(settingsJson, nowMs, ui, prompt, authorizer, executor))
+            secrets: NativeSecretStore? = null,
+        ): NativeAgent = NativeAgent(nativeOpen(settingsJson, nowMs, ui, prompt, authorizer, executor, secrets))
 
         @JvmStatic private external fun nativeOpen(
             settingsJson: String, nowMs: Long, ui: NativeUserInteraction?, prompt: NativePrompt?, authorizer: NativeAuthorizer?,
-            executor: NativeExecutor?,
+            executor: NativeExecutor?, secrets: NativeSecretStore?,
         ): Long
         @JvmStatic private external fun nativeClose(handle: Long)
         @JvmStatic private external fun nativeProvision(handle: Long, accountJson: String, caPem: String?, nowMs: Long): String

@@ -46,3 +46,23 @@ fun interface NativeAuthorizer {
 fun interface NativeExecutor {
     fun execute(contextJson: String, actionsJson: String): String
 }
+
+/**
+ * Where the agent keeps its DM accounts' secrets (passwords, HMAC secrets,
+ * nonces): an Android Keystore-backed store, say. Without one they go to
+ * `dmsched.db.secrets` (mode 0600) in the state directory; a store given
+ * later takes over that file's values at open. Keys are opaque
+ * (`dmsched-tree-…`); other keys in the store are never touched. [put] must
+ * be durable when it returns; never log values. Throwing fails the
+ * operation that needed the secret with that reason; nothing is lost.
+ */
+interface NativeSecretStore {
+    /** The value under [key], or null. */
+    fun get(key: String): ByteArray?
+    /** Stores [value] under [key], replacing any. */
+    fun put(key: String, value: ByteArray)
+    /** Removes [key] (absent: nothing to do). */
+    fun delete(key: String)
+    /** Every key the store holds. */
+    fun keys(): Array<String>
+}

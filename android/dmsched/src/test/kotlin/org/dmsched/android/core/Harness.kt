@@ -33,6 +33,7 @@ fun main() {
         "platform events" to ::platformEventTests,
         "native engine adapter" to ::nativeEngineTests,
         "concurrency" to ::concurrencyTests,
+        "secrets" to ::secretsTests,
     )
     for ((name, suite) in suites) {
         val before = failed
