@@ -752,3 +752,28 @@ impl Agent {
         Ok(self.mo.reports(server_id, 1000)?)
     }
 }
+
+impl AgentError {
+    /// The kind every binding reports ([`crate::ErrorKind`]).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            AgentError::InvalidArgument(_) => crate::ErrorKind::InvalidArgument,
+            AgentError::Tree(t) => t.kind(),
+            AgentError::Engine(e) => e.kind(),
+            AgentError::Store(s) => s.kind(),
+            AgentError::Client(c) => c.kind(),
+            AgentError::Io(_) => crate::ErrorKind::Storage,
+        }
+    }
+
+    /// The message the bindings show: an engine's problems one per line, a
+    /// tree error with its DM status.
+    pub fn api_message(&self) -> String {
+        match self {
+            AgentError::Engine(e) => e.api_message(),
+            AgentError::Tree(t) => t.api_message(),
+            AgentError::Client(c) => c.api_message(),
+            other => other.to_string(),
+        }
+    }
+}

@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod dm;
 pub mod engine;
+mod error_kind;
 pub mod expr;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -33,6 +34,7 @@ pub use engine::{
     Engine, EngineConfig, EngineError, Event, Inspection, Quiet, ReportBatch, ScheduleInfo,
     ScheduleState, TaskInfo,
 };
+pub use error_kind::ErrorKind;
 pub use host::{
     Access, ActionExecutor, Authorizer, Host, HostError, PromptAnswer, ReportSink, RunContext,
     TreeAccess, UserPrompt,

@@ -19,7 +19,7 @@ use crate::agent_host::{agent_host, dms_agent_host, secret_store};
 use crate::boundary::{arg, fail, guard, opt_arg};
 use crate::limits;
 use crate::log::{CLog, DMS_LOG_OFF};
-use crate::status::{self, dms_status};
+use crate::status::dms_status;
 use crate::{emit, time};
 
 /// A full-client agent: the device's DM tree, scheduling engine, Scheduling
@@ -31,7 +31,7 @@ pub struct dms_agent {
 }
 
 fn agent_err(e: &AgentError) -> dms_status {
-    fail(dms_status::from(e), status::agent_message(e))
+    fail(dms_status::from(e.kind()), e.api_message())
 }
 
 pub(crate) fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {

@@ -92,7 +92,7 @@ pub struct dms_config {
 }
 
 fn engine_err(e: &EngineError) -> dms_status {
-    fail(dms_status::from(e), status::message(e))
+    fail(dms_status::from(e.kind()), e.api_message())
 }
 
 fn time(ms: i64) -> Result<Timestamp, dms_status> {

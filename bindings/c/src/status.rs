@@ -1,12 +1,10 @@
 //! `dms_status`: every C function returns one. Codes are grouped in
 //! numbered blocks and never renumbered; new codes are appended to a block.
+//! It is the C face of the core's `ErrorKind` (one status per kind, the
+//! kind's code as its value), so a failure is the same kind in C, Kotlin,
+//! Swift and JNI.
 
-use dmsched_core::EngineError;
-use dmsched_core::agent::AgentError;
-use dmsched_core::dm::client::ClientError;
-use dmsched_core::dm::session::SessionError;
-use dmsched_core::store::StoreError;
-use dmsched_core::tree::TreeError;
+use dmsched_core::ErrorKind;
 
 /// Result of every `dms_*` function. 0 is success; the message of the last
 /// failure on the calling thread is `dms_last_error()`.
@@ -48,7 +46,8 @@ pub enum dms_status {
     DMS_CORRUPT_STORE = 201,
     /// Stored data could not be decoded, or the store was written by a newer version.
     DMS_INCOMPATIBLE_STORE = 202,
-    /// 300–399, host: a host callback reported a failure.
+    /// 300–399, host: reserved (no call returns it: a failing callback
+    /// fails the run or the operation with the kind of what it stopped).
     DMS_CALLBACK_FAILED = 300,
     /// 400–499, DM client (full-client mode): no DM account for this server
     /// in `./DMAcc`, or an unusable one (no address, no client credential,
@@ -70,94 +69,49 @@ pub enum dms_status {
     DMS_TRANSPORT = 405,
 }
 
-fn store_status(e: &StoreError) -> dms_status {
-    match e {
-        StoreError::Corrupt { .. } => dms_status::DMS_CORRUPT_STORE,
-        StoreError::TooNew { .. } => dms_status::DMS_INCOMPATIBLE_STORE,
-        StoreError::EmptyPath => dms_status::DMS_INVALID_ARGUMENT,
-        _ => dms_status::DMS_STORAGE,
-    }
-}
-
-/// A tree refusal by its DM status code.
-fn tree_status(e: &TreeError) -> dms_status {
-    match e {
-        TreeError::Storage(_) | TreeError::Failed(_) => dms_status::DMS_STORAGE,
-        TreeError::TooNew { .. } => dms_status::DMS_INCOMPATIBLE_STORE,
-        other => match other.status() {
-            404 => dms_status::DMS_NOT_FOUND,
-            418 => dms_status::DMS_ALREADY_EXISTS,
-            403 | 405 | 425 => dms_status::DMS_PERMISSION_DENIED,
-            413 | 414 => dms_status::DMS_LIMIT_EXCEEDED,
-            s if s >= 500 => dms_status::DMS_STORAGE,
-            _ => dms_status::DMS_INVALID_ARGUMENT,
-        },
-    }
-}
-
-impl From<&AgentError> for dms_status {
-    fn from(e: &AgentError) -> Self {
-        match e {
-            AgentError::InvalidArgument(_) => dms_status::DMS_INVALID_ARGUMENT,
-            AgentError::Tree(t) => tree_status(t),
-            AgentError::Engine(x) => dms_status::from(x),
-            AgentError::Store(s) => store_status(s),
-            AgentError::Io(_) => dms_status::DMS_STORAGE,
-            AgentError::Client(c) => match c {
-                ClientError::Account(_) => dms_status::DMS_NO_ACCOUNT,
-                ClientError::Tree(t) => tree_status(t),
-                ClientError::State(_) => dms_status::DMS_STORAGE,
-                ClientError::Notification(_) => dms_status::DMS_NOTIFICATION_REFUSED,
-                ClientError::Declined => dms_status::DMS_SESSION_DECLINED,
-                ClientError::Session(s) => match s {
-                    SessionError::Rejected { .. } => dms_status::DMS_SESSION_REJECTED,
-                    SessionError::Codec(_)
-                    | SessionError::Protocol(_)
-                    | SessionError::TooLong(_) => dms_status::DMS_PROTOCOL,
-                    SessionError::Storage(_) => dms_status::DMS_STORAGE,
-                    SessionError::Transport(_) => dms_status::DMS_TRANSPORT,
-                    SessionError::Internal(_) => dms_status::DMS_INTERNAL,
-                },
-            },
+impl From<ErrorKind> for dms_status {
+    /// The one table (`ErrorKind::code` is the value, tested below).
+    fn from(k: ErrorKind) -> Self {
+        use dms_status as S;
+        match k {
+            ErrorKind::InvalidArgument => S::DMS_INVALID_ARGUMENT,
+            ErrorKind::Closed => S::DMS_INVALID_HANDLE,
+            ErrorKind::ReentrantCall => S::DMS_REENTRANT_CALL,
+            ErrorKind::Internal => S::DMS_INTERNAL,
+            ErrorKind::InvalidSchedule => S::DMS_INVALID_SCHEDULE,
+            ErrorKind::NotFound => S::DMS_NOT_FOUND,
+            ErrorKind::AlreadyExists => S::DMS_ALREADY_EXISTS,
+            ErrorKind::PermissionDenied => S::DMS_PERMISSION_DENIED,
+            ErrorKind::LimitExceeded => S::DMS_LIMIT_EXCEEDED,
+            ErrorKind::InvalidState => S::DMS_INVALID_STATE,
+            ErrorKind::Storage => S::DMS_STORAGE,
+            ErrorKind::CorruptStore => S::DMS_CORRUPT_STORE,
+            ErrorKind::IncompatibleStore => S::DMS_INCOMPATIBLE_STORE,
+            ErrorKind::NoAccount => S::DMS_NO_ACCOUNT,
+            ErrorKind::NotificationRefused => S::DMS_NOTIFICATION_REFUSED,
+            ErrorKind::SessionDeclined => S::DMS_SESSION_DECLINED,
+            ErrorKind::SessionRejected => S::DMS_SESSION_REJECTED,
+            ErrorKind::Protocol => S::DMS_PROTOCOL,
+            ErrorKind::Transport => S::DMS_TRANSPORT,
+            // A kind added to the core later: the closest general one.
+            _ => S::DMS_INTERNAL,
         }
     }
 }
 
-/// The message for an agent error (engine problems one per line).
-pub(crate) fn agent_message(e: &AgentError) -> String {
-    match e {
-        AgentError::Engine(x) => message(x),
-        AgentError::Tree(t) | AgentError::Client(ClientError::Tree(t)) => {
-            format!("{t} (DM status {})", t.status())
-        }
-        other => other.to_string(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<&EngineError> for dms_status {
-    fn from(e: &EngineError) -> Self {
-        match e {
-            EngineError::Invalid(_) => dms_status::DMS_INVALID_SCHEDULE,
-            EngineError::InvalidArgument(_) => dms_status::DMS_INVALID_ARGUMENT,
-            EngineError::NotFound { .. } => dms_status::DMS_NOT_FOUND,
-            EngineError::Exists { .. } => dms_status::DMS_ALREADY_EXISTS,
-            EngineError::PermissionDenied { .. } => dms_status::DMS_PERMISSION_DENIED,
-            EngineError::LimitExceeded(_) => dms_status::DMS_LIMIT_EXCEEDED,
-            EngineError::InvalidState(_) => dms_status::DMS_INVALID_STATE,
-            EngineError::Storage(s) => store_status(s),
-            EngineError::Decode(_) => dms_status::DMS_INCOMPATIBLE_STORE,
+    /// Issue 15: `dms_status` is a 1:1 table of the core's `ErrorKind`:
+    /// each kind has its own status, whose value is the kind's code.
+    #[test]
+    fn dms_status_is_a_one_to_one_table_of_error_kinds() {
+        let mut seen = std::collections::BTreeSet::new();
+        for k in ErrorKind::ALL {
+            let s = dms_status::from(k);
+            assert_eq!(s as i32, k.code(), "{k}");
+            assert!(seen.insert(s as i32), "{k}: status shared");
         }
-    }
-}
-
-/// The message for an engine error: problems one per line.
-pub(crate) fn message(e: &EngineError) -> String {
-    match e {
-        EngineError::Invalid(problems) => problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        other => other.to_string(),
     }
 }

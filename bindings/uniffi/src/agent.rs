@@ -125,16 +125,14 @@ impl Agent {
         f: impl FnOnce(&CoreAgent) -> Result<T, DmschedError>,
     ) -> Result<T, DmschedError> {
         if IN_AGENT.with(Cell::get) {
-            return Err(DmschedError::InvalidState(
-                "a host callback called back into the agent".into(),
-            ));
+            return Err(DmschedError::reentrant("agent"));
         }
         let agent = self
             .inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or(DmschedError::Closed)?;
+            .ok_or_else(|| DmschedError::closed("agent"))?;
         IN_AGENT.with(|c| c.set(true));
         let _reset = InAgent;
         f(&agent)

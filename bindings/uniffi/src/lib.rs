@@ -16,11 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dmsched_core::agent::AgentError;
-use dmsched_core::dm::client::ClientError;
-use dmsched_core::dm::session::SessionError;
 use dmsched_core::store::Store;
-use dmsched_core::tree::TreeError;
-use dmsched_core::{EngineConfig, EngineError, Quiet};
+use dmsched_core::{EngineConfig, EngineError, ErrorKind, Quiet};
 use jiff::Timestamp;
 
 uniffi::setup_scaffolding!();
@@ -40,119 +37,171 @@ pub use host::{
 pub use logging::{LogLevel, LogSink, init_logging};
 pub use types::*;
 
-/// Every failure of the API. Kotlin: `DmschedException`; Swift: `DmschedError`.
+/// Every failure of the API. Kotlin: `DmschedException`; Swift:
+/// `DmschedError`. A 1:1 table of the core's `ErrorKind` (the C
+/// `dms_status` and the JNI kinds are the same table), so a failure is the
+/// same kind on every surface; the message is the same text as in C.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 #[uniffi(flat_error)]
 pub enum DmschedError {
-    /// An argument is malformed (time out of range, bad JSON, unknown zone).
-    #[error("invalid argument: {0}")]
+    /// A malformed argument (time out of range, bad JSON, unknown zone, a
+    /// bad id or URI).
+    #[error("{0}")]
     InvalidArgument(String),
+    /// The object was shut down (or the JNI handle is closed, never issued,
+    /// or of another kind).
+    #[error("{0}")]
+    Closed(String),
+    /// A host callback called back into the SDK.
+    #[error("{0}")]
+    ReentrantCall(String),
+    /// A bug or an exhausted resource inside the library.
+    #[error("{0}")]
+    Internal(String),
     /// The schedule document is invalid: one `JSON-path: message` per line.
-    #[error("invalid schedule:\n{0}")]
+    #[error("{0}")]
     InvalidSchedule(String),
-    /// No such schedule, or not visible to the requester.
+    /// No such schedule or node, or not visible to the requester.
     #[error("{0}")]
     NotFound(String),
-    /// A live schedule with this id exists for this owner.
+    /// It exists already (a schedule id of this owner, a node, an account).
     #[error("{0}")]
     AlreadyExists(String),
-    /// The requester may not act on another authority's schedule.
+    /// The requester may not do this.
     #[error("{0}")]
     PermissionDenied(String),
     /// A quota or limit would be exceeded.
     #[error("{0}")]
     LimitExceeded(String),
-    /// The request does not fit the schedule's state.
+    /// The request does not fit the current state.
     #[error("{0}")]
     InvalidState(String),
-    /// The store failed or is corrupt; nothing was changed.
-    #[error("storage: {0}")]
+    /// The store or a state file failed; nothing was changed.
+    #[error("{0}")]
     Storage(String),
-    /// A DM session failed: the server broke the protocol or could not be
-    /// reached (transport, TLS), or the session ran too long.
-    #[error("protocol: {0}")]
+    /// The store file is corrupt or not a dmsched store; left untouched.
+    #[error("{0}")]
+    CorruptStore(String),
+    /// Stored data cannot be decoded, or was written by a newer version.
+    #[error("{0}")]
+    IncompatibleStore(String),
+    /// No DM account for the server, or an unusable one.
+    #[error("{0}")]
+    NoAccount(String),
+    /// A package #0 was malformed, not authentic, or a replay.
+    #[error("{0}")]
+    NotificationRefused(String),
+    /// The user declined a server-initiated session.
+    #[error("{0}")]
+    SessionDeclined(String),
+    /// The server refused the device's credentials, or failed to
+    /// authenticate itself.
+    #[error("{0}")]
+    SessionRejected(String),
+    /// The server broke the protocol.
+    #[error("{0}")]
     Protocol(String),
-    /// A bug or an exhausted resource inside the library.
-    #[error("internal: {0}")]
-    Internal(String),
-    /// The engine (or agent) was closed.
-    #[error("the engine is closed")]
-    Closed,
+    /// The server could not be reached (connection, TLS, timeout).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl DmschedError {
+    /// The error of `kind` with `message` (the one table).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> DmschedError {
+        use DmschedError as D;
+        let m = message.into();
+        match kind {
+            ErrorKind::InvalidArgument => D::InvalidArgument(m),
+            ErrorKind::Closed => D::Closed(m),
+            ErrorKind::ReentrantCall => D::ReentrantCall(m),
+            ErrorKind::Internal => D::Internal(m),
+            ErrorKind::InvalidSchedule => D::InvalidSchedule(m),
+            ErrorKind::NotFound => D::NotFound(m),
+            ErrorKind::AlreadyExists => D::AlreadyExists(m),
+            ErrorKind::PermissionDenied => D::PermissionDenied(m),
+            ErrorKind::LimitExceeded => D::LimitExceeded(m),
+            ErrorKind::InvalidState => D::InvalidState(m),
+            ErrorKind::Storage => D::Storage(m),
+            ErrorKind::CorruptStore => D::CorruptStore(m),
+            ErrorKind::IncompatibleStore => D::IncompatibleStore(m),
+            ErrorKind::NoAccount => D::NoAccount(m),
+            ErrorKind::NotificationRefused => D::NotificationRefused(m),
+            ErrorKind::SessionDeclined => D::SessionDeclined(m),
+            ErrorKind::SessionRejected => D::SessionRejected(m),
+            ErrorKind::Protocol => D::Protocol(m),
+            ErrorKind::Transport => D::Transport(m),
+            // A kind added to the core later: the closest general one.
+            _ => D::Internal(m),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> ErrorKind {
+        use DmschedError as D;
+        match self {
+            D::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            D::Closed(_) => ErrorKind::Closed,
+            D::ReentrantCall(_) => ErrorKind::ReentrantCall,
+            D::Internal(_) => ErrorKind::Internal,
+            D::InvalidSchedule(_) => ErrorKind::InvalidSchedule,
+            D::NotFound(_) => ErrorKind::NotFound,
+            D::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            D::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            D::LimitExceeded(_) => ErrorKind::LimitExceeded,
+            D::InvalidState(_) => ErrorKind::InvalidState,
+            D::Storage(_) => ErrorKind::Storage,
+            D::CorruptStore(_) => ErrorKind::CorruptStore,
+            D::IncompatibleStore(_) => ErrorKind::IncompatibleStore,
+            D::NoAccount(_) => ErrorKind::NoAccount,
+            D::NotificationRefused(_) => ErrorKind::NotificationRefused,
+            D::SessionDeclined(_) => ErrorKind::SessionDeclined,
+            D::SessionRejected(_) => ErrorKind::SessionRejected,
+            D::Protocol(_) => ErrorKind::Protocol,
+            D::Transport(_) => ErrorKind::Transport,
+        }
+    }
+
+    /// Shut down: `what` ("engine", "agent") is closed.
+    pub(crate) fn closed(what: &str) -> DmschedError {
+        DmschedError::Closed(format!("the {what} is closed"))
+    }
+
+    /// A host callback called into `what` ("engine", "agent").
+    pub(crate) fn reentrant(what: &str) -> DmschedError {
+        DmschedError::ReentrantCall(format!("a host callback called back into the {what}"))
+    }
 }
 
 impl From<EngineError> for DmschedError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::Invalid(p) => DmschedError::InvalidSchedule(
-                p.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-            e @ EngineError::NotFound { .. } => DmschedError::NotFound(e.to_string()),
-            e @ EngineError::Exists { .. } => DmschedError::AlreadyExists(e.to_string()),
-            e @ EngineError::PermissionDenied { .. } => {
-                DmschedError::PermissionDenied(e.to_string())
-            }
-            EngineError::InvalidArgument(m) => DmschedError::InvalidArgument(m),
-            EngineError::LimitExceeded(m) => DmschedError::LimitExceeded(m),
-            EngineError::InvalidState(m) => DmschedError::InvalidState(m),
-            e @ (EngineError::Storage(_) | EngineError::Decode(_)) => {
-                DmschedError::Storage(e.to_string())
-            }
-        }
-    }
-}
-
-/// A tree error by its DM status; the message keeps the status.
-fn tree_error(e: TreeError) -> DmschedError {
-    let m = format!("{e} (DM status {})", e.status());
-    match e {
-        TreeError::BadRequest(_)
-        | TreeError::UriTooLong(_)
-        | TreeError::UnsupportedFormat(_)
-        | TreeError::NotSupported(_) => DmschedError::InvalidArgument(m),
-        TreeError::NotFound(_) => DmschedError::NotFound(m),
-        TreeError::AlreadyExists(_) => DmschedError::AlreadyExists(m),
-        TreeError::Forbidden(_) | TreeError::NotAllowed(_) | TreeError::PermissionDenied(_) => {
-            DmschedError::PermissionDenied(m)
-        }
-        TreeError::TooLarge(_) => DmschedError::LimitExceeded(m),
-        TreeError::Status { .. } => DmschedError::Protocol(m),
-        TreeError::Storage(_) | TreeError::TooNew { .. } | TreeError::Failed(_) => {
-            DmschedError::Storage(m)
-        }
+        DmschedError::new(e.kind(), e.api_message())
     }
 }
 
 impl From<AgentError> for DmschedError {
     fn from(e: AgentError) -> Self {
-        match e {
-            AgentError::InvalidArgument(m) => DmschedError::InvalidArgument(m),
-            AgentError::Tree(t) => tree_error(t),
-            AgentError::Engine(e) => e.into(),
-            e @ (AgentError::Store(_) | AgentError::Io(_)) => DmschedError::Storage(e.to_string()),
-            AgentError::Client(c) => match c {
-                // No account for the server, or an unusable account file.
-                e @ ClientError::Account(_) => DmschedError::InvalidArgument(e.to_string()),
-                ClientError::Tree(t) => tree_error(t),
-                e @ ClientError::State(_) => DmschedError::Storage(e.to_string()),
-                // Malformed, not authentic, replayed; or the user said no.
-                e @ (ClientError::Notification(_) | ClientError::Declined) => {
-                    DmschedError::PermissionDenied(e.to_string())
-                }
-                ClientError::Session(s) => match s {
-                    e @ SessionError::Rejected { .. } => {
-                        DmschedError::PermissionDenied(e.to_string())
-                    }
-                    e @ SessionError::Storage(_) => DmschedError::Storage(e.to_string()),
-                    e @ SessionError::Internal(_) => DmschedError::Internal(e.to_string()),
-                    e @ (SessionError::Codec(_)
-                    | SessionError::Protocol(_)
-                    | SessionError::TooLong(_)
-                    | SessionError::Transport(_)) => DmschedError::Protocol(e.to_string()),
-                },
-            },
+        DmschedError::new(e.kind(), e.api_message())
+    }
+}
+
+#[cfg(test)]
+mod error_table_tests {
+    use super::*;
+
+    /// Issue 15: `DmschedError` is a 1:1 table of `ErrorKind`, its variant
+    /// names are the kinds' names (what Kotlin and Swift show, and the JNI
+    /// kind), and the message is kept as given.
+    #[test]
+    fn dmsched_error_is_a_one_to_one_table_of_error_kinds() {
+        for k in ErrorKind::ALL {
+            let e = DmschedError::new(k, "why");
+            assert_eq!(e.kind(), k);
+            assert!(
+                format!("{e:?}").starts_with(&format!("{}(", k.name())),
+                "{e:?}"
+            );
+            assert_eq!(e.to_string(), "why");
         }
     }
 }
@@ -203,7 +252,7 @@ fn in_call() -> bool {
 }
 
 fn reentrant() -> DmschedError {
-    DmschedError::InvalidState("a host callback called back into the engine".into())
+    DmschedError::reentrant("engine")
 }
 
 impl Engine {
@@ -227,7 +276,7 @@ impl Engine {
                 let _reset = InCall;
                 self.quiet.around(e, f)
             }
-            None => return Err(DmschedError::Closed),
+            None => return Err(DmschedError::closed("engine")),
         };
         if self.closing.load(Ordering::Acquire) {
             self.quiet.close();

@@ -791,3 +791,26 @@ fn account_node(server_id: &str) -> String {
     let prefix: String = safe.take(16).collect();
     format!("{prefix}_{}", tree::id_digest(server_id))
 }
+
+impl ClientError {
+    /// The kind every binding reports ([`crate::ErrorKind`]).
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            ClientError::Account(_) => K::NoAccount,
+            ClientError::Tree(t) => t.kind(),
+            ClientError::State(_) => K::Storage,
+            ClientError::Notification(_) => K::NotificationRefused,
+            ClientError::Declined => K::SessionDeclined,
+            ClientError::Session(s) => s.kind(),
+        }
+    }
+
+    /// The message the bindings show (a tree error with its DM status).
+    pub fn api_message(&self) -> String {
+        match self {
+            ClientError::Tree(t) => t.api_message(),
+            other => other.to_string(),
+        }
+    }
+}

@@ -53,3 +53,34 @@ pub enum EngineError {
     #[error("stored data is unreadable: {0}")]
     Decode(String),
 }
+
+impl EngineError {
+    /// The kind every binding reports ([`crate::ErrorKind`]).
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            EngineError::Invalid(_) => K::InvalidSchedule,
+            EngineError::InvalidArgument(_) => K::InvalidArgument,
+            EngineError::NotFound { .. } => K::NotFound,
+            EngineError::Exists { .. } => K::AlreadyExists,
+            EngineError::PermissionDenied { .. } => K::PermissionDenied,
+            EngineError::LimitExceeded(_) => K::LimitExceeded,
+            EngineError::InvalidState(_) => K::InvalidState,
+            EngineError::Storage(s) => s.kind(),
+            EngineError::Decode(_) => K::IncompatibleStore,
+        }
+    }
+
+    /// The message the bindings show: an invalid document's problems one
+    /// per line (`JSON-path: message`), anything else as displayed.
+    pub fn api_message(&self) -> String {
+        match self {
+            EngineError::Invalid(problems) => problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other.to_string(),
+        }
+    }
+}

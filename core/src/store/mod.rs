@@ -421,6 +421,18 @@ impl Tx<'_> {
     }
 }
 
+impl StoreError {
+    /// The kind every binding reports ([`crate::ErrorKind`]).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            StoreError::Corrupt { .. } => crate::ErrorKind::CorruptStore,
+            StoreError::TooNew { .. } => crate::ErrorKind::IncompatibleStore,
+            StoreError::EmptyPath => crate::ErrorKind::InvalidArgument,
+            _ => crate::ErrorKind::Storage,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

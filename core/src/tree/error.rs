@@ -126,6 +126,23 @@ pub(crate) fn denied(server: &str, cmd: &str, uri: &str) -> TreeError {
     TreeError::PermissionDenied(format!("server {server:?} has no {cmd} right on {uri}"))
 }
 
+impl TreeError {
+    /// The kind every binding reports ([`crate::ErrorKind`]): by DM status,
+    /// the database's failures as storage.
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            TreeError::Storage(_) | TreeError::Failed(_) => crate::ErrorKind::Storage,
+            TreeError::TooNew { .. } => crate::ErrorKind::IncompatibleStore,
+            other => crate::ErrorKind::of_dm_status(other.status()),
+        }
+    }
+
+    /// The message the bindings show: the error with its DM status.
+    pub fn api_message(&self) -> String {
+        format!("{self} (DM status {})", self.status())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,7 +95,7 @@ final class AgentSecretsTests: XCTestCase {
         // A session reads the account's secrets before it connects: with them
         // resolved it gets as far as the (absent) server.
         let refused = assertDmschedError("no server there", { _ = try again.runSession(serverId: "srv", notification: nil, nowMs: t0 + minute) }) {
-            if case let .Protocol(m) = $0 { return m } else { return nil }
+            if case let .Transport(m) = $0 { return m } else { return nil }
         }
         XCTAssertFalse(refused?.contains("secret") ?? true, "not a secret-store failure: \(refused ?? "")")
         XCTAssertEqual(store.value("the-hosts-own-key"), Data("kept".utf8), "the host's own key kept")

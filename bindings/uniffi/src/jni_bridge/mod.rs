@@ -31,13 +31,12 @@ use dmsched_core::{HostError, RunContext};
 
 use crate::DmschedError;
 
-/// A handle the registry refused: `Closed` for a closed (or 0) handle;
-/// one never issued, or of the other kind, is an invalid argument.
+/// A handle the registry refused: `Closed` for a closed (or 0) handle, one
+/// never issued, or one of the other kind (as C's `DMS_INVALID_HANDLE`).
 fn handle_error(e: HandleError) -> Fail {
     Fail::Api(match e {
-        HandleError::Null { .. } | HandleError::Closed { .. } => DmschedError::Closed,
         HandleError::Exhausted(_) => DmschedError::LimitExceeded(e.to_string()),
-        _ => DmschedError::InvalidArgument(e.to_string()),
+        _ => DmschedError::Closed(e.to_string()),
     })
 }
 
@@ -87,19 +86,7 @@ impl From<DmschedError> for Fail {
 }
 
 pub(super) fn kind(e: &DmschedError) -> &'static str {
-    match e {
-        DmschedError::InvalidArgument(_) => "InvalidArgument",
-        DmschedError::InvalidSchedule(_) => "InvalidSchedule",
-        DmschedError::NotFound(_) => "NotFound",
-        DmschedError::AlreadyExists(_) => "AlreadyExists",
-        DmschedError::PermissionDenied(_) => "PermissionDenied",
-        DmschedError::LimitExceeded(_) => "LimitExceeded",
-        DmschedError::InvalidState(_) => "InvalidState",
-        DmschedError::Storage(_) => "Storage",
-        DmschedError::Protocol(_) => "Protocol",
-        DmschedError::Internal(_) => "Internal",
-        DmschedError::Closed => "Closed",
-    }
+    e.kind().name()
 }
 
 /// Runs a native method body: engine errors thrown as
@@ -250,5 +237,46 @@ pub(super) fn string_result(
             Ok(Some(s.try_to_string(env)?))
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dmsched_core::ErrorKind;
+    use dmsched_core::registry::Kind;
+
+    fn kind_of<T>(r: Res<T>) -> &'static str {
+        match r {
+            Err(Fail::Api(e)) => kind(&e),
+            Err(Fail::Jni(_)) => "jni",
+            Ok(_) => "ok",
+        }
+    }
+
+    /// Issue 15: a JNI handle that is 0, closed, never issued or of the
+    /// other kind is `Closed`, as C's `DMS_INVALID_HANDLE` (one table).
+    #[test]
+    fn a_handle_that_names_no_live_object_of_its_kind_is_closed_as_in_c() {
+        let engines: Registry<u8> = Registry::new(Kind::Engine);
+        let agents: Registry<u8> = Registry::new(Kind::Agent);
+        let e = register(&engines, Arc::new(1)).ok().expect("registered");
+        let a = register(&agents, Arc::new(2)).ok().expect("registered");
+        assert_eq!(kind_of(lookup(&engines, e)), "ok");
+        assert_eq!(kind_of(lookup(&engines, 0)), "Closed");
+        assert_eq!(kind_of(lookup(&engines, a)), "Closed", "an agent's handle");
+        assert_eq!(
+            kind_of(lookup(&engines, e + 4096)),
+            "Closed",
+            "never issued"
+        );
+        assert_eq!(kind_of(unregister(&engines, e)), "ok");
+        assert_eq!(kind_of(lookup(&engines, e)), "Closed", "closed");
+        assert_eq!(kind_of(unregister(&engines, e)), "Closed", "closed twice");
+        assert_eq!(
+            ErrorKind::Closed.code(),
+            2,
+            "DMS_INVALID_HANDLE's value: the same kind"
+        );
     }
 }

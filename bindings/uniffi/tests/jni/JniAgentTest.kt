@@ -44,16 +44,16 @@ fun testNativeAgent(root: File) {
         val a = NativeAgent.open(settingsJson(state), AGENT_T0, ui, prompt, authorizer)
         val bad = expectKind("InvalidArgument", "account that is not JSON") { a.provision("{not json", null, AGENT_T0) }
         ok(bad?.message?.contains("account") == true, "message: ${bad?.message}")
-        val unknown = expectKind("InvalidArgument", "unknown server") { a.runSession("nobody", null, AGENT_T0) }
+        val unknown = expectKind("NoAccount", "unknown server") { a.runSession("nobody", null, AGENT_T0) }
         ok(unknown?.message?.contains("nobody") == true, "names the server: ${unknown?.message}")
-        expectKind("PermissionDenied", "garbage package #0") { a.acceptNotification(ByteArray(3), AGENT_T0) }
+        expectKind("NotificationRefused", "garbage package #0") { a.acceptNotification(ByteArray(3), AGENT_T0) }
         expectKind("InvalidArgument", "bad notification JSON") { a.runSession(SERVER_ID, "{", AGENT_T0) }
 
         ok(a.provision(accountJson(srv.url), srv.caPem, AGENT_T0) == SERVER_ID, "provision")
         expectKind("AlreadyExists", "provision twice") { a.provision(accountJson(srv.url), srv.caPem, AGENT_T0) }
         val info = a.acceptNotification(srv.pkg0, AGENT_T0)
         ok(info.contains("\"server_id\":\"$SERVER_ID\"") && info.contains("\"ui_mode\":\"background\""), "package #0: $info")
-        val replay = expectKind("PermissionDenied", "replayed package #0") { a.acceptNotification(srv.pkg0, AGENT_T0) }
+        val replay = expectKind("NotificationRefused", "replayed package #0") { a.acceptNotification(srv.pkg0, AGENT_T0) }
         ok(replay?.message?.contains("replay") == true, "replay: ${replay?.message}")
 
         val first = a.runSession(SERVER_ID, info, AGENT_T0)
@@ -99,7 +99,7 @@ fun testNativeAgent(root: File) {
         expectKind("InvalidArgument", "bad URI") { a.setValue("/Vendor", "1", due) }
         expectKind("InvalidArgument", "bad event fields") { a.postEvent("boot", "{", due) }
         a.provision(accountJson("https://127.0.0.1:1/dm", serverId = "offline"), srv.caPem, due)
-        expectKind("Protocol", "a server that is not there") { a.runSession("offline", null, due) }
+        expectKind("Transport", "a server that is not there") { a.runSession("offline", null, due) }
 
         a.close()
         a.close() // twice is harmless
@@ -233,7 +233,7 @@ fun testNativeAgentHandOff(root: File) {
                 contexts.first().contains("\"schedule\":\"SH\""), "as the owning server: $contexts")
             ok(actions.first().contains("\"op\":\"Replace\"") && actions.first().contains("./Vendor/Mode") &&
                 actions.first().contains("eco"), "the scheduled Replace: $actions")
-            ok(reentry == "InvalidState", "an executor calling the agent gets InvalidState: $reentry")
+            ok(reentry == "ReentrantCall", "an executor calling the agent gets ReentrantCall: $reentry")
             val report = a.pendingReports(SERVER_ID)
             ok(report.contains("status=\\\"202\\\"") && report.contains("<Outcome>ran</Outcome>"), "the report has the host's status: $report")
 

@@ -74,14 +74,14 @@ fun testAgentFullClient(root: File) {
             agent.provision("{not json", null, AGENT_T0)
         }
         ok(badJson?.message?.contains("account") == true, "bad account JSON names the account: ${badJson?.message}")
-        val unknown = expect<DmschedException.InvalidArgument>("session with an unknown server") {
+        val unknown = expect<DmschedException.NoAccount>("session with an unknown server") {
             agent.runSession("nobody", null, AGENT_T0)
         }
         ok(unknown?.message?.contains("nobody") == true, "the message names the server: ${unknown?.message}")
-        expect<DmschedException.PermissionDenied>("garbage package #0") {
+        expect<DmschedException.NotificationRefused>("garbage package #0") {
             agent.acceptNotification(byteArrayOf(1, 2, 3), AGENT_T0)
         }
-        expect<DmschedException.InvalidArgument>("unknown auth type") {
+        expect<DmschedException.NoAccount>("unknown auth type") {
             agent.provision(accountJson(srv.url).replace("\"DIGEST\"", "\"ROT13\""), srv.caPem, AGENT_T0)
         }
 
@@ -93,7 +93,7 @@ fun testAgentFullClient(root: File) {
         ok(info.serverId == SERVER_ID && info.uiMode == UiMode.BACKGROUND && info.initiator == Initiator.SERVER,
             "package #0 decoded: $info")
         ok(info.version.toInt() == 12 && !info.usedResyncNonce, "version 1.2, the account's nonce")
-        val replay = expect<DmschedException.PermissionDenied>("the same package #0 again") {
+        val replay = expect<DmschedException.NotificationRefused>("the same package #0 again") {
             agent.acceptNotification(srv.pkg0, AGENT_T0)
         }
         ok(replay?.message?.contains("replay") == true, "refused as a replay: ${replay?.message}")
@@ -110,7 +110,7 @@ fun testAgentFullClient(root: File) {
             "UserInteraction got the 1101: $req")
         ok(text.kind == UiKind.TextInput(8u, "A", "T") && text.text == "Your name?", "and the 1102: $text")
         ok(choice.kind == UiKind.MultipleChoice(listOf("red", "green", "blue")) && choice.text == "Pick", "and the 1104: $choice")
-        ok(ui.reentry is DmschedException.InvalidState, "a UI callback calling the agent gets InvalidState: ${ui.reentry}")
+        ok(ui.reentry is DmschedException.ReentrantCall, "a UI callback calling the agent gets ReentrantCall: ${ui.reentry}")
         ui.agent = null
 
         ok(agent.tick(AGENT_T0).isEmpty(), "the first tick evaluates the new conditions, runs nothing")
@@ -164,10 +164,10 @@ fun testAgentFullClient(root: File) {
         expect<DmschedException.InvalidArgument>("bad event fields") { agent.postEvent("boot", "{", due) }
         expect<DmschedException.InvalidArgument>("time out of range") { agent.tick(Long.MAX_VALUE) }
         agent.provision(accountJson("https://127.0.0.1:1/dm", serverId = "offline"), srv.caPem, due)
-        val down = expect<DmschedException.Protocol>("a server that is not there") { agent.runSession("offline", null, due) }
+        val down = expect<DmschedException.Transport>("a server that is not there") { agent.runSession("offline", null, due) }
         ok(down?.message?.contains("transport") == true, "a transport failure: ${down?.message}")
         agent.provision(accountJson(srv.url, serverId = "untrusted"), null, due)
-        expect<DmschedException.Protocol>("a certificate the public roots do not trust") { agent.runSession("untrusted", null, due) }
+        expect<DmschedException.Transport>("a certificate the public roots do not trust") { agent.runSession("untrusted", null, due) }
 
         val nextRun = agent.nextWakeup()
         agent.shutdown()
@@ -315,7 +315,7 @@ fun testAgentHandOff(root: File) {
             ok(ctx.owner == SERVER_ID && ctx.schedule == "SH" && ctx.task == "T1", "as the owning server: $ctx")
             ok(actions.contains("\"op\":\"Replace\"") && actions.contains("./Vendor/Mode") && actions.contains("eco"),
                 "the scheduled Replace: $actions")
-            ok(host.reentry is DmschedException.InvalidState, "an executor calling the agent gets InvalidState: ${host.reentry}")
+            ok(host.reentry is DmschedException.ReentrantCall, "an executor calling the agent gets ReentrantCall: ${host.reentry}")
             val report = agent.pendingReports(SERVER_ID)
             ok(report.size == 1 && report[0].data.contains("status=\"202\"") && report[0].data.contains("<Outcome>ran</Outcome>"),
                 "the report carries the host's status: $report")

@@ -246,8 +246,8 @@ fun testReentranceAndLogging() {
     e.submit("srv", EVERY_MIN, T0 + 30_000)
     val f = e.tick(T0 + MIN)
     ok(f.size == 1 && f[0].outcome == Outcome.RAN, "the run completes")
-    ok(r.error is DmschedException.InvalidState && r.error?.message?.contains("called back") == true,
-        "a callback calling back gets InvalidState, never a deadlock: ${r.error}")
+    ok(r.error is DmschedException.ReentrantCall && r.error?.message?.contains("called back") == true,
+        "a callback calling back gets ReentrantCall, never a deadlock: ${r.error}")
     ok(lines.lines.any { it.startsWith("INFO dmsched::engine") && it.contains("srv") }, "engine lines reach the sink: ${lines.lines.take(3)}")
     ok(lines.lines.none { it.startsWith("DEBUG") }, "nothing below the level")
     initLogging(LogLevel.DEBUG, lines)

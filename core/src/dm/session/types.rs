@@ -177,3 +177,19 @@ pub enum SessionError {
     #[error("internal: {0}")]
     Internal(String),
 }
+
+impl SessionError {
+    /// The kind every binding reports ([`crate::ErrorKind`]).
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            SessionError::Rejected { .. } => K::SessionRejected,
+            SessionError::Codec(_) | SessionError::Protocol(_) | SessionError::TooLong(_) => {
+                K::Protocol
+            }
+            SessionError::Storage(_) => K::Storage,
+            SessionError::Transport(_) => K::Transport,
+            SessionError::Internal(_) => K::Internal,
+        }
+    }
+}

@@ -1,10 +1,15 @@
 package org.dmsched.jni
 
 /**
- * An engine error through the JNI bridge. [kind] is one of `InvalidArgument`,
+ * An SDK error through the JNI bridge. [kind] is the name of the core's
+ * `ErrorKind` — the same table as C's `dms_status` and the UniFFI
+ * `DmschedException` subclasses: `InvalidArgument`, `Closed` (closed, never
+ * issued or wrong-kind handle), `ReentrantCall`, `Internal`,
  * `InvalidSchedule`, `NotFound`, `AlreadyExists`, `PermissionDenied`,
- * `LimitExceeded`, `InvalidState`, `Storage`, `Protocol` (a DM session failed),
- * `Internal`, `Closed`; the message says what
- * and where (for `InvalidSchedule`, one `JSON-path: message` per line).
+ * `LimitExceeded`, `InvalidState`, `Storage`, `CorruptStore`,
+ * `IncompatibleStore`, `NoAccount`, `NotificationRefused`, `SessionDeclined`,
+ * `SessionRejected`, `Protocol`, `Transport`; the message (the same text as
+ * C's `dms_last_error()`) says what and where (for `InvalidSchedule`, one
+ * `JSON-path: message` per line).
  */
 class DmschedNativeException(val kind: String, message: String) : RuntimeException(message)

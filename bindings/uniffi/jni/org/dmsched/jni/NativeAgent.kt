@@ -11,14 +11,15 @@ import java.util.concurrent.atomic.AtomicLong
  * Instants are Unix milliseconds. Results are JSON strings: firings and
  * schedules in the shapes of the C ABI (as [NativeEngine]); the DM records
  * with snake_case fields. Failures throw [DmschedNativeException] (`kind`
- * `InvalidArgument` for a bad argument or an unknown server, `PermissionDenied`
- * for a refused package #0, a declined session or a rejected credential,
- * `Protocol` for a failed session, `AlreadyExists`, `Storage`, `Closed` …);
+ * `InvalidArgument` for a bad argument, `NoAccount` for an unknown server,
+ * `NotificationRefused`, `SessionDeclined`, `SessionRejected`, `Protocol`,
+ * `Transport` for a server that cannot be reached, `AlreadyExists`,
+ * `Storage`, `Closed` …);
  * a bug in the library throws a plain `RuntimeException`: nothing aborts the VM.
  *
  * Threads: any thread. [runSession] and [deliverReports] block for whole
  * sessions (network): never call them on the main thread. Callbacks run on the calling thread and
- * must not call back into the agent (that call throws `InvalidState`).
+ * must not call back into the agent (that call throws `ReentrantCall`).
  * [close] releases the agent (later calls throw `Closed`).
  */
 class NativeAgent private constructor(handle: Long) : AutoCloseable {
