@@ -137,7 +137,8 @@ typedef enum dms_status {
    */
   DMS_INCOMPATIBLE_STORE = 202,
   /**
-   * 300–399, host: a host callback reported a failure.
+   * 300–399, host: reserved (no call returns it: a failing callback
+   * fails the run or the operation with the kind of what it stopped).
    */
   DMS_CALLBACK_FAILED = 300,
   /**
@@ -285,6 +286,12 @@ typedef struct dms_buffer dms_buffer;
 typedef struct dms_engine dms_engine;
 
 /**
+ * An accepted package #0 (opaque; an id, never dereferenced). Made by
+ * `dms_agent_accept_notification`, released by `dms_notification_free`.
+ */
+typedef struct dms_notification dms_notification;
+
+/**
  * Asks the user before a run (policy `confirm`): write a `dms_prompt_answer`
  * value to `*answer` (and `*postpone_seconds` for a postponement) and
  * return 0; non-zero means no answer (the occurrence is skipped).
@@ -308,10 +315,11 @@ typedef bool (*dms_authorize_fn)(void *user_data,
  * Shows a server's user-interaction request and returns the user's answer
  * as a `dms_ui_answer` value (any other value, or a malformed buffer,
  * counts as `DMS_UI_CANNOT_SHOW`). `request_json` is
- * `{"server_id","code","kind","text","choices","max_len","input_type","echo","min_display_secs","max_display_secs","default_response"}`
- * with `code` 1100–1104 and `kind` one of `display`, `confirm`,
- * `text_input`, `single_choice`, `multiple_choice` (absent facts are
- * `null`). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
+ * `{"server_id","code","kind","text","min_display_secs","max_display_secs","default_response"}`
+ * with `code` 1100–1104 and `kind` one of `{"type":"display"}`,
+ * `{"type":"confirm"}`, `{"type":"text_input","max_len","input_type","echo"}`,
+ * `{"type":"single_choice","choices"}`, `{"type":"multiple_choice","choices"}`
+ * (absent facts are `null`; the same JSON as the JNI bridge's). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
  * a `confirm` before the session starts. For `DMS_UI_TEXT` and
  * `DMS_UI_CHOICES` write the answer into `answer` with `dms_buffer_set`.
  * Runs on the thread that called `dms_agent_run_session`, during the
@@ -559,6 +567,27 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
+ * for a provisioned server, authentic, not seen before. Accepting is
+ * durable: the same bytes are refused (`DMS_NOTIFICATION_REFUSED`) from
+ * then on. On success `*out` gets the proof to hand to
+ * `dms_agent_run_notified_session` (free it with `dms_notification_free`)
+ * and `*out_info_json` (may be NULL) what it asks for:
+ * `{"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}`.
+ * Threads: any thread.
+ *
+ * # Safety
+ * `pkg0` is valid for `pkg0_len` bytes; `out` is valid for one write;
+ * `out_info_json` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_accept_notification(struct dms_agent *a,
+                                              const uint8_t *pkg0,
+                                              size_t pkg0_len,
+                                              int64_t now_ms,
+                                              struct dms_notification **out,
+                                              char **out_info_json);
+
+/**
  * Closes an agent: waits for calls in progress on other threads, releases
  * everything, then calls `host->destroy(user_data)`. NULL is accepted
  * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
@@ -641,7 +670,7 @@ enum dms_status dms_agent_open(const char *config_json,
 /**
  * The result reports waiting for `server_id` (they go with its next
  * session as Generic Alerts 1226), oldest first, as a JSON array of
- * `{"id","owner","source","type","mark","data","report_id","created_ms","evicted"}`
+ * `{"id","owner","source","meta_type","mark","data","report_id","created_ms","evicted"}`
  * (`data`: the XML the server receives; `report_id`: the report's stable
  * identifier, the same on every delivery, also in `data`; `created_ms`:
  * its creation time; `evicted`: 0, except in the report telling the
@@ -703,6 +732,24 @@ enum dms_status dms_agent_provision(struct dms_agent *a,
 enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **out_json);
 
 /**
+ * Runs the session an accepted package #0 asks for (blocking), with its
+ * server, as `dms_agent_run_session` does for the bytes: the ui-mode goes
+ * to `host->interact` first (declined: `DMS_SESSION_DECLINED`, no
+ * session). The proof stays valid (a failed session may be retried with
+ * it, or client-initiated). `*out_summary_json` as in
+ * `dms_agent_run_session`.
+ * Threads: any thread; callbacks run on the calling thread.
+ *
+ * # Safety
+ * `out_summary_json` is NULL or valid for one write (handles are ids:
+ * any value is safe).
+ */
+enum dms_status dms_agent_run_notified_session(struct dms_agent *a,
+                                               const struct dms_notification *notification,
+                                               int64_t now_ms,
+                                               char **out_summary_json);
+
+/**
  * Runs one DM session (blocking until it ends) and hands reports waiting
  * for the server to it (acknowledged ones are removed).
  * Client-initiated when `pkg0` is NULL: `server_id` is then required.
@@ -714,7 +761,9 @@ enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **o
  * notification's ui-mode goes to `host->interact` (ui-mode 3 without it,
  * or refused: `DMS_SESSION_DECLINED`, no session).
  * `*out_summary_json` (may be NULL) gets
- * `{"server_id","sent","received","statuses": [{"cmd","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","version","ui_mode","initiator","used_resync_nonce"}}`.
+ * `{"server_id","sent","received","statuses": [{"command","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}}`
+ * (`ui_mode`: `not_specified`, `background`, `informative`,
+ * `user_interaction`; the same JSON as the JNI bridge's).
  * Errors: `DMS_NO_ACCOUNT`, `DMS_NOTIFICATION_REFUSED`,
  * `DMS_SESSION_DECLINED`, `DMS_SESSION_REJECTED`, `DMS_PROTOCOL`,
  * `DMS_TRANSPORT`, `DMS_STORAGE`.
@@ -995,6 +1044,16 @@ enum dms_status dms_engine_tree_changed(struct dms_engine *e,
  * thread's next failing call; do not free). Never NULL. Any thread.
  */
 const char *dms_last_error(void);
+
+/**
+ * Releases an accepted package #0. NULL is accepted (no-op); a second
+ * free, or a handle that is not a live notification's, is
+ * `DMS_INVALID_HANDLE` and does nothing. Any thread.
+ *
+ * # Safety
+ * None: the handle is an id, never dereferenced.
+ */
+enum dms_status dms_notification_free(struct dms_notification *n);
 
 /**
  * Frees a string returned by this library. NULL is accepted. Any thread.

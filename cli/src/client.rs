@@ -139,7 +139,7 @@ pub fn run(args: ClientArgs) -> Result<ExitCode> {
     };
     let server_id = accepted
         .as_ref()
-        .map(|a| a.notification.server_id.clone())
+        .map(|a| a.notification().server_id.clone())
         .unwrap_or_else(|| file.server_id.clone());
     let url = session_account(&tree, &server_id)?.server_url;
     eprintln!("session with {server_id} at {url}");

@@ -187,7 +187,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         "device",
         format!(
             "package #0 verified: session {}, background",
-            accepted.notification.session_id_hex()
+            accepted.notification().session_id_hex()
         ),
     );
     let s = agent.run_session(SERVER, Some(&accepted), Timestamp::now())?;

@@ -29,6 +29,7 @@ pub mod store;
 pub mod syncml;
 pub mod tree;
 pub mod when;
+pub mod wire;
 
 pub use engine::{
     Engine, EngineConfig, EngineError, Event, Inspection, Quiet, ReportBatch, ScheduleInfo,

@@ -34,16 +34,19 @@ pub enum Kind {
     Engine,
     /// A full-client agent.
     Agent,
+    /// An accepted package #0 (the proof a session is started with).
+    Notification,
 }
 
 impl Kind {
-    const ALL: [Kind; 2] = [Kind::Engine, Kind::Agent];
+    const ALL: [Kind; 3] = [Kind::Engine, Kind::Agent, Kind::Notification];
 
     /// The tag (never 0, so that a small integer is not a valid id).
     fn tag(self) -> u64 {
         match self {
             Kind::Engine => 1,
             Kind::Agent => 2,
+            Kind::Notification => 3,
         }
     }
 
@@ -57,6 +60,7 @@ impl Kind {
         match self {
             Kind::Engine => "engine",
             Kind::Agent => "agent",
+            Kind::Notification => "notification",
         }
     }
 }

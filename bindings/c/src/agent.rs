@@ -5,13 +5,10 @@
 
 use std::ffi::c_char;
 
-use dmsched_core::agent::{Agent, AgentError, Delivery};
-use dmsched_core::dm::client::AcceptedNotification;
-use dmsched_core::dm::notification::Initiator;
-use dmsched_core::dm::session::Summary;
+use dmsched_core::agent::{Agent, AgentError};
 use dmsched_core::expr::Value as ExprValue;
-use dmsched_core::mo::MoReport;
-use serde_json::{Value, json};
+use dmsched_core::wire;
+use serde_json::Value;
 
 use crate::agent_config::agent_config;
 use crate::agent_handle::{self, LiveAgent, with_agent};
@@ -30,50 +27,12 @@ pub struct dms_agent {
     _private: u8,
 }
 
-fn agent_err(e: &AgentError) -> dms_status {
+pub(crate) fn agent_err(e: &AgentError) -> dms_status {
     fail(dms_status::from(e.kind()), e.api_message())
 }
 
 pub(crate) fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {
     fail(dms_status::DMS_INVALID_ARGUMENT, format!("{what}: {e}"))
-}
-
-fn notification_json(a: &AcceptedNotification) -> Value {
-    let n = &a.notification;
-    json!({
-        "server_id": n.server_id, "session_id": n.session_id, "version": n.version,
-        "ui_mode": n.ui_mode.bits(),
-        "initiator": match n.initiator { Initiator::Client => "client", Initiator::Server => "server" },
-        "used_resync_nonce": a.used_resync_nonce,
-    })
-}
-
-fn summary_json(server_id: &str, s: &Summary, n: Option<&AcceptedNotification>) -> Value {
-    json!({
-        "server_id": server_id, "sent": s.sent, "received": s.received,
-        "statuses": s.statuses.iter().map(|(cmd, code)| json!({"cmd": cmd, "code": code})).collect::<Vec<_>>(),
-        "alerts_delivered": s.alerts_delivered.len(), "aborted": s.aborted,
-        "notification": n.map(notification_json),
-    })
-}
-
-fn reports_json(rs: &[MoReport]) -> Value {
-    rs.iter()
-        .map(|r| {
-            json!({"id": r.id, "owner": r.owner, "source": r.source, "type": r.type_,
-                   "mark": r.mark, "data": r.data, "report_id": r.report_id,
-                   "created_ms": r.created.as_millisecond(), "evicted": r.evicted})
-        })
-        .collect()
-}
-
-fn deliveries_json(ds: &[Delivery]) -> Value {
-    ds.iter()
-        .map(|d| {
-            json!({"server_id": d.server_id, "delivered": d.delivered, "error": d.error,
-                   "retry_at_ms": d.retry_at.map(|t| t.as_millisecond()), "attempts": d.attempts})
-        })
-        .collect()
 }
 
 /// Opens (creating) an agent over the state directory of `config_json` at
@@ -237,7 +196,9 @@ pub unsafe extern "C" fn dms_agent_provision(
 /// notification's ui-mode goes to `host->interact` (ui-mode 3 without it,
 /// or refused: `DMS_SESSION_DECLINED`, no session).
 /// `*out_summary_json` (may be NULL) gets
-/// `{"server_id","sent","received","statuses": [{"cmd","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","version","ui_mode","initiator","used_resync_nonce"}}`.
+/// `{"server_id","sent","received","statuses": [{"command","code"}],"alerts_delivered","aborted","notification": null | {"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}}`
+/// (`ui_mode`: `not_specified`, `background`, `informative`,
+/// `user_interaction`; the same JSON as the JNI bridge's).
 /// Errors: `DMS_NO_ACCOUNT`, `DMS_NOTIFICATION_REFUSED`,
 /// `DMS_SESSION_DECLINED`, `DMS_SESSION_REJECTED`, `DMS_PROTOCOL`,
 /// `DMS_TRANSPORT`, `DMS_STORAGE`.
@@ -274,7 +235,7 @@ pub unsafe extern "C" fn dms_agent_run_session(
         };
         let server = match (server, &accepted) {
             (Some(s), _) => s,
-            (None, Some(n)) => n.notification.server_id.as_str(),
+            (None, Some(n)) => n.notification().server_id.as_str(),
             (None, None) => {
                 return Err(fail(
                     dms_status::DMS_INVALID_ARGUMENT,
@@ -287,7 +248,7 @@ pub unsafe extern "C" fn dms_agent_run_session(
             .map_err(|e| agent_err(&e))?;
         emit(
             out_summary_json,
-            &summary_json(server, &summary, accepted.as_ref()),
+            &wire::SessionSummary::new(server, &summary, accepted.as_ref()),
         )
     })
 }
@@ -440,7 +401,10 @@ pub unsafe extern "C" fn dms_agent_deliver_reports(
         let done = agent
             .deliver_reports(time(now_ms)?)
             .map_err(|e| agent_err(&e))?;
-        emit(out_json, &deliveries_json(&done))
+        emit(
+            out_json,
+            &done.iter().map(wire::Delivery::from).collect::<Vec<_>>(),
+        )
     })
 }
 
@@ -465,7 +429,7 @@ pub unsafe extern "C" fn dms_agent_reports_to_deliver(
 
 /// The result reports waiting for `server_id` (they go with its next
 /// session as Generic Alerts 1226), oldest first, as a JSON array of
-/// `{"id","owner","source","type","mark","data","report_id","created_ms","evicted"}`
+/// `{"id","owner","source","meta_type","mark","data","report_id","created_ms","evicted"}`
 /// (`data`: the XML the server receives; `report_id`: the report's stable
 /// identifier, the same on every delivery, also in `data`; `created_ms`:
 /// its creation time; `evicted`: 0, except in the report telling the
@@ -487,7 +451,10 @@ pub unsafe extern "C" fn dms_agent_pending_reports(
         // SAFETY: per the contract.
         let server = limits::server_id(unsafe { arg(server_id, "server_id") }?, "server_id")?;
         let reports = agent.pending_reports(server).map_err(|e| agent_err(&e))?;
-        emit(out_json, &reports_json(&reports))
+        emit(
+            out_json,
+            &reports.iter().map(wire::MoReport::from).collect::<Vec<_>>(),
+        )
     })
 }
 

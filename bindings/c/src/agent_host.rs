@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use dmsched_core::agent::AgentHost;
-use dmsched_core::dm::session::{UiKind, UiRequest, UiResponse, UserInteraction};
+use dmsched_core::dm::session::{UiRequest, UiResponse, UserInteraction};
 use dmsched_core::tree::{SecretError, SecretStore};
 use dmsched_core::{ActionExecutor, Authorizer, UserPrompt};
 
@@ -44,10 +44,11 @@ pub enum dms_ui_answer {
 /// Shows a server's user-interaction request and returns the user's answer
 /// as a `dms_ui_answer` value (any other value, or a malformed buffer,
 /// counts as `DMS_UI_CANNOT_SHOW`). `request_json` is
-/// `{"server_id","code","kind","text","choices","max_len","input_type","echo","min_display_secs","max_display_secs","default_response"}`
-/// with `code` 1100–1104 and `kind` one of `display`, `confirm`,
-/// `text_input`, `single_choice`, `multiple_choice` (absent facts are
-/// `null`). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
+/// `{"server_id","code","kind","text","min_display_secs","max_display_secs","default_response"}`
+/// with `code` 1100–1104 and `kind` one of `{"type":"display"}`,
+/// `{"type":"confirm"}`, `{"type":"text_input","max_len","input_type","echo"}`,
+/// `{"type":"single_choice","choices"}`, `{"type":"multiple_choice","choices"}`
+/// (absent facts are `null`; the same JSON as the JNI bridge's). A package #0 with ui-mode 2 arrives as a `display`, ui-mode 3 as
 /// a `confirm` before the session starts. For `DMS_UI_TEXT` and
 /// `DMS_UI_CHOICES` write the answer into `answer` with `dms_buffer_set`.
 /// Runs on the thread that called `dms_agent_run_session`, during the
@@ -163,40 +164,7 @@ unsafe impl Send for CInteract {}
 unsafe impl Sync for CInteract {}
 
 fn request_json(r: &UiRequest) -> String {
-    let none = || serde_json::Value::Null;
-    let (code, kind, choices, max_len, input_type, echo) = match &r.kind {
-        UiKind::Display => (1100, "display", none(), None, None, None),
-        UiKind::Confirm => (1101, "confirm", none(), None, None, None),
-        UiKind::TextInput {
-            max_len,
-            input_type,
-            echo,
-        } => (1102, "text_input", none(), *max_len, *input_type, *echo),
-        UiKind::SingleChoice { choices } => (
-            1103,
-            "single_choice",
-            choices.clone().into(),
-            None,
-            None,
-            None,
-        ),
-        UiKind::MultipleChoice { choices } => (
-            1104,
-            "multiple_choice",
-            choices.clone().into(),
-            None,
-            None,
-            None,
-        ),
-    };
-    serde_json::json!({
-        "server_id": r.server_id, "code": code, "kind": kind, "text": r.text,
-        "choices": choices, "max_len": max_len,
-        "input_type": input_type.map(String::from), "echo": echo.map(String::from),
-        "min_display_secs": r.min_display_secs, "max_display_secs": r.max_display_secs,
-        "default_response": r.default_response,
-    })
-    .to_string()
+    serde_json::to_string(&dmsched_core::wire::UiRequest::from(r)).unwrap_or_default()
 }
 
 impl UserInteraction for CInteract {

@@ -23,6 +23,7 @@ mod callbacks;
 mod handle;
 mod limits;
 mod log;
+mod notification;
 mod status;
 
 use std::ffi::{CString, c_char};
@@ -48,6 +49,10 @@ use handle::{in_engine, with_cached, with_engine};
 pub use log::{
     DMS_LOG_DEBUG, DMS_LOG_ERROR, DMS_LOG_INFO, DMS_LOG_OFF, DMS_LOG_TRACE, DMS_LOG_WARN,
     dms_log_fn,
+};
+pub use notification::{
+    dms_agent_accept_notification, dms_agent_run_notified_session, dms_notification,
+    dms_notification_free,
 };
 pub use status::dms_status;
 

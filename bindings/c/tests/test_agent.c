@@ -349,7 +349,7 @@ static int32_t interact(void *ud, const char *request_json, dms_buffer *answer) 
   world *w = (world *)ud;
   (void)answer;
   w->interacts++;
-  if (strstr(request_json, "\"code\":1101") && strstr(request_json, "\"kind\":\"confirm\"")) w->confirms++;
+  if (strstr(request_json, "\"code\":1101") && strstr(request_json, "\"kind\":{\"type\":\"confirm\"}")) w->confirms++;
   if (strstr(request_json, "Allow eco mode?")) w->server_alerts++;
   if (w->reenter) {
     char *out = NULL;
@@ -507,10 +507,10 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   out = NULL;
   CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, &out) == DMS_OK);
   CHECK(out != NULL && strstr(out, "\"notification\":{") != NULL);
-  CHECK(out != NULL && strstr(out, "\"ui_mode\":3") != NULL);
+  CHECK(out != NULL && strstr(out, "\"ui_mode\":\"user_interaction\"") != NULL);
   CHECK(out != NULL && strstr(out, "\"server_id\":\"" SERVER "\"") != NULL);
-  CHECK(out != NULL && count(out, "{\"cmd\":\"Add\",\"code\":200}") == 3);
-  CHECK(out != NULL && strstr(out, "{\"cmd\":\"Alert\",\"code\":200}") != NULL);
+  CHECK(out != NULL && count(out, "{\"command\":\"Add\",\"code\":200}") == 3);
+  CHECK(out != NULL && strstr(out, "{\"command\":\"Alert\",\"code\":200}") != NULL);
   CHECK(out != NULL && strstr(out, "\"aborted\":false") != NULL);
   dms_string_free(out);
   CHECK(w.confirms == 2); /* the package #0's consent, the script's 1101 */
@@ -544,7 +544,7 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   CHECK(dms_agent_pending_reports(a, SERVER, &out) == DMS_OK);
   CHECK(count(out, "\"id\":") == 1);
   CHECK(strstr(out, "\"source\":\"./Scheduling/Schedules/S1/Tasks/T1\"") != NULL);
-  CHECK(strstr(out, "\"type\":\"org.dmsched.scheduling.result\"") != NULL);
+  CHECK(strstr(out, "\"meta_type\":\"org.dmsched.scheduling.result\"") != NULL);
   CHECK(strstr(out, "<Outcome>ran</Outcome>") != NULL);
   /* Report identity: a stable id, also opening the Data, and the creation time. */
   CHECK(strstr(out, "\"data\":\"<Result><ReportID>") != NULL);
@@ -560,7 +560,7 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   CHECK(dms_agent_run_session(a, SERVER, NULL, 0, T0 + 31 * MIN, &out) == DMS_OK);
   CHECK(strstr(out, "\"notification\":null") != NULL);
   CHECK(strstr(out, "\"alerts_delivered\":0") == NULL);
-  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":418}") == 3); /* the script's Adds again */
+  CHECK(count(out, "{\"command\":\"Add\",\"code\":418}") == 3); /* the script's Adds again */
   dms_string_free(out);
   CHECK(dms_agent_pending_reports(a, SERVER, &out) == DMS_OK);
   CHECK(strcmp(out, "[]") == 0);
@@ -785,7 +785,7 @@ static void test_agent_delivers_immediate_reports_and_retries(void) {
 
   /* The server installs SD; past 12:05 it runs and its report is due at once. */
   CHECK(dms_agent_run_session(a, srv_d.id, NULL, 0, T0, &out) == DMS_OK);
-  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":200}") == 1);
+  CHECK(count(out, "{\"command\":\"Add\",\"code\":200}") == 1);
   dms_string_free(out);
   CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
   CHECK(has && wake == T0 + 5 * MIN);
@@ -798,7 +798,7 @@ static void test_agent_delivers_immediate_reports_and_retries(void) {
   CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
   CHECK(has && wake == T0 + 5 * MIN); /* deliver now, before the next run */
   CHECK(dms_agent_pending_reports(a, srv_d.id, &out) == DMS_OK);
-  CHECK(count(out, "\"type\":\"com.example.sched.result\"") == 1);
+  CHECK(count(out, "\"meta_type\":\"com.example.sched.result\"") == 1);
   CHECK(strstr(out, "\"evicted\":0") != NULL);
   dms_string_free(out);
 
@@ -889,8 +889,8 @@ static void test_agent_hand_off_runs_commands_through_the_host(void) {
   account_of(acct, sizeof acct, srv_h.id, srv_h.url);
   CHECK(dms_agent_provision(a, acct, srv_h.ca_pem, T0, NULL) == DMS_OK);
   CHECK(dms_agent_run_session(a, srv_h.id, NULL, 0, T0, &out) == DMS_OK);
-  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":200}") == 3);
-  CHECK(count(out, "{\"cmd\":\"Get\",\"code\":200}") == 1);
+  CHECK(count(out, "{\"command\":\"Add\",\"code\":200}") == 3);
+  CHECK(count(out, "{\"command\":\"Get\",\"code\":200}") == 1);
   dms_string_free(out);
   CHECK(w.executes == 0); /* the session's own commands are the tree's */
 
@@ -926,7 +926,7 @@ static void test_agent_hand_off_runs_commands_through_the_host(void) {
 
   /* The next session delivers both; the server still reads "off". */
   CHECK(dms_agent_run_session(a, srv_h.id, NULL, 0, T0 + 11 * MIN, &out) == DMS_OK);
-  CHECK(count(out, "{\"cmd\":\"Add\",\"code\":418}") == 3);
+  CHECK(count(out, "{\"command\":\"Add\",\"code\":418}") == 3);
   CHECK(strstr(out, "\"alerts_delivered\":0") == NULL);
   dms_string_free(out);
   CHECK(dms_agent_pending_reports(a, srv_h.id, &out) == DMS_OK);
@@ -1145,6 +1145,51 @@ static void test_agent_threads(void) {
   CHECK(w.destroyed == 1);
 }
 
+/* An accepted package #0 is a proof (issue 15): dms_agent_accept_notification
+ * gives a handle and what it asks for (the same JSON as JNI's), the session
+ * runs from it, a replay of the bytes is refused, and a freed, NULL or other
+ * kind's handle is DMS_INVALID_HANDLE. */
+static void test_agent_accepts_a_notification_then_runs_its_session(void) {
+  world w;
+  dm_server srv_n = {"srv-n", -1, "", NULL, NULL, 0};
+  dms_agent *a;
+  dms_notification *n = NULL, *again = NULL;
+  char acct[1024];
+  char *info = NULL, *out = NULL;
+  memset(&w, 0, sizeof w);
+  w.answer = DMS_UI_YES;
+  start_server(&srv_n, "{\"steps\": [[{\"get\": \"./DevInfo/DevId\"}]]}", "1");
+  a = open_agent(&w, "agent-notified", T0);
+  account_of(acct, sizeof acct, srv_n.id, srv_n.url);
+  CHECK(dms_agent_provision(a, acct, srv_n.ca_pem, T0, NULL) == DMS_OK);
+
+  CHECK(dms_agent_accept_notification(a, srv_n.pkg0, 3, T0, &n, &info) == DMS_NOTIFICATION_REFUSED);
+  CHECK(n == NULL && info == NULL);
+  CHECK(dms_agent_accept_notification(a, NULL, 0, T0, &n, NULL) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_agent_accept_notification(a, srv_n.pkg0, srv_n.pkg0_len, T0, &n, &info) == DMS_OK);
+  CHECK(n != NULL && info != NULL);
+  CHECK(info != NULL && strstr(info, "{\"server_id\":\"srv-n\",\"session_id\":") == info);
+  CHECK(info != NULL && strstr(info, "\"ui_mode\":\"background\",\"initiator\":\"server\",\"version\":12") != NULL);
+  dms_string_free(info);
+  CHECK(dms_agent_accept_notification(a, srv_n.pkg0, srv_n.pkg0_len, T0, &again, NULL) == DMS_NOTIFICATION_REFUSED);
+  CHECK(strstr(dms_last_error(), "replay") != NULL);
+
+  CHECK(dms_agent_run_notified_session(a, n, T0, &out) == DMS_OK);
+  CHECK(out != NULL && strstr(out, "{\"server_id\":\"srv-n\",") == out);
+  CHECK(out != NULL && strstr(out, "{\"command\":\"Get\",\"code\":200}") != NULL);
+  CHECK(out != NULL && strstr(out, "\"notification\":{\"server_id\":\"srv-n\"") != NULL);
+  dms_string_free(out);
+
+  CHECK(dms_agent_run_notified_session(a, NULL, T0, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_run_notified_session(a, (const dms_notification *)a, T0, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_notification_free(n) == DMS_OK);
+  CHECK(dms_notification_free(n) == DMS_INVALID_HANDLE);
+  CHECK(dms_notification_free(NULL) == DMS_OK);
+  CHECK(dms_agent_run_notified_session(a, n, T0, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_close(a) == DMS_OK);
+  stop_server(&srv_n);
+}
+
 /* ---- a host-provided secret store (issue 14, 6.1.1.2.1) ---- */
 
 typedef struct {
@@ -1258,7 +1303,7 @@ static void test_agent_keeps_secrets_in_the_hosts_store(void) {
   path_of(file, sizeof file, "agent-secrets/dmsched.db.secrets");
   CHECK(stat(file, &st) != 0); /* no secret file of its own */
   CHECK(dms_agent_run_session(a, srv_s.id, NULL, 0, T0, &out) == DMS_OK);
-  CHECK(out != NULL && strstr(out, "{\"cmd\":\"Get\",\"code\":200}") != NULL);
+  CHECK(out != NULL && strstr(out, "{\"command\":\"Get\",\"code\":200}") != NULL);
   dms_string_free(out);
 
   s.failing = 1;
@@ -1275,7 +1320,7 @@ static void test_agent_keeps_secrets_in_the_hosts_store(void) {
   CHECK(dms_agent_open(cfg, &h, T0 + MIN, &a) == DMS_OK);
   out = NULL;
   CHECK(dms_agent_run_session(a, srv_s.id, NULL, 0, T0 + MIN, &out) == DMS_OK);
-  CHECK(out != NULL && strstr(out, "{\"cmd\":\"Get\",\"code\":200}") != NULL);
+  CHECK(out != NULL && strstr(out, "{\"command\":\"Get\",\"code\":200}") != NULL);
   dms_string_free(out);
   CHECK(dms_agent_close(a) == DMS_OK);
   CHECK(s.w.destroyed == 2);
@@ -1303,6 +1348,7 @@ int main(void) {
   test_agent_delivers_immediate_reports_and_retries();
   test_agent_hand_off_runs_commands_through_the_host();
   test_agent_keeps_secrets_in_the_hosts_store();
+  test_agent_accepts_a_notification_then_runs_its_session();
   stop_server(&srv);
   stop_server(&srv_d);
   stop_server(&srv_h);

@@ -19,7 +19,7 @@ use dmsched_core::EngineConfig;
 use dmsched_core::agent::{Agent as CoreAgent, AgentConfig, AgentHost};
 
 use crate::dm_types::{
-    Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
+    AcceptedNotification, Delivery, DeviceFacts, MoReport, MoSettings, ReportRetry, SessionSummary,
 };
 use crate::host::{
     AuthorizerAdapter, ExecutorAdapter, PromptAdapter, SecretAdapter, SecretStore, UiAdapter,
@@ -202,14 +202,20 @@ impl Agent {
     }
 
     /// Checks a package #0 (the bytes of the WAP push or SMS): well-formed,
-    /// for a provisioned server, authentic, not seen before. Accepting is
-    /// durable: the same bytes are refused (`PermissionDenied`) from now on.
+    /// for a provisioned server, authentic, not seen before, and returns the
+    /// proof to hand to `runSession` (`info()` says what it asks for).
+    /// Accepting is durable: the same bytes are refused
+    /// (`NotificationRefused`) from now on.
     pub fn accept_notification(
         &self,
         bytes: Vec<u8>,
         now_ms: i64,
-    ) -> Result<NotificationInfo, DmschedError> {
-        self.with(|a| Ok(a.accept_notification(&bytes, time(now_ms)?)?.into()))
+    ) -> Result<Arc<AcceptedNotification>, DmschedError> {
+        self.with(|a| {
+            Ok(Arc::new(AcceptedNotification(
+                a.accept_notification(&bytes, time(now_ms)?)?,
+            )))
+        })
     }
 
     /// Runs one DM session with `serverId` and returns when it is over:
@@ -221,13 +227,13 @@ impl Agent {
     pub fn run_session(
         &self,
         server_id: String,
-        notification: Option<NotificationInfo>,
+        notification: Option<Arc<AcceptedNotification>>,
         now_ms: i64,
     ) -> Result<SessionSummary, DmschedError> {
-        let accepted = notification.map(Into::into);
+        let accepted = notification.as_ref().map(|n| &n.0);
         self.with(|a| {
-            Ok(a.run_session(&server_id, accepted.as_ref(), time(now_ms)?)?
-                .into())
+            let summary = a.run_session(&server_id, accepted, time(now_ms)?)?;
+            Ok(SessionSummary::new(&server_id, &summary, accepted))
         })
     }
 
@@ -294,8 +300,8 @@ impl Agent {
     pub fn pending_reports(&self, server_id: String) -> Result<Vec<MoReport>, DmschedError> {
         self.with(|a| {
             Ok(a.pending_reports(&server_id)?
-                .into_iter()
-                .map(Into::into)
+                .iter()
+                .map(MoReport::from)
                 .collect())
         })
     }
@@ -311,8 +317,8 @@ impl Agent {
     pub fn deliver_reports(&self, now_ms: i64) -> Result<Vec<Delivery>, DmschedError> {
         self.with(|a| {
             Ok(a.deliver_reports(time(now_ms)?)?
-                .into_iter()
-                .map(Into::into)
+                .iter()
+                .map(Delivery::from)
                 .collect())
         })
     }

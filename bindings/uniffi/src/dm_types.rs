@@ -1,13 +1,17 @@
-//! Records and enums of full-client mode (the DM client), converted from
-//! the core's types in exactly one place each. They also derive serde: the
-//! JNI bridge sends the same shapes as JSON (snake_case field names).
+//! Records and enums of full-client mode (the DM client). What the SDK
+//! hands out is the core's (`dmsched::wire`), declared here for UniFFI
+//! only; what hosts hand in (settings, answers) is defined here, with serde
+//! for the JNI bridge's JSON.
 
 use dmsched_core::agent;
-use dmsched_core::dm::client::AcceptedNotification;
-use dmsched_core::dm::notification::{self, Notification};
-use dmsched_core::dm::session::{self as session, UiKind as CoreKind};
+use dmsched_core::dm::client::AcceptedNotification as CoreAccepted;
+pub use dmsched_core::dm::notification::{Initiator, UiMode};
+use dmsched_core::dm::session;
 use dmsched_core::mo;
 use dmsched_core::tree::DeviceInfo;
+pub use dmsched_core::wire::{
+    CommandStatus, Delivery, MoReport, NotificationInfo, SessionSummary, UiKind, UiRequest,
+};
 use serde::{Deserialize, Serialize};
 
 /// The device facts published in `./DevInfo` and `./DevDetail`.
@@ -63,204 +67,101 @@ impl From<DeviceFacts> for DeviceInfo {
     }
 }
 
+// The records below are the core's (`dmsched::wire`, and the notification
+// enums): declared here for UniFFI only (`#[uniffi::remote]`; the compiler
+// checks each declaration against the core's definition). C and the JNI
+// bridge send the same structs as JSON.
+
 /// The user interaction a package #0 asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[uniffi::remote(Enum)]
 pub enum UiMode {
     /// 0: not specified; the device decides.
     NotSpecified,
     /// 1: start in the background.
     Background,
-    /// 2: tell the user, then start (`UserInteraction` gets a Display).
+    /// 2: inform the user, then start.
     Informative,
-    /// 3: ask the user first (`UserInteraction` gets a Confirm; without
-    /// one, or on anything but Yes, the session does not start).
+    /// 3: ask the user first.
     UserInteraction,
 }
 
-impl From<notification::UiMode> for UiMode {
-    fn from(m: notification::UiMode) -> Self {
-        match m {
-            notification::UiMode::NotSpecified => UiMode::NotSpecified,
-            notification::UiMode::Background => UiMode::Background,
-            notification::UiMode::Informative => UiMode::Informative,
-            notification::UiMode::UserInteraction => UiMode::UserInteraction,
-        }
-    }
-}
-
-impl From<UiMode> for notification::UiMode {
-    fn from(m: UiMode) -> Self {
-        match m {
-            UiMode::NotSpecified => notification::UiMode::NotSpecified,
-            UiMode::Background => notification::UiMode::Background,
-            UiMode::Informative => notification::UiMode::Informative,
-            UiMode::UserInteraction => notification::UiMode::UserInteraction,
-        }
-    }
-}
-
-/// Who asked for the session, as a package #0 says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Who initiated the session request.
+#[uniffi::remote(Enum)]
 pub enum Initiator {
-    /// 0: client-initiated.
+    /// Client-initiated.
     Client,
-    /// 1: server-initiated (what a package #0 normally says).
+    /// Server-initiated (what a package #0 normally says).
     Server,
 }
 
-impl From<notification::Initiator> for Initiator {
-    fn from(i: notification::Initiator) -> Self {
-        match i {
-            notification::Initiator::Client => Initiator::Client,
-            notification::Initiator::Server => Initiator::Server,
-        }
-    }
-}
-
-impl From<Initiator> for notification::Initiator {
-    fn from(i: Initiator) -> Self {
-        match i {
-            Initiator::Client => notification::Initiator::Client,
-            Initiator::Server => notification::Initiator::Server,
-        }
-    }
-}
-
-/// A package #0 that passed every check (well-formed, authentic, not a
-/// replay). Hand it to `runSession` to start the session it asks for.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// What a verified package #0 asked for.
+#[uniffi::remote(Record)]
 pub struct NotificationInfo {
-    /// The requesting server (its DMAcc `ServerID`): the session to run.
+    /// The server that sent it.
     pub server_id: String,
-    /// The session id package #1 must use.
+    /// The session id the server expects.
     pub session_id: u16,
-    /// The user interaction the server asks for.
+    /// Its user-interaction mode.
     pub ui_mode: UiMode,
-    /// Who initiated it.
+    /// Who initiated.
     pub initiator: Initiator,
-    /// Protocol version ×10 (11 or 12).
+    /// The DM version (12 for 1.2).
     pub version: u16,
-    /// Vendor-specific data after the server id (may be empty).
+    /// Vendor-specific bytes.
     pub vendor: Vec<u8>,
-    /// Only the resync nonce matched: the session gives the server a fresh one.
+    /// The digest verified only with the server's resync nonce.
     pub used_resync_nonce: bool,
 }
 
-impl From<AcceptedNotification> for NotificationInfo {
-    fn from(a: AcceptedNotification) -> Self {
-        let n = a.notification;
-        NotificationInfo {
-            server_id: n.server_id,
-            session_id: n.session_id,
-            ui_mode: n.ui_mode.into(),
-            initiator: n.initiator.into(),
-            version: n.version,
-            vendor: n.vendor,
-            used_resync_nonce: a.used_resync_nonce,
-        }
-    }
-}
-
-impl From<NotificationInfo> for AcceptedNotification {
-    fn from(n: NotificationInfo) -> Self {
-        AcceptedNotification {
-            notification: Notification {
-                version: n.version,
-                ui_mode: n.ui_mode.into(),
-                initiator: n.initiator.into(),
-                session_id: n.session_id,
-                server_id: n.server_id,
-                vendor: n.vendor,
-            },
-            used_resync_nonce: n.used_resync_nonce,
-        }
-    }
-}
-
-/// The status the device answered one server command with.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// One server command the device answered in a session.
+#[uniffi::remote(Record)]
 pub struct CommandStatus {
-    /// The command (`Add`, `Get`, `Exec`, `Alert` …).
+    /// The command (`Add`, `Get`, …).
     pub command: String,
-    /// The DM status code (200, 404, 418 …).
+    /// The DM status the device answered.
     pub code: u16,
 }
 
-/// What happened in a DM session.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// How a DM session went.
+#[uniffi::remote(Record)]
 pub struct SessionSummary {
+    /// The server.
+    pub server_id: String,
     /// Messages sent.
     pub sent: u32,
     /// Messages received.
     pub received: u32,
     /// Every server command answered, in order.
     pub statuses: Vec<CommandStatus>,
-    /// How many of the alerts that went with the session (queued alerts and
-    /// Scheduling reports) the server acknowledged; they are not sent again.
+    /// Reports (Generic Alerts) the server acknowledged.
     pub alerts_delivered: u32,
     /// The server aborted the session (Alert 1223).
     pub aborted: bool,
+    /// The package #0 that started it, if any.
+    pub notification: Option<NotificationInfo>,
 }
 
-impl From<session::Summary> for SessionSummary {
-    fn from(s: session::Summary) -> Self {
-        SessionSummary {
-            sent: s.sent,
-            received: s.received,
-            statuses: s
-                .statuses
-                .into_iter()
-                .map(|(command, code)| CommandStatus { command, code })
-                .collect(),
-            alerts_delivered: u32::try_from(s.alerts_delivered.len()).unwrap_or(u32::MAX),
-            aborted: s.aborted,
-        }
-    }
-}
-
-/// A Scheduling MO report waiting for its server: the contents of the
-/// Generic Alert 1226 that goes with the next session.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// A report waiting for its server (a Generic Alert 1226 when sent).
+#[uniffi::remote(Record)]
 pub struct MoReport {
-    /// Engine outbox id; null for state reports.
+    /// The engine outbox id (null for a state report).
     pub id: Option<i64>,
     /// The server it is for.
     pub owner: String,
     /// Item Source LocURI: the task (result) or schedule (state) node.
     pub source: String,
-    /// Meta Type (`org.dmsched.scheduling.result` by default).
+    /// Meta Type.
     pub meta_type: String,
-    /// Meta Mark (`informational`, `warning`, `minor`, `critical`).
+    /// Meta Mark.
     pub mark: String,
-    /// Data: an XML description of the occurrence, beginning with
-    /// `<ReportID>` and `<Created>`.
+    /// Data (Meta Format `xml`), beginning with `<ReportID>` and `<Created>`.
     pub data: String,
-    /// Stable identifier of the report (32 hex digits, also in Data): the
-    /// same on every delivery, different for every report.
+    /// The stable identifier: the same on every delivery of this report.
     pub report_id: String,
-    /// When the report was created (Unix ms, UTC; also in Data).
+    /// When it was created (Unix ms, UTC).
     pub created_ms: i64,
-    /// 0, except in the report telling the server how many of its reports
-    /// the full queue dropped (Event `reports-evicted`): that count.
+    /// For the eviction report: how many reports the full queue dropped.
     pub evicted: u64,
-}
-
-impl From<mo::MoReport> for MoReport {
-    fn from(r: mo::MoReport) -> Self {
-        MoReport {
-            id: r.id,
-            owner: r.owner,
-            source: r.source,
-            meta_type: r.type_,
-            mark: r.mark,
-            data: r.data,
-            report_id: r.report_id,
-            created_ms: r.created.as_millisecond(),
-            evicted: r.evicted,
-        }
-    }
 }
 
 /// Where the Scheduling MO lives and how it names itself; each null keeps
@@ -319,114 +220,80 @@ impl From<ReportRetry> for agent::ReportRetry {
     }
 }
 
-/// One attempt of `deliverReports` to reach a server.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// One server's report delivery attempt.
+#[uniffi::remote(Record)]
 pub struct Delivery {
     /// The server.
     pub server_id: String,
-    /// Reports (alerts) the server acknowledged in the session.
+    /// Reports the server acknowledged.
     pub delivered: u32,
-    /// Why it failed (the session failed, or reports stayed
-    /// unacknowledged); null on success.
+    /// Why it failed, if it did.
     pub error: Option<String>,
     /// When the next attempt is due (Unix ms), if it failed.
     pub retry_at_ms: Option<i64>,
-    /// Failed attempts in a row so far (0 after a success).
+    /// Failed attempts in a row so far.
     pub attempts: u32,
 }
 
-impl From<agent::Delivery> for Delivery {
-    fn from(d: agent::Delivery) -> Self {
-        Delivery {
-            server_id: d.server_id,
-            delivered: u32::try_from(d.delivered).unwrap_or(u32::MAX),
-            error: d.error,
-            retry_at_ms: d.retry_at.map(|t| t.as_millisecond()),
-            attempts: d.attempts,
-        }
-    }
-}
-
-/// What a user-interaction alert asks for.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// What a user-interaction request asks for.
+#[uniffi::remote(Enum)]
 pub enum UiKind {
-    /// 1100: show a text (answer `Yes` once shown).
+    /// 1100: show the text.
     Display,
-    /// 1101: ask yes or no.
+    /// 1101: yes or no.
     Confirm,
-    /// 1102: ask for a text.
+    /// 1102: text entry.
     TextInput {
-        /// `MAXLEN`: longest answer.
+        /// `MAXLEN`.
         max_len: Option<u32>,
-        /// `IT`: input type (`A` alphanumeric, `N` numeric, `D` date,
-        /// `T` time, `P` phone number, `I` IP address).
+        /// `IT`: A alphanumeric, N numeric, D date, T time, P phone, I IP.
         input_type: Option<String>,
-        /// `ET`: echo type (`T` text, `P` password).
+        /// `ET`: T text, P password.
         echo: Option<String>,
     },
-    /// 1103: choose one (answer `Choices` with one number, from 1).
+    /// 1103: one of the choices.
     SingleChoice {
-        /// The choices, in order.
+        /// The choices, numbered from 1.
         choices: Vec<String>,
     },
-    /// 1104: choose any (answer `Choices`, numbers from 1).
+    /// 1104: any of the choices.
     MultipleChoice {
-        /// The choices, in order.
+        /// The choices, numbered from 1.
         choices: Vec<String>,
     },
 }
 
-/// One user-interaction alert (1100–1104) from a server in a session.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
+/// A server's user-interaction request (Alert 1100–1104, or a package #0
+/// notice or question).
+#[uniffi::remote(Record)]
 pub struct UiRequest {
     /// The server that asks.
     pub server_id: String,
-    /// What it asks for.
+    /// The alert code, 1100–1104.
+    pub code: u16,
+    /// What to ask.
     pub kind: UiKind,
     /// The text to show.
     pub text: String,
     /// `MINDT`: show at least this many seconds.
     pub min_display_secs: Option<u32>,
-    /// `MAXDT`: give up after this many seconds (answer `Timeout`).
+    /// `MAXDT`: give up after this many seconds.
     pub max_display_secs: Option<u32>,
-    /// `DR`: the default response (text, or choice numbers such as `1-3,6`).
+    /// `DR`: the default response.
     pub default_response: Option<String>,
 }
 
-fn letter(c: Option<char>) -> Option<String> {
-    c.map(String::from)
-}
+/// A package #0 that passed every check (`Agent.acceptNotification`): an
+/// opaque proof only that call makes. Hand it to `Agent.runSession` to run
+/// the session it asks for.
+#[derive(uniffi::Object)]
+pub struct AcceptedNotification(pub(crate) CoreAccepted);
 
-impl From<&session::UiRequest> for UiRequest {
-    fn from(r: &session::UiRequest) -> Self {
-        let kind = match &r.kind {
-            CoreKind::Display => UiKind::Display,
-            CoreKind::Confirm => UiKind::Confirm,
-            CoreKind::TextInput {
-                max_len,
-                input_type,
-                echo,
-            } => UiKind::TextInput {
-                max_len: *max_len,
-                input_type: letter(*input_type),
-                echo: letter(*echo),
-            },
-            CoreKind::SingleChoice { choices } => UiKind::SingleChoice {
-                choices: choices.clone(),
-            },
-            CoreKind::MultipleChoice { choices } => UiKind::MultipleChoice {
-                choices: choices.clone(),
-            },
-        };
-        UiRequest {
-            server_id: r.server_id.clone(),
-            kind,
-            text: r.text.clone(),
-            min_display_secs: r.min_display_secs,
-            max_display_secs: r.max_display_secs,
-            default_response: r.default_response.clone(),
-        }
+#[uniffi::export]
+impl AcceptedNotification {
+    /// What the package #0 asked for.
+    pub fn info(&self) -> NotificationInfo {
+        NotificationInfo::from(&self.0)
     }
 }
 

@@ -360,13 +360,34 @@ impl std::fmt::Debug for DmClient {
     }
 }
 
-/// A package #0 that passed every check, ready to start its session.
+/// A package #0 that passed every check, ready to start its session: a
+/// proof only [`DmClient::accept_notification`] makes (its fields are
+/// private, so a host cannot forge one from a record it made up).
 #[derive(Clone, Debug)]
 pub struct AcceptedNotification {
+    notification: Notification,
+    used_resync_nonce: bool,
+}
+
+impl AcceptedNotification {
     /// The notification.
-    pub notification: Notification,
+    pub fn notification(&self) -> &Notification {
+        &self.notification
+    }
+
     /// The digest only matched the resync nonce.
-    pub used_resync_nonce: bool,
+    pub fn used_resync_nonce(&self) -> bool {
+        self.used_resync_nonce
+    }
+
+    /// A proof for tests of the wire shapes only.
+    #[cfg(test)]
+    pub(crate) fn for_test(notification: Notification, used_resync_nonce: bool) -> Self {
+        AcceptedNotification {
+            notification,
+            used_resync_nonce,
+        }
+    }
 }
 
 impl DmClient {

@@ -58,8 +58,10 @@ pub const RESYNC_NONCE_BYTES: [u8; 4] = [0; 4];
 /// The resync nonce as the ASCII text `0x00000000`, seen in deployed servers.
 pub const RESYNC_NONCE_TEXT: &[u8] = b"0x00000000";
 
-/// The user-interaction mode the server asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The user-interaction mode the server asks for (JSON: `not_specified`,
+/// `background`, `informative`, `user_interaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UiMode {
     /// 0: not specified; the client decides.
     NotSpecified,
@@ -93,8 +95,9 @@ impl UiMode {
     }
 }
 
-/// Who initiated the session request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Who initiated the session request (JSON: `client`, `server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Initiator {
     /// 0: client-initiated.
     Client,

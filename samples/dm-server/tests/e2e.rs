@@ -444,7 +444,7 @@ async fn package_zero_triggers_a_session_and_a_replay_is_refused() {
     );
     let pkg0 = srv.trigger(DEVICE, UiMode::Background).unwrap();
     let accepted = dev.client.accept_notification(&pkg0).unwrap();
-    assert!(!accepted.used_resync_nonce);
+    assert!(!accepted.used_resync_nonce());
     // Delivered twice (an SMS resent, or an attacker replaying it): refused.
     match dev.client.accept_notification(&pkg0) {
         Err(ClientError::Notification(m)) => assert!(m.contains("replay"), "{m}"),
@@ -853,7 +853,7 @@ async fn hmac_sessions_follow_one_another_and_package_zero_still_verifies() {
     dev.session(&pki).await;
     let pkg0 = srv.trigger(DEVICE, UiMode::Background).unwrap();
     let accepted = dev.client.accept_notification(&pkg0).unwrap();
-    assert!(!accepted.used_resync_nonce);
+    assert!(!accepted.used_resync_nonce());
     dev.client
         .run_session(SERVER_ID, Some(&accepted), &https(&pki), None)
         .await

@@ -412,6 +412,11 @@ pub extern "system" fn nativeProvision<'l>(
     })
 }
 
+/// Accepted package #0s handed to Java (`NativeNotification`): proofs only
+/// `nativeAcceptNotification` makes.
+static NOTIFICATIONS: Registry<dmsched_core::dm::client::AcceptedNotification> =
+    Registry::new(Kind::Notification);
+
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeAcceptNotification<'l>(
     mut env: EnvUnowned<'l>,
@@ -419,17 +424,38 @@ pub extern "system" fn nativeAcceptNotification<'l>(
     handle: jlong,
     bytes: JByteArray<'l>,
     now_ms: jlong,
-) -> JString<'l> {
+) -> jlong {
     native(&mut env, |env| {
         if bytes.is_null() {
             return Err(DmschedError::InvalidArgument("bytes is null".into()).into());
         }
         let b = env.convert_byte_array(&bytes)?;
-        on_agent(env, handle, |a| {
-            Ok(NotificationInfo::from(
-                a.accept_notification(&b, time(now_ms)?)?,
-            ))
-        })
+        let accepted = agent(handle)?.with(|a| Ok(a.accept_notification(&b, time(now_ms)?)?))?;
+        register(&NOTIFICATIONS, Arc::new(accepted))
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeNotification")]
+pub extern "system" fn nativeInfo<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let n = lookup(&NOTIFICATIONS, handle)?;
+        jstring(env, &json(&NotificationInfo::from(n.as_ref()))?)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeNotification")]
+pub extern "system" fn nativeRelease<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) {
+    native(&mut env, |_| {
+        unregister(&NOTIFICATIONS, handle)?;
+        Ok(())
     })
 }
 
@@ -439,21 +465,19 @@ pub extern "system" fn nativeRunSession<'l>(
     _class: JClass<'l>,
     handle: jlong,
     server_id: JString<'l>,
-    notification_json: JString<'l>,
+    notification: jlong,
     now_ms: jlong,
 ) -> JString<'l> {
     native(&mut env, |env| {
         let server = string(env, &server_id, "serverId")?;
-        let accepted = match opt_string(env, &notification_json)? {
-            Some(j) => Some(parse::<NotificationInfo>(&j, "notificationJson")?.into()),
-            None => None,
+        let accepted = match notification {
+            0 => None,
+            h => Some(lookup(&NOTIFICATIONS, h)?),
         };
+        let accepted = accepted.as_deref();
         on_agent(env, handle, |a| {
-            Ok(SessionSummary::from(a.run_session(
-                &server,
-                accepted.as_ref(),
-                time(now_ms)?,
-            )?))
+            let summary = a.run_session(&server, accepted, time(now_ms)?)?;
+            Ok(SessionSummary::new(&server, &summary, accepted))
         })
     })
 }
@@ -543,7 +567,7 @@ pub extern "system" fn nativePendingReports<'l>(
         let server = string(env, &server_id, "serverId")?;
         on_agent(env, handle, |a| {
             Ok(a.pending_reports(&server)?
-                .into_iter()
+                .iter()
                 .map(MoReport::from)
                 .collect::<Vec<_>>())
         })
@@ -560,7 +584,7 @@ pub extern "system" fn nativeDeliverReports<'l>(
     native(&mut env, |env| {
         on_agent(env, handle, |a| {
             Ok(a.deliver_reports(time(now_ms)?)?
-                .into_iter()
+                .iter()
                 .map(Delivery::from)
                 .collect::<Vec<_>>())
         })

@@ -47,16 +47,21 @@ fun testNativeAgent(root: File) {
         val unknown = expectKind("NoAccount", "unknown server") { a.runSession("nobody", null, AGENT_T0) }
         ok(unknown?.message?.contains("nobody") == true, "names the server: ${unknown?.message}")
         expectKind("NotificationRefused", "garbage package #0") { a.acceptNotification(ByteArray(3), AGENT_T0) }
-        expectKind("InvalidArgument", "bad notification JSON") { a.runSession(SERVER_ID, "{", AGENT_T0) }
 
         ok(a.provision(accountJson(srv.url), srv.caPem, AGENT_T0) == SERVER_ID, "provision")
         expectKind("AlreadyExists", "provision twice") { a.provision(accountJson(srv.url), srv.caPem, AGENT_T0) }
-        val info = a.acceptNotification(srv.pkg0, AGENT_T0)
+        val proof = a.acceptNotification(srv.pkg0, AGENT_T0)
+        val info = proof.infoJson
         ok(info.contains("\"server_id\":\"$SERVER_ID\"") && info.contains("\"ui_mode\":\"background\""), "package #0: $info")
         val replay = expectKind("NotificationRefused", "replayed package #0") { a.acceptNotification(srv.pkg0, AGENT_T0) }
         ok(replay?.message?.contains("replay") == true, "replay: ${replay?.message}")
 
-        val first = a.runSession(SERVER_ID, info, AGENT_T0)
+        val first = a.runSession(SERVER_ID, proof, AGENT_T0)
+        ok(first.startsWith("{\"server_id\":\"$SERVER_ID\",") && first.contains("\"notification\":{\"server_id\""),
+            "the summary names the server and the package #0: $first")
+        proof.close()
+        proof.close() // twice is harmless
+        expectKind("Closed", "a released notification") { a.runSession(SERVER_ID, proof, AGENT_T0) }
         ok(count("\"command\":\"Add\",\"code\":200", first) == 3, "three installs: $first")
         ok(count("\"command\":\"Alert\",\"code\":200", first) == 3, "UI alerts answered: $first")
         val reqs = uiRequests.toList()

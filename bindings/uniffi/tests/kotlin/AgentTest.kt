@@ -89,7 +89,8 @@ fun testAgentFullClient(root: File) {
         expect<DmschedException.AlreadyExists>("provision twice") { agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0) }
 
         // Package #0 from the server: accepted once, then a replay.
-        val info = agent.acceptNotification(srv.pkg0, AGENT_T0)
+        val proof = agent.acceptNotification(srv.pkg0, AGENT_T0)
+        val info = proof.info()
         ok(info.serverId == SERVER_ID && info.uiMode == UiMode.BACKGROUND && info.initiator == Initiator.SERVER,
             "package #0 decoded: $info")
         ok(info.version.toInt() == 12 && !info.usedResyncNonce, "version 1.2, the account's nonce")
@@ -99,7 +100,8 @@ fun testAgentFullClient(root: File) {
         ok(replay?.message?.contains("replay") == true, "refused as a replay: ${replay?.message}")
 
         // Session 1 (server-initiated): the confirmation alert, three installs.
-        val first = agent.runSession(info.serverId, info, AGENT_T0)
+        val first = agent.runSession(info.serverId, proof, AGENT_T0)
+        ok(first.serverId == SERVER_ID && first.notification?.sessionId == info.sessionId, "the summary names the server and the package #0: $first")
         ok(statusesOf(first, "Alert") == listOf(200, 200, 200), "UI alerts answered (200 each): ${first.statuses}")
         ok(statusesOf(first, "Add") == listOf(200, 200, 200), "three schedules installed: ${first.statuses}")
         ok(statusesOf(first, "Get") == listOf(200), "state read in the second package")

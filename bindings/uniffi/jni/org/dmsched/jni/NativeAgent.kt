@@ -39,20 +39,23 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
 
     /**
      * Checks a package #0 (well-formed, for a provisioned server, authentic, not
-     * a replay); returns `{"server_id", "session_id", "ui_mode", "initiator",
-     * "version", "vendor", "used_resync_nonce"}` for [runSession]. Durable: the
-     * same bytes are refused from now on.
+     * a replay) and returns the proof to hand to [runSession]
+     * ([NativeNotification.infoJson] says what it asks for; close it when
+     * done). Durable: the same bytes are refused (`NotificationRefused`) from
+     * now on.
      */
-    fun acceptNotification(bytes: ByteArray, nowMs: Long): String = nativeAcceptNotification(h(), bytes, nowMs)
+    fun acceptNotification(bytes: ByteArray, nowMs: Long): NativeNotification =
+        NativeNotification(nativeAcceptNotification(h(), bytes, nowMs))
 
     /**
      * Runs one DM session with [serverId] (blocking): client-initiated when
-     * [notificationJson] is null, else for the package #0 [acceptNotification]
-     * returned. Returns `{"sent", "received", "statuses": [{"command", "code"}],
-     * "alerts_delivered", "aborted"}`.
+     * [notification] is null, else the session the accepted package #0 asks
+     * for. Returns `{"server_id", "sent", "received", "statuses": [{"command",
+     * "code"}], "alerts_delivered", "aborted", "notification"}` (the same JSON
+     * as the C ABI's).
      */
-    fun runSession(serverId: String, notificationJson: String?, nowMs: Long): String =
-        nativeRunSession(h(), serverId, notificationJson, nowMs)
+    fun runSession(serverId: String, notification: NativeNotification?, nowMs: Long): String =
+        nativeRunSession(h(), serverId, notification?.handle() ?: 0L, nowMs)
 
     /** Runs everything due at [nowMs]; returns the finished occurrences as a JSON array. */
     fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
@@ -137,8 +140,8 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         ): Long
         @JvmStatic private external fun nativeClose(handle: Long)
         @JvmStatic private external fun nativeProvision(handle: Long, accountJson: String, caPem: String?, nowMs: Long): String
-        @JvmStatic private external fun nativeAcceptNotification(handle: Long, bytes: ByteArray, nowMs: Long): String
-        @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notificationJson: String?, nowMs: Long): String
+        @JvmStatic private external fun nativeAcceptNotification(handle: Long, bytes: ByteArray, nowMs: Long): Long
+        @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notification: Long, nowMs: Long): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String

@@ -1,0 +1,136 @@
+//! Accepted package #0s as C handles (`dms_notification *`): the proof a
+//! server-initiated session starts with, made only by
+//! `dms_agent_accept_notification`. Ids from the core's registry, like
+//! every handle: a freed, forged or other kind's handle is
+//! `DMS_INVALID_HANDLE`.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use dmsched_core::dm::client::AcceptedNotification;
+use dmsched_core::registry::{HandleError, Kind, Registry};
+use dmsched_core::wire;
+
+use crate::agent::{agent_err, dms_agent};
+use crate::agent_handle::with_agent;
+use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
+use crate::status::dms_status;
+use crate::{emit, time};
+
+/// An accepted package #0 (opaque; an id, never dereferenced). Made by
+/// `dms_agent_accept_notification`, released by `dms_notification_free`.
+pub struct dms_notification {
+    _private: u8,
+}
+
+static NOTIFICATIONS: Registry<AcceptedNotification> = Registry::new(Kind::Notification);
+
+fn lookup(n: *const dms_notification) -> Result<Arc<AcceptedNotification>, dms_status> {
+    if n.is_null() {
+        return Err(handle_err(HandleError::Null {
+            expected: Kind::Notification,
+        }));
+    }
+    NOTIFICATIONS.get(handle_id(n)).map_err(handle_err)
+}
+
+/// Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
+/// for a provisioned server, authentic, not seen before. Accepting is
+/// durable: the same bytes are refused (`DMS_NOTIFICATION_REFUSED`) from
+/// then on. On success `*out` gets the proof to hand to
+/// `dms_agent_run_notified_session` (free it with `dms_notification_free`)
+/// and `*out_info_json` (may be NULL) what it asks for:
+/// `{"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}`.
+/// Threads: any thread.
+///
+/// # Safety
+/// `pkg0` is valid for `pkg0_len` bytes; `out` is valid for one write;
+/// `out_info_json` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_accept_notification(
+    a: *mut dms_agent,
+    pkg0: *const u8,
+    pkg0_len: usize,
+    now_ms: i64,
+    out: *mut *mut dms_notification,
+    out_info_json: *mut *mut c_char,
+) -> dms_status {
+    if out.is_null() || pkg0.is_null() {
+        return guard(|| fail(dms_status::DMS_INVALID_ARGUMENT, "pkg0 or out is NULL"));
+    }
+    with_agent(a, |agent| {
+        // SAFETY: valid for `pkg0_len` bytes per the contract.
+        let bytes = unsafe { std::slice::from_raw_parts(pkg0, pkg0_len) };
+        let accepted = agent
+            .accept_notification(bytes, time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        let info = wire::NotificationInfo::from(&accepted);
+        let id = NOTIFICATIONS
+            .insert(Arc::new(accepted))
+            .map_err(handle_err)?;
+        let Some(h) = id_handle::<dms_notification>(id) else {
+            let _ = NOTIFICATIONS.remove(id);
+            return Err(fail(
+                dms_status::DMS_LIMIT_EXCEEDED,
+                "no notification handle left to issue on this target",
+            ));
+        };
+        if let Err(s) = emit(out_info_json, &info) {
+            let _ = NOTIFICATIONS.remove(id);
+            return Err(s);
+        }
+        // SAFETY: valid for one write per the contract.
+        unsafe { *out = h };
+        Ok(())
+    })
+}
+
+/// Runs the session an accepted package #0 asks for (blocking), with its
+/// server, as `dms_agent_run_session` does for the bytes: the ui-mode goes
+/// to `host->interact` first (declined: `DMS_SESSION_DECLINED`, no
+/// session). The proof stays valid (a failed session may be retried with
+/// it, or client-initiated). `*out_summary_json` as in
+/// `dms_agent_run_session`.
+/// Threads: any thread; callbacks run on the calling thread.
+///
+/// # Safety
+/// `out_summary_json` is NULL or valid for one write (handles are ids:
+/// any value is safe).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_run_notified_session(
+    a: *mut dms_agent,
+    notification: *const dms_notification,
+    now_ms: i64,
+    out_summary_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        let accepted = lookup(notification)?;
+        let server = accepted.notification().server_id.clone();
+        let summary = agent
+            .run_session(&server, Some(&accepted), time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        emit(
+            out_summary_json,
+            &wire::SessionSummary::new(&server, &summary, Some(&accepted)),
+        )
+    })
+}
+
+/// Releases an accepted package #0. NULL is accepted (no-op); a second
+/// free, or a handle that is not a live notification's, is
+/// `DMS_INVALID_HANDLE` and does nothing. Any thread.
+///
+/// # Safety
+/// None: the handle is an id, never dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_notification_free(n: *mut dms_notification) -> dms_status {
+    guard(|| {
+        if n.is_null() {
+            return dms_status::DMS_OK;
+        }
+        match NOTIFICATIONS.remove(handle_id(n)) {
+            Ok(_) => dms_status::DMS_OK,
+            Err(e) => handle_err(e),
+        }
+    })
+}
