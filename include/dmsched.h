@@ -821,6 +821,22 @@ enum dms_status dms_agent_set_value(struct dms_agent *a,
 enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_firings_json);
 
 /**
+ * For an inexact alarm: any instant in `[*out_earliest_ms,
+ * *out_latest_ms]` is a good time to call `dms_agent_tick` /
+ * `dms_agent_deliver_reports` (the engine's window, narrowed to a delivery
+ * of reports due at once when that comes first); `*out_has` is false when
+ * nothing is scheduled by time. Any thread.
+ *
+ * # Safety
+ * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+ * write each.
+ */
+enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
+                                        int64_t *out_earliest_ms,
+                                        int64_t *out_latest_ms,
+                                        bool *out_has);
+
+/**
  * Sets a callback's output buffer to `len` bytes at `data` (copied).
  * Threads: call it from inside a callback, on the callback's thread.
  *
@@ -1038,6 +1054,22 @@ enum dms_status dms_engine_tree_changed(struct dms_engine *e,
                                         const char *uri,
                                         int64_t now_ms,
                                         char **out_firings);
+
+/**
+ * For an inexact alarm (WorkManager, a job scheduler): any instant in
+ * `[*out_earliest_ms, *out_latest_ms]` (Unix ms) is a good time to call
+ * `dms_engine_tick`; waking at the latest runs every waiting task whose
+ * constraints hold with the fewest wake-ups. `*out_has` is false (both
+ * instants 0) when nothing is scheduled by time. Any thread.
+ *
+ * # Safety
+ * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+ * write each.
+ */
+enum dms_status dms_engine_wakeup_window(const struct dms_engine *e,
+                                         int64_t *out_earliest_ms,
+                                         int64_t *out_latest_ms,
+                                         bool *out_has);
 
 /**
  * The message of the last failed call on this thread (static until the

@@ -304,6 +304,35 @@ pub unsafe extern "C" fn dms_agent_next_wakeup(
     })
 }
 
+/// For an inexact alarm: any instant in `[*out_earliest_ms,
+/// *out_latest_ms]` is a good time to call `dms_agent_tick` /
+/// `dms_agent_deliver_reports` (the engine's window, narrowed to a delivery
+/// of reports due at once when that comes first); `*out_has` is false when
+/// nothing is scheduled by time. Any thread.
+///
+/// # Safety
+/// `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+/// write each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_wakeup_window(
+    a: *const dms_agent,
+    out_earliest_ms: *mut i64,
+    out_latest_ms: *mut i64,
+    out_has: *mut bool,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: NULL-checked; valid for one write each (the contract).
+        unsafe {
+            crate::put_window(
+                out_earliest_ms,
+                out_latest_ms,
+                out_has,
+                agent.wakeup_window(),
+            )
+        }
+    })
+}
+
 /// Posts a device event `{"name": "...", "fields": {...}}` (as
 /// `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
 ///

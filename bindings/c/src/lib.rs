@@ -24,6 +24,8 @@ mod handle;
 mod limits;
 mod log;
 mod notification;
+#[cfg(test)]
+mod parity;
 mod status;
 
 use std::ffi::{CString, c_char};
@@ -37,7 +39,7 @@ pub use agent::{
     dms_agent, dms_agent_close, dms_agent_deliver_reports, dms_agent_next_wakeup, dms_agent_open,
     dms_agent_pending_reports, dms_agent_post_event, dms_agent_provision,
     dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules, dms_agent_set_value,
-    dms_agent_tick,
+    dms_agent_tick, dms_agent_wakeup_window,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string};
@@ -477,6 +479,54 @@ pub unsafe extern "C" fn dms_engine_list(
         emit(out_json, &list)?;
         Ok(())
     })
+}
+
+/// For an inexact alarm (WorkManager, a job scheduler): any instant in
+/// `[*out_earliest_ms, *out_latest_ms]` (Unix ms) is a good time to call
+/// `dms_engine_tick`; waking at the latest runs every waiting task whose
+/// constraints hold with the fewest wake-ups. `*out_has` is false (both
+/// instants 0) when nothing is scheduled by time. Any thread.
+///
+/// # Safety
+/// `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+/// write each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_wakeup_window(
+    e: *const dms_engine,
+    out_earliest_ms: *mut i64,
+    out_latest_ms: *mut i64,
+    out_has: *mut bool,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: NULL-checked; valid for one write each (the contract).
+        unsafe { put_window(out_earliest_ms, out_latest_ms, out_has, eng.wakeup_window()) }
+    })
+}
+
+/// Writes a wake-up window to the out-parameters (`DMS_INVALID_ARGUMENT`
+/// if one is NULL).
+///
+/// # Safety
+/// Each pointer is NULL or valid for one write.
+pub(crate) unsafe fn put_window(
+    earliest: *mut i64,
+    latest: *mut i64,
+    has: *mut bool,
+    w: Option<(Timestamp, Timestamp)>,
+) -> Result<(), dms_status> {
+    if earliest.is_null() || latest.is_null() || has.is_null() {
+        return Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            "out_earliest_ms, out_latest_ms or out_has is NULL",
+        ));
+    }
+    // SAFETY: non-null and valid for one write each (the caller's contract).
+    unsafe {
+        *has = w.is_some();
+        *earliest = w.map_or(0, |(e, _)| e.as_millisecond());
+        *latest = w.map_or(0, |(_, l)| l.as_millisecond());
+    }
+    Ok(())
 }
 
 /// The earliest instant (Unix ms) at which `dms_engine_tick` has work:

@@ -527,6 +527,13 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   dms_string_free(out);
   CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
   CHECK(has && wake == T0 + 30 * MIN);
+  {
+    int64_t earliest = 0, latest = 0;
+    bool any = false;
+    CHECK(dms_agent_wakeup_window(a, &earliest, &latest, &any) == DMS_OK);
+    CHECK(any && earliest == T0 + 30 * MIN && latest >= earliest);
+    CHECK(dms_agent_wakeup_window(a, NULL, &latest, &any) == DMS_INVALID_ARGUMENT);
+  }
   CHECK(dms_agent_pending_reports(a, SERVER, &out) == DMS_OK);
   CHECK(strcmp(out, "[]") == 0);
   dms_string_free(out);

@@ -230,6 +230,16 @@ static void test_lifecycle_and_firing(void) {
   CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK);
   CHECK(has && ms == T0 + MIN);
   CHECK(dms_engine_next_wakeup(e, NULL, &has) == DMS_INVALID_ARGUMENT);
+  {
+    /* The window for an inexact alarm starts at the next run (issue 15:
+     * wakeup_window on every surface). */
+    int64_t earliest = 0, latest = 0;
+    bool any = false;
+    CHECK(dms_engine_wakeup_window(e, &earliest, &latest, &any) == DMS_OK);
+    CHECK(any && earliest == T0 + MIN && latest >= earliest);
+    CHECK(dms_engine_wakeup_window(e, &earliest, NULL, &any) == DMS_INVALID_ARGUMENT);
+    CHECK(dms_engine_wakeup_window(NULL, &earliest, &latest, &any) == DMS_INVALID_HANDLE);
+  }
 
   CHECK(dms_engine_tick(e, T0 + MIN, &out) == DMS_OK);
   CHECK(out && strstr(out, "\"outcome\":\"ran\""));
@@ -282,6 +292,12 @@ static void test_lifecycle_and_firing(void) {
   dms_string_free(out);
   out = NULL;
   CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK && !has);
+  {
+    int64_t earliest = 1, latest = 1;
+    bool any = true;
+    CHECK(dms_engine_wakeup_window(e, &earliest, &latest, &any) == DMS_OK);
+    CHECK(!any && earliest == 0 && latest == 0); /* suspended: nothing by time */
+  }
   CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_SUSPEND, T0 + MIN, NULL) ==
         DMS_INVALID_STATE);
   CHECK(dms_engine_lifecycle(e, "srv", "srv", "m", DMS_RESUME, T0 + 5 * MIN, NULL) == DMS_OK);

@@ -27,6 +27,8 @@ mod dm_types;
 mod host;
 mod jni_bridge;
 mod logging;
+#[cfg(test)]
+mod parity;
 mod types;
 
 pub use agent::{Agent, AgentSettings};

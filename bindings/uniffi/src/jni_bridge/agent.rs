@@ -507,6 +507,18 @@ pub extern "system" fn nativeNextWakeup<'l>(
 }
 
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeWakeupWindow<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jni::objects::JLongArray<'l> {
+    native(&mut env, |env| {
+        let w = agent(handle)?.with(|a| Ok(a.wakeup_window()))?;
+        super::window(env, w)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativePostEvent<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,

@@ -292,6 +292,18 @@ pub extern "system" fn nativeNextWakeup<'l>(
 }
 
 #[jni_mangle("org.dmsched.jni.NativeEngine")]
+pub extern "system" fn nativeWakeupWindow<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jni::objects::JLongArray<'l> {
+    native(&mut env, |env| {
+        let w = engine(handle)?.with(|e| Ok(e.wakeup_window()))?;
+        super::window(env, w)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeEngine")]
 pub extern "system" fn nativePostEvent<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,

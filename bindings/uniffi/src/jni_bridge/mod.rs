@@ -142,6 +142,23 @@ pub(super) fn jstring<'local>(env: &mut Env<'local>, s: &str) -> Res<JString<'lo
     Ok(env.new_string(s)?)
 }
 
+/// A wake-up window as a Java `long[] {earliestMs, latestMs}`, or null.
+pub(super) fn window<'local>(
+    env: &mut Env<'local>,
+    w: Option<(jiff::Timestamp, jiff::Timestamp)>,
+) -> Res<jni::objects::JLongArray<'local>> {
+    let Some((earliest, latest)) = w else {
+        return Ok(jni::objects::JLongArray::default());
+    };
+    let a = env.new_long_array(2)?;
+    a.set_region(
+        env,
+        0,
+        &[earliest.as_millisecond(), latest.as_millisecond()],
+    )?;
+    Ok(a)
+}
+
 /// The pending Java exception's `toString()`, cleared.
 pub(super) fn pending_message(env: &mut Env<'_>) -> String {
     let Some(t) = env.exception_occurred() else {

@@ -74,6 +74,8 @@ fun testNativeAgent(root: File) {
             "three active schedules: $schedules")
         val due = AGENT_T0 + 30 * 60_000L
         ok(a.nextWakeup() == due, "next wake-up: ${a.nextWakeup()}")
+        val window = a.wakeupWindow()
+        ok(window != null && window[0] == due && window[1] >= due, "the wake-up window starts there: ${window?.toList()}")
         ok(a.pendingReports(SERVER_ID) == "[]", "nothing to report yet")
 
         val fired = a.tick(due)
@@ -110,6 +112,7 @@ fun testNativeAgent(root: File) {
         a.close() // twice is harmless
         expectKind("Closed", "after close") { a.schedules() }
         expectKind("Closed", "nextWakeup after close") { a.nextWakeup() }
+        expectKind("Closed", "wakeupWindow after close") { a.wakeupWindow() }
         NativeAgent.open(settingsJson(state), due, null, null, null).use { again ->
             ok(count("\"owner\":\"$SERVER_ID\"", again.schedules()) == 3, "schedules survive a reopen")
             val errors = AtomicInteger()

@@ -71,9 +71,12 @@ fun testLifecycle() {
     val host = Host()
     open(host).use { e ->
         ok(e.nextWakeup() == NativeEngine.NO_WAKEUP, "nothing scheduled: NO_WAKEUP")
+        ok(e.wakeupWindow() == null, "nothing scheduled: no window")
         val info = e.submit("srv", everyMinute("m"), T0 + 30_000)
         ok(info.contains("\"state\":\"active\""), "submit returns the state: $info")
         ok(e.nextWakeup() == T0 + MIN, "next wake-up after submit")
+        val w = e.wakeupWindow()
+        ok(w != null && w.size == 2 && w[0] == T0 + MIN && w[1] >= w[0], "the wake-up window: ${w?.toList()}")
         ok(e.tick(T0 + 30_000) == "[]", "idle tick: empty array")
         val fired = e.tick(T0 + MIN)
         ok(fired.contains("\"outcome\":\"ran\""), "tick runs it: $fired")
@@ -135,6 +138,7 @@ fun testErrors() {
     e.close() // twice is harmless
     expectKind("Closed", "tick after close") { e.tick(T0) }
     expectKind("Closed", "nextWakeup after close") { e.nextWakeup() }
+    expectKind("Closed", "wakeupWindow after close") { e.wakeupWindow() }
 }
 
 fun testReopen() {

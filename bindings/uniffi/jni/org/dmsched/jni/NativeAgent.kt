@@ -67,6 +67,13 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
     fun nextWakeup(): Long = nativeNextWakeup(h())
 
     /**
+     * For an inexact alarm (WorkManager): `[earliestMs, latestMs]`, any instant
+     * of which is a good time to [tick] / [deliverReports] (the engine's window,
+     * narrowed to reports due at once); null when nothing is scheduled by time.
+     */
+    fun wakeupWindow(): LongArray? = nativeWakeupWindow(h())
+
+    /**
      * Delivers the reports whose task asks for immediate delivery
      * (`policy.report_delivery: "immediate"`): one session (blocking) with each
      * server that has such reports waiting, unless a failed attempt put it off
@@ -144,6 +151,7 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notification: Long, nowMs: Long): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
+        @JvmStatic private external fun nativeWakeupWindow(handle: Long): LongArray?
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String
         @JvmStatic private external fun nativeSetValue(handle: Long, uri: String, valueJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeSchedules(handle: Long): String

@@ -48,6 +48,13 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
     /** The earliest instant at which [tick] has work, or [NO_WAKEUP]. */
     fun nextWakeup(): Long = nativeNextWakeup(h())
 
+    /**
+     * For an inexact alarm (WorkManager): `[earliestMs, latestMs]`, any instant
+     * of which is a good time to [tick] (waking at the latest runs every waiting
+     * task with the fewest wake-ups); null when nothing is scheduled by time.
+     */
+    fun wakeupWindow(): LongArray? = nativeWakeupWindow(h())
+
     /** A device event ([fieldsJson]: a JSON object, or null). */
     fun postEvent(name: String, fieldsJson: String?, nowMs: Long): String = nativePostEvent(h(), name, fieldsJson, nowMs)
 
@@ -94,6 +101,7 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeList(handle: Long, requester: String?): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
+        @JvmStatic private external fun nativeWakeupWindow(handle: Long): LongArray?
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String
         @JvmStatic private external fun nativeTreeChanged(handle: Long, uri: String, nowMs: Long): String
         @JvmStatic private external fun nativeSetTimeZone(handle: Long, zone: String, nowMs: Long)

@@ -12,6 +12,8 @@ import org.dmsched.jni.NativeEngine
 class JniEngineCalls(private val engine: NativeEngine) : NativeEngineCalls {
     override fun nextWakeup(): Long = engine.nextWakeup()
 
+    override fun wakeupWindow(): LongArray? = engine.wakeupWindow()
+
     override fun tick(nowMs: Long): String = engine.tick(nowMs)
 
     override fun postEvent(name: String, fieldsJson: String?, nowMs: Long): String =

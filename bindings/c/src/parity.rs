@@ -1,0 +1,33 @@
+//! Issue 15: the C surface has every operation of the one list
+//! (bindings/parity/operations.rs): each C function exists (checked at
+//! compile time) and is declared in the shipped header.
+
+include!("../../parity/operations.rs");
+
+macro_rules! c_functions {
+    ($($obj:ident $op:ident : c $c:ident, jni $jc:ident . $jm:ident, uniffi $uo:ident :: $um:ident;)*) => {
+        /// Every operation's C function, by name (each a compile-time
+        /// reference: a missing one does not build).
+        fn c_functions() -> Vec<(&'static str, &'static str, usize)> {
+            vec![$((
+                concat!(stringify!($obj), " ", stringify!($op)),
+                stringify!($c),
+                crate::$c as *const () as usize,
+            )),*]
+        }
+    };
+}
+
+for_each_operation!(c_functions);
+
+#[test]
+fn every_operation_has_a_c_function_declared_in_the_header() {
+    let header = include_str!("../../../include/dmsched.h");
+    for (op, name, addr) in c_functions() {
+        assert_ne!(addr, 0, "{op}: {name}");
+        assert!(
+            header.contains(&format!(" {name}(")),
+            "{op}: {name} is not declared in include/dmsched.h (run `make header`)"
+        );
+    }
+}
