@@ -103,6 +103,9 @@ export DMS_DM_SERVER := $(abspath $(TARGET_DIR))/debug/dm-server
 c-test: c-tools
 	$(CARGO) build -p dmsched-c -p dmsched-dm-server
 	mkdir -p $(C_OUT)
+	readelf -d $(TARGET_DIR)/debug/libdmsched.so | grep -q 'SONAME.*\[libdmsched.so.$(C_MAJOR)\]' \
+		|| (echo "libdmsched.so has no SONAME libdmsched.so.$(C_MAJOR)"; exit 1)
+	ln -sf libdmsched.so $(TARGET_DIR)/debug/libdmsched.so.$(C_MAJOR)
 	for t in $(C_TESTS); do \
 		gcc $(C_FLAGS) bindings/c/tests/test_$$t.c $(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_$${t}_static && \
 		gcc $(C_FLAGS) bindings/c/tests/test_$$t.c -L$(TARGET_DIR)/debug -ldmsched -lpthread -o $(C_OUT)/test_$${t}_shared && \
@@ -117,6 +120,15 @@ c-test: c-tools
 		$(VALGRIND) $(C_OUT)/test_$${t}_static && \
 		LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_$${t}_shared || exit 1; \
 	done
+	# ABI compatibility: a program built against the frozen 0.1 header, run
+	# against this library (static; shared through the SONAME link).
+	gcc $(C_FLAGS:-Iinclude=) -Ibindings/c/tests/compat/0.1 bindings/c/tests/compat/test_compat.c \
+		$(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_compat_static
+	gcc $(C_FLAGS:-Iinclude=) -Ibindings/c/tests/compat/0.1 bindings/c/tests/compat/test_compat.c \
+		-L$(TARGET_DIR)/debug -ldmsched -lpthread -o $(C_OUT)/test_compat_shared
+	readelf -d $(C_OUT)/test_compat_shared | grep -q 'NEEDED.*\[libdmsched.so.$(C_MAJOR)\]'
+	$(C_OUT)/test_compat_static
+	LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_compat_shared
 
 # UniFFI: generate Kotlin from the built library (library mode, with the
 # workspace's pinned uniffi-bindgen), compile it with the tests under
@@ -179,13 +191,19 @@ interop: c-tools
 ##   make install PREFIX=/usr/local [PROFILE=release|debug]
 PREFIX ?= /usr/local
 PROFILE ?= release
+# The shared library's file names: libdmsched.so.<version>, its SONAME
+# libdmsched.so.<major> (bindings/c/build.rs) and libdmsched.so.
+C_VERSION := 0.1.0
+C_MAJOR := 0
 install:
 	$(CARGO) build -p dmsched-c $(if $(filter release,$(PROFILE)),--release)
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/dmsched
 	install -m 644 include/dmsched.h $(PREFIX)/include/
 	install -m 644 $(TARGET_DIR)/$(PROFILE)/libdmsched.a $(PREFIX)/lib/
-	install -m 755 $(TARGET_DIR)/$(PROFILE)/libdmsched.so $(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|0.1.0|' bindings/c/pkg/dmsched.pc.in \
+	install -m 755 $(TARGET_DIR)/$(PROFILE)/libdmsched.so $(PREFIX)/lib/libdmsched.so.$(C_VERSION)
+	ln -sf libdmsched.so.$(C_VERSION) $(PREFIX)/lib/libdmsched.so.$(C_MAJOR)
+	ln -sf libdmsched.so.$(C_MAJOR) $(PREFIX)/lib/libdmsched.so
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(C_VERSION)|' bindings/c/pkg/dmsched.pc.in \
 		> $(PREFIX)/lib/pkgconfig/dmsched.pc
 	install -m 644 bindings/c/pkg/dmschedConfig.cmake bindings/c/pkg/dmschedConfigVersion.cmake \
 		$(PREFIX)/lib/cmake/dmsched/

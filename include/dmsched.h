@@ -11,6 +11,13 @@
  * Host callbacks run on the calling thread and must not call back into the
  * same engine. Agent handles are ids, never reused; calls on one agent may
  * run concurrently, and its callbacks must not call into any agent.
+ *
+ * Layout: version and log-level constants; dms_status; the enums and types
+ * the host fills (every such struct starts with struct_size: set it to
+ * sizeof the struct); then the functions by topic: common (version, errors,
+ * strings, buffers), hand-off mode (dms_engine_*), full-client mode
+ * (dms_agent_*, dms_notification_*). SONAME libdmsched.so.0. Guide:
+ * docs/c-api.md.
  */
 
 #ifndef DMSCHED_H
@@ -21,37 +28,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/**
- * And debugging detail.
- */
-#define DMS_LOG_DEBUG 4
-
-/**
- * Errors only.
- */
-#define DMS_LOG_ERROR 1
-
-/**
- * And information (lifecycle, clock changes).
- */
-#define DMS_LOG_INFO 3
-
-/**
- * Log levels for `dms_config.log_level` (an `int32_t`: any other value is
- * `DMS_INVALID_ARGUMENT`).
- */
-#define DMS_LOG_OFF 0
-
-/**
- * Everything.
- */
-#define DMS_LOG_TRACE 5
-
-/**
- * And warnings.
- */
-#define DMS_LOG_WARN 2
 
 /**
  * Major version of the library and header.
@@ -67,6 +43,37 @@
  * Patch version.
  */
 #define DMS_VERSION_PATCH 0
+
+/**
+ * Log levels for `dms_config.log_level` (an `int32_t`: any other value is
+ * `DMS_INVALID_ARGUMENT`).
+ */
+#define DMS_LOG_OFF 0
+
+/**
+ * Errors only.
+ */
+#define DMS_LOG_ERROR 1
+
+/**
+ * And warnings.
+ */
+#define DMS_LOG_WARN 2
+
+/**
+ * And information (lifecycle, clock changes).
+ */
+#define DMS_LOG_INFO 3
+
+/**
+ * And debugging detail.
+ */
+#define DMS_LOG_DEBUG 4
+
+/**
+ * Everything.
+ */
+#define DMS_LOG_TRACE 5
 
 /**
  * Result of every `dms_*` function. 0 is success; the message of the last
@@ -292,6 +299,72 @@ typedef struct dms_engine dms_engine;
 typedef struct dms_notification dms_notification;
 
 /**
+ * How to open an engine. `store_path` is required; the others may be NULL.
+ */
+typedef struct dms_config {
+  /**
+   * `sizeof` this struct as the host was compiled (set it first, e.g.
+   * `x.struct_size = sizeof x`): members added in later versions are
+   * appended, and the library reads only what the host's header had.
+   */
+  uint32_t struct_size;
+  /**
+   * The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
+   * One engine per file: while an engine has it open, another open (this
+   * process or another) fails with `DMS_STORAGE` ("in use"). A file that is
+   * not a dmsched store is refused with `DMS_CORRUPT_STORE` and left
+   * untouched; an empty string is `DMS_INVALID_ARGUMENT`.
+   */
+  const char *store_path;
+  /**
+   * This device's id (seeds the deterministic jitter); NULL for
+   * `"device"`. At most 256 bytes, no control characters.
+   */
+  const char *device_id;
+  /**
+   * The device's IANA time zone (used by `"tz": "local"`); NULL for `"UTC"`.
+   * At most 256 bytes, no control characters.
+   */
+  const char *time_zone;
+  /**
+   * NULL, or a JSON object overriding engine settings: `limits` (see
+   * docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
+   * `max_misfire_records`.
+   */
+  const char *options_json;
+  /**
+   * `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to
+   * `host->log`. Any other value is `DMS_INVALID_ARGUMENT`.
+   */
+  int32_t log_level;
+} dms_config;
+
+/**
+ * Reads a DM-tree node for a condition, with the rights of server `owner`.
+ * Write the value as JSON (`42`, `1.5`, `true`, `"text"`) into `value_json`
+ * with `dms_buffer_set` and return 0; return 0 without writing when the node
+ * does not exist; return non-zero (optionally with a message in
+ * `value_json`) when the read fails or is not allowed.
+ */
+typedef int32_t (*dms_tree_read_fn)(void *user_data,
+                                    const char *owner,
+                                    const char *uri,
+                                    struct dms_buffer *value_json);
+
+/**
+ * Executes a task's DM commands with the rights of `context.owner`.
+ * `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
+ * `actions_json` the task's actions as in the schedule document. Write a
+ * JSON array with one `{"op","target","status","data"?}` per command run
+ * into `results_json` and return 0; non-zero means the commands could not
+ * be run at all (a failed attempt; message in `results_json`).
+ */
+typedef int32_t (*dms_execute_fn)(void *user_data,
+                                  const char *context_json,
+                                  const char *actions_json,
+                                  struct dms_buffer *results_json);
+
+/**
  * Asks the user before a run (policy `confirm`): write a `dms_prompt_answer`
  * value to `*answer` (and `*postpone_seconds` for a postponement) and
  * return 0; non-zero means no answer (the occurrence is skipped).
@@ -303,6 +376,12 @@ typedef int32_t (*dms_confirm_fn)(void *user_data,
                                   uint64_t *postpone_seconds);
 
 /**
+ * A report was queued in the outbox (`report_json` is `{"id", "report_id",
+ * "created", "firing"}`; `report_id`: its stable identifier).
+ */
+typedef void (*dms_report_ready_fn)(void *user_data, const char *report_json);
+
+/**
  * May `requester` perform `access` on schedule `id` of `owner`?
  */
 typedef bool (*dms_authorize_fn)(void *user_data,
@@ -310,6 +389,65 @@ typedef bool (*dms_authorize_fn)(void *user_data,
                                  const char *owner,
                                  const char *id,
                                  enum dms_access access);
+
+/**
+ * Receives one log line: `level` 1 = error … 5 = trace, `target` such as
+ * `dmsched::engine`, `message` with its fields. Never receives secrets.
+ */
+typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, const char *message);
+
+/**
+ * Releases `user_data` when the engine is closed.
+ */
+typedef void (*dms_destroy_fn)(void *user_data);
+
+/**
+ * The host's callbacks. `tree_read` and `execute` are required; the others
+ * may be NULL (then: a task with `confirm` is refused, reports are only
+ * polled, and only owners act on their schedules). Callbacks run on the
+ * thread that called into the engine, while the engine is locked, and must
+ * not call back into the same engine (`DMS_REENTRANT_CALL`).
+ */
+typedef struct dms_host {
+  /**
+   * `sizeof` this struct as the host was compiled (set it first, e.g.
+   * `x.struct_size = sizeof x`): members added in later versions are
+   * appended, and the library reads only what the host's header had.
+   */
+  uint32_t struct_size;
+  /**
+   * Passed to every callback.
+   */
+  void *user_data;
+  /**
+   * Tree reads for conditions.
+   */
+  dms_tree_read_fn tree_read;
+  /**
+   * Runs actions.
+   */
+  dms_execute_fn execute;
+  /**
+   * Asks the user (may be NULL).
+   */
+  dms_confirm_fn confirm;
+  /**
+   * Told about new reports (may be NULL).
+   */
+  dms_report_ready_fn report_ready;
+  /**
+   * Cross-authority access (may be NULL).
+   */
+  dms_authorize_fn authorize;
+  /**
+   * Log lines at or above `dms_config.log_level` (may be NULL).
+   */
+  dms_log_fn log;
+  /**
+   * Called once with `user_data` when the engine is closed (may be NULL).
+   */
+  dms_destroy_fn destroy;
+} dms_host;
 
 /**
  * Shows a server's user-interaction request and returns the user's answer
@@ -328,30 +466,6 @@ typedef bool (*dms_authorize_fn)(void *user_data,
 typedef int32_t (*dms_interact_fn)(void *user_data,
                                    const char *request_json,
                                    struct dms_buffer *answer);
-
-/**
- * Receives one log line: `level` 1 = error … 5 = trace, `target` such as
- * `dmsched::engine`, `message` with its fields. Never receives secrets.
- */
-typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, const char *message);
-
-/**
- * Releases `user_data` when the engine is closed.
- */
-typedef void (*dms_destroy_fn)(void *user_data);
-
-/**
- * Executes a task's DM commands with the rights of `context.owner`.
- * `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
- * `actions_json` the task's actions as in the schedule document. Write a
- * JSON array with one `{"op","target","status","data"?}` per command run
- * into `results_json` and return 0; non-zero means the commands could not
- * be run at all (a failed attempt; message in `results_json`).
- */
-typedef int32_t (*dms_execute_fn)(void *user_data,
-                                  const char *context_json,
-                                  const char *actions_json,
-                                  struct dms_buffer *results_json);
 
 /**
  * The value under `key` (NUL-terminated): write it into `value` with
@@ -418,6 +532,12 @@ typedef struct dms_secret_store {
  */
 typedef struct dms_agent_host {
   /**
+   * `sizeof` this struct as the host was compiled (set it first, e.g.
+   * `x.struct_size = sizeof x`): members added in later versions are
+   * appended, and the library reads only what the host's header had.
+   */
+  uint32_t struct_size;
+  /**
    * Passed to every callback.
    */
   void *user_data;
@@ -467,171 +587,270 @@ typedef struct dms_agent_host {
   struct dms_secret_store secrets;
 } dms_agent_host;
 
-/**
- * How to open an engine. `store_path` is required; the others may be NULL.
- */
-typedef struct dms_config {
-  /**
-   * The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
-   * One engine per file: while an engine has it open, another open (this
-   * process or another) fails with `DMS_STORAGE` ("in use"). A file that is
-   * not a dmsched store is refused with `DMS_CORRUPT_STORE` and left
-   * untouched; an empty string is `DMS_INVALID_ARGUMENT`.
-   */
-  const char *store_path;
-  /**
-   * This device's id (seeds the deterministic jitter); NULL for
-   * `"device"`. At most 256 bytes, no control characters.
-   */
-  const char *device_id;
-  /**
-   * The device's IANA time zone (used by `"tz": "local"`); NULL for `"UTC"`.
-   * At most 256 bytes, no control characters.
-   */
-  const char *time_zone;
-  /**
-   * NULL, or a JSON object overriding engine settings: `limits` (see
-   * docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
-   * `max_misfire_records`.
-   */
-  const char *options_json;
-  /**
-   * `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to
-   * `host->log`. Any other value is `DMS_INVALID_ARGUMENT`.
-   */
-  int32_t log_level;
-} dms_config;
-
-/**
- * Reads a DM-tree node for a condition, with the rights of server `owner`.
- * Write the value as JSON (`42`, `1.5`, `true`, `"text"`) into `value_json`
- * with `dms_buffer_set` and return 0; return 0 without writing when the node
- * does not exist; return non-zero (optionally with a message in
- * `value_json`) when the read fails or is not allowed.
- */
-typedef int32_t (*dms_tree_read_fn)(void *user_data,
-                                    const char *owner,
-                                    const char *uri,
-                                    struct dms_buffer *value_json);
-
-/**
- * A report was queued in the outbox (`report_json` is `{"id", "report_id",
- * "created", "firing"}`; `report_id`: its stable identifier).
- */
-typedef void (*dms_report_ready_fn)(void *user_data, const char *report_json);
-
-/**
- * The host's callbacks. `tree_read` and `execute` are required; the others
- * may be NULL (then: a task with `confirm` is refused, reports are only
- * polled, and only owners act on their schedules). Callbacks run on the
- * thread that called into the engine, while the engine is locked, and must
- * not call back into the same engine (`DMS_REENTRANT_CALL`).
- */
-typedef struct dms_host {
-  /**
-   * Passed to every callback.
-   */
-  void *user_data;
-  /**
-   * Tree reads for conditions.
-   */
-  dms_tree_read_fn tree_read;
-  /**
-   * Runs actions.
-   */
-  dms_execute_fn execute;
-  /**
-   * Asks the user (may be NULL).
-   */
-  dms_confirm_fn confirm;
-  /**
-   * Told about new reports (may be NULL).
-   */
-  dms_report_ready_fn report_ready;
-  /**
-   * Cross-authority access (may be NULL).
-   */
-  dms_authorize_fn authorize;
-  /**
-   * Log lines at or above `dms_config.log_level` (may be NULL).
-   */
-  dms_log_fn log;
-  /**
-   * Called once with `user_data` when the engine is closed (may be NULL).
-   */
-  dms_destroy_fn destroy;
-} dms_host;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
- * for a provisioned server, authentic, not seen before. Accepting is
- * durable: the same bytes are refused (`DMS_NOTIFICATION_REFUSED`) from
- * then on. On success `*out` gets the proof to hand to
- * `dms_agent_run_notified_session` (free it with `dms_notification_free`)
- * and `*out_info_json` (may be NULL) what it asks for:
- * `{"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}`.
- * Threads: any thread.
- *
- * # Safety
- * `pkg0` is valid for `pkg0_len` bytes; `out` is valid for one write;
- * `out_info_json` is NULL or valid for one write.
+ * The library version, e.g. `"0.1.0"` (static; do not free). Any thread.
  */
-enum dms_status dms_agent_accept_notification(struct dms_agent *a,
-                                              const uint8_t *pkg0,
-                                              size_t pkg0_len,
-                                              int64_t now_ms,
-                                              struct dms_notification **out,
-                                              char **out_info_json);
+const char *dms_version(void);
 
 /**
- * Closes an agent: waits for calls in progress on other threads, releases
- * everything, then calls `host->destroy(user_data)`. NULL is accepted
- * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
- * so does any handle that is not an open agent's (never issued, or an
- * engine's).
- * From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
- * done. Any thread.
+ * The message of the last failed call on this thread (static until the
+ * thread's next failing call; do not free). Never NULL. Any thread.
+ */
+const char *dms_last_error(void);
+
+/**
+ * The name of a status value (`"DMS_NOT_FOUND"`); `"DMS_UNKNOWN_STATUS"`
+ * for a value that is none. The string is static: never free it. Any
+ * thread.
+ */
+const char *dms_status_str(int32_t status);
+
+/**
+ * Frees a string returned by this library. NULL is accepted. Any thread.
+ *
+ * # Safety
+ * `s` is NULL or a string returned by this library and not yet freed.
+ */
+void dms_string_free(char *s);
+
+/**
+ * Sets a callback's output buffer to `len` bytes at `data` (copied).
+ * Threads: call it from inside a callback, on the callback's thread.
+ *
+ * # Safety
+ * `buffer` is the buffer passed to the callback; `data` is valid for `len` bytes.
+ */
+enum dms_status dms_buffer_set(struct dms_buffer *buffer, const char *data, size_t len);
+
+/**
+ * Opens an engine on a store: restores every schedule, settles firings a
+ * crash interrupted. On success writes the handle to `*out`. On failure
+ * (bad arguments, corrupt store: `DMS_CORRUPT_STORE`, the file is left
+ * untouched) `host->destroy` is not called and `*out` is not written.
+ * Any thread; the handle may then be used from any thread (calls are
+ * serialised).
+ *
+ * # Safety
+ * `config`, `host` and `out` are valid pointers; the strings in `config` are
+ * NUL-terminated or NULL; the callbacks and `user_data` stay valid until
+ * `dms_engine_close`.
+ */
+enum dms_status dms_engine_open(const struct dms_config *config,
+                                const struct dms_host *host,
+                                struct dms_engine **out);
+
+/**
+ * Closes an engine: waits for a call in progress on another thread, then
+ * releases everything and calls `host->destroy(user_data)`. NULL is
+ * accepted (no-op). Closing a handle twice returns `DMS_INVALID_HANDLE`
+ * the second time and does nothing; so does any handle that is not an
+ * open engine's (never issued, or an agent's). Any thread.
  *
  * # Safety
  * None: the handle is an id, never dereferenced (any value is safe).
  */
-enum dms_status dms_agent_close(struct dms_agent *a);
+enum dms_status dms_engine_close(struct dms_engine *e);
 
 /**
- * Delivers reports whose task asks for immediate delivery
- * (`policy.report_delivery: "immediate"`, MO `Report/Delivery`): opens a
- * session (blocking, one after the other) to each server that has such
- * reports waiting, unless a failed attempt put it off until after
- * `now_ms`. A server that cannot be reached, or leaves reports
- * unacknowledged, is tried again after the `report_retry` backoff (see
- * `dms_agent_next_wakeup`). `*out_json` (may be NULL) gets one entry per
- * server tried:
- * `[{"server_id","delivered","error": null | "why","retry_at_ms": null | ms,"attempts"}]`
- * (`delivered`: reports the server acknowledged; `attempts`: failed
- * attempts in a row, 0 after a success); nothing to do is the static
- * `"[]"` (free it with `dms_string_free` all the same). A failed session
- * is an entry, not an error status. Threads: any thread; callbacks run on
- * the calling thread.
+ * Verifies and stores a schedule (JSON document) for server `owner` and
+ * activates it; durable when this returns. `*out_info` (may be NULL) gets
+ * the schedule's state as JSON (free with `dms_string_free`). Invalid
+ * documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
+ * in `dms_last_error()`; nothing is stored. Server ids (`owner`, and
+ * `requester` elsewhere) are 1–256 bytes without control characters and
+ * schedule ids 1–64 of `A-Z a-z 0-9 _ . -`, in every function; others are
+ * `DMS_INVALID_ARGUMENT`.
+ * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety
- * `out_json` is NULL or valid for one write.
+ * Strings are NUL-terminated; `out_info` is NULL or valid for one write.
  */
-enum dms_status dms_agent_deliver_reports(struct dms_agent *a, int64_t now_ms, char **out_json);
+enum dms_status dms_engine_submit(struct dms_engine *e,
+                                  const char *owner,
+                                  const char *schedule_json,
+                                  int64_t now_ms,
+                                  char **out_info);
 
 /**
- * The earliest instant (Unix ms) at which `dms_agent_tick` or
- * `dms_agent_deliver_reports` has work (a due run, reports to deliver at
- * once, a delivery retry); `*out_has` is false when nothing is scheduled
- * by time. Any thread.
+ * Replaces the document of a live schedule of `owner` (the id is taken from
+ * the document), on behalf of server `requester`. Output as `dms_engine_submit`.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * As `dms_engine_submit`.
+ */
+enum dms_status dms_engine_modify(struct dms_engine *e,
+                                  const char *requester,
+                                  const char *owner,
+                                  const char *schedule_json,
+                                  int64_t now_ms,
+                                  char **out_info);
+
+/**
+ * Suspends, resumes or terminates schedule `id` of `owner` on behalf of
+ * `requester`. `action` is a `dms_lifecycle` value, passed as `int32_t`:
+ * any other value is `DMS_INVALID_ARGUMENT` (an out-of-range value of a C
+ * enum parameter would be undefined behaviour on the Rust side).
+ * `*out_info` (may be NULL) gets its state as JSON.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * As `dms_engine_submit`.
+ */
+enum dms_status dms_engine_lifecycle(struct dms_engine *e,
+                                     const char *requester,
+                                     const char *owner,
+                                     const char *id,
+                                     int32_t action,
+                                     int64_t now_ms,
+                                     char **out_info);
+
+/**
+ * Schedule `id` of `owner` as JSON (state, next run, last outcome, why it
+ * waits, the document), if `requester` may read it. Free `*out_info` with
+ * `dms_string_free`.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * As `dms_engine_submit`; `out_info` must not be NULL.
+ */
+enum dms_status dms_engine_get(struct dms_engine *e,
+                               const char *requester,
+                               const char *owner,
+                               const char *id,
+                               char **out_info);
+
+/**
+ * The schedules `requester` may read as a JSON array; `requester` NULL
+ * lists every schedule (the device's own view). Free with `dms_string_free`.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `requester` is NULL or NUL-terminated; `out_json` is valid for one write.
+ */
+enum dms_status dms_engine_list(struct dms_engine *e, const char *requester, char **out_json);
+
+/**
+ * For an inexact alarm (WorkManager, a job scheduler): any instant in
+ * `[*out_earliest_ms, *out_latest_ms]` (Unix ms) is a good time to call
+ * `dms_engine_tick`; waking at the latest runs every waiting task whose
+ * constraints hold with the fewest wake-ups. `*out_has` is false (both
+ * instants 0) when nothing is scheduled by time. Any thread.
+ *
+ * # Safety
+ * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+ * write each.
+ */
+enum dms_status dms_engine_wakeup_window(const struct dms_engine *e,
+                                         int64_t *out_earliest_ms,
+                                         int64_t *out_latest_ms,
+                                         bool *out_has);
+
+/**
+ * The earliest instant (Unix ms) at which `dms_engine_tick` has work:
+ * `*out_has` is false when nothing is scheduled by time. Arm one alarm for
+ * it. Any thread; answered without the engine's lock (the value published
+ * after the last call) unless a call is in progress on another thread.
  *
  * # Safety
  * `out_ms` and `out_has` are valid for one write each.
  */
-enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms, bool *out_has);
+enum dms_status dms_engine_next_wakeup(const struct dms_engine *e, int64_t *out_ms, bool *out_has);
+
+/**
+ * Runs everything due at `now_ms`; actions go to `host->execute`.
+ * `*out_firings` (may be NULL) gets a JSON array of the occurrences that
+ * finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
+ * Threads: any thread; calls on one engine are serialised. A tick with
+ * nothing to do (before the next wake-up, not before the latest `now_ms`
+ * seen, nothing settled waiting) is answered without taking the engine's
+ * lock and without allocating (`*out_firings` is then a static `"[]"`,
+ * still freed with `dms_string_free`).
+ *
+ * # Safety
+ * `out_firings` is NULL or valid for one write.
+ */
+enum dms_status dms_engine_tick(struct dms_engine *e,
+                                int64_t now_ms,
+                                char **out_firings);
+
+/**
+ * Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
+ * tasks that watch that name. Output as `dms_engine_tick`. The event must
+ * be a JSON object, its name an event name of the schedule format (1–64 of
+ * `A-Z a-z 0-9 _ . -`), `fields` an object: else `DMS_INVALID_ARGUMENT`.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `event_json` is NUL-terminated; `out_firings` is NULL or valid.
+ */
+enum dms_status dms_engine_post_event(struct dms_engine *e,
+                                      const char *event_json,
+                                      int64_t now_ms,
+                                      char **out_firings);
+
+/**
+ * Tells the engine that tree node `uri` changed: wakes only the tasks whose
+ * conditions read it. Output as `dms_engine_tick`. `uri` is `.` or `./A/B`
+ * (at most 1024 bytes; else `DMS_INVALID_ARGUMENT`).
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `uri` is NUL-terminated; `out_firings` is NULL or valid.
+ */
+enum dms_status dms_engine_tree_changed(struct dms_engine *e,
+                                        const char *uri,
+                                        int64_t now_ms,
+                                        char **out_firings);
+
+/**
+ * Reports waiting in the outbox for `owner` (every owner when NULL), oldest
+ * first, at most `limit`, as `{"reports": [{"id", "report_id", "created",
+ * "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
+ * the same on every delivery; `created`: RFC 3339; `dropped`: reports of
+ * that owner evicted from the full outbox since its last acknowledgement,
+ * with `dropped_report_id` and `dropped_created` when > 0). Free with
+ * `dms_string_free`.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `owner` is NULL or NUL-terminated; `out_json` is valid for one write.
+ */
+enum dms_status dms_engine_pending_reports(struct dms_engine *e,
+                                           const char *owner,
+                                           size_t limit,
+                                           char **out_json);
+
+/**
+ * `owner`'s server received reports `ids[0..count]`: remove them (ids of
+ * other owners are ignored). `*out_removed` (may be NULL) gets how many
+ * were removed.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `owner` is NUL-terminated; `ids` is valid for `count` reads (or NULL when 0).
+ */
+enum dms_status dms_engine_ack_reports(struct dms_engine *e,
+                                       const char *owner,
+                                       const int64_t *ids,
+                                       size_t count,
+                                       size_t *out_removed);
+
+/**
+ * The device's time zone changed (IANA name or `UTC`): schedules using
+ * `"local"` are re-planned.
+ * Threads: any thread; calls on one engine are serialised.
+ *
+ * # Safety
+ * `time_zone` is NUL-terminated.
+ */
+enum dms_status dms_engine_set_time_zone(struct dms_engine *e,
+                                         const char *time_zone,
+                                         int64_t now_ms);
 
 /**
  * Opens (creating) an agent over the state directory of `config_json` at
@@ -668,33 +887,18 @@ enum dms_status dms_agent_open(const char *config_json,
                                struct dms_agent **out);
 
 /**
- * The result reports waiting for `server_id` (they go with its next
- * session as Generic Alerts 1226), oldest first, as a JSON array of
- * `{"id","owner","source","meta_type","mark","data","report_id","created_ms","evicted"}`
- * (`data`: the XML the server receives; `report_id`: the report's stable
- * identifier, the same on every delivery, also in `data`; `created_ms`:
- * its creation time; `evicted`: 0, except in the report telling the
- * server how many of its reports the full queue dropped). Free with
- * `dms_string_free`. Any thread.
+ * Closes an agent: waits for calls in progress on other threads, releases
+ * everything, then calls `host->destroy(user_data)`. NULL is accepted
+ * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
+ * so does any handle that is not an open agent's (never issued, or an
+ * engine's).
+ * From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
+ * done. Any thread.
  *
  * # Safety
- * `server_id` is NUL-terminated; `out_json` is valid for one write.
+ * None: the handle is an id, never dereferenced (any value is safe).
  */
-enum dms_status dms_agent_pending_reports(const struct dms_agent *a,
-                                          const char *server_id,
-                                          char **out_json);
-
-/**
- * Posts a device event `{"name": "...", "fields": {...}}` (as
- * `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
- *
- * # Safety
- * `event_json` is NUL-terminated; `out_firings_json` is NULL or valid.
- */
-enum dms_status dms_agent_post_event(struct dms_agent *a,
-                                     const char *event_json,
-                                     int64_t now_ms,
-                                     char **out_firings_json);
+enum dms_status dms_agent_close(struct dms_agent *a);
 
 /**
  * Provisions a DM account (bootstrap) from an account file's JSON:
@@ -720,34 +924,6 @@ enum dms_status dms_agent_provision(struct dms_agent *a,
                                     const char *ca_pem,
                                     int64_t now_ms,
                                     char **out_server_id);
-
-/**
- * The servers that have reports for immediate delivery waiting (what
- * `dms_agent_deliver_reports` would try, backoff aside), as a JSON array
- * of server ids. Free with `dms_string_free`. Any thread.
- *
- * # Safety
- * `out_json` is valid for one write.
- */
-enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **out_json);
-
-/**
- * Runs the session an accepted package #0 asks for (blocking), with its
- * server, as `dms_agent_run_session` does for the bytes: the ui-mode goes
- * to `host->interact` first (declined: `DMS_SESSION_DECLINED`, no
- * session). The proof stays valid (a failed session may be retried with
- * it, or client-initiated). `*out_summary_json` as in
- * `dms_agent_run_session`.
- * Threads: any thread; callbacks run on the calling thread.
- *
- * # Safety
- * `out_summary_json` is NULL or valid for one write (handles are ids:
- * any value is safe).
- */
-enum dms_status dms_agent_run_notified_session(struct dms_agent *a,
-                                               const struct dms_notification *notification,
-                                               int64_t now_ms,
-                                               char **out_summary_json);
 
 /**
  * Runs one DM session (blocking until it ends) and hands reports waiting
@@ -781,13 +957,56 @@ enum dms_status dms_agent_run_session(struct dms_agent *a,
                                       char **out_summary_json);
 
 /**
- * Every schedule on the device as a JSON array (as `dms_engine_list` with
- * a NULL requester). Free with `dms_string_free`. Any thread.
+ * Runs what is due at `now_ms`: tasks run on the agent's own tree with
+ * their owner's rights, or, with `host->execute` (hand-off mode), through
+ * that callback. `*out_firings_json` (may be NULL) gets the
+ * finished occurrences as in `dms_engine_tick` (an empty array is the
+ * static `"[]"`; free it with `dms_string_free` all the same).
+ * Threads: any thread.
  *
  * # Safety
- * `out_json` is valid for one write.
+ * `out_firings_json` is NULL or valid for one write.
  */
-enum dms_status dms_agent_schedules(const struct dms_agent *a, char **out_json);
+enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_firings_json);
+
+/**
+ * The earliest instant (Unix ms) at which `dms_agent_tick` or
+ * `dms_agent_deliver_reports` has work (a due run, reports to deliver at
+ * once, a delivery retry); `*out_has` is false when nothing is scheduled
+ * by time. Any thread.
+ *
+ * # Safety
+ * `out_ms` and `out_has` are valid for one write each.
+ */
+enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms, bool *out_has);
+
+/**
+ * For an inexact alarm: any instant in `[*out_earliest_ms,
+ * *out_latest_ms]` is a good time to call `dms_agent_tick` /
+ * `dms_agent_deliver_reports` (the engine's window, narrowed to a delivery
+ * of reports due at once when that comes first); `*out_has` is false when
+ * nothing is scheduled by time. Any thread.
+ *
+ * # Safety
+ * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
+ * write each.
+ */
+enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
+                                        int64_t *out_earliest_ms,
+                                        int64_t *out_latest_ms,
+                                        bool *out_has);
+
+/**
+ * Posts a device event `{"name": "...", "fields": {...}}` (as
+ * `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
+ *
+ * # Safety
+ * `event_json` is NUL-terminated; `out_firings_json` is NULL or valid.
+ */
+enum dms_status dms_agent_post_event(struct dms_agent *a,
+                                     const char *event_json,
+                                     int64_t now_ms,
+                                     char **out_firings_json);
 
 /**
  * Sets leaf `uri` of the agent's tree, as the device, to `value_json`
@@ -808,274 +1027,100 @@ enum dms_status dms_agent_set_value(struct dms_agent *a,
                                     char **out_firings_json);
 
 /**
- * Runs what is due at `now_ms`: tasks run on the agent's own tree with
- * their owner's rights, or, with `host->execute` (hand-off mode), through
- * that callback. `*out_firings_json` (may be NULL) gets the
- * finished occurrences as in `dms_engine_tick` (an empty array is the
- * static `"[]"`; free it with `dms_string_free` all the same).
+ * Every schedule on the device as a JSON array (as `dms_engine_list` with
+ * a NULL requester). Free with `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_schedules(const struct dms_agent *a, char **out_json);
+
+/**
+ * Delivers reports whose task asks for immediate delivery
+ * (`policy.report_delivery: "immediate"`, MO `Report/Delivery`): opens a
+ * session (blocking, one after the other) to each server that has such
+ * reports waiting, unless a failed attempt put it off until after
+ * `now_ms`. A server that cannot be reached, or leaves reports
+ * unacknowledged, is tried again after the `report_retry` backoff (see
+ * `dms_agent_next_wakeup`). `*out_json` (may be NULL) gets one entry per
+ * server tried:
+ * `[{"server_id","delivered","error": null | "why","retry_at_ms": null | ms,"attempts"}]`
+ * (`delivered`: reports the server acknowledged; `attempts`: failed
+ * attempts in a row, 0 after a success); nothing to do is the static
+ * `"[]"` (free it with `dms_string_free` all the same). A failed session
+ * is an entry, not an error status. Threads: any thread; callbacks run on
+ * the calling thread.
+ *
+ * # Safety
+ * `out_json` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_deliver_reports(struct dms_agent *a, int64_t now_ms, char **out_json);
+
+/**
+ * The servers that have reports for immediate delivery waiting (what
+ * `dms_agent_deliver_reports` would try, backoff aside), as a JSON array
+ * of server ids. Free with `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **out_json);
+
+/**
+ * The result reports waiting for `server_id` (they go with its next
+ * session as Generic Alerts 1226), oldest first, as a JSON array of
+ * `{"id","owner","source","meta_type","mark","data","report_id","created_ms","evicted"}`
+ * (`data`: the XML the server receives; `report_id`: the report's stable
+ * identifier, the same on every delivery, also in `data`; `created_ms`:
+ * its creation time; `evicted`: 0, except in the report telling the
+ * server how many of its reports the full queue dropped). Free with
+ * `dms_string_free`. Any thread.
+ *
+ * # Safety
+ * `server_id` is NUL-terminated; `out_json` is valid for one write.
+ */
+enum dms_status dms_agent_pending_reports(const struct dms_agent *a,
+                                          const char *server_id,
+                                          char **out_json);
+
+/**
+ * Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
+ * for a provisioned server, authentic, not seen before. Accepting is
+ * durable: the same bytes are refused (`DMS_NOTIFICATION_REFUSED`) from
+ * then on. On success `*out` gets the proof to hand to
+ * `dms_agent_run_notified_session` (free it with `dms_notification_free`)
+ * and `*out_info_json` (may be NULL) what it asks for:
+ * `{"server_id","session_id","ui_mode","initiator","version","vendor","used_resync_nonce"}`.
  * Threads: any thread.
  *
  * # Safety
- * `out_firings_json` is NULL or valid for one write.
+ * `pkg0` is valid for `pkg0_len` bytes; `out` is valid for one write;
+ * `out_info_json` is NULL or valid for one write.
  */
-enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_firings_json);
+enum dms_status dms_agent_accept_notification(struct dms_agent *a,
+                                              const uint8_t *pkg0,
+                                              size_t pkg0_len,
+                                              int64_t now_ms,
+                                              struct dms_notification **out,
+                                              char **out_info_json);
 
 /**
- * For an inexact alarm: any instant in `[*out_earliest_ms,
- * *out_latest_ms]` is a good time to call `dms_agent_tick` /
- * `dms_agent_deliver_reports` (the engine's window, narrowed to a delivery
- * of reports due at once when that comes first); `*out_has` is false when
- * nothing is scheduled by time. Any thread.
+ * Runs the session an accepted package #0 asks for (blocking), with its
+ * server, as `dms_agent_run_session` does for the bytes: the ui-mode goes
+ * to `host->interact` first (declined: `DMS_SESSION_DECLINED`, no
+ * session). The proof stays valid (a failed session may be retried with
+ * it, or client-initiated). `*out_summary_json` as in
+ * `dms_agent_run_session`.
+ * Threads: any thread; callbacks run on the calling thread.
  *
  * # Safety
- * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
- * write each.
+ * `out_summary_json` is NULL or valid for one write (handles are ids:
+ * any value is safe).
  */
-enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
-                                        int64_t *out_earliest_ms,
-                                        int64_t *out_latest_ms,
-                                        bool *out_has);
-
-/**
- * Sets a callback's output buffer to `len` bytes at `data` (copied).
- * Threads: call it from inside a callback, on the callback's thread.
- *
- * # Safety
- * `buffer` is the buffer passed to the callback; `data` is valid for `len` bytes.
- */
-enum dms_status dms_buffer_set(struct dms_buffer *buffer, const char *data, size_t len);
-
-/**
- * `owner`'s server received reports `ids[0..count]`: remove them (ids of
- * other owners are ignored). `*out_removed` (may be NULL) gets how many
- * were removed.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `owner` is NUL-terminated; `ids` is valid for `count` reads (or NULL when 0).
- */
-enum dms_status dms_engine_ack_reports(struct dms_engine *e,
-                                       const char *owner,
-                                       const int64_t *ids,
-                                       size_t count,
-                                       size_t *out_removed);
-
-/**
- * Closes an engine: waits for a call in progress on another thread, then
- * releases everything and calls `host->destroy(user_data)`. NULL is
- * accepted (no-op). Closing a handle twice returns `DMS_INVALID_HANDLE`
- * the second time and does nothing; so does any handle that is not an
- * open engine's (never issued, or an agent's). Any thread.
- *
- * # Safety
- * None: the handle is an id, never dereferenced (any value is safe).
- */
-enum dms_status dms_engine_close(struct dms_engine *e);
-
-/**
- * Schedule `id` of `owner` as JSON (state, next run, last outcome, why it
- * waits, the document), if `requester` may read it. Free `*out_info` with
- * `dms_string_free`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * As `dms_engine_submit`; `out_info` must not be NULL.
- */
-enum dms_status dms_engine_get(struct dms_engine *e,
-                               const char *requester,
-                               const char *owner,
-                               const char *id,
-                               char **out_info);
-
-/**
- * Suspends, resumes or terminates schedule `id` of `owner` on behalf of
- * `requester`. `action` is a `dms_lifecycle` value, passed as `int32_t`:
- * any other value is `DMS_INVALID_ARGUMENT` (an out-of-range value of a C
- * enum parameter would be undefined behaviour on the Rust side).
- * `*out_info` (may be NULL) gets its state as JSON.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * As `dms_engine_submit`.
- */
-enum dms_status dms_engine_lifecycle(struct dms_engine *e,
-                                     const char *requester,
-                                     const char *owner,
-                                     const char *id,
-                                     int32_t action,
-                                     int64_t now_ms,
-                                     char **out_info);
-
-/**
- * The schedules `requester` may read as a JSON array; `requester` NULL
- * lists every schedule (the device's own view). Free with `dms_string_free`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `requester` is NULL or NUL-terminated; `out_json` is valid for one write.
- */
-enum dms_status dms_engine_list(struct dms_engine *e, const char *requester, char **out_json);
-
-/**
- * Replaces the document of a live schedule of `owner` (the id is taken from
- * the document), on behalf of server `requester`. Output as `dms_engine_submit`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * As `dms_engine_submit`.
- */
-enum dms_status dms_engine_modify(struct dms_engine *e,
-                                  const char *requester,
-                                  const char *owner,
-                                  const char *schedule_json,
-                                  int64_t now_ms,
-                                  char **out_info);
-
-/**
- * The earliest instant (Unix ms) at which `dms_engine_tick` has work:
- * `*out_has` is false when nothing is scheduled by time. Arm one alarm for
- * it. Any thread; answered without the engine's lock (the value published
- * after the last call) unless a call is in progress on another thread.
- *
- * # Safety
- * `out_ms` and `out_has` are valid for one write each.
- */
-enum dms_status dms_engine_next_wakeup(const struct dms_engine *e, int64_t *out_ms, bool *out_has);
-
-/**
- * Opens an engine on a store: restores every schedule, settles firings a
- * crash interrupted. On success writes the handle to `*out`. On failure
- * (bad arguments, corrupt store: `DMS_CORRUPT_STORE`, the file is left
- * untouched) `host->destroy` is not called and `*out` is not written.
- * Any thread; the handle may then be used from any thread (calls are
- * serialised).
- *
- * # Safety
- * `config`, `host` and `out` are valid pointers; the strings in `config` are
- * NUL-terminated or NULL; the callbacks and `user_data` stay valid until
- * `dms_engine_close`.
- */
-enum dms_status dms_engine_open(const struct dms_config *config,
-                                const struct dms_host *host,
-                                struct dms_engine **out);
-
-/**
- * Reports waiting in the outbox for `owner` (every owner when NULL), oldest
- * first, at most `limit`, as `{"reports": [{"id", "report_id", "created",
- * "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
- * the same on every delivery; `created`: RFC 3339; `dropped`: reports of
- * that owner evicted from the full outbox since its last acknowledgement,
- * with `dropped_report_id` and `dropped_created` when > 0). Free with
- * `dms_string_free`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `owner` is NULL or NUL-terminated; `out_json` is valid for one write.
- */
-enum dms_status dms_engine_pending_reports(struct dms_engine *e,
-                                           const char *owner,
-                                           size_t limit,
-                                           char **out_json);
-
-/**
- * Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
- * tasks that watch that name. Output as `dms_engine_tick`. The event must
- * be a JSON object, its name an event name of the schedule format (1–64 of
- * `A-Z a-z 0-9 _ . -`), `fields` an object: else `DMS_INVALID_ARGUMENT`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `event_json` is NUL-terminated; `out_firings` is NULL or valid.
- */
-enum dms_status dms_engine_post_event(struct dms_engine *e,
-                                      const char *event_json,
-                                      int64_t now_ms,
-                                      char **out_firings);
-
-/**
- * The device's time zone changed (IANA name or `UTC`): schedules using
- * `"local"` are re-planned.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `time_zone` is NUL-terminated.
- */
-enum dms_status dms_engine_set_time_zone(struct dms_engine *e,
-                                         const char *time_zone,
-                                         int64_t now_ms);
-
-/**
- * Verifies and stores a schedule (JSON document) for server `owner` and
- * activates it; durable when this returns. `*out_info` (may be NULL) gets
- * the schedule's state as JSON (free with `dms_string_free`). Invalid
- * documents: `DMS_INVALID_SCHEDULE`, with one `JSON-path: message` per line
- * in `dms_last_error()`; nothing is stored. Server ids (`owner`, and
- * `requester` elsewhere) are 1–256 bytes without control characters and
- * schedule ids 1–64 of `A-Z a-z 0-9 _ . -`, in every function; others are
- * `DMS_INVALID_ARGUMENT`.
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * Strings are NUL-terminated; `out_info` is NULL or valid for one write.
- */
-enum dms_status dms_engine_submit(struct dms_engine *e,
-                                  const char *owner,
-                                  const char *schedule_json,
-                                  int64_t now_ms,
-                                  char **out_info);
-
-/**
- * Runs everything due at `now_ms`; actions go to `host->execute`.
- * `*out_firings` (may be NULL) gets a JSON array of the occurrences that
- * finished (`{"owner","schedule","task","seq","due","run_at","outcome","reason","attempts","results"}`).
- * Threads: any thread; calls on one engine are serialised. A tick with
- * nothing to do (before the next wake-up, not before the latest `now_ms`
- * seen, nothing settled waiting) is answered without taking the engine's
- * lock and without allocating (`*out_firings` is then a static `"[]"`,
- * still freed with `dms_string_free`).
- *
- * # Safety
- * `out_firings` is NULL or valid for one write.
- */
-enum dms_status dms_engine_tick(struct dms_engine *e,
-                                int64_t now_ms,
-                                char **out_firings);
-
-/**
- * Tells the engine that tree node `uri` changed: wakes only the tasks whose
- * conditions read it. Output as `dms_engine_tick`. `uri` is `.` or `./A/B`
- * (at most 1024 bytes; else `DMS_INVALID_ARGUMENT`).
- * Threads: any thread; calls on one engine are serialised.
- *
- * # Safety
- * `uri` is NUL-terminated; `out_firings` is NULL or valid.
- */
-enum dms_status dms_engine_tree_changed(struct dms_engine *e,
-                                        const char *uri,
-                                        int64_t now_ms,
-                                        char **out_firings);
-
-/**
- * For an inexact alarm (WorkManager, a job scheduler): any instant in
- * `[*out_earliest_ms, *out_latest_ms]` (Unix ms) is a good time to call
- * `dms_engine_tick`; waking at the latest runs every waiting task whose
- * constraints hold with the fewest wake-ups. `*out_has` is false (both
- * instants 0) when nothing is scheduled by time. Any thread.
- *
- * # Safety
- * `out_earliest_ms`, `out_latest_ms` and `out_has` are valid for one
- * write each.
- */
-enum dms_status dms_engine_wakeup_window(const struct dms_engine *e,
-                                         int64_t *out_earliest_ms,
-                                         int64_t *out_latest_ms,
-                                         bool *out_has);
-
-/**
- * The message of the last failed call on this thread (static until the
- * thread's next failing call; do not free). Never NULL. Any thread.
- */
-const char *dms_last_error(void);
+enum dms_status dms_agent_run_notified_session(struct dms_agent *a,
+                                               const struct dms_notification *notification,
+                                               int64_t now_ms,
+                                               char **out_summary_json);
 
 /**
  * Releases an accepted package #0. NULL is accepted (no-op); a second
@@ -1086,19 +1131,6 @@ const char *dms_last_error(void);
  * None: the handle is an id, never dereferenced.
  */
 enum dms_status dms_notification_free(struct dms_notification *n);
-
-/**
- * Frees a string returned by this library. NULL is accepted. Any thread.
- *
- * # Safety
- * `s` is NULL or a string returned by this library and not yet freed.
- */
-void dms_string_free(char *s);
-
-/**
- * The library version, e.g. `"0.1.0"` (static; do not free). Any thread.
- */
-const char *dms_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -166,9 +166,11 @@ int main(int argc, char **argv) {
   put(&t, "./DevDetail/SwV", "\"7.1.3\"");
 
   memset(&cfg, 0, sizeof cfg);
+  cfg.struct_size = sizeof cfg;
   cfg.store_path = argc > 2 ? argv[2] : ":memory:";
   cfg.device_id = "legacy-phone-0001";
   memset(&host, 0, sizeof host);
+  host.struct_size = sizeof host;
   host.user_data = &t;
   host.tree_read = on_tree_read;
   host.execute = on_execute;

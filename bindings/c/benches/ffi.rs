@@ -90,6 +90,7 @@ fn bench(c: &mut Criterion) {
     // C ABI, same workload.
     let path = CString::new(":memory:").unwrap();
     let cfg = dms_config {
+        struct_size: std::mem::size_of::<dms_config>() as u32,
         store_path: path.as_ptr(),
         device_id: std::ptr::null(),
         time_zone: std::ptr::null(),
@@ -97,6 +98,7 @@ fn bench(c: &mut Criterion) {
         log_level: DMS_LOG_OFF,
     };
     let h = dms_host {
+        struct_size: std::mem::size_of::<dms_host>() as u32,
         user_data: std::ptr::null_mut(),
         tree_read: Some(c_read),
         execute: Some(c_exec),

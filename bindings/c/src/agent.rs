@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::agent_config::agent_config;
 use crate::agent_handle::{self, LiveAgent, with_agent};
 use crate::agent_host::{agent_host, dms_agent_host, secret_store};
-use crate::boundary::{arg, fail, guard, opt_arg};
+use crate::boundary::{arg, fail, guard, opt_arg, read_sized};
 use crate::limits;
 use crate::log::{CLog, DMS_LOG_OFF};
 use crate::status::dms_status;
@@ -78,8 +78,15 @@ pub unsafe extern "C" fn dms_agent_open(
             let text = unsafe { arg(config_json, "config_json") }?;
             let (mut cfg, log_level) = agent_config(text)?;
             let now = time(now_ms)?;
-            // SAFETY: NULL or valid per the contract.
-            let h = (!host.is_null()).then(|| unsafe { *host });
+            // SAFETY: NULL or valid for its `struct_size` per the contract;
+            // `secrets` (added in 0.1) is optional.
+            let h = if host.is_null() {
+                None
+            } else {
+                Some(unsafe {
+                    read_sized(host, "host", std::mem::offset_of!(dms_agent_host, secrets))
+                }?)
+            };
             let log = match h.and_then(|h| h.log) {
                 Some(f) if log_level > DMS_LOG_OFF => Some(tracing::Dispatch::new(CLog {
                     f,

@@ -71,6 +71,10 @@ pub type dms_interact_fn = Option<
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_agent_host {
+    /// `sizeof` this struct as the host was compiled (set it first, e.g.
+    /// `x.struct_size = sizeof x`): members added in later versions are
+    /// appended, and the library reads only what the host's header had.
+    pub struct_size: u32,
     /// Passed to every callback.
     pub user_data: *mut c_void,
     /// Asks the user before a scheduled run (policy `confirm`); without
@@ -205,6 +209,7 @@ pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CH
     };
     let c = Arc::new(CHost(
         dms_host {
+            struct_size: std::mem::size_of::<dms_host>() as u32,
             user_data: h.user_data,
             tree_read: None,
             execute: h.execute,

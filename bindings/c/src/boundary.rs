@@ -124,3 +124,55 @@ pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String) {
     // SAFETY: `out` is valid for writes per the caller's contract.
     unsafe { *out = c.into_raw() };
 }
+
+/// A host-filled struct that starts with `uint32_t struct_size`: the
+/// host's bytes (`struct_size` of them) over a zeroed `T`, so a host
+/// compiled against an older header (fewer members, at least `min_size`
+/// bytes) gets the defaults of the members it does not know. A larger
+/// `struct_size` (a newer header) is accepted when the members this
+/// library does not know are all zero, and refused otherwise.
+///
+/// # Safety
+/// `p` is non-null and valid for `struct_size` bytes; `T` is a `repr(C)`
+/// struct of pointers, optional function pointers and integers (all-zero
+/// is a valid value of each).
+pub(crate) unsafe fn read_sized<T: Copy>(
+    p: *const T,
+    what: &str,
+    min_size: usize,
+) -> Result<T, dms_status> {
+    let full = std::mem::size_of::<T>();
+    // SAFETY: the struct starts with a u32 (the contract).
+    let size = unsafe { std::ptr::read_unaligned(p.cast::<u32>()) } as usize;
+    if size < min_size {
+        return Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!(
+                "{what}->struct_size is {size}: set it to sizeof the struct ({full} bytes in this version, at least {min_size})"
+            ),
+        ));
+    }
+    if size > full {
+        // SAFETY: valid for `size` bytes (the contract).
+        let newer = unsafe { std::slice::from_raw_parts(p.cast::<u8>().add(full), size - full) };
+        if newer.iter().any(|b| *b != 0) {
+            return Err(fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                format!(
+                    "{what} was built against a newer header (struct_size {size} > {full}) and sets members this library does not know"
+                ),
+            ));
+        }
+    }
+    let mut out = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: `min(size, full)` bytes are readable at `p` and writable in
+    // `out`; all-zero, then the host's bytes, is a valid `T` (the contract).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            p.cast::<u8>(),
+            out.as_mut_ptr().cast::<u8>(),
+            size.min(full),
+        );
+        Ok(out.assume_init())
+    }
+}

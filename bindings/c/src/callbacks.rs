@@ -110,6 +110,10 @@ pub type dms_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_host {
+    /// `sizeof` this struct as the host was compiled (set it first, e.g.
+    /// `x.struct_size = sizeof x`): members added in later versions are
+    /// appended, and the library reads only what the host's header had.
+    pub struct_size: u32,
     /// Passed to every callback.
     pub user_data: *mut c_void,
     /// Tree reads for conditions.

@@ -42,7 +42,7 @@ pub use agent::{
     dms_agent_tick, dms_agent_wakeup_window,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
-use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string};
+use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string, read_sized};
 pub use callbacks::{
     dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
     dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
@@ -77,6 +77,10 @@ pub struct dms_engine {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_config {
+    /// `sizeof` this struct as the host was compiled (set it first, e.g.
+    /// `x.struct_size = sizeof x`): members added in later versions are
+    /// appended, and the library reads only what the host's header had.
+    pub struct_size: u32,
     /// The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
     /// One engine per file: while an engine has it open, another open (this
     /// process or another) fails with `DMS_STORAGE` ("in use"). A file that is
@@ -133,6 +137,14 @@ pub extern "C" fn dms_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn dms_last_error() -> *const c_char {
     boundary::last_error_ptr()
+}
+
+/// The name of a status value (`"DMS_NOT_FOUND"`); `"DMS_UNKNOWN_STATUS"`
+/// for a value that is none. The string is static: never free it. Any
+/// thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn dms_status_str(status: i32) -> *const c_char {
+    status::status_name(status).as_ptr()
 }
 
 /// Frees a string returned by this library. NULL is accepted. Any thread.
@@ -199,8 +211,17 @@ pub unsafe extern "C" fn dms_engine_open(
                 "config, host or out is NULL",
             );
         }
-        // SAFETY: non-null, valid per the contract.
-        let (cfg_c, host_c) = unsafe { (*config, *host) };
+        // SAFETY: non-null, valid for their `struct_size` per the contract.
+        let read = unsafe {
+            (
+                read_sized(config, "config", std::mem::size_of::<dms_config>()),
+                read_sized(host, "host", std::mem::size_of::<dms_host>()),
+            )
+        };
+        let (cfg_c, host_c) = match read {
+            (Ok(c), Ok(h)) => (c, h),
+            (Err(s), _) | (_, Err(s)) => return s,
+        };
         if host_c.tree_read.is_none() || host_c.execute.is_none() {
             return fail(
                 dms_status::DMS_INVALID_ARGUMENT,

@@ -69,6 +69,37 @@ pub enum dms_status {
     DMS_TRANSPORT = 405,
 }
 
+/// The name of a status value (`dms_status_str`).
+pub(crate) fn status_name(status: i32) -> &'static std::ffi::CStr {
+    let name: &'static std::ffi::CStr = match status {
+        0 => c"DMS_OK",
+        300 => c"DMS_CALLBACK_FAILED",
+        code => match ErrorKind::from_code(code) {
+            Some(ErrorKind::InvalidArgument) => c"DMS_INVALID_ARGUMENT",
+            Some(ErrorKind::Closed) => c"DMS_INVALID_HANDLE",
+            Some(ErrorKind::ReentrantCall) => c"DMS_REENTRANT_CALL",
+            Some(ErrorKind::Internal) => c"DMS_INTERNAL",
+            Some(ErrorKind::InvalidSchedule) => c"DMS_INVALID_SCHEDULE",
+            Some(ErrorKind::NotFound) => c"DMS_NOT_FOUND",
+            Some(ErrorKind::AlreadyExists) => c"DMS_ALREADY_EXISTS",
+            Some(ErrorKind::PermissionDenied) => c"DMS_PERMISSION_DENIED",
+            Some(ErrorKind::LimitExceeded) => c"DMS_LIMIT_EXCEEDED",
+            Some(ErrorKind::InvalidState) => c"DMS_INVALID_STATE",
+            Some(ErrorKind::Storage) => c"DMS_STORAGE",
+            Some(ErrorKind::CorruptStore) => c"DMS_CORRUPT_STORE",
+            Some(ErrorKind::IncompatibleStore) => c"DMS_INCOMPATIBLE_STORE",
+            Some(ErrorKind::NoAccount) => c"DMS_NO_ACCOUNT",
+            Some(ErrorKind::NotificationRefused) => c"DMS_NOTIFICATION_REFUSED",
+            Some(ErrorKind::SessionDeclined) => c"DMS_SESSION_DECLINED",
+            Some(ErrorKind::SessionRejected) => c"DMS_SESSION_REJECTED",
+            Some(ErrorKind::Protocol) => c"DMS_PROTOCOL",
+            Some(ErrorKind::Transport) => c"DMS_TRANSPORT",
+            _ => c"DMS_UNKNOWN_STATUS",
+        },
+    };
+    name
+}
+
 impl From<ErrorKind> for dms_status {
     /// The one table (`ErrorKind::code` is the value, tested below).
     fn from(k: ErrorKind) -> Self {
@@ -112,6 +143,13 @@ mod tests {
             let s = dms_status::from(k);
             assert_eq!(s as i32, k.code(), "{k}");
             assert!(seen.insert(s as i32), "{k}: status shared");
+            // dms_status_str names it as the header does.
+            // SAFETY: a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(crate::dms_status_str(s as i32)) };
+            assert_eq!(name.to_str().unwrap(), format!("{s:?}"), "{k}");
         }
+        // SAFETY: as above.
+        let unknown = unsafe { std::ffi::CStr::from_ptr(crate::dms_status_str(7)) };
+        assert_eq!(unknown.to_str().unwrap(), "DMS_UNKNOWN_STATUS");
     }
 }

@@ -121,10 +121,12 @@ impl Engine {
             CString::new(r#"{"limits": {"min_interval_seconds": 1}, "outbox_capacity": 1000000}"#)
                 .unwrap();
         let mut cfg: dms_config = unsafe { std::mem::zeroed() };
+        cfg.struct_size = std::mem::size_of::<dms_config>() as u32;
         cfg.store_path = path.as_ptr();
         cfg.device_id = device.as_ptr();
         cfg.options_json = options.as_ptr();
         let mut host: dms_host = unsafe { std::mem::zeroed() };
+        host.struct_size = std::mem::size_of::<dms_host>() as u32;
         host.user_data = exec_log.as_ptr() as *mut c_void;
         host.execute = Some(execute);
         host.tree_read = Some(tree_read);

@@ -392,6 +392,7 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
 static dms_agent_host host_of(world *w) {
   dms_agent_host h;
   memset(&h, 0, sizeof h);
+  h.struct_size = sizeof h;
   h.user_data = w;
   h.interact = interact;
   h.log = on_log;
@@ -1028,7 +1029,9 @@ static void test_handles_of_one_kind_are_refused_as_another(void) {
   memset(&w, 0, sizeof w);
   memset(&we, 0, sizeof we);
   memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
   memset(&h, 0, sizeof h);
+  h.struct_size = sizeof h;
   h.user_data = &we;
   h.tree_read = no_node;
   h.execute = execute;

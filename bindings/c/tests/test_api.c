@@ -140,6 +140,7 @@ static void destroy(void *ud) { ((world *)ud)->destroyed++; }
 static dms_host host_for(world *w) {
   dms_host h;
   memset(&h, 0, sizeof h);
+  h.struct_size = sizeof h;
   h.user_data = w;
   h.tree_read = tree_read;
   h.execute = execute;
@@ -155,6 +156,7 @@ static dms_engine *open_engine(world *w, const char *path) {
   dms_host h = host_for(w);
   dms_engine *e = NULL;
   memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
   c.store_path = path;
   c.device_id = "c-test";
   c.options_json = "{\"limits\": {\"min_interval_seconds\": 1}}";
@@ -183,6 +185,7 @@ static void test_open_errors(void) {
   dms_engine *e = NULL;
   memset(&w, 0, sizeof w);
   memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
   h = host_for(&w);
   CHECK(dms_engine_open(NULL, &h, &e) == DMS_INVALID_ARGUMENT);
   CHECK(dms_engine_open(&c, NULL, &e) == DMS_INVALID_ARGUMENT);
@@ -449,6 +452,7 @@ static void test_reopen_and_corrupt_store(void) {
     dms_host h = host_for(&w);
     dms_engine *second = NULL;
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     c.store_path = path;
     CHECK(dms_engine_open(&c, &h, &second) == DMS_STORAGE);
     CHECK(second == NULL);
@@ -476,6 +480,7 @@ static void test_reopen_and_corrupt_store(void) {
     dms_config c;
     dms_host h = host_for(&w);
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     c.store_path = path;
     e = NULL;
     CHECK(dms_engine_open(&c, &h, &e) == DMS_CORRUPT_STORE);
@@ -568,6 +573,7 @@ static void run_logged(int32_t level) {
   dms_engine *e = NULL;
   memset(&w, 0, sizeof w);
   memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
   memset(&book, 0, sizeof book);
   h = host_for(&w);
   h.log = log_to_book;
@@ -838,6 +844,7 @@ static void test_log_level_out_of_range_is_refused(void) {
     dms_engine *e = NULL;
     memset(&w, 0, sizeof w);
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     h = host_for(&w);
     h.log = log_to_book;
     c.store_path = ":memory:";
@@ -912,6 +919,7 @@ static void test_overlong_and_malformed_strings_are_refused(void) {
     dms_host h = host_for(&w);
     dms_engine *x = NULL;
     memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
     c.store_path = ":memory:";
     c.device_id = huge;
     CHECK(dms_engine_open(&c, &h, &x) == DMS_INVALID_ARGUMENT);
