@@ -142,6 +142,9 @@ kotlin-test: kotlin-tools
 	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen -p dmsched-dm-server
 	rm -rf $(UNIFFI_OUT)/kotlin && mkdir -p $(UNIFFI_OUT)
 	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language kotlin --out-dir $(UNIFFI_OUT)/kotlin --no-format
+	@# Java and Kotlin hosts: no unsigned type anywhere in the public API.
+	@! grep -nE 'kotlin\.U(Int|Long|Short|Byte)\b' $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
+		|| (echo "unsigned types in the Kotlin API (above)"; exit 1)
 	$(KOTLINC) -Werror -cp $(JNA) $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
 		bindings/uniffi/tests/kotlin/EngineTest.kt bindings/uniffi/tests/kotlin/AgentTest.kt \
 		bindings/uniffi/tests/common/DmServer.kt -d $(UNIFFI_OUT)/kotlin-tests.jar

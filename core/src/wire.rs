@@ -3,9 +3,17 @@
 //! byte the same on both), and the UniFFI binding exposes the same structs
 //! as Kotlin/Swift records (`#[uniffi::remote]` declarations the compiler
 //! checks against these). Built from the core's types in exactly one place
-//! each; instants are Unix milliseconds, as everywhere in the bindings.
+//! each; instants are Unix milliseconds, as everywhere in the bindings;
+//! numbers are signed (`i32`, `i64`), so Kotlin and Java see `Int` and
+//! `Long`, never unsigned types.
 
 use serde::Serialize;
+
+/// Counts and codes are signed in the records (Java and Kotlin hosts have
+/// no unsigned types); a count beyond `i32::MAX` saturates.
+fn saturate(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
 
 use crate::dm::client::AcceptedNotification;
 use crate::dm::notification::{Initiator, UiMode};
@@ -18,13 +26,13 @@ pub struct NotificationInfo {
     /// The server that sent it.
     pub server_id: String,
     /// The session id the server expects (0–65535).
-    pub session_id: u16,
+    pub session_id: i32,
     /// Its user-interaction mode.
     pub ui_mode: UiMode,
     /// Who initiated.
     pub initiator: Initiator,
     /// The DM version (12 for 1.2).
-    pub version: u16,
+    pub version: i32,
     /// Vendor-specific bytes.
     pub vendor: Vec<u8>,
     /// The digest verified only with the server's resync nonce.
@@ -36,10 +44,10 @@ impl From<&AcceptedNotification> for NotificationInfo {
         let n = a.notification();
         NotificationInfo {
             server_id: n.server_id.clone(),
-            session_id: n.session_id,
+            session_id: i32::from(n.session_id),
             ui_mode: n.ui_mode,
             initiator: n.initiator,
-            version: n.version,
+            version: i32::from(n.version),
             vendor: n.vendor.clone(),
             used_resync_nonce: a.used_resync_nonce(),
         }
@@ -52,7 +60,7 @@ pub struct CommandStatus {
     /// The command (`Add`, `Get`, …).
     pub command: String,
     /// The DM status the device answered.
-    pub code: u16,
+    pub code: i32,
 }
 
 /// How a DM session went.
@@ -61,13 +69,13 @@ pub struct SessionSummary {
     /// The server.
     pub server_id: String,
     /// Messages sent.
-    pub sent: u32,
+    pub sent: i32,
     /// Messages received.
-    pub received: u32,
+    pub received: i32,
     /// Every server command answered, in order.
     pub statuses: Vec<CommandStatus>,
     /// Reports (Generic Alerts) the server acknowledged.
-    pub alerts_delivered: u32,
+    pub alerts_delivered: i32,
     /// The server aborted the session (Alert 1223).
     pub aborted: bool,
     /// The package #0 that started it, if any.
@@ -83,17 +91,17 @@ impl SessionSummary {
     ) -> SessionSummary {
         SessionSummary {
             server_id: server_id.to_string(),
-            sent: s.sent,
-            received: s.received,
+            sent: saturate(s.sent),
+            received: saturate(s.received),
             statuses: s
                 .statuses
                 .iter()
                 .map(|(command, code)| CommandStatus {
                     command: command.clone(),
-                    code: *code,
+                    code: i32::from(*code),
                 })
                 .collect(),
-            alerts_delivered: u32::try_from(s.alerts_delivered.len()).unwrap_or(u32::MAX),
+            alerts_delivered: saturate(s.alerts_delivered.len()),
             aborted: s.aborted,
             notification: notification.map(NotificationInfo::from),
         }
@@ -120,7 +128,7 @@ pub struct MoReport {
     /// When it was created (Unix ms, UTC).
     pub created_ms: i64,
     /// For the eviction report: how many reports the full queue dropped.
-    pub evicted: u64,
+    pub evicted: i64,
 }
 
 impl From<&mo::MoReport> for MoReport {
@@ -134,7 +142,7 @@ impl From<&mo::MoReport> for MoReport {
             data: r.data.clone(),
             report_id: r.report_id.clone(),
             created_ms: r.created.as_millisecond(),
-            evicted: r.evicted,
+            evicted: i64::try_from(r.evicted).unwrap_or(i64::MAX),
         }
     }
 }
@@ -145,13 +153,13 @@ pub struct Delivery {
     /// The server.
     pub server_id: String,
     /// Reports the server acknowledged.
-    pub delivered: u32,
+    pub delivered: i32,
     /// Why it failed, if it did.
     pub error: Option<String>,
     /// When the next attempt is due (Unix ms), if it failed.
     pub retry_at_ms: Option<i64>,
     /// Failed attempts in a row so far.
-    pub attempts: u32,
+    pub attempts: i32,
 }
 
 #[cfg(feature = "http")]
@@ -159,10 +167,10 @@ impl From<&crate::agent::Delivery> for Delivery {
     fn from(d: &crate::agent::Delivery) -> Self {
         Delivery {
             server_id: d.server_id.clone(),
-            delivered: u32::try_from(d.delivered).unwrap_or(u32::MAX),
+            delivered: saturate(d.delivered),
             error: d.error.clone(),
             retry_at_ms: d.retry_at.map(|t| t.as_millisecond()),
-            attempts: d.attempts,
+            attempts: saturate(d.attempts),
         }
     }
 }
@@ -180,7 +188,7 @@ pub enum UiKind {
     /// 1102: text entry.
     TextInput {
         /// `MAXLEN`.
-        max_len: Option<u32>,
+        max_len: Option<i32>,
         /// `IT`: A alphanumeric, N numeric, D date, T time, P phone, I IP.
         input_type: Option<String>,
         /// `ET`: T text, P password.
@@ -205,15 +213,15 @@ pub struct UiRequest {
     /// The server that asks.
     pub server_id: String,
     /// The alert code, 1100–1104.
-    pub code: u16,
+    pub code: i32,
     /// What to ask.
     pub kind: UiKind,
     /// The text to show.
     pub text: String,
     /// `MINDT`: show at least this many seconds.
-    pub min_display_secs: Option<u32>,
+    pub min_display_secs: Option<i32>,
     /// `MAXDT`: give up after this many seconds.
-    pub max_display_secs: Option<u32>,
+    pub max_display_secs: Option<i32>,
     /// `DR`: the default response.
     pub default_response: Option<String>,
 }
@@ -221,7 +229,7 @@ pub struct UiRequest {
 impl From<&session::UiRequest> for UiRequest {
     fn from(r: &session::UiRequest) -> Self {
         let letter = |c: Option<char>| c.map(String::from);
-        let (code, kind) = match &r.kind {
+        let (code, kind): (i32, UiKind) = match &r.kind {
             session::UiKind::Display => (1100, UiKind::Display),
             session::UiKind::Confirm => (1101, UiKind::Confirm),
             session::UiKind::TextInput {
@@ -231,7 +239,7 @@ impl From<&session::UiRequest> for UiRequest {
             } => (
                 1102,
                 UiKind::TextInput {
-                    max_len: *max_len,
+                    max_len: max_len.map(saturate),
                     input_type: letter(*input_type),
                     echo: letter(*echo),
                 },
@@ -254,8 +262,8 @@ impl From<&session::UiRequest> for UiRequest {
             code,
             kind,
             text: r.text.clone(),
-            min_display_secs: r.min_display_secs,
-            max_display_secs: r.max_display_secs,
+            min_display_secs: r.min_display_secs.map(saturate),
+            max_display_secs: r.max_display_secs.map(saturate),
             default_response: r.default_response.clone(),
         }
     }

@@ -47,7 +47,7 @@ pub struct AgentSettings {
     pub options_json: Option<String>,
     /// Whole-exchange timeout of one HTTP request of a session, ms.
     #[uniffi(default = 60000)]
-    pub http_timeout_ms: u64,
+    pub http_timeout_ms: i64,
     /// Where the Scheduling MO lives and how its reports are typed; null
     /// keeps every default.
     #[uniffi(default = None)]
@@ -70,12 +70,18 @@ fn config(settings: AgentSettings) -> Result<AgentConfig, DmschedError> {
         time_zone: settings.time_zone,
         ..engine
     };
-    cfg.http.timeout = Duration::from_millis(settings.http_timeout_ms);
+    let timeout = u64::try_from(settings.http_timeout_ms).map_err(|_| {
+        DmschedError::InvalidArgument(format!(
+            "http_timeout_ms {} is negative",
+            settings.http_timeout_ms
+        ))
+    })?;
+    cfg.http.timeout = Duration::from_millis(timeout);
     if let Some(mo) = settings.mo {
         cfg.mo = mo.apply(cfg.mo);
     }
     if let Some(r) = settings.report_retry {
-        cfg.report_retry = r.into();
+        cfg.report_retry = r.try_into()?;
     }
     Ok(cfg)
 }

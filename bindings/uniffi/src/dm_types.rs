@@ -100,13 +100,13 @@ pub struct NotificationInfo {
     /// The server that sent it.
     pub server_id: String,
     /// The session id the server expects.
-    pub session_id: u16,
+    pub session_id: i32,
     /// Its user-interaction mode.
     pub ui_mode: UiMode,
     /// Who initiated.
     pub initiator: Initiator,
     /// The DM version (12 for 1.2).
-    pub version: u16,
+    pub version: i32,
     /// Vendor-specific bytes.
     pub vendor: Vec<u8>,
     /// The digest verified only with the server's resync nonce.
@@ -119,7 +119,7 @@ pub struct CommandStatus {
     /// The command (`Add`, `Get`, …).
     pub command: String,
     /// The DM status the device answered.
-    pub code: u16,
+    pub code: i32,
 }
 
 /// How a DM session went.
@@ -128,13 +128,13 @@ pub struct SessionSummary {
     /// The server.
     pub server_id: String,
     /// Messages sent.
-    pub sent: u32,
+    pub sent: i32,
     /// Messages received.
-    pub received: u32,
+    pub received: i32,
     /// Every server command answered, in order.
     pub statuses: Vec<CommandStatus>,
     /// Reports (Generic Alerts) the server acknowledged.
-    pub alerts_delivered: u32,
+    pub alerts_delivered: i32,
     /// The server aborted the session (Alert 1223).
     pub aborted: bool,
     /// The package #0 that started it, if any.
@@ -161,7 +161,7 @@ pub struct MoReport {
     /// When it was created (Unix ms, UTC).
     pub created_ms: i64,
     /// For the eviction report: how many reports the full queue dropped.
-    pub evicted: u64,
+    pub evicted: i64,
 }
 
 /// Where the Scheduling MO lives and how it names itself; each null keeps
@@ -205,18 +205,25 @@ impl MoSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRetry {
-    /// The first retry's delay.
-    pub first_seconds: u64,
-    /// The longest delay.
-    pub max_seconds: u64,
+    /// The first retry's delay (not negative).
+    pub first_seconds: i64,
+    /// The longest delay (not negative).
+    pub max_seconds: i64,
 }
 
-impl From<ReportRetry> for agent::ReportRetry {
-    fn from(r: ReportRetry) -> Self {
-        agent::ReportRetry {
-            first_seconds: r.first_seconds,
-            max_seconds: r.max_seconds,
-        }
+impl TryFrom<ReportRetry> for agent::ReportRetry {
+    type Error = crate::DmschedError;
+
+    fn try_from(r: ReportRetry) -> Result<Self, Self::Error> {
+        let secs = |v: i64, what: &str| {
+            u64::try_from(v).map_err(|_| {
+                crate::DmschedError::InvalidArgument(format!("report_retry.{what} {v} is negative"))
+            })
+        };
+        Ok(agent::ReportRetry {
+            first_seconds: secs(r.first_seconds, "first_seconds")?,
+            max_seconds: secs(r.max_seconds, "max_seconds")?,
+        })
     }
 }
 
@@ -226,13 +233,13 @@ pub struct Delivery {
     /// The server.
     pub server_id: String,
     /// Reports the server acknowledged.
-    pub delivered: u32,
+    pub delivered: i32,
     /// Why it failed, if it did.
     pub error: Option<String>,
     /// When the next attempt is due (Unix ms), if it failed.
     pub retry_at_ms: Option<i64>,
     /// Failed attempts in a row so far.
-    pub attempts: u32,
+    pub attempts: i32,
 }
 
 /// What a user-interaction request asks for.
@@ -245,7 +252,7 @@ pub enum UiKind {
     /// 1102: text entry.
     TextInput {
         /// `MAXLEN`.
-        max_len: Option<u32>,
+        max_len: Option<i32>,
         /// `IT`: A alphanumeric, N numeric, D date, T time, P phone, I IP.
         input_type: Option<String>,
         /// `ET`: T text, P password.
@@ -270,15 +277,15 @@ pub struct UiRequest {
     /// The server that asks.
     pub server_id: String,
     /// The alert code, 1100–1104.
-    pub code: u16,
+    pub code: i32,
     /// What to ask.
     pub kind: UiKind,
     /// The text to show.
     pub text: String,
     /// `MINDT`: show at least this many seconds.
-    pub min_display_secs: Option<u32>,
+    pub min_display_secs: Option<i32>,
     /// `MAXDT`: give up after this many seconds.
-    pub max_display_secs: Option<u32>,
+    pub max_display_secs: Option<i32>,
     /// `DR`: the default response.
     pub default_response: Option<String>,
 }
@@ -317,7 +324,7 @@ pub enum UiResponse {
     /// The choices made, counted from 1 (1103: one; 1104: any number).
     Choices {
         /// The choice numbers.
-        choices: Vec<u32>,
+        choices: Vec<i32>,
     },
     /// The device cannot show this now (416).
     CannotShow,
@@ -331,7 +338,13 @@ impl From<UiResponse> for session::UiResponse {
             UiResponse::Cancel => session::UiResponse::Cancel,
             UiResponse::Timeout => session::UiResponse::Timeout,
             UiResponse::Text { text } => session::UiResponse::Text(text),
-            UiResponse::Choices { choices } => session::UiResponse::Choices(choices),
+            UiResponse::Choices { choices } => {
+                // A choice is counted from 1: anything else is no answer.
+                match choices.into_iter().map(u32::try_from).collect() {
+                    Ok(c) => session::UiResponse::Choices(c),
+                    Err(_) => session::UiResponse::CannotShow,
+                }
+            }
             UiResponse::CannotShow => session::UiResponse::CannotShow,
         }
     }

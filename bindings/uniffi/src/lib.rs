@@ -219,10 +219,13 @@ pub struct EngineSettings {
     /// The SQLite store file (created if absent), or `":memory:"`.
     pub store_path: String,
     /// This device's id (seeds the deterministic jitter).
+    #[uniffi(default = "device")]
     pub device_id: String,
     /// The device's IANA time zone (for schedules using `"local"`).
+    #[uniffi(default = "UTC")]
     pub time_zone: String,
     /// Optional JSON overriding engine settings (`limits`, `misfire_grace_seconds`, `outbox_capacity`).
+    #[uniffi(default = None)]
     pub options_json: Option<String>,
 }
 
@@ -338,7 +341,7 @@ impl Engine {
     /// be null (reports are then only polled); without `prompt` a task whose
     /// policy asks for confirmation is refused; without `authorizer` only a
     /// schedule's owner may act on it.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(reports = None, prompt = None, authorizer = None))]
     pub fn open(
         settings: EngineSettings,
         tree: Arc<dyn TreeAccess>,
@@ -503,18 +506,21 @@ impl Engine {
         })
     }
 
-    /// Reports waiting for `owner` (every owner when null), oldest first.
+    /// Reports waiting for `owner` (every owner when null), oldest first,
+    /// at most `limit` (not negative).
     pub fn pending_reports(
         &self,
         owner: Option<String>,
-        limit: u32,
+        limit: i32,
     ) -> Result<ReportBatch, DmschedError> {
-        self.with(|e| Ok(e.pending_reports(owner.as_deref(), limit as usize)?.into()))
+        let limit = usize::try_from(limit)
+            .map_err(|_| DmschedError::InvalidArgument(format!("limit {limit} is negative")))?;
+        self.with(|e| Ok(e.pending_reports(owner.as_deref(), limit)?.into()))
     }
 
     /// `owner`'s server received these reports; returns how many were removed.
-    pub fn ack_reports(&self, owner: String, ids: Vec<i64>) -> Result<u64, DmschedError> {
-        self.with(|e| Ok(e.ack_reports(&owner, &ids)? as u64))
+    pub fn ack_reports(&self, owner: String, ids: Vec<i64>) -> Result<i64, DmschedError> {
+        self.with(|e| Ok(i64::try_from(e.ack_reports(&owner, &ids)?).unwrap_or(i64::MAX)))
     }
 
     /// Releases the engine and its store now, even while other references

@@ -51,9 +51,9 @@ pub struct RunContext {
     /// Task id.
     pub task: String,
     /// Occurrence number.
-    pub seq: u64,
+    pub seq: i64,
     /// Attempt (0 = first).
-    pub attempt: u32,
+    pub attempt: i32,
     /// When it was due (ms).
     pub due_ms: i64,
     /// Now (ms).
@@ -66,8 +66,8 @@ impl From<&dmsched_core::RunContext> for RunContext {
             owner: c.owner.clone(),
             schedule: c.schedule.clone(),
             task: c.task.clone(),
-            seq: c.seq,
-            attempt: c.attempt,
+            seq: i64::try_from(c.seq).unwrap_or(i64::MAX),
+            attempt: i32::try_from(c.attempt).unwrap_or(i32::MAX),
             due_ms: c.due.as_millisecond(),
             now_ms: c.now.as_millisecond(),
         }
@@ -82,7 +82,7 @@ pub struct CommandResult {
     /// Target URI.
     pub target: String,
     /// SyncML status (200 OK, 404, 500 …).
-    pub status: u16,
+    pub status: i32,
     /// Result data (Get).
     pub data: Option<String>,
 }
@@ -102,7 +102,8 @@ impl TryFrom<CommandResult> for model::CommandResult {
         Ok(model::CommandResult {
             op,
             target: r.target,
-            status: r.status,
+            status: u16::try_from(r.status)
+                .map_err(|_| format!("status {} in a result is not a DM status", r.status))?,
             data: r.data,
         })
     }
@@ -113,7 +114,7 @@ impl From<model::CommandResult> for CommandResult {
         CommandResult {
             op: r.op.as_str().to_string(),
             target: r.target,
-            status: r.status,
+            status: i32::from(r.status),
             data: r.data,
         }
     }
@@ -159,7 +160,7 @@ pub struct Firing {
     /// Task id.
     pub task: String,
     /// Occurrence number.
-    pub seq: u64,
+    pub seq: i64,
     /// When it was due (ms).
     pub due_ms: i64,
     /// When it ran (ms), if it did.
@@ -169,7 +170,7 @@ pub struct Firing {
     /// Why, when it did not simply run.
     pub reason: Option<String>,
     /// Attempts made.
-    pub attempts: u32,
+    pub attempts: i32,
     /// One result per command run.
     pub results: Vec<CommandResult>,
 }
@@ -180,12 +181,12 @@ impl From<model::Firing> for Firing {
             owner: f.owner,
             schedule: f.schedule,
             task: f.task,
-            seq: f.seq,
+            seq: i64::try_from(f.seq).unwrap_or(i64::MAX),
             due_ms: f.due.as_millisecond(),
             run_at_ms: f.run_at.map(|t| t.as_millisecond()),
             outcome: f.outcome.into(),
             reason: f.reason,
-            attempts: f.attempts,
+            attempts: i32::try_from(f.attempts).unwrap_or(i32::MAX),
             results: f.results.into_iter().map(Into::into).collect(),
         }
     }
@@ -222,7 +223,7 @@ pub struct ReportBatch {
     /// Oldest first.
     pub reports: Vec<Report>,
     /// Reports of that owner evicted from the full outbox since its last acknowledgement.
-    pub dropped: u64,
+    pub dropped: i64,
     /// When `dropped` > 0: the stable identifier of the report telling the
     /// owner (the same until acknowledged, while the count grows).
     pub dropped_report_id: Option<String>,
@@ -234,7 +235,7 @@ impl From<dmsched_core::ReportBatch> for ReportBatch {
     fn from(b: dmsched_core::ReportBatch) -> Self {
         ReportBatch {
             reports: b.reports.into_iter().map(Into::into).collect(),
-            dropped: b.dropped,
+            dropped: i64::try_from(b.dropped).unwrap_or(i64::MAX),
             dropped_report_id: b.dropped_report_id,
             dropped_created_ms: b.dropped_created.map(|t| t.as_millisecond()),
         }
@@ -281,7 +282,7 @@ pub struct TaskSummary {
     /// Next run (ms), when known.
     pub next_run_ms: Option<i64>,
     /// Runs so far.
-    pub runs: u32,
+    pub runs: i32,
     /// Outcome of the last finished occurrence.
     pub last_outcome: Option<Outcome>,
     /// Why it is not running now.
@@ -330,7 +331,7 @@ impl From<ScheduleInfo> for ScheduleSummary {
                     id: t.id,
                     trigger: t.trigger,
                     next_run_ms: t.next_run.map(|x| x.as_millisecond()),
-                    runs: t.runs,
+                    runs: i32::try_from(t.runs).unwrap_or(i32::MAX),
                     last_outcome: t.last_outcome.map(Into::into),
                     waiting: t.waiting,
                     ended: t.ended,
@@ -352,8 +353,8 @@ pub enum PromptAnswer {
     Refuse,
     /// Ask again after `seconds` (within the task's `max_delay_seconds`).
     Postpone {
-        /// Seconds to wait.
-        seconds: u64,
+        /// Seconds to wait (a negative value counts as 0).
+        seconds: i64,
     },
 }
 
@@ -362,7 +363,9 @@ impl From<PromptAnswer> for dmsched_core::PromptAnswer {
         match a {
             PromptAnswer::Accept => dmsched_core::PromptAnswer::Accept,
             PromptAnswer::Refuse => dmsched_core::PromptAnswer::Refuse,
-            PromptAnswer::Postpone { seconds } => dmsched_core::PromptAnswer::Postpone(seconds),
+            PromptAnswer::Postpone { seconds } => {
+                dmsched_core::PromptAnswer::Postpone(u64::try_from(seconds).unwrap_or(0))
+            }
         }
     }
 }

@@ -76,7 +76,7 @@ struct SettingsJson {
     #[serde(default)]
     options: Option<serde_json::Value>,
     #[serde(default = "http_timeout_ms")]
-    http_timeout_ms: u64,
+    http_timeout_ms: i64,
     /// Scheduling MO placement and report types (`MoSettings`).
     #[serde(default)]
     mo: Option<MoSettings>,
@@ -89,7 +89,7 @@ fn utc() -> String {
     "UTC".into()
 }
 
-fn http_timeout_ms() -> u64 {
+fn http_timeout_ms() -> i64 {
     60_000
 }
 

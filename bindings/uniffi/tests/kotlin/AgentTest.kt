@@ -25,7 +25,7 @@ class Ui : UserInteraction {
         if (fail) throw HostException.Failed("no screen")
         return when (request.kind) {
             is UiKind.TextInput -> UiResponse.Text("kotlin")
-            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(1u, 3u))
+            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(1, 3))
             else -> UiResponse.Yes
         }
     }
@@ -40,7 +40,7 @@ class ShutdownUi : UserInteraction {
         agent?.shutdown()
         return when (request.kind) {
             is UiKind.TextInput -> UiResponse.Text("x")
-            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(2u))
+            is UiKind.MultipleChoice -> UiResponse.Choices(listOf(2))
             else -> UiResponse.Yes
         }
     }
@@ -57,10 +57,10 @@ class CountingPrompt : UserPrompt {
 fun agentSettings(dir: File) = AgentSettings(
     stateDir = dir.path,
     device = DeviceFacts(devId = DEVICE, man = "dmsched", model = "kotlin-test", lang = "en-US"),
-    httpTimeoutMs = 10_000uL,
+    httpTimeoutMs = 10_000L,
 )
 
-fun statusesOf(s: SessionSummary, command: String) = s.statuses.filter { it.command == command }.map { it.code.toInt() }
+fun statusesOf(s: SessionSummary, command: String) = s.statuses.filter { it.command == command }.map { it.code }
 
 fun testAgentFullClient(root: File) {
     val ui = Ui()
@@ -93,7 +93,7 @@ fun testAgentFullClient(root: File) {
         val info = proof.info()
         ok(info.serverId == SERVER_ID && info.uiMode == UiMode.BACKGROUND && info.initiator == Initiator.SERVER,
             "package #0 decoded: $info")
-        ok(info.version.toInt() == 12 && !info.usedResyncNonce, "version 1.2, the account's nonce")
+        ok(info.version == 12 && !info.usedResyncNonce, "version 1.2, the account's nonce")
         val replay = expect<DmschedException.NotificationRefused>("the same package #0 again") {
             agent.acceptNotification(srv.pkg0, AGENT_T0)
         }
@@ -105,12 +105,12 @@ fun testAgentFullClient(root: File) {
         ok(statusesOf(first, "Alert") == listOf(200, 200, 200), "UI alerts answered (200 each): ${first.statuses}")
         ok(statusesOf(first, "Add") == listOf(200, 200, 200), "three schedules installed: ${first.statuses}")
         ok(statusesOf(first, "Get") == listOf(200), "state read in the second package")
-        ok(first.sent >= 2u && first.received >= 2u && !first.aborted, "summary counts: $first")
+        ok(first.sent >= 2 && first.received >= 2 && !first.aborted, "summary counts: $first")
         val (req, text, choice) = ui.requests.toList().let { Triple(it[0], it[1], it[2]) }
         ok(ui.requests.size == 3 && req.kind == UiKind.Confirm && req.text == "Install the schedules?" &&
-            req.serverId == SERVER_ID && req.maxDisplaySecs == 10u && req.defaultResponse == "1",
+            req.serverId == SERVER_ID && req.maxDisplaySecs == 10 && req.defaultResponse == "1",
             "UserInteraction got the 1101: $req")
-        ok(text.kind == UiKind.TextInput(8u, "A", "T") && text.text == "Your name?", "and the 1102: $text")
+        ok(text.kind == UiKind.TextInput(8, "A", "T") && text.text == "Your name?", "and the 1102: $text")
         ok(choice.kind == UiKind.MultipleChoice(listOf("red", "green", "blue")) && choice.text == "Pick", "and the 1104: $choice")
         ok(ui.reentry is DmschedException.ReentrantCall, "a UI callback calling the agent gets ReentrantCall: ${ui.reentry}")
         ui.agent = null
@@ -152,7 +152,7 @@ fun testAgentFullClient(root: File) {
         ui.fail = true
         val second = agent.runSession(SERVER_ID, null, due + 4 * MIN)
         ok(statusesOf(second, "Alert") == listOf(416, 416, 416), "a UI that throws answers 416: ${second.statuses}")
-        ok(second.alertsDelivered >= 3u, "the server acknowledged the reports: $second")
+        ok(second.alertsDelivered >= 3, "the server acknowledged the reports: $second")
         ok(statusesOf(second, "Add") == listOf(418, 418, 418), "installing again: 418 each: ${second.statuses}")
         ok(agent.pendingReports(SERVER_ID).isEmpty(), "acknowledged reports are gone")
         val alerts = srv.records().filter { it.contains("\"kind\":\"alert\"") && it.contains("org.dmsched.scheduling.result") }
@@ -231,7 +231,7 @@ fun testAgentDeliversReportsAtOnce(root: File) {
     try {
         val settings = agentSettings(File(root, "agent-deliver")).copy(
             mo = MoSettings(reportType = "com.example.sched.result"),
-            reportRetry = ReportRetry(firstSeconds = 10uL, maxSeconds = 15uL),
+            reportRetry = ReportRetry(firstSeconds = 10L, maxSeconds = 15L),
         )
         Agent.open(settings, AGENT_T0).use { agent ->
             agent.provision(accountJson(srv.url), srv.caPem, AGENT_T0)
@@ -244,12 +244,12 @@ fun testAgentDeliversReportsAtOnce(root: File) {
             ok(agent.reportsToDeliver() == listOf(SERVER_ID), "its report is due at once: ${agent.reportsToDeliver()}")
             ok(agent.nextWakeup() == at, "so the next wake-up is now: ${agent.nextWakeup()}")
             val pending = agent.pendingReports(SERVER_ID)
-            ok(pending.size == 1 && pending[0].metaType == "com.example.sched.result" && pending[0].evicted == 0uL,
+            ok(pending.size == 1 && pending[0].metaType == "com.example.sched.result" && pending[0].evicted == 0L,
                 "the report has the Meta Type of MoSettings: $pending")
 
             val done = agent.deliverReports(at + MIN)
             ok(done.size == 1 && done[0].serverId == SERVER_ID && done[0].error == null && done[0].retryAtMs == null &&
-                done[0].attempts == 0u && done[0].delivered >= 1u, "delivered in a session of its own: $done")
+                done[0].attempts == 0 && done[0].delivered >= 1, "delivered in a session of its own: $done")
             val alerts = srv.records().count { it.contains("\"meta_type\":\"com.example.sched.result\"") }
             ok(alerts == 1, "the server got the Generic Alert once: $alerts")
             ok(agent.deliverReports(at + MIN).isEmpty(), "a second call has nothing to do")
@@ -261,12 +261,12 @@ fun testAgentDeliversReportsAtOnce(root: File) {
             agent.tick(at + 60 * MIN)
             val t = at + 61 * MIN
             val failed = agent.deliverReports(t)
-            ok(failed.size == 1 && failed[0].error != null && failed[0].delivered == 0u && failed[0].attempts == 1u &&
+            ok(failed.size == 1 && failed[0].error != null && failed[0].delivered == 0 && failed[0].attempts == 1 &&
                 failed[0].retryAtMs == t + 10_000, "a failed delivery, retried after 10 s: $failed")
             ok(agent.nextWakeup() == t + 10_000, "nextWakeup includes the retry: ${agent.nextWakeup()}")
             ok(agent.deliverReports(t + 5_000).isEmpty(), "not before its time")
             val again = agent.deliverReports(t + 10_000)
-            ok(again.size == 1 && again[0].attempts == 2u && again[0].retryAtMs == t + 25_000, "then after 15 s (the maximum): $again")
+            ok(again.size == 1 && again[0].attempts == 2 && again[0].retryAtMs == t + 25_000, "then after 15 s (the maximum): $again")
             ok(agent.reportsToDeliver() == listOf(SERVER_ID) && agent.pendingReports(SERVER_ID).size == 1, "the report still waits")
             agent.shutdown()
             expect<DmschedException.Closed>("deliverReports after shutdown") { agent.deliverReports(t) }
@@ -285,7 +285,7 @@ class HostStack : ActionExecutor {
         runs.add(context to actionsJson)
         try { agent?.schedules() } catch (t: Throwable) { reentry = t }
         if (actionsJson.contains("./Vendor/Other")) throw IllegalStateException("host DM stack busy")
-        return listOf(CommandResult(op = "Replace", target = "./Vendor/Mode", status = 202u, data = null))
+        return listOf(CommandResult(op = "Replace", target = "./Vendor/Mode", status = 202, data = null))
     }
 }
 
@@ -312,7 +312,7 @@ fun testAgentHandOff(root: File) {
 
             val fired = agent.tick(AGENT_T0 + 5 * MIN)
             ok(fired.size == 1 && fired[0].schedule == "SH" && fired[0].task == "T1" && fired[0].outcome == Outcome.RAN &&
-                fired[0].results.map { it.status.toInt() } == listOf(202), "T1 ran with the host's status: $fired")
+                fired[0].results.map { it.status } == listOf(202), "T1 ran with the host's status: $fired")
             val (ctx, actions) = host.runs.single()
             ok(ctx.owner == SERVER_ID && ctx.schedule == "SH" && ctx.task == "T1", "as the owning server: $ctx")
             ok(actions.contains("\"op\":\"Replace\"") && actions.contains("./Vendor/Mode") && actions.contains("eco"),
@@ -326,12 +326,12 @@ fun testAgentHandOff(root: File) {
             ok(refused.size == 1 && refused[0].task == "T2" && refused[0].outcome == Outcome.FAILED &&
                 refused[0].reason?.contains("host DM stack busy") == true, "a throwing executor fails the run: $refused")
             val queued = agent.pendingReports(SERVER_ID)
-            ok(queued.count { it.evicted == 1uL && it.data.contains("reports-evicted") } == 1 &&
-                queued.count { it.evicted == 0uL && it.data.contains("<Outcome>failed</Outcome>") } == 1 &&
+            ok(queued.count { it.evicted == 1L && it.data.contains("reports-evicted") } == 1 &&
+                queued.count { it.evicted == 0L && it.data.contains("<Outcome>failed</Outcome>") } == 1 &&
                 queued.none { it.data.contains("<Outcome>ran</Outcome>") }, "T1's report was evicted, and that is reported: $queued")
 
             val second = agent.runSession(SERVER_ID, null, AGENT_T0 + 11 * MIN)
-            ok(statusesOf(second, "Add") == listOf(418, 418, 418) && second.alertsDelivered >= 2u, "reports delivered: $second")
+            ok(statusesOf(second, "Add") == listOf(418, 418, 418) && second.alertsDelivered >= 2, "reports delivered: $second")
             ok(agent.pendingReports(SERVER_ID).isEmpty(), "and gone")
             val records = srv.records()
             ok(records.count { it.contains("\"data\":\"off\"") } == 2 && records.none { it.contains("\"data\":\"eco\"") },

@@ -49,7 +49,7 @@ class Host : TreeAccess, ActionExecutor, ReportSink {
             "host-error" -> throw HostException.Failed("device busy")
         }
         if (!actionsJson.contains("\"op\"")) actionsWereJson = false
-        return listOf(CommandResult("Replace", "./A", 200u.toUShort(), null))
+        return listOf(CommandResult("Replace", "./A", 200, null))
     }
 
     override fun reportReady(report: Report) {
@@ -68,14 +68,14 @@ fun testLifecycle() {
         ok(e.nextWakeup() == T0 + MIN, "nextWakeup")
         val fired = e.tick(T0 + MIN)
         ok(fired.size == 1 && fired[0].outcome == Outcome.RAN, "tick runs the due task")
-        ok(fired[0].results[0].status.toInt() == 200, "results come back typed")
+        ok(fired[0].results[0].status == 200, "results come back typed")
         ok(host.runs.get() == 1 && host.lastOwner == "srv", "executor ran with the owner's identity")
         ok(host.reports.get() == 1, "report sink told")
         ok(host.actionsWereJson, "actions arrive as JSON")
-        val batch = e.pendingReports("srv", 10u)
-        ok(batch.reports.size == 1 && batch.dropped == 0UL, "pendingReports")
-        ok(e.ackReports("srv", listOf(batch.reports[0].id)) == 1UL, "ackReports")
-        ok(e.get("srv", "srv", "m").tasks[0].runs == 1u, "get")
+        val batch = e.pendingReports("srv", 10)
+        ok(batch.reports.size == 1 && batch.dropped == 0L, "pendingReports")
+        ok(e.ackReports("srv", listOf(batch.reports[0].id)) == 1L, "ackReports")
+        ok(e.get("srv", "srv", "m").tasks[0].runs == 1, "get")
         ok(e.list("srv").size == 1 && e.list("intruder").isEmpty() && e.list(null).size == 1, "list by requester")
         ok(e.suspend("srv", "srv", "m", T0 + MIN).state == State.SUSPENDED, "suspend")
         ok(e.nextWakeup() == null, "suspended: nothing to wake for")
@@ -87,6 +87,11 @@ fun testLifecycle() {
 
 fun testErrors() {
     val host = Host()
+    // Issue 15: optional parameters have defaults (settings: device "device",
+    // zone UTC, no options; callbacks: no reports, prompt or authorizer).
+    Engine.open(EngineSettings(storePath = ":memory:"), host, host).use { d ->
+        ok(d.list(null).isEmpty() && d.nextWakeup() == null, "Engine.open with every default")
+    }
     val e = Engine.open(settings(), host, host, null, null, null)
     val bad = expect<DmschedException.InvalidSchedule>("invalid schedule") {
         e.submit("srv", """{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./A"}]}]}""", T0)
@@ -187,7 +192,7 @@ fun testPromptAuthorizerTimeZone() {
     val prompt = Prompt()
     Engine.open(settings(), host, host, null, prompt, Acl()).use { e ->
         e.submit("srv", CONFIRMED, T0 + 30 * MIN)
-        prompt.answer = PromptAnswer.Postpone(600u)
+        prompt.answer = PromptAnswer.Postpone(600)
         ok(e.tick(T0 + 60 * MIN).isEmpty(), "postponed: nothing finished")
         ok(e.nextWakeup() == T0 + 70 * MIN, "asked again after 600 s")
         val w = e.wakeupWindow()
@@ -233,7 +238,7 @@ class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
         }
         if (shutdownInside) engine?.shutdown()
         other?.shutdown()
-        return listOf(CommandResult("Exec", "./S", 200u.toUShort(), null))
+        return listOf(CommandResult("Exec", "./S", 200, null))
     }
 }
 
