@@ -8,9 +8,10 @@
  * freed with dms_string_free(). dms_last_error() is the message of the last
  * failure on the calling thread. Instants are Unix milliseconds (UTC).
  * An engine handle may be used from several threads: calls are serialised.
- * Host callbacks run on the calling thread and must not call back into the
- * same engine. Agent handles are ids, never reused; calls on one agent may
- * run concurrently, and its callbacks must not call into any agent.
+ * Host callbacks run on the calling thread and must not call into any
+ * engine or agent (DMS_REENTRANT_CALL); they may close the object whose
+ * callback they are (released when the call returns). Handles are ids,
+ * never reused; calls on one agent may run concurrently.
  *
  * Layout: version and log-level constants; dms_status; the enums and types
  * the host fills (every such struct starts with struct_size: set it to
@@ -100,7 +101,7 @@ typedef enum dms_status {
    */
   DMS_INVALID_HANDLE = 2,
   /**
-   * A host callback called back into the same engine (not allowed).
+   * A host callback called into an engine or agent (not allowed; nothing done).
    */
   DMS_REENTRANT_CALL = 3,
   /**
@@ -406,7 +407,7 @@ typedef void (*dms_destroy_fn)(void *user_data);
  * may be NULL (then: a task with `confirm` is refused, reports are only
  * polled, and only owners act on their schedules). Callbacks run on the
  * thread that called into the engine, while the engine is locked, and must
- * not call back into the same engine (`DMS_REENTRANT_CALL`).
+ * not call into any engine or agent (`DMS_REENTRANT_CALL`).
  */
 typedef struct dms_host {
   /**
@@ -528,7 +529,7 @@ typedef struct dms_secret_store {
  * tree (feed it with `dms_agent_set_value`). Scheduled commands run on it
  * with the owning server's rights, unless `execute` is set (hand-off
  * mode). Callbacks run on the thread that called into the agent and must
- * not call back into any agent (`DMS_REENTRANT_CALL`).
+ * not call into any engine or agent (`DMS_REENTRANT_CALL`).
  */
 typedef struct dms_agent_host {
   /**
@@ -892,8 +893,8 @@ enum dms_status dms_agent_open(const char *config_json,
  * (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
  * so does any handle that is not an open agent's (never issued, or an
  * engine's).
- * From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
- * done. Any thread.
+ * From inside one of the agent's own callbacks the handle is closed at
+ * once and the agent released when that call returns. Any thread.
  *
  * # Safety
  * None: the handle is an id, never dereferenced (any value is safe).

@@ -25,6 +25,7 @@ pub mod host;
 pub mod mo;
 pub mod model;
 pub mod registry;
+pub mod shared;
 pub mod store;
 pub mod syncml;
 pub mod tree;

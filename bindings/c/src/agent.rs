@@ -11,7 +11,7 @@ use dmsched_core::wire;
 use serde_json::Value;
 
 use crate::agent_config::agent_config;
-use crate::agent_handle::{self, LiveAgent, with_agent};
+use crate::agent_handle::{self, Extras, with_agent};
 use crate::agent_host::{agent_host, dms_agent_host, secret_store};
 use crate::boundary::{arg, fail, guard, opt_arg, read_sized};
 use crate::limits;
@@ -103,11 +103,13 @@ pub unsafe extern "C" fn dms_agent_open(
                 None => open(),
             }
             .map_err(|e| agent_err(&e))?;
-            let handle = agent_handle::register(LiveAgent {
+            let handle = agent_handle::register(
                 agent,
-                log,
-                host: adopted.clone(),
-            })?;
+                Extras {
+                    log,
+                    host: adopted.clone(),
+                },
+            )?;
             // The host is only adopted (and destroyed at close) on success.
             if let Some(c) = &adopted {
                 c.1.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -130,8 +132,8 @@ pub unsafe extern "C" fn dms_agent_open(
 /// (no-op). A second close returns `DMS_INVALID_HANDLE` and does nothing;
 /// so does any handle that is not an open agent's (never issued, or an
 /// engine's).
-/// From inside one of the agent's callbacks: `DMS_REENTRANT_CALL`, nothing
-/// done. Any thread.
+/// From inside one of the agent's own callbacks the handle is closed at
+/// once and the agent released when that call returns. Any thread.
 ///
 /// # Safety
 /// None: the handle is an id, never dereferenced (any value is safe).

@@ -67,7 +67,7 @@ pub type dms_interact_fn = Option<
 /// tree (feed it with `dms_agent_set_value`). Scheduled commands run on it
 /// with the owning server's rights, unless `execute` is set (hand-off
 /// mode). Callbacks run on the thread that called into the agent and must
-/// not call back into any agent (`DMS_REENTRANT_CALL`).
+/// not call into any engine or agent (`DMS_REENTRANT_CALL`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_agent_host {

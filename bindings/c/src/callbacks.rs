@@ -106,7 +106,7 @@ pub type dms_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 /// may be NULL (then: a task with `confirm` is refused, reports are only
 /// polled, and only owners act on their schedules). Callbacks run on the
 /// thread that called into the engine, while the engine is locked, and must
-/// not call back into the same engine (`DMS_REENTRANT_CALL`).
+/// not call into any engine or agent (`DMS_REENTRANT_CALL`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_host {

@@ -47,7 +47,7 @@ pub use callbacks::{
     dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
     dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
 };
-use handle::{in_engine, with_cached, with_engine};
+use handle::{with_engine, with_quiet};
 pub use log::{
     DMS_LOG_DEBUG, DMS_LOG_ERROR, DMS_LOG_INFO, DMS_LOG_OFF, DMS_LOG_TRACE, DMS_LOG_WARN,
     dms_log_fn,
@@ -573,7 +573,7 @@ pub unsafe extern "C" fn dms_engine_next_wakeup(
     guard(|| {
         // Fast path: the wake-up published after the last call, no lock.
         let outs = !out_ms.is_null() && !out_has.is_null();
-        if outs && !in_engine() && with_cached(e, |o| o.quiet.next_wakeup().map(put).is_some()) {
+        if outs && with_quiet(e, |q| q.next_wakeup().map(put).is_some()) {
             return dms_status::DMS_OK;
         }
         with_engine(e, |eng| {
@@ -609,7 +609,7 @@ pub unsafe extern "C" fn dms_engine_tick(
     guard(|| {
         // Fast path: nothing due and no clock change since the last call
         // (core's `Quiet`): answered from atomics, without the engine's lock.
-        if !in_engine() && with_cached(e, |o| o.quiet.tick_is_noop(now_ms)) {
+        if with_quiet(e, |q| q.tick_is_noop(now_ms)) {
             if !out_firings.is_null() {
                 // SAFETY: valid for one write (the contract).
                 unsafe { *out_firings = EMPTY_ARRAY.as_ptr().cast_mut() };

@@ -24,7 +24,7 @@ pub enum dms_status {
     /// agent's where an engine's is expected, or the reverse). Handles are
     /// ids, never reused: a stale one never reaches a newer object.
     DMS_INVALID_HANDLE = 2,
-    /// A host callback called back into the same engine (not allowed).
+    /// A host callback called into an engine or agent (not allowed; nothing done).
     DMS_REENTRANT_CALL = 3,
     /// A bug inside the library (a Rust panic was caught); the engine stays usable.
     DMS_INTERNAL = 4,

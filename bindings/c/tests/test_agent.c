@@ -337,6 +337,8 @@ typedef struct {
   dms_agent *self;
   dms_status reenter_status;
   dms_status reclose_status;
+  dms_engine *engine;             /* an engine a callback tries to call */
+  dms_status engine_status;       /* what that call got */
   int logs;
   int secret_logged;
   int executes;                  /* hand-off: commands run by the host */
@@ -355,6 +357,11 @@ static int32_t interact(void *ud, const char *request_json, dms_buffer *answer) 
     char *out = NULL;
     w->reenter = 0;
     w->reenter_status = dms_agent_schedules(w->self, &out);
+    if (w->engine) {
+      int64_t ms = 0;
+      bool has = false;
+      w->engine_status = dms_engine_next_wakeup(w->engine, &ms, &has);
+    }
     w->reclose_status = dms_agent_close(w->self);
   }
   return w->answer;
@@ -737,26 +744,45 @@ static void test_agent_declined_notification_runs_no_session(void) {
 }
 
 /* A callback calling back into the agent (or closing it) is refused. */
-static void test_agent_callbacks_may_not_reenter(void) {
+static int32_t no_node(void *ud, const char *owner, const char *uri, dms_buffer *value);
+
+static void test_agent_callbacks_may_not_reenter_but_may_close(void) {
   world w;
   dms_agent *a;
   char acct[1024];
   char *out = NULL;
   memset(&w, 0, sizeof w);
   w.answer = DMS_UI_NO;
+  dms_engine *e = NULL;
+  dms_config c;
+  dms_host h;
+  memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  c.store_path = ":memory:";
+  memset(&h, 0, sizeof h);
+  h.struct_size = sizeof h;
+  h.tree_read = no_node;
+  h.execute = execute;
+  h.user_data = &w;
+  CHECK(dms_engine_open(&c, &h, &e) == DMS_OK);
   a = open_agent(&w, "agent-reenter", T0);
   w.self = a;
+  w.engine = e;
   w.reenter = 1;
   account_of(acct, sizeof acct, SERVER, srv.url);
   CHECK(dms_agent_provision(a, acct, srv.ca_pem, T0, NULL) == DMS_OK);
   CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0, NULL) == DMS_SESSION_DECLINED);
   CHECK(w.reenter_status == DMS_REENTRANT_CALL);
-  CHECK(w.reclose_status == DMS_REENTRANT_CALL);
-  CHECK(w.destroyed == 0);
-  /* Still open and usable. */
-  CHECK(dms_agent_schedules(a, &out) == DMS_OK);
-  dms_string_free(out);
-  CHECK(dms_agent_close(a) == DMS_OK);
+  /* Any engine, too: one re-entrance rule for every object (issue 15). */
+  CHECK(w.engine_status == DMS_REENTRANT_CALL);
+  CHECK(dms_engine_close(e) == DMS_OK);
+  /* Issue 15, one closing rule on every surface: a callback may close its
+   * own agent; the handle is closed at once, the agent released (destroy)
+   * when the call that ran the callback returns. */
+  CHECK(w.reclose_status == DMS_OK);
+  CHECK(w.destroyed == 1);
+  CHECK(dms_agent_schedules(a, &out) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_close(a) == DMS_INVALID_HANDLE);
   CHECK(w.destroyed == 1);
 }
 
@@ -1351,7 +1377,7 @@ int main(void) {
   test_agent_schedule_installed_over_dm_runs_and_reports();
   test_agent_errors_have_statuses_and_messages();
   test_agent_declined_notification_runs_no_session();
-  test_agent_callbacks_may_not_reenter();
+  test_agent_callbacks_may_not_reenter_but_may_close();
   test_agent_threads();
   test_handles_of_one_kind_are_refused_as_another();
   test_agent_enums_objects_and_ids_are_checked();

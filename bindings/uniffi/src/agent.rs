@@ -10,13 +10,13 @@
 //! the call that needs them; one that calls back into an agent gets
 //! `InvalidState`, never a deadlock.
 
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dmsched_core::EngineConfig;
 use dmsched_core::agent::{Agent as CoreAgent, AgentConfig, AgentHost};
+use dmsched_core::shared::SharedAgent;
 
 use crate::dm_types::{
     AcceptedNotification, Delivery, DeviceFacts, MoReport, MoSettings, ReportRetry, SessionSummary,
@@ -86,26 +86,14 @@ fn config(settings: AgentSettings) -> Result<AgentConfig, DmschedError> {
     Ok(cfg)
 }
 
-thread_local! {
-    /// True while this thread is inside a call of an agent (callbacks run then).
-    static IN_AGENT: Cell<bool> = const { Cell::new(false) };
-}
-
-struct InAgent;
-
-impl Drop for InAgent {
-    fn drop(&mut self) {
-        IN_AGENT.with(|c| c.set(false));
-    }
-}
-
 /// The device side of DM Scheduling in full-client mode: DM account,
 /// package #0, sessions, schedules run offline, reports. `shutdown()`
 /// releases it for every reference.
 #[derive(uniffi::Object)]
 pub struct Agent {
-    /// `None` once shut down; calls in flight keep their own reference.
-    inner: Mutex<Option<Arc<CoreAgent>>>,
+    /// The core's `SharedAgent`: the rules (re-entrance, closing) of every
+    /// surface.
+    shared: SharedAgent<CoreAgent>,
 }
 
 impl Agent {
@@ -120,28 +108,18 @@ impl Agent {
         cfg.secrets = secrets;
         let agent = CoreAgent::open(cfg, host, time(now_ms)?)?;
         Ok(Agent {
-            inner: Mutex::new(Some(Arc::new(agent))),
+            shared: SharedAgent::new(agent, ()),
         })
     }
 
-    /// Runs `f` on the core agent: re-entrance from a callback refused,
-    /// `Closed` after `shutdown()`.
+    /// Runs `f` on the core agent (the shared rules: re-entrance refused,
+    /// `Closed` after `shutdown()`, a shutdown from a callback taking
+    /// effect when the call returns).
     pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&CoreAgent) -> Result<T, DmschedError>,
     ) -> Result<T, DmschedError> {
-        if IN_AGENT.with(Cell::get) {
-            return Err(DmschedError::reentrant("agent"));
-        }
-        let agent = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| DmschedError::closed("agent"))?;
-        IN_AGENT.with(|c| c.set(true));
-        let _reset = InAgent;
-        f(&agent)
+        self.shared.with(|a, _| Ok(f(a)))?
     }
 }
 
@@ -335,12 +313,12 @@ impl Agent {
         self.with(|a| Ok(a.reports_to_deliver()))
     }
 
-    /// Releases the agent (its database and runtime) for every reference;
-    /// a call in flight finishes first. Later calls fail with `Closed`;
-    /// twice is harmless. (Kotlin's `close()`/`use {}` and Swift's deinit
-    /// release this reference only.)
+    /// Releases the agent (its database and runtime) for every reference:
+    /// calls in flight on other threads finish first; from inside one of
+    /// its callbacks, when that call returns. Later calls fail with
+    /// `Closed`; twice is harmless. (Kotlin's `close()`/`use {}` and Swift's
+    /// deinit release this reference only.)
     pub fn shutdown(&self) {
-        let gone = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop(gone);
+        self.shared.close();
     }
 }

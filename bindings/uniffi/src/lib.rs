@@ -11,13 +11,12 @@
 //! `DmschedError.InvalidState` (never a deadlock). An idle `tick` (nothing
 //! due) and `nextWakeup` are answered without the lock (core's `Quiet`).
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use dmsched_core::agent::AgentError;
+use dmsched_core::shared::{Failure, SharedEngine};
 use dmsched_core::store::Store;
-use dmsched_core::{EngineConfig, EngineError, ErrorKind, Quiet};
+use dmsched_core::{EngineConfig, EngineError, ErrorKind};
 use jiff::Timestamp;
 
 uniffi::setup_scaffolding!();
@@ -163,16 +162,6 @@ impl DmschedError {
             D::Transport(_) => ErrorKind::Transport,
         }
     }
-
-    /// Shut down: `what` ("engine", "agent") is closed.
-    pub(crate) fn closed(what: &str) -> DmschedError {
-        DmschedError::Closed(format!("the {what} is closed"))
-    }
-
-    /// A host callback called into `what` ("engine", "agent").
-    pub(crate) fn reentrant(what: &str) -> DmschedError {
-        DmschedError::ReentrantCall(format!("a host callback called back into the {what}"))
-    }
 }
 
 impl From<EngineError> for DmschedError {
@@ -229,80 +218,39 @@ pub struct EngineSettings {
     pub options_json: Option<String>,
 }
 
-/// A scheduling engine. `shutdown()` releases it for every reference.
+/// A scheduling engine. `shutdown()` releases it for every reference. The
+/// core's `SharedEngine` keeps the rules (lock, quiet span, re-entrance,
+/// closing) the same as the C ABI's.
 #[derive(uniffi::Object)]
 pub struct Engine {
-    inner: Mutex<Option<dmsched_core::Engine>>,
-    quiet: Quiet,
-    /// `shutdown()` was called from inside a callback: release after the call.
-    closing: AtomicBool,
+    shared: SharedEngine,
 }
 
-thread_local! {
-    /// The engine whose call this thread is inside (0: none); host callbacks run then.
-    static IN_CALL: Cell<usize> = const { Cell::new(0) };
-}
-
-struct InCall;
-
-impl Drop for InCall {
-    fn drop(&mut self) {
-        IN_CALL.with(|c| c.set(0));
+impl From<Failure> for DmschedError {
+    fn from(f: Failure) -> Self {
+        DmschedError::new(f.kind, f.message)
     }
-}
-
-/// True while this thread is inside a call of any engine.
-fn in_call() -> bool {
-    IN_CALL.with(Cell::get) != 0
-}
-
-fn reentrant() -> DmschedError {
-    DmschedError::reentrant("engine")
 }
 
 impl Engine {
-    fn addr(&self) -> usize {
-        self as *const Engine as usize
-    }
-
-    /// Runs `f` on the core engine: re-entrance refused, the engine locked,
-    /// the quiet span closed during the call and published after it.
+    /// Runs `f` on the core engine (the shared rules: re-entrance refused,
+    /// the engine locked, the quiet span maintained, a shutdown from a
+    /// callback deferred).
     pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut dmsched_core::Engine) -> Result<T, DmschedError>,
     ) -> Result<T, DmschedError> {
-        if in_call() {
-            return Err(reentrant());
-        }
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let r = match g.as_mut() {
-            Some(e) => {
-                IN_CALL.with(|c| c.set(self.addr()));
-                let _reset = InCall;
-                self.quiet.around(e, f)
-            }
-            None => return Err(DmschedError::closed("engine")),
-        };
-        if self.closing.load(Ordering::Acquire) {
-            self.quiet.close();
-            let gone = g.take();
-            drop(g);
-            drop(gone);
-        }
-        r
+        self.shared.with(|e, _| Ok(f(e)))?
     }
 
     /// An idle tick answered without the lock (see `tick`).
     pub(crate) fn tick_is_noop(&self, now_ms: i64) -> bool {
-        !in_call() && self.quiet.tick_is_noop(now_ms)
+        self.shared.quiet().is_some_and(|q| q.tick_is_noop(now_ms))
     }
 
     /// The next wake-up without the lock, when known.
     pub(crate) fn quiet_next_wakeup(&self) -> Option<Option<i64>> {
-        if in_call() {
-            return None;
-        }
-        self.quiet.next_wakeup()
+        self.shared.quiet().and_then(|q| q.next_wakeup())
     }
 
     /// Opens an engine on a store with a core host (shared by the UniFFI
@@ -325,12 +273,8 @@ impl Engine {
         }
         .map_err(|e| DmschedError::from(EngineError::Storage(e)))?;
         let engine = dmsched_core::Engine::open(store, host, cfg)?;
-        let quiet = Quiet::new();
-        quiet.publish(&engine);
         Ok(Engine {
-            inner: Mutex::new(Some(engine)),
-            quiet,
-            closing: AtomicBool::new(false),
+            shared: SharedEngine::new(engine, ()),
         })
     }
 }
@@ -527,14 +471,6 @@ impl Engine {
     /// exist; later calls fail with `Closed`; twice is harmless. (Kotlin's
     /// `close()`/`use {}` and Swift's deinit release this reference only.)
     pub fn shutdown(&self) {
-        self.closing.store(true, Ordering::Release);
-        if IN_CALL.with(Cell::get) == self.addr() {
-            // From inside this engine's own callback this call holds the
-            // lock: the engine is released when it ends (see `with`).
-            return;
-        }
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        self.quiet.close();
-        g.take();
+        self.shared.close();
     }
 }
