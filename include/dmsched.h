@@ -46,6 +46,15 @@
 #define DMS_VERSION_PATCH 0
 
 /**
+ * What an `execute` callback returns to leave the run running: the host
+ * finishes the commands later and reports them with
+ * `dms_engine_complete` (or `dms_agent_complete`) and the `run_id` of
+ * `context_json`. Not completed within the task's
+ * `completion_timeout_seconds`, the attempt fails.
+ */
+#define DMS_EXECUTE_PENDING 1346719300
+
+/**
  * Log levels for `dms_config.log_level` (an `int32_t`: any other value is
  * `DMS_INVALID_ARGUMENT`).
  */
@@ -354,11 +363,14 @@ typedef int32_t (*dms_tree_read_fn)(void *user_data,
 
 /**
  * Executes a task's DM commands with the rights of `context.owner`.
- * `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
+ * `context_json` is `{"owner","schedule","task","seq","attempt","due","now","run_id"}`;
  * `actions_json` the task's actions as in the schedule document. Write a
  * JSON array with one `{"op","target","status","data"?}` per command run
- * into `results_json` and return 0; non-zero means the commands could not
- * be run at all (a failed attempt; message in `results_json`).
+ * into `results_json` and return 0; return `DMS_EXECUTE_PENDING` when the
+ * commands go on after the callback (a long action: complete the run later
+ * with `dms_engine_complete(run_id, …)`); any other non-zero means the
+ * commands could not be run at all (a failed attempt; message in
+ * `results_json`).
  */
 typedef int32_t (*dms_execute_fn)(void *user_data,
                                   const char *context_json,
@@ -780,6 +792,30 @@ enum dms_status dms_engine_tick(struct dms_engine *e,
                                 char **out_firings);
 
 /**
+ * Completes run `run_id` — one `host->execute` left running by returning
+ * `DMS_EXECUTE_PENDING` (`run_id` of its `context_json`) — with
+ * `results_json`, a JSON array of `{"op","target","status","data"?}` per
+ * command run: the attempt ends as if `execute` had returned them (retried
+ * after its backoff if one failed, else the occurrence ran or failed and is
+ * reported per its policy). The run survives restarts until completed, or
+ * until the task's `completion_timeout_seconds` pass (a failed attempt).
+ * `*out_firings` (may be NULL) as `dms_engine_tick`. A run that is not
+ * waiting (finished, timed out, completed already, never started):
+ * `DMS_INVALID_STATE`, nothing changed; malformed results:
+ * `DMS_INVALID_ARGUMENT`. Threads: any thread, also long after the call
+ * that started the run (not from inside a callback).
+ *
+ * # Safety
+ * `results_json` is NUL-terminated; `out_firings` is NULL or valid for
+ * one write.
+ */
+enum dms_status dms_engine_complete(struct dms_engine *e,
+                                    int64_t run_id,
+                                    const char *results_json,
+                                    int64_t now_ms,
+                                    char **out_firings);
+
+/**
  * Posts a device event `{"name": "...", "fields": {...}}`: wakes only the
  * tasks that watch that name. Output as `dms_engine_tick`. The event must
  * be a JSON object, its name an event name of the schedule format (1–64 of
@@ -996,6 +1032,24 @@ enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
                                         int64_t *out_earliest_ms,
                                         int64_t *out_latest_ms,
                                         bool *out_has);
+
+/**
+ * Hand-off mode: completes run `run_id` that `host->execute` left running
+ * (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
+ * an engine; the reports wait for the owner's next session (or go at once
+ * per the task). Errors: `DMS_INVALID_STATE` for a run that is not
+ * waiting, `DMS_INVALID_ARGUMENT` for malformed results. Any thread (not
+ * from inside a callback).
+ *
+ * # Safety
+ * `results_json` is NUL-terminated; `out_firings_json` is NULL or valid
+ * for one write.
+ */
+enum dms_status dms_agent_complete(struct dms_agent *a,
+                                   int64_t run_id,
+                                   const char *results_json,
+                                   int64_t now_ms,
+                                   char **out_firings_json);
 
 /**
  * Posts a device event `{"name": "...", "fields": {...}}` (as

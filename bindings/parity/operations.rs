@@ -22,6 +22,7 @@ macro_rules! for_each_operation {
             engine get: c dms_engine_get, jni NativeEngine.get, uniffi Engine::get;
             engine list: c dms_engine_list, jni NativeEngine.list, uniffi Engine::list;
             engine tick: c dms_engine_tick, jni NativeEngine.tick, uniffi Engine::tick;
+            engine complete: c dms_engine_complete, jni NativeEngine.complete, uniffi Engine::complete;
             engine next_wakeup: c dms_engine_next_wakeup, jni NativeEngine.nextWakeup, uniffi Engine::next_wakeup;
             engine wakeup_window: c dms_engine_wakeup_window, jni NativeEngine.wakeupWindow, uniffi Engine::wakeup_window;
             engine post_event: c dms_engine_post_event, jni NativeEngine.postEvent, uniffi Engine::post_event;
@@ -36,6 +37,7 @@ macro_rules! for_each_operation {
             agent notification_info: c dms_agent_accept_notification, jni NativeNotification.infoJson, uniffi AcceptedNotification::info;
             agent run_session: c dms_agent_run_notified_session, jni NativeAgent.runSession, uniffi Agent::run_session;
             agent tick: c dms_agent_tick, jni NativeAgent.tick, uniffi Agent::tick;
+            agent complete: c dms_agent_complete, jni NativeAgent.complete, uniffi Agent::complete;
             agent next_wakeup: c dms_agent_next_wakeup, jni NativeAgent.nextWakeup, uniffi Agent::next_wakeup;
             agent wakeup_window: c dms_agent_wakeup_window, jni NativeAgent.wakeupWindow, uniffi Agent::wakeup_window;
             agent post_event: c dms_agent_post_event, jni NativeAgent.postEvent, uniffi Agent::post_event;

@@ -683,6 +683,22 @@ impl Agent {
         Ok(out)
     }
 
+    /// Hand-off mode: the host's executor left run `run_id` running
+    /// ([`crate::Execution::Pending`]) and now completes it with `results`
+    /// (see [`crate::Engine::complete`]). Returns the occurrences that
+    /// finished; their reports wait for the owner as any others.
+    pub fn complete(
+        &self,
+        run_id: i64,
+        results: Vec<crate::model::CommandResult>,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, AgentError> {
+        self.at(now);
+        let f = self.mo.complete(run_id, results, now)?;
+        self.note_firings(&f)?;
+        Ok(f)
+    }
+
     /// A device event (`boot`, `network`, …).
     pub fn post_event(&self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
         self.at(now);

@@ -45,6 +45,23 @@ pub struct RunContext {
     pub due: Timestamp,
     /// Now.
     pub now: Timestamp,
+    /// The run's id (its journal entry), for [`crate::Engine::complete`]
+    /// when the executor answers [`Execution::Pending`]; 0 outside a run
+    /// (a confirmation prompt before it starts).
+    pub run_id: i64,
+}
+
+/// What an executor did with a task's commands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Execution {
+    /// They ran: one result per command, in order.
+    Done(Vec<CommandResult>),
+    /// They are running and finish later (a firmware update that outlives
+    /// an Android receiver or an iOS background task): the run stays open
+    /// in the journal, across restarts, until the host calls
+    /// [`crate::Engine::complete`] with `ctx.run_id` and the results, or the
+    /// task's `completion_timeout_seconds` pass (then the attempt failed).
+    Pending,
 }
 
 /// Runs a task's DM commands.
@@ -58,6 +75,13 @@ pub trait ActionExecutor: Send + Sync {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError>;
+
+    /// Starts `actions`: what the engine calls. By default they run to the
+    /// end ([`ActionExecutor::execute`]); a host whose commands outlive the
+    /// call answers [`Execution::Pending`] and completes the run later.
+    fn start(&self, ctx: &RunContext, actions: &[Action]) -> Result<Execution, HostError> {
+        self.execute(ctx, actions).map(Execution::Done)
+    }
 }
 
 /// The user's answer to a confirmation prompt.

@@ -38,6 +38,6 @@ pub use engine::{
 };
 pub use error_kind::ErrorKind;
 pub use host::{
-    Access, ActionExecutor, Authorizer, Host, HostError, PromptAnswer, ReportSink, RunContext,
-    TreeAccess, UserPrompt,
+    Access, ActionExecutor, Authorizer, Execution, Host, HostError, PromptAnswer, ReportSink,
+    RunContext, TreeAccess, UserPrompt,
 };

@@ -24,6 +24,7 @@ fn ctx(owner: &str) -> RunContext {
         attempt: 0,
         due: now(),
         now: "2026-03-01T12:30:00Z".parse().unwrap(),
+        run_id: 1,
     }
 }
 

@@ -342,6 +342,36 @@ pub unsafe extern "C" fn dms_agent_wakeup_window(
     })
 }
 
+/// Hand-off mode: completes run `run_id` that `host->execute` left running
+/// (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
+/// an engine; the reports wait for the owner's next session (or go at once
+/// per the task). Errors: `DMS_INVALID_STATE` for a run that is not
+/// waiting, `DMS_INVALID_ARGUMENT` for malformed results. Any thread (not
+/// from inside a callback).
+///
+/// # Safety
+/// `results_json` is NUL-terminated; `out_firings_json` is NULL or valid
+/// for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_complete(
+    a: *mut dms_agent,
+    run_id: i64,
+    results_json: *const c_char,
+    now_ms: i64,
+    out_firings_json: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let text = unsafe { arg(results_json, "results_json") }?;
+        let results = crate::callbacks::results_of(text.as_bytes())
+            .map_err(|h| fail(dms_status::DMS_INVALID_ARGUMENT, h.0))?;
+        let fired = agent
+            .complete(run_id, results, time(now_ms)?)
+            .map_err(|e| agent_err(&e))?;
+        emit(out_firings_json, &fired)
+    })
+}
+
 /// Posts a device event `{"name": "...", "fields": {...}}` (as
 /// `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
 ///

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult, Report};
 use dmsched_core::{
-    Access, ActionExecutor, Authorizer, HostError, PromptAnswer, ReportSink, RunContext,
+    Access, ActionExecutor, Authorizer, Execution, HostError, PromptAnswer, ReportSink, RunContext,
     TreeAccess, UserPrompt,
 };
 
@@ -56,11 +56,14 @@ pub type dms_tree_read_fn = Option<
 >;
 
 /// Executes a task's DM commands with the rights of `context.owner`.
-/// `context_json` is `{"owner","schedule","task","seq","attempt","due","now"}`;
+/// `context_json` is `{"owner","schedule","task","seq","attempt","due","now","run_id"}`;
 /// `actions_json` the task's actions as in the schedule document. Write a
 /// JSON array with one `{"op","target","status","data"?}` per command run
-/// into `results_json` and return 0; non-zero means the commands could not
-/// be run at all (a failed attempt; message in `results_json`).
+/// into `results_json` and return 0; return `DMS_EXECUTE_PENDING` when the
+/// commands go on after the callback (a long action: complete the run later
+/// with `dms_engine_complete(run_id, …)`); any other non-zero means the
+/// commands could not be run at all (a failed attempt; message in
+/// `results_json`).
 pub type dms_execute_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -154,6 +157,7 @@ fn context_json(ctx: &RunContext) -> String {
     serde_json::json!({
         "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
         "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
+        "run_id": ctx.run_id,
     })
     .to_string()
 }
@@ -194,6 +198,15 @@ impl ActionExecutor for CHost {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
+        match self.start(ctx, actions)? {
+            Execution::Done(r) => Ok(r),
+            Execution::Pending => Err(HostError(
+                "execute answered DMS_EXECUTE_PENDING where results are needed".into(),
+            )),
+        }
+    }
+
+    fn start(&self, ctx: &RunContext, actions: &[Action]) -> Result<Execution, HostError> {
         let f = self
             .0
             .execute
@@ -206,6 +219,9 @@ impl ActionExecutor for CHost {
         };
         // SAFETY: the host supplied this function for exactly this call.
         let st = unsafe { f(self.0.user_data, c.as_ptr(), a.as_ptr(), &mut buf) };
+        if st == DMS_EXECUTE_PENDING {
+            return Ok(Execution::Pending);
+        }
         if st != 0 {
             let msg = buffer_text(&buf);
             return Err(HostError(if msg.is_empty() {
@@ -214,13 +230,26 @@ impl ActionExecutor for CHost {
                 msg
             }));
         }
-        serde_json::from_slice(&buf.data).map_err(|e| {
-            HostError(format!(
-                "execute results are not a JSON array of {{op, target, status}}: {e}"
-            ))
-        })
+        results_of(&buf.data).map(Execution::Done)
     }
 }
+
+/// Results as a host gives them: a JSON array of `{op, target, status,
+/// data?}`.
+pub(crate) fn results_of(json: &[u8]) -> Result<Vec<CommandResult>, HostError> {
+    serde_json::from_slice(json).map_err(|e| {
+        HostError(format!(
+            "execute results are not a JSON array of {{op, target, status}}: {e}"
+        ))
+    })
+}
+
+/// What an `execute` callback returns to leave the run running: the host
+/// finishes the commands later and reports them with
+/// `dms_engine_complete` (or `dms_agent_complete`) and the `run_id` of
+/// `context_json`. Not completed within the task's
+/// `completion_timeout_seconds`, the attempt fails.
+pub const DMS_EXECUTE_PENDING: i32 = 0x5045_4E44;
 
 impl UserPrompt for CHost {
     fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError> {

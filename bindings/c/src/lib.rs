@@ -36,16 +36,16 @@ use dmsched_core::{Engine, EngineConfig, EngineError};
 use jiff::Timestamp;
 
 pub use agent::{
-    dms_agent, dms_agent_close, dms_agent_deliver_reports, dms_agent_next_wakeup, dms_agent_open,
-    dms_agent_pending_reports, dms_agent_post_event, dms_agent_provision,
-    dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules, dms_agent_set_value,
-    dms_agent_tick, dms_agent_wakeup_window,
+    dms_agent, dms_agent_close, dms_agent_complete, dms_agent_deliver_reports,
+    dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports, dms_agent_post_event,
+    dms_agent_provision, dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules,
+    dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string, read_sized};
 pub use callbacks::{
-    dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn,
-    dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
+    DMS_EXECUTE_PENDING, dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn,
+    dms_execute_fn, dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
 };
 use handle::{with_engine, with_quiet};
 pub use log::{
@@ -621,6 +621,42 @@ pub unsafe extern "C" fn dms_engine_tick(
             emit(out_firings, &fired)?;
             Ok(())
         })
+    })
+}
+
+/// Completes run `run_id` — one `host->execute` left running by returning
+/// `DMS_EXECUTE_PENDING` (`run_id` of its `context_json`) — with
+/// `results_json`, a JSON array of `{"op","target","status","data"?}` per
+/// command run: the attempt ends as if `execute` had returned them (retried
+/// after its backoff if one failed, else the occurrence ran or failed and is
+/// reported per its policy). The run survives restarts until completed, or
+/// until the task's `completion_timeout_seconds` pass (a failed attempt).
+/// `*out_firings` (may be NULL) as `dms_engine_tick`. A run that is not
+/// waiting (finished, timed out, completed already, never started):
+/// `DMS_INVALID_STATE`, nothing changed; malformed results:
+/// `DMS_INVALID_ARGUMENT`. Threads: any thread, also long after the call
+/// that started the run (not from inside a callback).
+///
+/// # Safety
+/// `results_json` is NUL-terminated; `out_firings` is NULL or valid for
+/// one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_complete(
+    e: *mut dms_engine,
+    run_id: i64,
+    results_json: *const c_char,
+    now_ms: i64,
+    out_firings: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        // SAFETY: per the contract.
+        let text = unsafe { arg(results_json, "results_json") }?;
+        let results = callbacks::results_of(text.as_bytes())
+            .map_err(|h| fail(dms_status::DMS_INVALID_ARGUMENT, h.0))?;
+        let fired = eng
+            .complete(run_id, results, time(now_ms)?)
+            .map_err(|e| engine_err(&e))?;
+        emit(out_firings, &fired)
     })
 }
 

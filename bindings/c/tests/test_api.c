@@ -48,6 +48,8 @@ typedef struct {
   dms_engine *self;
   dms_status reenter_status;
   char last_owner[64];
+  int pending;      /* execute leaves the run running (DMS_EXECUTE_PENDING) */
+  int64_t run_id;   /* run_id of the last context_json */
 } world;
 
 static void set_node(world *w, const char *uri, const char *json) {
@@ -102,6 +104,9 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
   if (w->close_self) {
     w->close_status = dms_engine_close(w->self);
   }
+  o = strstr(context_json, "\"run_id\":");
+  if (o) w->run_id = strtoll(o + 9, NULL, 10);
+  if (w->pending) return DMS_EXECUTE_PENDING;
   if (w->garbage) {
     return dms_buffer_set(results, "not json", 8) == DMS_OK ? 0 : 1;
   }
@@ -971,6 +976,61 @@ static void test_threads(void) {
   dms_engine_close(e);
 }
 
+/* Issue 15, long actions: execute returns DMS_EXECUTE_PENDING (a firmware
+ * update outliving the callback); the run stays open — across a close and
+ * reopen of the store — until dms_engine_complete(run_id, results), which
+ * finishes it as if execute had returned them; a run that is not waiting
+ * is DMS_INVALID_STATE, malformed results DMS_INVALID_ARGUMENT, and neither
+ * changes anything. */
+static void test_long_actions_complete_later(void) {
+  char dir[] = "/tmp/dmsched-c-long-XXXXXX";
+  char path[128];
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  int64_t ms = 0, run;
+  bool has = false;
+  static const char *LONG =
+      "{\"id\": \"fw\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"every\": {\"seconds\": 3600, "
+      "\"anchor\": \"2026-01-01T00:00:00Z\"}}, \"actions\": [{\"op\": \"Exec\", \"target\": "
+      "\"./FwUpdate/Pkg/Update\"}], \"policy\": {\"report\": \"always\", \"completion_timeout_seconds\": 600}}]}";
+  static const char *DONE = "[{\"op\": \"Exec\", \"target\": \"./FwUpdate/Pkg/Update\", \"status\": 200}]";
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/store.db", dir);
+  memset(&w, 0, sizeof w);
+  w.pending = 1;
+  e = open_engine(&w, path);
+  CHECK(dms_engine_submit(e, "srv", LONG, T0 + 30000, NULL) == DMS_OK);
+  CHECK(dms_engine_tick(e, T0 + 3600000, &out) == DMS_OK && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(w.executed == 1 && w.run_id > 0);
+  run = w.run_id;
+  CHECK(dms_engine_next_wakeup(e, &ms, &has) == DMS_OK && has && ms == T0 + 3600000 + 600000);
+  CHECK(dms_engine_close(e) == DMS_OK);
+
+  /* Reopened: still running, not run again. */
+  e = open_engine(&w, path);
+  CHECK(dms_engine_tick(e, T0 + 3600000 + 60000, &out) == DMS_OK && strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(w.executed == 1);
+  CHECK(dms_engine_complete(e, run, "not json", T0 + 3600000 + 90000, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_complete(e, run + 1000, DONE, T0 + 3600000 + 90000, &out) == DMS_INVALID_STATE);
+  CHECK(strstr(dms_last_error(), "not waiting") != NULL);
+  out = NULL;
+  CHECK(dms_engine_complete(e, run, DONE, T0 + 3600000 + 120000, &out) == DMS_OK);
+  CHECK(out != NULL && strstr(out, "\"outcome\":\"ran\"") && strstr(out, "\"status\":200"));
+  dms_string_free(out);
+  CHECK(dms_engine_complete(e, run, DONE, T0 + 3600000 + 130000, NULL) == DMS_INVALID_STATE);
+  CHECK(dms_engine_pending_reports(e, "srv", 10, &out) == DMS_OK && strstr(out, "\"outcome\":\"ran\""));
+  dms_string_free(out);
+  CHECK(dms_engine_close(e) == DMS_OK);
+  {
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+  }
+}
+
 int main(void) {
   test_version();
   test_open_errors();
@@ -986,6 +1046,7 @@ int main(void) {
   test_handles_are_ids_never_reused();
   test_log_level_out_of_range_is_refused();
   test_overlong_and_malformed_strings_are_refused();
+  test_long_actions_complete_later();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

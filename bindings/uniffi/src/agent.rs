@@ -244,6 +244,19 @@ impl Agent {
         })
     }
 
+    /// Hand-off mode: completes run `runId` the executor left running
+    /// (`Execution.Pending`) with `results`, as `Engine.complete`.
+    pub fn complete(
+        &self,
+        run_id: i64,
+        results: Vec<crate::CommandResult>,
+        now_ms: i64,
+    ) -> Result<Vec<Firing>, DmschedError> {
+        let results =
+            crate::host::results_of(results).map_err(|e| DmschedError::InvalidArgument(e.0))?;
+        self.with(|a| Ok(firings(a.complete(run_id, results, time(now_ms)?)?)))
+    }
+
     /// A device event (`fieldsJson`: a JSON object of its fields, or null).
     #[uniffi::method(default(fields_json = None))]
     pub fn post_event(

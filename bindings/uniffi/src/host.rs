@@ -7,7 +7,7 @@ use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult as CoreResult, Report as CoreReport};
 
 use crate::dm_types::{UiRequest, UiResponse};
-use crate::types::{Access, CommandResult, PromptAnswer, Report, RunContext, TreeValue};
+use crate::types::{Access, CommandResult, Execution, PromptAnswer, Report, RunContext, TreeValue};
 
 /// A host callback failed. Kotlin: `HostException`; Swift: `HostError`.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -42,12 +42,10 @@ pub trait TreeAccess: Send + Sync {
 #[uniffi::export(with_foreign)]
 pub trait ActionExecutor: Send + Sync {
     /// `actions_json` is the task's actions as in the schedule document;
-    /// return one result per command run.
-    fn execute(
-        &self,
-        context: RunContext,
-        actions_json: String,
-    ) -> Result<Vec<CommandResult>, HostError>;
+    /// return `Done` with one result per command run, or `Pending` when the
+    /// commands go on after the call (complete the run later with
+    /// `complete(context.runId, …)`).
+    fn execute(&self, context: RunContext, actions_json: String) -> Result<Execution, HostError>;
 }
 
 /// Told when a report is queued in the outbox.
@@ -108,15 +106,38 @@ fn execute_foreign(
     executor: &dyn ActionExecutor,
     ctx: &dmsched_core::RunContext,
     actions: &[Action],
-) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+) -> Result<dmsched_core::Execution, dmsched_core::HostError> {
     let json =
         serde_json::to_string(actions).map_err(|e| dmsched_core::HostError(e.to_string()))?;
-    let out = executor
+    match executor
         .execute(ctx.into(), json)
-        .map_err(|e| dmsched_core::HostError(e.to_string()))?;
-    out.into_iter()
+        .map_err(|e| dmsched_core::HostError(e.to_string()))?
+    {
+        Execution::Pending => Ok(dmsched_core::Execution::Pending),
+        Execution::Done { results } => results_of(results).map(dmsched_core::Execution::Done),
+    }
+}
+
+/// Results a host hands in, as the core's (an unusable one is a
+/// `HostError`).
+pub(crate) fn results_of(
+    results: Vec<CommandResult>,
+) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+    results
+        .into_iter()
         .map(|r| r.try_into().map_err(dmsched_core::HostError))
         .collect()
+}
+
+/// The core executor trait's `execute` for an adapter whose `start` does
+/// the work (the engine calls `start`).
+fn done_only(e: dmsched_core::Execution) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+    match e {
+        dmsched_core::Execution::Done(r) => Ok(r),
+        dmsched_core::Execution::Pending => Err(dmsched_core::HostError(
+            "the executor answered Pending where results are needed".into(),
+        )),
+    }
 }
 
 /// A foreign [`ActionExecutor`] as the core's (an agent's hand-off mode).
@@ -128,6 +149,14 @@ impl dmsched_core::ActionExecutor for ExecutorAdapter {
         ctx: &dmsched_core::RunContext,
         actions: &[Action],
     ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+        done_only(self.start(ctx, actions)?)
+    }
+
+    fn start(
+        &self,
+        ctx: &dmsched_core::RunContext,
+        actions: &[Action],
+    ) -> Result<dmsched_core::Execution, dmsched_core::HostError> {
         execute_foreign(self.0.as_ref(), ctx, actions)
     }
 }
@@ -197,6 +226,14 @@ impl dmsched_core::ActionExecutor for Adapter {
         ctx: &dmsched_core::RunContext,
         actions: &[Action],
     ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
+        done_only(self.start(ctx, actions)?)
+    }
+
+    fn start(
+        &self,
+        ctx: &dmsched_core::RunContext,
+        actions: &[Action],
+    ) -> Result<dmsched_core::Execution, dmsched_core::HostError> {
         execute_foreign(self.0.executor.as_ref(), ctx, actions)
     }
 }

@@ -450,6 +450,27 @@ impl Engine {
         })
     }
 
+    /// Completes run `runId` — one the executor left running
+    /// (`Execution.Pending`) — with `results`, one per command run: the
+    /// attempt ends as if `execute` had returned them (retried after its
+    /// backoff if one failed). Returns the occurrences that finished. A run
+    /// that is not waiting (finished, timed out, completed already) is
+    /// `InvalidState`; results that are not DM results `InvalidArgument`.
+    pub fn complete(
+        &self,
+        run_id: i64,
+        results: Vec<CommandResult>,
+        now_ms: i64,
+    ) -> Result<Vec<Firing>, DmschedError> {
+        let results = host::results_of(results).map_err(|e| DmschedError::InvalidArgument(e.0))?;
+        self.with(|e| {
+            Ok(e.complete(run_id, results, time(now_ms)?)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
     /// Reports waiting for `owner` (every owner when null), oldest first,
     /// at most `limit` (not negative).
     pub fn pending_reports(

@@ -58,6 +58,23 @@ pub struct RunContext {
     pub due_ms: i64,
     /// Now (ms).
     pub now_ms: i64,
+    /// The run's id, for `complete` when the executor answers
+    /// `Execution.Pending`; 0 outside a run (a confirmation prompt).
+    pub run_id: i64,
+}
+
+/// What an executor did with a task's commands.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum Execution {
+    /// They ran: one result per command, in order.
+    Done {
+        /// The results.
+        results: Vec<CommandResult>,
+    },
+    /// They go on after the call (a long action): complete the run later
+    /// with `complete(context.runId, results, nowMs)`, within the task's
+    /// `completion_timeout_seconds` (else the attempt fails).
+    Pending,
 }
 
 impl From<&dmsched_core::RunContext> for RunContext {
@@ -70,6 +87,7 @@ impl From<&dmsched_core::RunContext> for RunContext {
             attempt: i32::try_from(c.attempt).unwrap_or(i32::MAX),
             due_ms: c.due.as_millisecond(),
             now_ms: c.now.as_millisecond(),
+            run_id: c.run_id,
         }
     }
 }

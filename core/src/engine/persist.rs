@@ -219,6 +219,27 @@ pub(crate) fn wake_of(
     tidx: usize,
     now: Timestamp,
 ) -> Option<(Timestamp, Timestamp)> {
+    // A run the host completes later times out at its own instant, whatever
+    // the schedule's state (it was started; it must end).
+    let awaiting = s.tasks[tidx]
+        .pending
+        .as_ref()
+        .and_then(|p| p.awaiting.as_ref())
+        .map(|a| (a.until, a.until));
+    let plan = wake_of_plan(cfg, tz, s, tidx, now);
+    match (awaiting, plan) {
+        (Some(a), Some(p)) => Some((a.0.min(p.0), a.1.min(p.1))),
+        (a, p) => a.or(p),
+    }
+}
+
+fn wake_of_plan(
+    cfg: &EngineConfig,
+    tz: &TimeZone,
+    s: &Sched,
+    tidx: usize,
+    now: Timestamp,
+) -> Option<(Timestamp, Timestamp)> {
     if s.state != ScheduleState::Active {
         return None;
     }

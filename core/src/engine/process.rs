@@ -10,11 +10,11 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::compile::{CTask, CTrigger, Plan};
 use super::index::{Index, TaskKey};
-use super::state::{Pending, ScheduleState, TaskState};
+use super::state::{Awaiting, Pending, ScheduleState, TaskState};
 use super::{EngineConfig, EngineError};
 use crate::expr::{Env, Expr, Value};
-use crate::host::{Host, PromptAnswer, RunContext, TreeAccess};
-use crate::model::{Firing, Misfire, Outcome, Task};
+use crate::host::{Execution, Host, PromptAnswer, RunContext, TreeAccess};
+use crate::model::{CommandResult, Firing, Misfire, Outcome, Task};
 use crate::store::Store;
 
 use super::persist::{
@@ -534,6 +534,7 @@ fn new_occurrence(
         waiting: None,
         owed: false,
         postponed: 0,
+        awaiting: None,
     });
 }
 
@@ -551,7 +552,29 @@ fn try_run(
     let Some(p) = s.tasks[tidx].pending.clone() else {
         return Ok(());
     };
-    if p.in_flight || now < p.not_before {
+    if p.in_flight {
+        // A run the host completes later: failed once its time is up.
+        if let Some(a) = p.awaiting.as_ref().filter(|a| now >= a.until) {
+            let why = format!(
+                "the host did not complete run {} within {} s (completion_timeout_seconds)",
+                a.run_id, t.policy.completion_timeout_seconds
+            );
+            return finish_attempt(
+                cx,
+                s,
+                tidx,
+                ct,
+                t,
+                a.run_id,
+                now,
+                Vec::new(),
+                Some(why),
+                finals,
+            );
+        }
+        return Ok(());
+    }
+    if now < p.not_before {
         return Ok(());
     }
     let tz = s.plan.zone.resolve(cx.tz).clone();
@@ -601,6 +624,7 @@ fn try_run(
         attempt: p.attempt,
         due: p.due,
         now,
+        run_id: 0,
     };
     if t.policy.confirm {
         let title = s.plan.doc.name.clone().unwrap_or_else(|| s.id.clone());
@@ -671,9 +695,68 @@ fn try_run(
     }
     let fid = persist(cx, s, tidx, finals, Journal::Start(p.seq, p.attempt))?
         .ok_or_else(|| EngineError::Decode("journal start returned no id".into()))?;
-    let (results, host_err) = match cx.host.executor.execute(&ctx, &t.actions) {
-        Ok(r) => (r, None),
+    let ctx = RunContext { run_id: fid, ..ctx };
+    let (results, host_err) = match cx.host.executor.start(&ctx, &t.actions) {
+        Ok(Execution::Done(r)) => (r, None),
+        Ok(Execution::Pending) => {
+            // The run stays open (journaled, in flight) until the host
+            // completes it or its time is up.
+            let until = add_secs(now, t.policy.completion_timeout_seconds);
+            if let Some(pp) = s.tasks[tidx].pending.as_mut() {
+                pp.awaiting = Some(Awaiting { run_id: fid, until });
+                pp.waiting = Some(format!("running: the host completes run {fid} later"));
+            }
+            persist(cx, s, tidx, finals, Journal::None)?;
+            return Ok(());
+        }
         Err(e) => (Vec::new(), Some(e.0)),
+    };
+    finish_attempt(cx, s, tidx, ct, t, fid, now, results, host_err, finals)
+}
+
+/// The host completed run `run_id` of task `tidx` (which awaits it) with
+/// `results`: the attempt ends as if the executor had returned them.
+pub(crate) fn complete_run(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    run_id: i64,
+    results: Vec<CommandResult>,
+    now: Timestamp,
+    finals: &mut Vec<Final>,
+) -> Result<(), EngineError> {
+    let plan = s.plan.clone();
+    let (ct, t) = (&plan.tasks[tidx], &plan.doc.tasks[tidx]);
+    let r = finish_attempt(cx, s, tidx, ct, t, run_id, now, results, None, finals);
+    if s.tasks.iter().all(|t| t.ended.is_some()) && s.state == ScheduleState::Active {
+        s.state = ScheduleState::Completed;
+        s.reason = Some("every task ended".into());
+        let tx = cx.store.tx()?;
+        tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
+        tx.commit()?;
+    }
+    rearm(cx, s, tidx, now);
+    r
+}
+
+/// The end of an attempt whose commands ran (or failed to): a retry after
+/// the backoff, or the occurrence's outcome, then the journal entry `fid`
+/// closed — all in one transaction.
+#[allow(clippy::too_many_arguments)]
+fn finish_attempt(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    ct: &CTask,
+    t: &Task,
+    fid: i64,
+    now: Timestamp,
+    results: Vec<CommandResult>,
+    host_err: Option<String>,
+    finals: &mut Vec<Final>,
+) -> Result<(), EngineError> {
+    let Some(p) = s.tasks[tidx].pending.clone() else {
+        return Ok(());
     };
     let failed = results.iter().find(|r| !r.is_success());
     let ok = host_err.is_none() && failed.is_none();
@@ -696,6 +779,7 @@ fn try_run(
         let max_delay = t.constraints.max_delay_seconds.unwrap_or(0);
         if let Some(pp) = s.tasks[tidx].pending.as_mut() {
             pp.in_flight = false;
+            pp.awaiting = None;
             pp.attempt += 1;
             pp.not_before = add_secs(now, backoff);
             pp.deadline = add_secs(pp.not_before, max_delay);

@@ -57,6 +57,11 @@ impl Engine {
             let st = &mut s.tasks[tidx];
             let mut report = None;
             match st.pending.as_mut() {
+                // Left running by the host: it still completes it (or its
+                // time runs out); a restart changes nothing.
+                Some(p) if p.awaiting.as_ref().is_some_and(|a| a.run_id == inf.fid) => {
+                    continue;
+                }
                 Some(p) if p.seq == inf.seq && at_least_once && st.ended.is_none() => {
                     p.in_flight = false;
                     p.owed = true;

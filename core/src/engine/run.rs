@@ -177,6 +177,68 @@ impl Engine {
         self.finish_call(now, out, first_err)
     }
 
+    /// The host completed run `run_id` — one its executor left running
+    /// ([`crate::Execution::Pending`]) — with `results`, one per command
+    /// run: the attempt ends as if the executor had returned them (retried
+    /// after its backoff if one failed, else the occurrence ran or failed,
+    /// reported per its policy). Returns the occurrences that finished.
+    /// A run that is not waiting (finished, timed out, never started, or
+    /// completed already) is `InvalidState`, and nothing changes.
+    pub fn complete(
+        &mut self,
+        run_id: i64,
+        results: Vec<crate::model::CommandResult>,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
+        let not_waiting = || {
+            EngineError::InvalidState(format!(
+                "run {run_id} is not waiting for completion (it finished, timed out, or never started)"
+            ))
+        };
+        let inf = self
+            .store
+            .in_flight()?
+            .into_iter()
+            .find(|i| i.fid == run_id)
+            .ok_or_else(not_waiting)?;
+        self.warm(inf.sid)?;
+        let tidx = inf.tidx as usize;
+        let awaited = self
+            .scheds
+            .get(&inf.sid)
+            .and_then(|s| s.tasks.get(tidx))
+            .and_then(|t| t.pending.as_ref())
+            .and_then(|p| p.awaiting.as_ref())
+            .is_some_and(|a| a.run_id == run_id);
+        if !awaited {
+            return Err(not_waiting());
+        }
+        self.observe_clock(now)?;
+        let mut out = std::mem::take(&mut self.recovered);
+        let Some(s) = self.scheds.get_mut(&inf.sid) else {
+            return Err(not_waiting());
+        };
+        let was_live = s.state.is_live();
+        let r = {
+            let mut cx = Self::cx(
+                &self.cfg,
+                &self.tz,
+                &mut self.store,
+                &self.host,
+                &mut self.index,
+                &mut out,
+                now,
+            );
+            let mut finals = Vec::new();
+            super::process::complete_run(&mut cx, s, tidx, run_id, results, now, &mut finals)
+        };
+        if was_live && !s.state.is_live() {
+            let owner = s.owner.clone();
+            self.note_liveness(&owner, true, false);
+        }
+        self.finish_call(now, out, r.err())
+    }
+
     pub(super) fn finish_call(
         &mut self,
         now: Timestamp,

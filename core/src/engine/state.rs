@@ -79,6 +79,19 @@ pub(crate) struct Pending {
     /// Postponements the user asked for so far.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub postponed: u32,
+    /// Started and left running by the host (`Execution::Pending`): the
+    /// run it completes later, and when it times out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<Awaiting>,
+}
+
+/// A run the host completes later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Awaiting {
+    /// The run's id (journal entry), as in `RunContext::run_id`.
+    pub run_id: i64,
+    /// Not completed by then: a failed attempt.
+    pub until: Timestamp,
 }
 
 fn is_zero(n: &u32) -> bool {

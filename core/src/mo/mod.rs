@@ -398,6 +398,7 @@ impl Scheduling {
             attempt: 0,
             due: now,
             now,
+            run_id: 0,
         }
     }
 
@@ -675,6 +676,19 @@ impl Scheduling {
         if !quiet || sampled || !f.is_empty() {
             self.refresh()?;
         }
+        Ok(f)
+    }
+
+    /// The host completed a run its executor left running (hand-off mode,
+    /// see [`crate::Engine::complete`]); the MO nodes follow.
+    pub fn complete(
+        &self,
+        run_id: i64,
+        results: Vec<crate::model::CommandResult>,
+        now: Timestamp,
+    ) -> Result<Vec<Firing>, EngineError> {
+        let f = self.engine().complete(run_id, results, now)?;
+        self.refresh()?;
         Ok(f)
     }
 

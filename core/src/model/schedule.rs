@@ -188,6 +188,10 @@ pub struct Policy {
     /// many seconds past its due time (+ jitter); a postponement asked for
     /// at that horizon ends it `skipped`.
     pub postpone_horizon_seconds: u64,
+    /// A run the host completes later (`Execution::Pending`) that has not
+    /// been completed this many seconds after it started is a failed
+    /// attempt ("not completed in time"; retries apply).
+    pub completion_timeout_seconds: u64,
 }
 
 impl Default for Policy {
@@ -204,6 +208,7 @@ impl Default for Policy {
             confirm: false,
             max_postpones: 3,
             postpone_horizon_seconds: 86_400,
+            completion_timeout_seconds: 3_600,
         }
     }
 }

@@ -550,6 +550,40 @@ mod tests {
     /// stable id (different ones) and a creation time (the engine's last
     /// known time), the same on every later open; new reports get new ids.
     #[test]
+    fn a_version_2_store_keeps_its_journal_and_never_reuses_a_run_id() {
+        // Issue 15: a run id (journal entry) is what a host completes a long
+        // action with; after the upgrade no id is ever issued twice.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            migrate_schema(&c, VersionIn::UserVersion, &schema::MIGRATIONS[..2]).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(
+                "INSERT INTO journal (fid, sid, tidx, seq, attempt, started_at)
+                 VALUES (5, 1, 0, 3, 0, '2026-12-01T12:00:00Z');",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        let kept = s.in_flight().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].fid, kept[0].seq), (5, 3));
+        let mut seen = vec![5];
+        for _ in 0..3 {
+            // The newest entry finishes before the next starts: without
+            // AUTOINCREMENT SQLite would hand out its id again.
+            let tx = s.tx().unwrap();
+            tx.journal_finish(*seen.last().unwrap()).unwrap();
+            let fid = tx.journal_start(1, 0, 4, 0, "2026-12-01T13:00:00Z").unwrap();
+            tx.commit().unwrap();
+            assert!(!seen.contains(&fid) && fid > 5, "id {fid} issued again ({seen:?})");
+            seen.push(fid);
+        }
+    }
+
+    #[test]
     fn a_version_1_store_gives_its_queued_reports_an_identity() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");

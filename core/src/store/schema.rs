@@ -73,6 +73,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     UPDATE outbox_dropped SET report_id = lower(hex(randomblob(16))),
         created = coalesce((SELECT value FROM meta WHERE key = 'last_now'),
                            '1970-01-01T00:00:00Z');",
+    // 3: run ids are never reused. A journal entry's id is the run id a
+    // host completes a long action with (`Engine::complete`): a late
+    // completion of a timed-out run must not reach a newer one.
+    "CREATE TABLE journal_new (
+        fid        INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid        INTEGER NOT NULL,
+        tidx       INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        attempt    INTEGER NOT NULL,
+        started_at TEXT NOT NULL
+    );
+    INSERT INTO journal_new SELECT fid, sid, tidx, seq, attempt, started_at FROM journal;
+    DROP TABLE journal;
+    ALTER TABLE journal_new RENAME TO journal;",
 ];
 
 /// The schema version this build writes.

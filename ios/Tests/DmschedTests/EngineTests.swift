@@ -48,7 +48,7 @@ final class TestHost: TreeAccess, ActionExecutor, ReportSink, @unchecked Sendabl
         locked { tree[uri] }
     }
 
-    func execute(context: RunContext, actionsJson: String) throws -> [CommandResult] {
+    func execute(context: RunContext, actionsJson: String) throws -> Execution {
         let mode: Mode = locked {
             _runs += 1
             _lastOwner = context.owner
@@ -60,7 +60,7 @@ final class TestHost: TreeAccess, ActionExecutor, ReportSink, @unchecked Sendabl
         switch mode {
         case .throwSwiftError: throw Exploded()
         case .hostError: throw HostError.Failed(reason: "device busy")
-        case .ok: return [CommandResult(op: "Replace", target: "./A", status: 200, data: nil)]
+        case .ok: return .done(results: [CommandResult(op: "Replace", target: "./A", status: 200, data: nil)])
         }
     }
 

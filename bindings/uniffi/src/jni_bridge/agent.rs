@@ -264,6 +264,14 @@ impl dmsched_core::ActionExecutor for JavaExecutor {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
+        super::done_only(self.start(ctx, actions)?)
+    }
+
+    fn start(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<dmsched_core::Execution, HostError> {
         java_execute(&self.0.vm, self.0.obj.as_obj(), "execute", ctx, actions)
     }
 }
@@ -515,6 +523,24 @@ pub extern "system" fn nativeWakeupWindow<'l>(
     native(&mut env, |env| {
         let w = agent(handle)?.with(|a| Ok(a.wakeup_window()))?;
         super::window(env, w)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeComplete<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+    results_json: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let text = string(env, &results_json, "resultsJson")?;
+        let results = super::results_json(&text).map_err(|e| DmschedError::InvalidArgument(e.0))?;
+        on_agent(env, handle, |a| {
+            Ok(a.complete(run_id, results, time(now_ms)?)?)
+        })
     })
 }
 

@@ -91,6 +91,14 @@ impl dmsched_core::ActionExecutor for JavaHost {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
+        super::done_only(self.start(ctx, actions)?)
+    }
+
+    fn start(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<dmsched_core::Execution, HostError> {
         java_execute(&self.vm, self.host.as_obj(), "host execute", ctx, actions)
     }
 }
@@ -300,6 +308,24 @@ pub extern "system" fn nativeWakeupWindow<'l>(
     native(&mut env, |env| {
         let w = engine(handle)?.with(|e| Ok(e.wakeup_window()))?;
         super::window(env, w)
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeEngine")]
+pub extern "system" fn nativeComplete<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+    results_json: JString<'l>,
+    now_ms: jlong,
+) -> JString<'l> {
+    native(&mut env, |env| {
+        let text = string(env, &results_json, "resultsJson")?;
+        let results = super::results_json(&text).map_err(|e| DmschedError::InvalidArgument(e.0))?;
+        on_engine(env, handle, |e| {
+            Ok(e.complete(run_id, results, time(now_ms)?)?)
+        })
     })
 }
 

@@ -183,6 +183,7 @@ pub(super) fn context_json(ctx: &RunContext) -> String {
     serde_json::json!({
         "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
         "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
+        "run_id": ctx.run_id,
     })
     .to_string()
 }
@@ -221,7 +222,7 @@ pub(super) fn java_execute(
     what: &str,
     ctx: &RunContext,
     actions: &[Action],
-) -> Result<Vec<CommandResult>, HostError> {
+) -> Result<dmsched_core::Execution, HostError> {
     let a = serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?;
     let c = context_json(ctx);
     let out = call_java(vm, what, |env| {
@@ -236,11 +237,31 @@ pub(super) fn java_execute(
     })
     .map_err(HostError)?
     .ok_or_else(|| HostError(format!("{what} returned null")))?;
-    serde_json::from_str(&out).map_err(|e| {
+    // `"pending"`: the commands go on; the host completes the run later.
+    if out.trim() == "\"pending\"" {
+        return Ok(dmsched_core::Execution::Pending);
+    }
+    results_json(&out).map(dmsched_core::Execution::Done)
+}
+
+/// Results as JSON: an array of `{op, target, status, data?}`.
+pub(super) fn results_json(text: &str) -> Result<Vec<CommandResult>, HostError> {
+    serde_json::from_str(text).map_err(|e| {
         HostError(format!(
             "execute results are not a JSON array of {{op, target, status}}: {e}"
         ))
     })
+}
+
+/// The core executor trait's `execute` for an adapter whose `start` does
+/// the work.
+pub(super) fn done_only(e: dmsched_core::Execution) -> Result<Vec<CommandResult>, HostError> {
+    match e {
+        dmsched_core::Execution::Done(r) => Ok(r),
+        dmsched_core::Execution::Pending => Err(HostError(
+            "execute answered \"pending\" where results are needed".into(),
+        )),
+    }
 }
 
 /// A Java `String` result of a callback (null stays `None`).

@@ -55,6 +55,7 @@ class Host : NativeHost {
         when (mode) {
             "throw" -> throw IllegalStateException("executor exploded")
             "garbage" -> return "not json"
+            "pending" -> return "\"pending\""
         }
         return """[{"op": "Replace", "target": "./A", "status": 200}]"""
     }
@@ -187,10 +188,35 @@ fun testPanic() {
     open(Host()).use { ok(it.nextWakeup() == NativeEngine.NO_WAKEUP, "usable after a panic") }
 }
 
+/**
+ * Issue 15, long actions over JNI: `execute` answers `"pending"`; the run
+ * stays open until `complete(run_id, resultsJson)`; a run that is not
+ * waiting is InvalidState, results that are not JSON InvalidArgument.
+ */
+fun testLongActions() {
+    val host = Host()
+    host.mode = "pending"
+    val doc = """{"id": "fw", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 3600, "anchor": "2026-01-01T00:00:00Z"}},
+        "actions": [{"op": "Exec", "target": "./FwUpdate/Pkg/Update"}], "policy": {"report": "always", "completion_timeout_seconds": 600}}]}"""
+    open(host).use { e ->
+        e.submit("srv", doc, T0 + 1000)
+        ok(e.tick(T0 + 3_600_000) == "[]", "started, not finished")
+        val runId = Regex("\"run_id\":(\\d+)").find(host.lastContext)?.groupValues?.get(1)?.toLong()
+        ok(runId != null && runId > 0, "context_json carries run_id: ${host.lastContext}")
+        ok(e.nextWakeup() == T0 + 3_600_000 + 600_000, "wakes at the completion timeout")
+        expectKind("InvalidArgument", "results that are not JSON") { e.complete(runId!!, "nope", T0 + 3_700_000) }
+        val done = e.complete(runId!!, """[{"op": "Exec", "target": "./FwUpdate/Pkg/Update", "status": 200}]""", T0 + 3_700_000)
+        ok(done.contains("\"outcome\":\"ran\""), "completed: $done")
+        expectKind("InvalidState", "completed twice") { e.complete(runId, "[]", T0 + 3_700_001) }
+        ok(host.runs.get() == 1, "started once")
+    }
+}
+
 fun main() {
     val lib = System.getProperty("dmsched.lib") ?: error("-Ddmsched.lib=/abs/path/libdmsched_uniffi.so")
     System.load(lib)
     testLifecycle()
+    testLongActions()
     testErrors()
     testReopen()
     testThreads()

@@ -281,11 +281,11 @@ class HostStack : ActionExecutor {
     val runs = java.util.concurrent.ConcurrentLinkedQueue<Pair<RunContext, String>>()
     @Volatile var agent: Agent? = null
     @Volatile var reentry: Throwable? = null
-    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+    override fun execute(context: RunContext, actionsJson: String): Execution {
         runs.add(context to actionsJson)
         try { agent?.schedules() } catch (t: Throwable) { reentry = t }
         if (actionsJson.contains("./Vendor/Other")) throw IllegalStateException("host DM stack busy")
-        return listOf(CommandResult(op = "Replace", target = "./Vendor/Mode", status = 202, data = null))
+        return Execution.Done(listOf(CommandResult(op = "Replace", target = "./Vendor/Mode", status = 202, data = null)))
     }
 }
 

@@ -41,7 +41,7 @@ class Host : TreeAccess, ActionExecutor, ReportSink {
 
     override fun read(owner: String, uri: String): TreeValue? = tree[uri]
 
-    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+    override fun execute(context: RunContext, actionsJson: String): Execution {
         runs.incrementAndGet()
         lastOwner = context.owner
         when (mode) {
@@ -49,7 +49,7 @@ class Host : TreeAccess, ActionExecutor, ReportSink {
             "host-error" -> throw HostException.Failed("device busy")
         }
         if (!actionsJson.contains("\"op\"")) actionsWereJson = false
-        return listOf(CommandResult("Replace", "./A", 200, null))
+        return Execution.Done(listOf(CommandResult("Replace", "./A", 200, null)))
     }
 
     override fun reportReady(report: Report) {
@@ -230,7 +230,7 @@ class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
     @Volatile var shutdownInside = false
     @Volatile var other: Engine? = null
     override fun read(owner: String, uri: String): TreeValue? = null
-    override fun execute(context: RunContext, actionsJson: String): List<CommandResult> {
+    override fun execute(context: RunContext, actionsJson: String): Execution {
         try {
             engine?.list(null)
         } catch (t: Throwable) {
@@ -238,7 +238,7 @@ class Reentrant(var engine: Engine? = null) : TreeAccess, ActionExecutor {
         }
         if (shutdownInside) engine?.shutdown()
         other?.shutdown()
-        return listOf(CommandResult("Exec", "./S", 200, null))
+        return Execution.Done(listOf(CommandResult("Exec", "./S", 200, null)))
     }
 }
 
@@ -294,8 +294,47 @@ fun testIdleTicks() {
     }
 }
 
+/** Leaves every run to finish later, remembering its id. */
+class LongRunner : TreeAccess, ActionExecutor {
+    val started = java.util.concurrent.ConcurrentLinkedQueue<RunContext>()
+    override fun read(owner: String, uri: String): TreeValue? = null
+    override fun execute(context: RunContext, actionsJson: String): Execution {
+        started.add(context)
+        return Execution.Pending
+    }
+}
+
+/**
+ * Issue 15, long actions: the executor answers Pending (a firmware update
+ * outliving the call); the run stays open until `complete(runId, results)`,
+ * which finishes it as if `execute` had returned them; completing a run
+ * that is not waiting is InvalidState.
+ */
+fun testLongActions() {
+    val host = LongRunner()
+    val doc = """{"id": "fw", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 3600, "anchor": "2026-01-01T00:00:00Z"}},
+        "actions": [{"op": "Exec", "target": "./FwUpdate/Pkg/Update"}], "policy": {"report": "always", "completion_timeout_seconds": 600}}]}"""
+    Engine.open(settings(), host, host).use { e ->
+        e.submit("srv", doc, T0 + 1000)
+        ok(e.tick(T0 + 3_600_000).isEmpty(), "started, not finished")
+        val run = host.started.single()
+        ok(run.runId > 0, "the run has an id: $run")
+        ok(e.nextWakeup() == T0 + 3_600_000 + 600_000, "wakes at the completion timeout: ${e.nextWakeup()}")
+        val done = e.complete(run.runId, listOf(CommandResult("Exec", "./FwUpdate/Pkg/Update", 200, null)), T0 + 3_900_000)
+        ok(done.size == 1 && done[0].outcome == Outcome.RAN && done[0].results[0].status == 200, "completed: $done")
+        expect<DmschedException.InvalidState>("completing it again") {
+            e.complete(run.runId, listOf(), T0 + 3_900_001)
+        }
+        expect<DmschedException.InvalidArgument>("a result that is no DM command") {
+            e.complete(run.runId, listOf(CommandResult("Frobnicate", "./X", 200, null)), T0 + 3_900_001)
+        }
+        ok(e.pendingReports("srv", 10).reports.size == 1, "one report")
+    }
+}
+
 fun main() {
     testLifecycle()
+    testLongActions()
     testErrors()
     testCallbacks()
     testThreads()

@@ -61,6 +61,12 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
     fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
 
     /**
+     * Hand-off mode: completes run [runId] that the [NativeExecutor] left
+     * running (it returned `"pending"`), as [NativeEngine.complete].
+     */
+    fun complete(runId: Long, resultsJson: String, nowMs: Long): String = nativeComplete(h(), runId, resultsJson, nowMs)
+
+    /**
      * The earliest instant at which [tick] or [deliverReports] has work (a due
      * run, reports to deliver at once, a delivery retry), or [NO_WAKEUP].
      */
@@ -150,6 +156,7 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeAcceptNotification(handle: Long, bytes: ByteArray, nowMs: Long): Long
         @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notification: Long, nowMs: Long): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
+        @JvmStatic private external fun nativeComplete(handle: Long, runId: Long, resultsJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
         @JvmStatic private external fun nativeWakeupWindow(handle: Long): LongArray?
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String

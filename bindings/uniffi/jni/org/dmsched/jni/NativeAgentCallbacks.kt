@@ -38,9 +38,10 @@ fun interface NativeAuthorizer {
  * Hand-off mode: runs the DM commands of a scheduled task through the host's
  * own DM stack instead of the agent's tree, as [NativeHost.execute]:
  * [contextJson] (`owner` — the server whose rights they run with —,
- * `schedule`, `task`, `seq`, `attempt`, `due`, `now`), [actionsJson] the
- * task's actions; return a JSON array of `{"op", "target", "status",
- * "data"?}`, one per command run. The statuses are the run's results and go
+ * `schedule`, `task`, `seq`, `attempt`, `due`, `now`, `run_id`), [actionsJson]
+ * the task's actions; return a JSON array of `{"op", "target", "status",
+ * "data"?}`, one per command run, or `"pending"` to complete the run later
+ * ([NativeAgent.complete]). The statuses are the run's results and go
  * into its report; throwing (or garbage) makes the attempt fail with that reason.
  */
 fun interface NativeExecutor {

@@ -45,6 +45,15 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
     /** Runs everything due at [nowMs]; returns the finished occurrences as a JSON array. */
     fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
 
+    /**
+     * Completes run [runId] that [NativeHost.execute] left running (it returned
+     * `"pending"`) with [resultsJson] (a JSON array of `{"op", "target",
+     * "status", "data"?}`): the attempt ends as if `execute` had returned them.
+     * Returns the finished occurrences (a JSON array). A run that is not
+     * waiting: `InvalidState`.
+     */
+    fun complete(runId: Long, resultsJson: String, nowMs: Long): String = nativeComplete(h(), runId, resultsJson, nowMs)
+
     /** The earliest instant at which [tick] has work, or [NO_WAKEUP]. */
     fun nextWakeup(): Long = nativeNextWakeup(h())
 
@@ -100,6 +109,7 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeGet(handle: Long, requester: String, owner: String, id: String): String
         @JvmStatic private external fun nativeList(handle: Long, requester: String?): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
+        @JvmStatic private external fun nativeComplete(handle: Long, runId: Long, resultsJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
         @JvmStatic private external fun nativeWakeupWindow(handle: Long): LongArray?
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String

@@ -12,8 +12,11 @@ interface NativeHost {
 
     /**
      * Runs [actionsJson] (the task's actions) with the rights of the owner in
-     * [contextJson] (`owner`, `schedule`, `task`, `seq`, `attempt`, `due`, `now`);
-     * returns a JSON array of `{"op", "target", "status", "data"?}`, one per command run.
+     * [contextJson] (`owner`, `schedule`, `task`, `seq`, `attempt`, `due`, `now`,
+     * `run_id`); returns a JSON array of `{"op", "target", "status", "data"?}`,
+     * one per command run, or the JSON string `"pending"` when the commands go
+     * on after the call (a long action: [NativeEngine.complete] with `run_id`
+     * later, within the task's `completion_timeout_seconds`).
      */
     fun execute(contextJson: String, actionsJson: String): String
 
