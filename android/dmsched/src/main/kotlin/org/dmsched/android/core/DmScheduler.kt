@@ -86,7 +86,12 @@ class DmScheduler<F>(
                 step("tick") { engine.tick(now) }
                 step("event boot") { engine.postEvent("boot", null, now) }
             }
-            PlatformEvent.TimeSet, PlatformEvent.PackageReplaced -> tick()
+            PlatformEvent.PackageReplaced -> tick()
+            // Catch up on the new clock first, then tasks watching the change run.
+            PlatformEvent.TimeSet -> serialised(justTicked = true) {
+                step("tick") { engine.tick(now) }
+                step("event time_set") { post(event) }
+            }
             is PlatformEvent.TimeZoneChanged -> serialised(justTicked = true) {
                 val zone = event.zoneId ?: timeZoneProvider()
                 if (zone == null) {
@@ -96,6 +101,7 @@ class DmScheduler<F>(
                     step("time zone $zone", retry = false) { engine.setTimeZone(zone, now); emptyList() }
                 }
                 step("tick") { engine.tick(now) }
+                step("event timezone_changed") { post(PlatformEvent.TimeZoneChanged(zone)) }
             }
             is PlatformEvent.Network -> serialised(justTicked = false) {
                 if (event == lastNetwork) return@serialised
@@ -105,7 +111,7 @@ class DmScheduler<F>(
                 if (event.plugged == lastPlugged) return@serialised
                 if (step("event charger") { post(event) }) lastPlugged = event.plugged
             }
-            is PlatformEvent.AppInstalled, is PlatformEvent.Custom ->
+            is PlatformEvent.AppInstalled, is PlatformEvent.SimChanged, is PlatformEvent.Custom ->
                 serialised(justTicked = false) { step("event") { post(event) } }
         }
     }

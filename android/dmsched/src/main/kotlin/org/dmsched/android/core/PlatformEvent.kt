@@ -10,17 +10,24 @@ sealed interface PlatformEvent {
     /** The device booted: the engine catches up on missed runs and sees `boot`. */
     data object Boot : PlatformEvent
 
-    /** The wall clock was set: the engine detects the jump itself on the next tick. */
+    /** The wall clock was set: a tick (the engine detects the jump), then engine event `time_set`. */
     data object TimeSet : PlatformEvent
 
     /** This app was updated (its alarms may be gone): tick and re-arm. */
     data object PackageReplaced : PlatformEvent
 
-    /** The time zone changed to [zoneId] (null: the broadcast did not say; the scheduler asks its zone provider). */
+    /**
+     * The time zone changed to [zoneId] (null: the broadcast did not say; the
+     * scheduler asks its zone provider): the engine's zone, a tick, then engine
+     * event `timezone_changed` with `zone`.
+     */
     data class TimeZoneChanged(val zoneId: String?) : PlatformEvent
 
-    /** Connectivity: engine event `network` with `connected`, `type`, `metered`. */
+    /** Connectivity: engine event `network` with `connected`, `type` (`none` when down), `metered`. */
     data class Network(val connected: Boolean, val type: String?, val metered: Boolean?) : PlatformEvent
+
+    /** The SIM changed ([state]: ABSENT, READY, LOADED, … as the broadcast says; [slot] when known): engine event `sim_change`. */
+    data class SimChanged(val state: String?, val slot: Int?) : PlatformEvent
 
     /** External power: engine event `charger` with `plugged` and `source` (ac, usb, wireless, dock). */
     data class Charger(val plugged: Boolean, val source: String?) : PlatformEvent
@@ -47,6 +54,12 @@ object PlatformEvents {
     const val ACTION_BATTERY_CHANGED = "android.intent.action.BATTERY_CHANGED"
     const val ACTION_PACKAGE_ADDED = "android.intent.action.PACKAGE_ADDED"
     const val ACTION_CONNECTIVITY_CHANGE = "android.net.conn.CONNECTIVITY_CHANGE"
+    // The SIM: the legacy (system) broadcast and TelephonyManager.ACTION_SIM_CARD_STATE_CHANGED (API 28, privileged).
+    const val ACTION_SIM_STATE_CHANGED = "android.intent.action.SIM_STATE_CHANGED"
+    const val ACTION_SIM_CARD_STATE_CHANGED = "android.telephony.action.SIM_CARD_STATE_CHANGED"
+    const val EXTRA_SIM_STATE = "ss"
+    const val EXTRA_SIM_CARD_STATE = "android.telephony.extra.SIM_STATE"
+    const val EXTRA_SLOT_INDEX = "android.telephony.extra.SLOT_INDEX"
     const val EXTRA_TIMEZONE = "time-zone"
     const val EXTRA_PLUGGED = "plugged"
     const val EXTRA_REPLACING = "android.intent.extra.REPLACING"
@@ -62,7 +75,7 @@ object PlatformEvents {
     val ACTIONS: List<String> = listOf(
         ACTION_BOOT_COMPLETED, ACTION_TIME_SET, ACTION_TIMEZONE_CHANGED, ACTION_MY_PACKAGE_REPLACED,
         ACTION_POWER_CONNECTED, ACTION_POWER_DISCONNECTED, ACTION_BATTERY_CHANGED, ACTION_PACKAGE_ADDED,
-        ACTION_CONNECTIVITY_CHANGE,
+        ACTION_CONNECTIVITY_CHANGE, ACTION_SIM_STATE_CHANGED, ACTION_SIM_CARD_STATE_CHANGED,
     )
 
     /**
@@ -90,8 +103,32 @@ object PlatformEvents {
             // The legacy broadcast says only whether some network is up.
             ACTION_CONNECTIVITY_CHANGE ->
                 PlatformEvent.Network(connected = extras[EXTRA_NO_CONNECTIVITY] as? Boolean != true, type = null, metered = null)
+            ACTION_SIM_STATE_CHANGED -> PlatformEvent.SimChanged(
+                (extras[EXTRA_SIM_STATE] as? String)?.trim()?.takeIf { it.isNotEmpty() },
+                extras[EXTRA_SLOT_INDEX] as? Int ?: extras["slot"] as? Int,
+            )
+            ACTION_SIM_CARD_STATE_CHANGED -> PlatformEvent.SimChanged(
+                simCardState(extras[EXTRA_SIM_CARD_STATE] as? Int),
+                extras[EXTRA_SLOT_INDEX] as? Int,
+            )
             else -> null
         }
+
+    // TelephonyManager.SIM_STATE_* values of ACTION_SIM_CARD_STATE_CHANGED.
+    private fun simCardState(v: Int?): String? = when (v) {
+        1 -> "ABSENT"
+        2 -> "PIN_REQUIRED"
+        3 -> "PUK_REQUIRED"
+        4 -> "NETWORK_LOCKED"
+        5 -> "READY"
+        6 -> "NOT_READY"
+        7 -> "PERM_DISABLED"
+        8 -> "CARD_IO_ERROR"
+        9 -> "CARD_RESTRICTED"
+        10 -> "LOADED"
+        11 -> "PRESENT"
+        else -> null
+    }
 
     private fun packageName(data: String?): String? =
         data?.takeIf { it.startsWith("package:") }?.substring("package:".length)?.takeIf { it.isNotEmpty() }
@@ -119,14 +156,26 @@ object PlatformEvents {
         return PlatformEvent.Network(true, type, !notMetered)
     }
 
-    /** The engine event for [event], or null when it is not an engine event (boot, clock and zone changes are handled by [DmScheduler]). */
+    /**
+     * The engine event for [event] (the event catalogue of
+     * docs/schedule-format.md), or null when it is not one (an app update:
+     * [DmScheduler] only ticks). [DmScheduler] posts `boot`, `time_set` and
+     * `timezone_changed` after its tick (and zone change).
+     */
     fun engineEvent(event: PlatformEvent): EngineEvent? = when (event) {
         PlatformEvent.Boot -> EngineEvent("boot", null)
-        PlatformEvent.TimeSet, PlatformEvent.PackageReplaced, is PlatformEvent.TimeZoneChanged -> null
+        PlatformEvent.TimeSet -> EngineEvent("time_set", null)
+        is PlatformEvent.TimeZoneChanged -> EngineEvent("timezone_changed", fields("zone" to event.zoneId))
+        PlatformEvent.PackageReplaced -> null
         is PlatformEvent.Network -> EngineEvent(
             "network",
-            fields("connected" to event.connected, "type" to event.type, "metered" to event.metered),
+            fields(
+                "connected" to event.connected,
+                "type" to (event.type ?: if (event.connected) null else "none"),
+                "metered" to event.metered,
+            ),
         )
+        is PlatformEvent.SimChanged -> EngineEvent("sim_change", fields("state" to event.state, "slot" to event.slot))
         is PlatformEvent.Charger -> EngineEvent("charger", fields("plugged" to event.plugged, "source" to event.source))
         is PlatformEvent.AppInstalled ->
             EngineEvent("app_installed", fields("package" to event.packageName, "replacing" to event.replacing))

@@ -19,7 +19,8 @@ class DmschedAlarmReceiver : BroadcastReceiver() {
 }
 
 /**
- * Manifest receiver for BOOT_COMPLETED, TIME_SET, TIMEZONE_CHANGED and
+ * Manifest receiver for BOOT_COMPLETED, TIME_SET, TIMEZONE_CHANGED, the SIM
+ * state broadcasts and
  * MY_PACKAGE_REPLACED (broadcasts still delivered to manifest receivers on
  * Android 8+), and the runtime receiver for charger and package broadcasts.
  */

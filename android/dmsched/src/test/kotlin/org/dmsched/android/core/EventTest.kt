@@ -63,7 +63,7 @@ fun broadcastMappingTests() {
         EngineEvent("network", "{\"connected\":true,\"type\":\"wifi\",\"metered\":false}"),
         "network fields",
     )
-    eq(P.engineEvent(PlatformEvent.Network(false, null, null)), EngineEvent("network", "{\"connected\":false}"), "down: unknowns left out")
+    eq(P.engineEvent(PlatformEvent.Network(false, null, null)), EngineEvent("network", "{\"connected\":false,\"type\":\"none\"}"), "down: type none, unknowns left out")
     eq(P.engineEvent(PlatformEvent.Charger(true, "ac")), EngineEvent("charger", "{\"plugged\":true,\"source\":\"ac\"}"), "charger fields")
     eq(P.engineEvent(PlatformEvent.Charger(false, null)), EngineEvent("charger", "{\"plugged\":false}"), "unplugged")
     eq(
@@ -73,8 +73,17 @@ fun broadcastMappingTests() {
     )
     eq(P.engineEvent(PlatformEvent.Boot), EngineEvent("boot", null), "boot")
     eq(P.engineEvent(PlatformEvent.Custom("sim_change", "{\"slot\":1}")), EngineEvent("sim_change", "{\"slot\":1}"), "custom")
-    eq(P.engineEvent(PlatformEvent.TimeSet), null, "clock change is not an engine event")
-    eq(P.engineEvent(PlatformEvent.TimeZoneChanged("UTC")), null, "zone change is not an engine event")
+    // Issue 15: every platform event of the catalogue reaches the engine.
+    eq(P.engineEvent(PlatformEvent.TimeSet), EngineEvent("time_set", null), "clock set: time_set")
+    eq(P.engineEvent(PlatformEvent.TimeZoneChanged("UTC")), EngineEvent("timezone_changed", "{\"zone\":\"UTC\"}"), "zone change: timezone_changed")
+    eq(P.engineEvent(PlatformEvent.PackageReplaced), null, "an app update is not an engine event")
+    eq(P.engineEvent(PlatformEvent.SimChanged("LOADED", 1)), EngineEvent("sim_change", "{\"state\":\"LOADED\",\"slot\":1}"), "sim_change")
+    eq(P.engineEvent(PlatformEvent.SimChanged(null, null)), EngineEvent("sim_change", "{}"), "sim_change, nothing known")
+    eq(P.fromBroadcast(P.ACTION_SIM_STATE_CHANGED, mapOf("ss" to "ABSENT", "android.telephony.extra.SLOT_INDEX" to 0)),
+        PlatformEvent.SimChanged("ABSENT", 0), "SIM_STATE_CHANGED")
+    eq(P.fromBroadcast(P.ACTION_SIM_STATE_CHANGED, mapOf("ss" to 3)), PlatformEvent.SimChanged(null, null), "mistyped SIM state")
+    eq(P.fromBroadcast(P.ACTION_SIM_CARD_STATE_CHANGED, mapOf("android.telephony.extra.SIM_STATE" to 10,
+        "android.telephony.extra.SLOT_INDEX" to 1)), PlatformEvent.SimChanged("LOADED", 1), "SIM_CARD_STATE_CHANGED")
 }
 
 fun platformEventTests() {
@@ -86,31 +95,34 @@ fun platformEventTests() {
 
     r.engine.calls.clear()
     r.scheduler.onPlatformEvent(P.fromBroadcast(P.ACTION_TIME_SET)!!)
-    eq(r.engine.calls, listOf("tick@$T0"), "TIME_SET: a tick (the engine detects the jump)")
+    eq(r.engine.calls, listOf("tick@$T0", "event:time_set:null@$T0"), "TIME_SET: a tick (the engine detects the jump), then time_set")
     r.engine.calls.clear()
     r.scheduler.onPlatformEvent(PlatformEvent.PackageReplaced)
     eq(r.engine.calls, listOf("tick@$T0"), "package replaced: a tick")
 
     r.engine.calls.clear()
     r.scheduler.onPlatformEvent(P.fromBroadcast(P.ACTION_TIMEZONE_CHANGED, mapOf("time-zone" to "America/New_York"))!!)
-    eq(r.engine.calls, listOf("zone:America/New_York@$T0", "tick@$T0"), "zone change: set the zone, then tick")
+    eq(r.engine.calls, listOf("zone:America/New_York@$T0", "tick@$T0", "event:timezone_changed:{\"zone\":\"America/New_York\"}@$T0"),
+        "zone change: set the zone, tick, then timezone_changed")
     r.engine.calls.clear()
     r.scheduler.onPlatformEvent(P.fromBroadcast(P.ACTION_TIMEZONE_CHANGED)!!)
-    eq(r.engine.calls, listOf("zone:Asia/Tokyo@$T0", "tick@$T0"), "zone missing from the broadcast: the provider's zone")
+    eq(r.engine.calls, listOf("zone:Asia/Tokyo@$T0", "tick@$T0", "event:timezone_changed:{\"zone\":\"Asia/Tokyo\"}@$T0"),
+        "zone missing from the broadcast: the provider's zone")
     r.engine.calls.clear()
     r.scheduler.setTimeZone("Bad\"Zone\\")
     eq(r.engine.calls.first(), "zone:Bad\"Zone\\@$T0", "a zone id with quotes is passed verbatim")
     r.engine.failZone = IllegalArgumentException("time_zone: unknown")
     r.engine.calls.clear()
     r.scheduler.setTimeZone("Mars/Olympus")
-    eq(r.engine.calls, listOf("zone:Mars/Olympus@$T0", "tick@$T0"), "an unknown zone still ticks")
+    eq(r.engine.calls, listOf("zone:Mars/Olympus@$T0", "tick@$T0", "event:timezone_changed:{\"zone\":\"Mars/Olympus\"}@$T0"),
+        "an unknown zone still ticks (and the change is an event)")
     eq(r.scheduler.consecutiveFailures, 0, "an unknown zone is not retried")
     ok(r.logger.lines.any { it.first == LogLevel.WARN && it.second.contains("Mars/Olympus") }, "but logged")
     eq(r.alarm.current, Arming.Exact(T0 + MIN), "and the alarm is unchanged")
 
     val noZone = Rig()
     noZone.scheduler.onPlatformEvent(PlatformEvent.TimeZoneChanged(null))
-    eq(noZone.engine.calls, listOf("tick@$T0"), "no zone known at all: tick only")
+    eq(noZone.engine.calls, listOf("tick@$T0", "event:timezone_changed:{}@$T0"), "no zone known at all: tick, and the change without a zone")
     ok(noZone.logger.count(LogLevel.WARN) == 1, "and warn")
 
     val c = Rig()
@@ -133,7 +145,7 @@ fun platformEventTests() {
         listOf(
             "event:network:{\"connected\":true,\"type\":\"wifi\",\"metered\":false}@$T0",
             "event:network:{\"connected\":true,\"type\":\"cellular\",\"metered\":true}@$T0",
-            "event:network:{\"connected\":false}@$T0",
+            "event:network:{\"connected\":false,\"type\":\"none\"}@$T0",
         ),
         "network changes posted once each",
     )

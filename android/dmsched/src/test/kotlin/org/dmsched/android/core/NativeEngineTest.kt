@@ -49,7 +49,7 @@ fun nativeEngineTests() {
     val s = DmScheduler(e, alarm, clock, AlarmPolicy(), log)
     n.result = "[]"
     s.setTimeZone("Europe/Paris")
-    eq(n.calls.last(), "tick@$T0", "zone change over JNI without setTimeZone still ticks")
+    ok(n.calls.contains("tick@$T0"), "zone change over JNI without setTimeZone still ticks: ${n.calls}")
     eq(alarm.current, Arming.Exact(T0 + MIN), "and arms from nextWakeup")
     n.result = "garbage"
     s.tick()
