@@ -22,6 +22,7 @@ pub mod expr;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod host;
+pub mod input;
 pub mod mo;
 pub mod model;
 pub mod registry;

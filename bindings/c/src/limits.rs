@@ -1,147 +1,42 @@
-//! What the strings and JSON texts coming in through the C ABI must look
-//! like before they reach the core: server ids (owners, requesters, DM
-//! server ids) and other short texts are bounded, schedule ids and tree
-//! URIs follow the schedule format's rules, configuration and events are
-//! JSON objects. Each refusal is `DMS_INVALID_ARGUMENT` naming the
-//! argument; the offending text itself is never echoed (it may be huge).
+//! The core's input rules (`dmsched::input`: server ids, schedule ids, tree
+//! URIs, JSON objects, events) as C statuses: each refusal is
+//! `DMS_INVALID_ARGUMENT` naming the argument, never echoing the text.
 
 use dmsched_core::Event;
-use dmsched_core::model::{is_valid_id, is_valid_uri};
+use dmsched_core::input;
 use serde_json::{Map, Value};
 
-use crate::boundary::fail;
+use crate::handle::failure;
 use crate::status::dms_status;
 
-/// The longest server id (owner, requester, DM ServerID) and the longest
-/// other short text (device id, time zone). The core refuses longer owners
-/// at submit (`engine/lifecycle.rs`, `MAX_OWNER_BYTES`): the same bound.
-pub(crate) const MAX_SHORT_TEXT_BYTES: usize = 256;
-
-fn invalid(what: &str, why: impl std::fmt::Display) -> dms_status {
-    fail(dms_status::DMS_INVALID_ARGUMENT, format!("{what}: {why}"))
-}
-
-/// A text of at most [`MAX_SHORT_TEXT_BYTES`] without control characters
-/// (may be empty: the core decides what an empty one means).
 pub(crate) fn short_text<'a>(s: &'a str, what: &str) -> Result<&'a str, dms_status> {
-    if s.len() > MAX_SHORT_TEXT_BYTES {
-        return Err(invalid(
-            what,
-            format!("{} bytes, at most {MAX_SHORT_TEXT_BYTES} allowed", s.len()),
-        ));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(invalid(what, "contains a control character"));
-    }
-    Ok(s)
+    input::short_text(s, what).map_err(failure)
 }
 
-/// A server id (an owner, a requester, a DM account's ServerID): a short
-/// text, not empty.
 pub(crate) fn server_id<'a>(s: &'a str, what: &str) -> Result<&'a str, dms_status> {
-    if s.is_empty() {
-        return Err(invalid(what, "must not be empty"));
-    }
-    short_text(s, what)
+    input::server_id(s, what).map_err(failure)
 }
 
-/// A schedule id: 1–64 of `A-Z a-z 0-9 _ . -` (as in the document).
 pub(crate) fn schedule_id<'a>(s: &'a str, what: &str) -> Result<&'a str, dms_status> {
-    if is_valid_id(s) {
-        Ok(s)
-    } else if s.len() > 64 {
-        Err(invalid(
-            what,
-            format!(
-                "{} bytes: a schedule id is 1-64 of A-Z a-z 0-9 _ . -",
-                s.len()
-            ),
-        ))
-    } else {
-        Err(invalid(
-            what,
-            format!("invalid schedule id {s:?}: use 1-64 of A-Z a-z 0-9 _ . -"),
-        ))
-    }
+    input::schedule_id(s, what).map_err(failure)
 }
 
-/// A tree URI as conditions name them: `.` or `./A/B`, at most 1024 bytes.
 pub(crate) fn tree_uri<'a>(s: &'a str, what: &str) -> Result<&'a str, dms_status> {
-    if is_valid_uri(s) {
-        Ok(s)
-    } else if s.len() > 1024 {
-        Err(invalid(
-            what,
-            format!("{} bytes: a tree URI is at most 1024", s.len()),
-        ))
-    } else {
-        Err(invalid(
-            what,
-            format!("invalid tree URI {s:?}: use ./A/B (no empty, . or .. segments)"),
-        ))
-    }
+    input::tree_uri(s, what).map_err(failure)
 }
 
-/// A JSON text that must be an object (`[]`, `null` or `3` are not
-/// "nothing to say": they are refused).
 pub(crate) fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, dms_status> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(invalid(what, "must be a JSON object")),
-        Err(e) => Err(invalid(what, e)),
-    }
+    input::json_object(text, what).map_err(failure)
 }
 
-/// Checks that each of `keys` present in `m` holds an object.
 pub(crate) fn objects_at(
     m: &Map<String, Value>,
     keys: &[&str],
     what: &str,
 ) -> Result<(), dms_status> {
-    for k in keys {
-        if m.get(*k).is_some_and(|v| !v.is_object()) {
-            return Err(invalid(&format!("{what}.{k}"), "must be a JSON object"));
-        }
-    }
-    Ok(())
+    input::objects_at(m, keys, what).map_err(failure)
 }
 
-/// A device event `{"name", "fields"?}`: an object whose name is an event
-/// name of the schedule format (1–64 of `A-Z a-z 0-9 _ . -`); `fields`, if
-/// given, an object.
 pub(crate) fn event(text: &str, what: &str) -> Result<Event, dms_status> {
-    let m = json_object(text, what)?;
-    objects_at(&m, &["fields"], what)?;
-    let ev: Event = serde_json::from_value(Value::Object(m)).map_err(|e| invalid(what, e))?;
-    if !is_valid_id(&ev.name) {
-        return Err(invalid(
-            &format!("{what}.name"),
-            "an event name is 1-64 of A-Z a-z 0-9 _ . -",
-        ));
-    }
-    Ok(ev)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_ids_are_bounded_and_without_controls() {
-        assert!(server_id("srv", "owner").is_ok());
-        assert!(server_id(&"s".repeat(256), "owner").is_ok());
-        assert!(server_id(&"s".repeat(257), "owner").is_err());
-        assert!(server_id("", "owner").is_err());
-        assert!(server_id("a\nb", "owner").is_err());
-    }
-
-    #[test]
-    fn events_and_configuration_must_be_objects() {
-        assert!(event(r#"{"name": "boot"}"#, "event_json").is_ok());
-        assert!(event(r#"["boot", {}]"#, "event_json").is_err());
-        assert!(event(r#"{"name": "boot", "fields": []}"#, "event_json").is_err());
-        assert!(event(r#"{"name": "no spaces"}"#, "event_json").is_err());
-        assert!(json_object("[]", "x").is_err());
-        assert!(json_object("{}", "x").is_ok());
-    }
+    input::event(text, what).map_err(failure)
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The longest owner (server id) a schedule may have.
-pub const MAX_OWNER_BYTES: usize = 256;
+pub const MAX_OWNER_BYTES: usize = crate::input::MAX_SHORT_TEXT_BYTES;
 
 impl Engine {
     /// Initial state of the tasks of a newly (re)planned schedule.

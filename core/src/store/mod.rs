@@ -576,9 +576,14 @@ mod tests {
             // AUTOINCREMENT SQLite would hand out its id again.
             let tx = s.tx().unwrap();
             tx.journal_finish(*seen.last().unwrap()).unwrap();
-            let fid = tx.journal_start(1, 0, 4, 0, "2026-12-01T13:00:00Z").unwrap();
+            let fid = tx
+                .journal_start(1, 0, 4, 0, "2026-12-01T13:00:00Z")
+                .unwrap();
             tx.commit().unwrap();
-            assert!(!seen.contains(&fid) && fid > 5, "id {fid} issued again ({seen:?})");
+            assert!(
+                !seen.contains(&fid) && fid > 5,
+                "id {fid} issued again ({seen:?})"
+            );
             seen.push(fid);
         }
     }
