@@ -315,7 +315,8 @@ typedef struct dms_config {
   /**
    * `sizeof` this struct as the host was compiled (set it first, e.g.
    * `x.struct_size = sizeof x`): members added in later versions are
-   * appended, and the library reads only what the host's header had.
+   * appended, and the library reads only what the host's header had
+   * (0: the 0.1 layout).
    */
   uint32_t struct_size;
   /**
@@ -425,7 +426,8 @@ typedef struct dms_host {
   /**
    * `sizeof` this struct as the host was compiled (set it first, e.g.
    * `x.struct_size = sizeof x`): members added in later versions are
-   * appended, and the library reads only what the host's header had.
+   * appended, and the library reads only what the host's header had
+   * (0: the 0.1 layout).
    */
   uint32_t struct_size;
   /**
@@ -547,7 +549,8 @@ typedef struct dms_agent_host {
   /**
    * `sizeof` this struct as the host was compiled (set it first, e.g.
    * `x.struct_size = sizeof x`): members added in later versions are
-   * appended, and the library reads only what the host's header had.
+   * appended, and the library reads only what the host's header had
+   * (0: the 0.1 layout).
    */
   uint32_t struct_size;
   /**

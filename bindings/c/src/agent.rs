@@ -84,7 +84,12 @@ pub unsafe extern "C" fn dms_agent_open(
                 None
             } else {
                 Some(unsafe {
-                    read_sized(host, "host", std::mem::offset_of!(dms_agent_host, secrets))
+                    read_sized(
+                        host,
+                        "host",
+                        std::mem::offset_of!(dms_agent_host, secrets),
+                        crate::agent_host::AGENT_HOST_V1_SIZE,
+                    )
                 }?)
             };
             let log = match h.and_then(|h| h.log) {

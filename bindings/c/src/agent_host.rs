@@ -73,7 +73,8 @@ pub type dms_interact_fn = Option<
 pub struct dms_agent_host {
     /// `sizeof` this struct as the host was compiled (set it first, e.g.
     /// `x.struct_size = sizeof x`): members added in later versions are
-    /// appended, and the library reads only what the host's header had.
+    /// appended, and the library reads only what the host's header had
+    /// (0: the 0.1 layout).
     pub struct_size: u32,
     /// Passed to every callback.
     pub user_data: *mut c_void,
@@ -108,6 +109,11 @@ pub struct dms_agent_host {
     /// that a zeroed struct keeps the default.
     pub secrets: dms_secret_store,
 }
+
+/// `sizeof(dms_agent_host)` in 0.1 (with `secrets`): what `struct_size` 0
+/// stands for. Never changes when members are appended: then it
+/// becomes `offset_of!(dms_agent_host, <first new member>)`.
+pub(crate) const AGENT_HOST_V1_SIZE: usize = std::mem::size_of::<dms_agent_host>();
 
 /// The value under `key` (NUL-terminated): write it into `value` with
 /// `dms_buffer_set` and return 0; return 0 without setting `value` when the

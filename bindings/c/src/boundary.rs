@@ -128,9 +128,13 @@ pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String) {
 /// A host-filled struct that starts with `uint32_t struct_size`: the
 /// host's bytes (`struct_size` of them) over a zeroed `T`, so a host
 /// compiled against an older header (fewer members, at least `min_size`
-/// bytes) gets the defaults of the members it does not know. A larger
-/// `struct_size` (a newer header) is accepted when the members this
-/// library does not know are all zero, and refused otherwise.
+/// bytes) gets the defaults of the members it does not know. A
+/// `struct_size` of 0 (a zeroed struct whose size was never set) is read as
+/// the 0.1 layout, `v1_size` bytes: that is what such a program was
+/// compiled with if it was built against 0.1, and a later header keeps
+/// those members where they are. A larger `struct_size` (a newer header)
+/// is accepted when the members this library does not know are all zero,
+/// and refused otherwise.
 ///
 /// # Safety
 /// `p` is non-null and valid for `struct_size` bytes; `T` is a `repr(C)`
@@ -140,10 +144,14 @@ pub(crate) unsafe fn read_sized<T: Copy>(
     p: *const T,
     what: &str,
     min_size: usize,
+    v1_size: usize,
 ) -> Result<T, dms_status> {
     let full = std::mem::size_of::<T>();
     // SAFETY: the struct starts with a u32 (the contract).
-    let size = unsafe { std::ptr::read_unaligned(p.cast::<u32>()) } as usize;
+    let size = match unsafe { std::ptr::read_unaligned(p.cast::<u32>()) } as usize {
+        0 => v1_size,
+        n => n,
+    };
     if size < min_size {
         return Err(fail(
             dms_status::DMS_INVALID_ARGUMENT,

@@ -115,7 +115,8 @@ pub type dms_destroy_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 pub struct dms_host {
     /// `sizeof` this struct as the host was compiled (set it first, e.g.
     /// `x.struct_size = sizeof x`): members added in later versions are
-    /// appended, and the library reads only what the host's header had.
+    /// appended, and the library reads only what the host's header had
+    /// (0: the 0.1 layout).
     pub struct_size: u32,
     /// Passed to every callback.
     pub user_data: *mut c_void,
@@ -134,6 +135,11 @@ pub struct dms_host {
     /// Called once with `user_data` when the engine is closed (may be NULL).
     pub destroy: dms_destroy_fn,
 }
+
+/// `sizeof(dms_host)` in 0.1: what `struct_size` 0 stands for. Never
+/// changes when members are appended: then it
+/// becomes `offset_of!(dms_host, <first new member>)`.
+pub(crate) const HOST_V1_SIZE: usize = std::mem::size_of::<dms_host>();
 
 /// The host as the core sees it. `destroy` runs at drop only once the
 /// engine adopted the host (a failed open leaves `user_data` to the caller).

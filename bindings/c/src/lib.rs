@@ -73,13 +73,19 @@ pub struct dms_engine {
     _private: u8,
 }
 
+/// `sizeof(dms_config)` in 0.1: what `struct_size` 0 stands for. Never
+/// changes when members are appended: then it
+/// becomes `offset_of!(dms_config, <first new member>)`.
+const CONFIG_V1_SIZE: usize = std::mem::size_of::<dms_config>();
+
 /// How to open an engine. `store_path` is required; the others may be NULL.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct dms_config {
     /// `sizeof` this struct as the host was compiled (set it first, e.g.
     /// `x.struct_size = sizeof x`): members added in later versions are
-    /// appended, and the library reads only what the host's header had.
+    /// appended, and the library reads only what the host's header had
+    /// (0: the 0.1 layout).
     pub struct_size: u32,
     /// The SQLite store file (created if absent); `":memory:"` for a private in-memory store.
     /// One engine per file: while an engine has it open, another open (this
@@ -214,8 +220,13 @@ pub unsafe extern "C" fn dms_engine_open(
         // SAFETY: non-null, valid for their `struct_size` per the contract.
         let read = unsafe {
             (
-                read_sized(config, "config", std::mem::size_of::<dms_config>()),
-                read_sized(host, "host", std::mem::size_of::<dms_host>()),
+                read_sized(config, "config", CONFIG_V1_SIZE, CONFIG_V1_SIZE),
+                read_sized(
+                    host,
+                    "host",
+                    callbacks::HOST_V1_SIZE,
+                    callbacks::HOST_V1_SIZE,
+                ),
             )
         };
         let (cfg_c, host_c) = match read {
