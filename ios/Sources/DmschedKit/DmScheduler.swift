@@ -52,6 +52,10 @@ public final class DmScheduler {
     private let lock = NSRecursiveLock()
     private var observers: [NSObjectProtocol] = []
     private let log = SchedulerLog(subsystem: "org.dmsched", category: "scheduler")
+    /// The network and power states last posted (DeviceEvents.swift).
+    let deviceState = DeviceState()
+    /// Where the `async` calls run: one at a time, off the caller's thread.
+    let asyncQueue = DispatchQueue(label: "org.dmsched.scheduler")
 
     /// `now` and `currentTimeZone` are injectable for tests; by default the
     /// system clock and `TimeZone.current` (after resetting the cache).
