@@ -141,12 +141,39 @@ class DmScheduler<F>(
         }
     }
 
-    private fun serialised(justTicked: Boolean, body: Call.() -> Unit): List<F> = synchronized(lock) {
-        val call = Call(clock.nowMs())
-        call.body()
-        // Nothing asked of the engine (a repeated state): nothing changed.
-        if (call.calledEngine) rearmLocked(call.now, justTicked, call.failed)
-        call.out
+    private fun serialised(justTicked: Boolean, body: Call.() -> Unit): List<F> {
+        val out = synchronized(lock) {
+            val call = Call(clock.nowMs())
+            call.body()
+            // Nothing asked of the engine (a repeated state): nothing changed.
+            if (call.calledEngine) rearmLocked(call.now, justTicked, call.failed)
+            call.out
+        }
+        if (out.isNotEmpty()) {
+            // Outside the lock: a listener may call back into the scheduler.
+            for (l in listeners) {
+                try {
+                    l(out)
+                } catch (e: Exception) {
+                    logger.log(LogLevel.WARN, "a firing listener failed: ${e.message}", e)
+                }
+            }
+        }
+        return out
+    }
+
+    private val listeners = java.util.concurrent.CopyOnWriteArrayList<(List<F>) -> Unit>()
+
+    /**
+     * Tells [listener] about every occurrence that finished, from whichever
+     * call finished it (tick, event, tree change, zone change), on that
+     * call's thread, after the scheduler's lock is released. Close the
+     * returned handle to stop. The base of a `Flow`:
+     * `callbackFlow { val h = scheduler.addFiringListener { trySend(it) }; awaitClose { h.close() } }`.
+     */
+    fun addFiringListener(listener: (List<F>) -> Unit): AutoCloseable {
+        listeners.add(listener)
+        return AutoCloseable { listeners.remove(listener) }
     }
 
     private fun rearmLocked(now: Long, justTicked: Boolean, callFailed: Boolean) {

@@ -34,6 +34,7 @@ fun main() {
         "native engine adapter" to ::nativeEngineTests,
         "concurrency" to ::concurrencyTests,
         "secrets" to ::secretsTests,
+        "suspending" to ::suspendingTests,
     )
     for ((name, suite) in suites) {
         val before = failed
