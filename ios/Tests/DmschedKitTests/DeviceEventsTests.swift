@@ -122,3 +122,25 @@ final class DeviceEventsTests: XCTestCase {
         real.shutdown()
     }
 }
+
+/// Issue 15, Codable reports: firings, reports and DM reports encode to the
+/// same snake_case JSON as the C ABI and JNI.
+final class CodableReportsTests: XCTestCase {
+    func testRecordsEncodeAsTheOtherSurfacesJson() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let firing = Firing(owner: "srv", schedule: "s", task: "t", seq: 3, dueMs: 1000, runAtMs: 1500, outcome: .ran,
+                            reason: nil, attempts: 1,
+                            results: [CommandResult(op: "Get", target: "./A", status: 200, data: "1")])
+        let text = String(decoding: try encoder.encode(Report(id: 7, reportId: "ab12", createdMs: 1500, firing: firing)),
+                          as: UTF8.self)
+        XCTAssertEqual(text, #"{"created_ms":1500,"firing":{"attempts":1,"due_ms":1000,"outcome":"ran","owner":"srv","# +
+            #""results":[{"data":"1","op":"Get","status":200,"target":".\/A"}],"run_at_ms":1500,"schedule":"s","seq":3,"task":"t"},"# +
+            #""id":7,"report_id":"ab12"}"#)
+        let mo = MoReport(id: nil, owner: "srv", source: "./Scheduling/Schedules/s", metaType: "org.dmsched.scheduling.state",
+                          mark: "informational", data: "<State/>", reportId: "cd34", createdMs: 9, evicted: 0)
+        let moText = String(decoding: try encoder.encode(mo), as: UTF8.self)
+        XCTAssertTrue(moText.contains(#""meta_type":"org.dmsched.scheduling.state""#), moText)
+        XCTAssertFalse(moText.contains(#""id""#), "a state report has no outbox id: \(moText)")
+    }
+}
