@@ -197,3 +197,85 @@ fn a_pending_run_survives_a_restart_and_completes_after_it() {
         f[0].reason
     );
 }
+
+/// An occurrence that falls due while the previous run is still pending
+/// does not replace it (nor start a second run): it is skipped, with the
+/// reason; the pending run completes normally, and the task goes on.
+#[test]
+fn a_newer_occurrence_does_not_replace_a_pending_run() {
+    let w = World::new();
+    let exec = Arc::new(Later::default());
+    let mut e = Engine::open(Store::open_in_memory().unwrap(), host(&w, &exec), cfg()).unwrap();
+    let doc = update_doc("").replace(
+        r#""completion_timeout_seconds": 1800"#,
+        r#""completion_timeout_seconds": 10800"#,
+    );
+    e.submit("srv", &doc, at("2026-03-01T09:59:00Z")).unwrap();
+    e.tick(at(T0)).unwrap();
+    let first = exec.started.lock().unwrap()[0].clone();
+    // 11:00 and 12:00 come while the 10:00 run is still running.
+    let during = e.tick(at("2026-03-01T12:00:30Z")).unwrap();
+    assert_eq!(
+        exec.started.lock().unwrap().len(),
+        1,
+        "nothing else started: {during:?}"
+    );
+    assert!(
+        !during.is_empty()
+            && during.iter().all(|f| f.outcome == Outcome::Skipped
+                && f.reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("still running")),
+        "{during:?}"
+    );
+    let done = e
+        .complete(first.run_id, vec![ok()], at("2026-03-01T12:01:00Z"))
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!((done[0].seq, done[0].outcome), (first.seq, Outcome::Ran));
+    // The task goes on: 13:00 starts a new run.
+    *exec.done.lock().unwrap() = true;
+    let next = e.tick(at("2026-03-01T13:00:00Z")).unwrap();
+    assert_eq!(exec.started.lock().unwrap().len(), 2);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].outcome, Outcome::Ran);
+}
+
+/// A schedule modified or terminated while a run is pending: the run still
+/// completes (its result is reported; nothing is lost or run twice).
+#[test]
+fn a_pending_run_completes_after_its_schedule_is_modified_or_terminated() {
+    for change in ["modify", "terminate"] {
+        let w = World::new();
+        let exec = Arc::new(Later::default());
+        let mut e = Engine::open(Store::open_in_memory().unwrap(), host(&w, &exec), cfg()).unwrap();
+        e.submit("srv", &update_doc(""), at("2026-03-01T09:59:00Z"))
+            .unwrap();
+        e.tick(at(T0)).unwrap();
+        let run = exec.started.lock().unwrap()[0].clone();
+        let when = at("2026-03-01T10:05:00Z");
+        match change {
+            "modify" => {
+                e.modify("srv", "srv", &update_doc(r#", "jitter_seconds": 0"#), when)
+                    .unwrap();
+            }
+            _ => {
+                e.terminate("srv", "srv", "fw", when).unwrap();
+            }
+        }
+        let done = e
+            .complete(run.run_id, vec![ok()], at("2026-03-01T10:10:00Z"))
+            .unwrap_or_else(|err| panic!("{change}: {err}"));
+        assert!(
+            done.iter()
+                .any(|f| f.seq == run.seq && f.outcome == Outcome::Ran),
+            "{change}: {done:?}"
+        );
+        assert_eq!(
+            exec.started.lock().unwrap().len(),
+            1,
+            "{change}: not run again"
+        );
+    }
+}

@@ -41,6 +41,9 @@ impl Engine {
                             last_reason: o.last_reason,
                             primed: same_edge && o.primed,
                             armed: same_edge && o.armed,
+                            // A run the host is still completing (a long
+                            // action) stays: it was started, it must end.
+                            pending: o.pending.filter(|p| p.awaiting.is_some()),
                             ..TaskState::default()
                         }
                     })

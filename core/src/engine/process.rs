@@ -507,6 +507,22 @@ fn new_occurrence(
     catch_up: bool,
     finals: &mut Vec<Final>,
 ) {
+    // A run the host is still completing (a long action) is never replaced:
+    // the newer occurrence is skipped, and the task goes on after it.
+    if let Some(run) = s.tasks[tidx]
+        .pending
+        .as_ref()
+        .and_then(|p| p.awaiting.as_ref())
+        .map(|a| a.run_id)
+    {
+        let seq = bump_seq(s, tidx);
+        let mut f = firing(s, tidx, seq, due, Outcome::Skipped);
+        f.reason = Some(format!(
+            "the task's run {run} was still running (a long action the host completes later)"
+        ));
+        finalize(s, tidx, f, finals);
+        return;
+    }
     if let Some(old) = s.tasks[tidx].pending.take() {
         let mut f = firing(s, tidx, old.seq, old.due, Outcome::Missed);
         f.reason = Some(format!(
