@@ -229,3 +229,93 @@ fn a_modification_waits_for_the_run_in_progress() {
     let next = agent.tick(at("2026-12-01T11:30:00Z")).unwrap();
     assert_eq!(next[0].results[0].target, "./New");
 }
+
+/// A host stack that leaves every run to finish later (a long action).
+#[derive(Default)]
+struct LaterStack {
+    runs: Mutex<Vec<RunContext>>,
+}
+
+impl ActionExecutor for LaterStack {
+    fn execute(&self, _: &RunContext, _: &[Action]) -> Result<Vec<CommandResult>, HostError> {
+        Err(HostError("start() is what the engine calls".into()))
+    }
+
+    fn start(&self, ctx: &RunContext, _: &[Action]) -> Result<dmsched::Execution, HostError> {
+        self.runs.lock().unwrap().push(ctx.clone());
+        Ok(dmsched::Execution::Pending)
+    }
+}
+
+/// Issue 15, long actions in hand-off mode: the host's stack leaves the run
+/// running; `Agent::complete` finishes it with the host's statuses, and the
+/// result report (with that status) waits for the owner's next session.
+#[test]
+fn a_long_action_completes_through_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(LaterStack::default());
+    let device = DeviceInfo {
+        dev_id: "IMEI:2".into(),
+        man: "dmsched".into(),
+        model: "t".into(),
+        lang: "en".into(),
+        ..DeviceInfo::default()
+    };
+    let agent = Agent::open(
+        AgentConfig::new(dir.path(), device),
+        AgentHost {
+            executor: Some(host.clone()),
+            ..AgentHost::default()
+        },
+        at("2026-12-01T10:00:00Z"),
+    )
+    .unwrap();
+    let doc = r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+        "actions": [{"op": "Exec", "target": "./FwUpdate/Pkg/DownloadAndUpdate"}],
+        "policy": {"report": "always"}}]}"#;
+    agent
+        .tree()
+        .add(
+            "srv-a",
+            "./Scheduling/Schedules/F",
+            &Payload {
+                mime: Some("application/json".into()),
+                ..Payload::chr(doc)
+            },
+            at("2026-12-01T10:00:00Z"),
+        )
+        .unwrap();
+    agent.scheduling().settle();
+    assert!(agent.tick(at("2026-12-01T10:05:00Z")).unwrap().is_empty());
+    let run = host.runs.lock().unwrap()[0].clone();
+    assert_eq!(run.owner, "srv-a");
+    assert!(
+        agent
+            .pending_reports("srv-a")
+            .unwrap()
+            .iter()
+            .all(|r| r.id.is_none()),
+        "no result yet"
+    );
+    let done = agent
+        .complete(
+            run.run_id,
+            vec![CommandResult {
+                op: dmsched::model::Op::Exec,
+                target: "./FwUpdate/Pkg/DownloadAndUpdate".into(),
+                status: 200,
+                data: None,
+            }],
+            at("2026-12-01T10:20:00Z"),
+        )
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].outcome, Outcome::Ran);
+    let r = agent.pending_reports("srv-a").unwrap();
+    let result = r.iter().find(|r| r.id.is_some()).unwrap();
+    assert!(result.data.contains("status=\"200\""), "{}", result.data);
+    let again = agent
+        .complete(run.run_id, vec![], at("2026-12-01T10:21:00Z"))
+        .unwrap_err();
+    assert_eq!(again.kind(), dmsched::ErrorKind::InvalidState);
+}
