@@ -1037,6 +1037,17 @@ enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
                                         bool *out_has);
 
 /**
+ * The device changed time zone (`time_zone`: an IANA name, at most 256
+ * bytes): tasks using `"local"` are re-planned from `now_ms`, as
+ * `dms_engine_set_time_zone`. An unknown zone: `DMS_INVALID_ARGUMENT`,
+ * nothing changed. Any thread.
+ *
+ * # Safety
+ * `time_zone` is NUL-terminated.
+ */
+enum dms_status dms_agent_set_time_zone(struct dms_agent *a, const char *time_zone, int64_t now_ms);
+
+/**
  * Hand-off mode: completes run `run_id` that `host->execute` left running
  * (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
  * an engine; the reports wait for the owner's next session (or go at once

@@ -38,6 +38,7 @@ macro_rules! for_each_operation {
             agent run_session: c dms_agent_run_notified_session, jni NativeAgent.runSession, uniffi Agent::run_session;
             agent tick: c dms_agent_tick, jni NativeAgent.tick, uniffi Agent::tick;
             agent complete: c dms_agent_complete, jni NativeAgent.complete, uniffi Agent::complete;
+            agent set_time_zone: c dms_agent_set_time_zone, jni NativeAgent.setTimeZone, uniffi Agent::set_time_zone;
             agent next_wakeup: c dms_agent_next_wakeup, jni NativeAgent.nextWakeup, uniffi Agent::next_wakeup;
             agent wakeup_window: c dms_agent_wakeup_window, jni NativeAgent.wakeupWindow, uniffi Agent::wakeup_window;
             agent post_event: c dms_agent_post_event, jni NativeAgent.postEvent, uniffi Agent::post_event;

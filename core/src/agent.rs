@@ -683,6 +683,15 @@ impl Agent {
         Ok(out)
     }
 
+    /// The device changed time zone (IANA name): tasks using `local` are
+    /// re-planned from `now` (see [`crate::Engine::set_time_zone`]). An
+    /// unknown zone is refused and nothing changes.
+    pub fn set_time_zone(&self, zone: &str, now: Timestamp) -> Result<(), AgentError> {
+        self.at(now);
+        self.mo.set_time_zone(zone, now)?;
+        Ok(())
+    }
+
     /// Hand-off mode: the host's executor left run `run_id` running
     /// ([`crate::Execution::Pending`]) and now completes it with `results`
     /// (see [`crate::Engine::complete`]). Returns the occurrences that

@@ -347,6 +347,28 @@ pub unsafe extern "C" fn dms_agent_wakeup_window(
     })
 }
 
+/// The device changed time zone (`time_zone`: an IANA name, at most 256
+/// bytes): tasks using `"local"` are re-planned from `now_ms`, as
+/// `dms_engine_set_time_zone`. An unknown zone: `DMS_INVALID_ARGUMENT`,
+/// nothing changed. Any thread.
+///
+/// # Safety
+/// `time_zone` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_set_time_zone(
+    a: *mut dms_agent,
+    time_zone: *const c_char,
+    now_ms: i64,
+) -> dms_status {
+    with_agent(a, |agent| {
+        // SAFETY: per the contract.
+        let tz = limits::short_text(unsafe { arg(time_zone, "time_zone") }?, "time_zone")?;
+        agent
+            .set_time_zone(tz, time(now_ms)?)
+            .map_err(|e| agent_err(&e))
+    })
+}
+
 /// Hand-off mode: completes run `run_id` that `host->execute` left running
 /// (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
 /// an engine; the reports wait for the owner's next session (or go at once

@@ -39,7 +39,7 @@ pub use agent::{
     dms_agent, dms_agent_close, dms_agent_complete, dms_agent_deliver_reports,
     dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports, dms_agent_post_event,
     dms_agent_provision, dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules,
-    dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
+    dms_agent_set_time_zone, dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string, read_sized};

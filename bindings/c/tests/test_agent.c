@@ -529,6 +529,11 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
    * still would are in test_agent_declined_notification_runs_no_session). */
   CHECK(dms_agent_run_session(a, NULL, srv.pkg0, srv.pkg0_len, T0 + MIN, &out) == DMS_NOTIFICATION_REFUSED);
 
+  /* The device travels: the agent's zone changes; an unknown one is refused. */
+  CHECK(dms_agent_set_time_zone(a, "Europe/Paris", T0 + MIN) == DMS_OK);
+  CHECK(dms_agent_set_time_zone(a, "Mars/Olympus", T0 + MIN) == DMS_INVALID_ARGUMENT);
+  CHECK(strstr(dms_last_error(), "Mars/Olympus") != NULL);
+  CHECK(dms_agent_set_time_zone(a, NULL, T0 + MIN) == DMS_INVALID_ARGUMENT);
   CHECK(dms_agent_schedules(a, &out) == DMS_OK);
   CHECK(strstr(out, "\"id\":\"S1\"") != NULL);
   CHECK(strstr(out, "\"owner\":\"" SERVER "\"") != NULL);

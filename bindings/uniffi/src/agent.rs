@@ -244,6 +244,12 @@ impl Agent {
         })
     }
 
+    /// The device changed time zone (IANA name): tasks using `local` are
+    /// re-planned from `nowMs`. An unknown zone is `InvalidArgument`.
+    pub fn set_time_zone(&self, zone: String, now_ms: i64) -> Result<(), DmschedError> {
+        self.with(|a| Ok(a.set_time_zone(&zone, time(now_ms)?)?))
+    }
+
     /// Hand-off mode: completes run `runId` the executor left running
     /// (`Execution.Pending`) with `results`, as `Engine.complete`.
     pub fn complete(

@@ -679,6 +679,14 @@ impl Scheduling {
         Ok(f)
     }
 
+    /// The device changed time zone (see [`crate::Engine::set_time_zone`]);
+    /// the MO nodes follow.
+    pub fn set_time_zone(&self, zone: &str, now: Timestamp) -> Result<(), EngineError> {
+        self.engine().set_time_zone(zone, now)?;
+        self.refresh()?;
+        Ok(())
+    }
+
     /// The host completed a run its executor left running (hand-off mode,
     /// see [`crate::Engine::complete`]); the MO nodes follow.
     pub fn complete(

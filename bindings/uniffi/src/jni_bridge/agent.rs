@@ -527,6 +527,21 @@ pub extern "system" fn nativeWakeupWindow<'l>(
 }
 
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
+pub extern "system" fn nativeSetTimeZone<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    zone: JString<'l>,
+    now_ms: jlong,
+) {
+    native(&mut env, |env| {
+        let zone = string(env, &zone, "zone")?;
+        agent(handle)?.with(|a| Ok(a.set_time_zone(&zone, time(now_ms)?)?))?;
+        Ok(())
+    })
+}
+
+#[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeComplete<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,

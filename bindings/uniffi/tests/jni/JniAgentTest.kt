@@ -104,6 +104,8 @@ fun testNativeAgent(root: File) {
 
         expectKind("InvalidArgument", "bad value JSON") { a.setValue("./Vendor/Battery", "ten", due) }
         expectKind("InvalidArgument", "bad URI") { a.setValue("/Vendor", "1", due) }
+        a.setTimeZone("Asia/Tokyo", due)
+        expectKind("InvalidArgument", "an unknown zone") { a.setTimeZone("Mars/Olympus", due) }
         expectKind("InvalidArgument", "bad event fields") { a.postEvent("boot", "{", due) }
         a.provision(accountJson("https://127.0.0.1:1/dm", serverId = "offline"), srv.caPem, due)
         expectKind("Transport", "a server that is not there") { a.runSession("offline", null, due) }

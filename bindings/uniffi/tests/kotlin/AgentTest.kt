@@ -165,6 +165,9 @@ fun testAgentFullClient(root: File) {
         ok(interior?.message?.contains("DM status") == true, "with its DM status: ${interior?.message}")
         expect<DmschedException.InvalidArgument>("bad event fields") { agent.postEvent("boot", "{", due) }
         expect<DmschedException.InvalidArgument>("time out of range") { agent.tick(Long.MAX_VALUE) }
+        agent.setTimeZone("Europe/Paris", AGENT_T0)
+        val zone = expect<DmschedException.InvalidArgument>("an unknown zone") { agent.setTimeZone("Mars/Olympus", AGENT_T0) }
+        ok(zone?.message?.contains("Mars/Olympus") == true, "names the zone: ${zone?.message}")
         agent.provision(accountJson("https://127.0.0.1:1/dm", serverId = "offline"), srv.caPem, due)
         val down = expect<DmschedException.Transport>("a server that is not there") { agent.runSession("offline", null, due) }
         ok(down?.message?.contains("transport") == true, "a transport failure: ${down?.message}")

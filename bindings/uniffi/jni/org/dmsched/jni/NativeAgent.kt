@@ -60,6 +60,9 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
     /** Runs everything due at [nowMs]; returns the finished occurrences as a JSON array. */
     fun tick(nowMs: Long): String = nativeTick(h(), nowMs)
 
+    /** The device changed time zone ([zone]: an IANA name); tasks using `local` are re-planned. */
+    fun setTimeZone(zone: String, nowMs: Long) = nativeSetTimeZone(h(), zone, nowMs)
+
     /**
      * Hand-off mode: completes run [runId] that the [NativeExecutor] left
      * running (it returned `"pending"`), as [NativeEngine.complete].
@@ -156,6 +159,7 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeAcceptNotification(handle: Long, bytes: ByteArray, nowMs: Long): Long
         @JvmStatic private external fun nativeRunSession(handle: Long, serverId: String, notification: Long, nowMs: Long): String
         @JvmStatic private external fun nativeTick(handle: Long, nowMs: Long): String
+        @JvmStatic private external fun nativeSetTimeZone(handle: Long, zone: String, nowMs: Long)
         @JvmStatic private external fun nativeComplete(handle: Long, runId: Long, resultsJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeNextWakeup(handle: Long): Long
         @JvmStatic private external fun nativeWakeupWindow(handle: Long): LongArray?
