@@ -491,18 +491,6 @@ pub extern "system" fn nativeRunSession<'l>(
 }
 
 #[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeTick<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        on_agent(env, handle, |a| Ok(a.tick(time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
 pub extern "system" fn nativeNextWakeup<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,
@@ -541,116 +529,19 @@ pub extern "system" fn nativeSetTimeZone<'l>(
     })
 }
 
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeComplete<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    run_id: jlong,
-    results_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let text = string(env, &results_json, "resultsJson")?;
-        let results = super::results_json(&text).map_err(|e| DmschedError::InvalidArgument(e.0))?;
-        on_agent(env, handle, |a| {
-            Ok(a.complete(run_id, results, time(now_ms)?)?)
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativePostEvent<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    name: JString<'l>,
-    fields_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let name = string(env, &name, "name")?;
-        let fields = match opt_string(env, &fields_json)? {
-            Some(j) => parse(&j, "fieldsJson")?,
-            None => Default::default(),
-        };
-        let ev = dmsched_core::Event { name, fields };
-        on_agent(env, handle, |a| Ok(a.post_event(&ev, time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeSetValue<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    uri: JString<'l>,
-    value_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let uri = string(env, &uri, "uri")?;
-        let text = string(env, &value_json, "valueJson")?;
-        let value: dmsched_core::expr::Value = parse(&text, "valueJson")?;
-        on_agent(env, handle, |a| {
-            Ok(a.set_value(&uri, &value, time(now_ms)?)?)
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeSchedules<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        on_agent(env, handle, |a| Ok(a.schedules()?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativePendingReports<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    server_id: JString<'l>,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let server = string(env, &server_id, "serverId")?;
-        on_agent(env, handle, |a| {
-            Ok(a.pending_reports(&server)?
-                .iter()
-                .map(MoReport::from)
-                .collect::<Vec<_>>())
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeDeliverReports<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        on_agent(env, handle, |a| {
-            Ok(a.deliver_reports(time(now_ms)?)?
-                .iter()
-                .map(Delivery::from)
-                .collect::<Vec<_>>())
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeAgent")]
-pub extern "system" fn nativeReportsToDeliver<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        on_agent(env, handle, |a| Ok(a.reports_to_deliver()))
-    })
+natives! { "org.dmsched.jni.NativeAgent", on_agent;
+    nativeTick(now: ms) => |a| a.tick(now)?;
+    nativeComplete(run_id: long, results: results, now: ms) => |a| a.complete(run_id, results, now)?;
+    nativePostEvent(name: str, fields: fields, now: ms) =>
+        |a| a.post_event(&dmsched_core::Event { name, fields }, now)?;
+    nativeSetValue(uri: str, value: value, now: ms) => |a| {
+        let value: dmsched_core::expr::Value = value;
+        a.set_value(&uri, &value, now)?
+    };
+    nativeSchedules() => |a| a.schedules()?;
+    nativePendingReports(server_id: str) =>
+        |a| a.pending_reports(&server_id)?.iter().map(MoReport::from).collect::<Vec<_>>();
+    nativeDeliverReports(now: ms) =>
+        |a| a.deliver_reports(now)?.iter().map(Delivery::from).collect::<Vec<_>>();
+    nativeReportsToDeliver() => |a| a.reports_to_deliver();
 }

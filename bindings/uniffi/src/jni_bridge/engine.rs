@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jni::objects::{JClass, JLongArray, JObject, JString, JValue};
 use jni::refs::Global;
-use jni::sys::{jint, jlong};
+use jni::sys::jlong;
 use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
 
 use dmsched_core::expr::Value;
@@ -158,115 +158,6 @@ pub extern "system" fn nativeClose<'l>(mut env: EnvUnowned<'l>, _class: JClass<'
 }
 
 #[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeSubmit<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    owner: JString<'l>,
-    schedule_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let (o, d) = (
-            string(env, &owner, "owner")?,
-            string(env, &schedule_json, "scheduleJson")?,
-        );
-        on_engine(env, handle, |e| Ok(e.submit(&o, &d, time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeModify<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    requester: JString<'l>,
-    owner: JString<'l>,
-    schedule_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let (r, o, d) = (
-            string(env, &requester, "requester")?,
-            string(env, &owner, "owner")?,
-            string(env, &schedule_json, "scheduleJson")?,
-        );
-        on_engine(env, handle, |e| Ok(e.modify(&r, &o, &d, time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn nativeLifecycle<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    requester: JString<'l>,
-    owner: JString<'l>,
-    id: JString<'l>,
-    action: jint,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let (r, o, i) = (
-            string(env, &requester, "requester")?,
-            string(env, &owner, "owner")?,
-            string(env, &id, "id")?,
-        );
-        on_engine(env, handle, |e| {
-            let now = time(now_ms)?;
-            Ok(match action {
-                0 => e.suspend(&r, &o, &i, now)?,
-                1 => e.resume(&r, &o, &i, now)?,
-                2 => e.terminate(&r, &o, &i, now)?,
-                a => {
-                    return Err(DmschedError::InvalidArgument(format!(
-                        "lifecycle action {a} (0 suspend, 1 resume, 2 terminate)"
-                    )));
-                }
-            })
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeGet<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    requester: JString<'l>,
-    owner: JString<'l>,
-    id: JString<'l>,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let (r, o, i) = (
-            string(env, &requester, "requester")?,
-            string(env, &owner, "owner")?,
-            string(env, &id, "id")?,
-        );
-        on_engine(env, handle, |e| Ok(e.get(&r, &o, &i)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeList<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    requester: JString<'l>,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let r = opt_string(env, &requester)?;
-        on_engine(env, handle, |e| {
-            Ok(match &r {
-                Some(r) => e.list(r)?,
-                None => e.list_all()?,
-            })
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
 pub extern "system" fn nativeTick<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,
@@ -312,59 +203,6 @@ pub extern "system" fn nativeWakeupWindow<'l>(
 }
 
 #[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeComplete<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    run_id: jlong,
-    results_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let text = string(env, &results_json, "resultsJson")?;
-        let results = super::results_json(&text).map_err(|e| DmschedError::InvalidArgument(e.0))?;
-        on_engine(env, handle, |e| {
-            Ok(e.complete(run_id, results, time(now_ms)?)?)
-        })
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativePostEvent<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    name: JString<'l>,
-    fields_json: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let name = string(env, &name, "name")?;
-        let fields = match opt_string(env, &fields_json)? {
-            Some(j) => serde_json::from_str(&j)
-                .map_err(|e| DmschedError::InvalidArgument(format!("fieldsJson: {e}")))?,
-            None => Default::default(),
-        };
-        let ev = dmsched_core::Event { name, fields };
-        on_engine(env, handle, |e| Ok(e.on_event(&ev, time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativeTreeChanged<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    uri: JString<'l>,
-    now_ms: jlong,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let uri = string(env, &uri, "uri")?;
-        on_engine(env, handle, |e| Ok(e.on_tree_changed(&uri, time(now_ms)?)?))
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
 pub extern "system" fn nativeSetTimeZone<'l>(
     mut env: EnvUnowned<'l>,
     _class: JClass<'l>,
@@ -376,24 +214,6 @@ pub extern "system" fn nativeSetTimeZone<'l>(
         let zone = string(env, &zone, "zone")?;
         engine(handle)?.with(|e| Ok(e.set_time_zone(&zone, time(now_ms)?)?))?;
         Ok(())
-    })
-}
-
-#[jni_mangle("org.dmsched.jni.NativeEngine")]
-pub extern "system" fn nativePendingReports<'l>(
-    mut env: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    owner: JString<'l>,
-    limit: jint,
-) -> JString<'l> {
-    native(&mut env, |env| {
-        let owner = opt_string(env, &owner)?;
-        let limit = usize::try_from(limit)
-            .map_err(|_| DmschedError::InvalidArgument(format!("limit {limit} < 0")))?;
-        on_engine(env, handle, |e| {
-            Ok(e.pending_reports(owner.as_deref(), limit)?)
-        })
     })
 }
 
@@ -425,4 +245,34 @@ pub extern "system" fn nativeSelfTestPanic<'l>(mut env: EnvUnowned<'l>, _class: 
     native(&mut env, |_| -> Res<()> {
         panic!("dmsched self-test: a deliberate panic");
     })
+}
+
+natives! { "org.dmsched.jni.NativeEngine", on_engine;
+    nativeSubmit(owner: str, schedule_json: str, now: ms) => |e| e.submit(&owner, &schedule_json, now)?;
+    nativeModify(requester: str, owner: str, schedule_json: str, now: ms) =>
+        |e| e.modify(&requester, &owner, &schedule_json, now)?;
+    nativeLifecycle(requester: str, owner: str, id: str, action: int, now: ms) => |e| match action {
+        0 => e.suspend(&requester, &owner, &id, now)?,
+        1 => e.resume(&requester, &owner, &id, now)?,
+        2 => e.terminate(&requester, &owner, &id, now)?,
+        a => {
+            return Err(DmschedError::InvalidArgument(format!(
+                "lifecycle action {a} (0 suspend, 1 resume, 2 terminate)"
+            )));
+        }
+    };
+    nativeGet(requester: str, owner: str, id: str) => |e| e.get(&requester, &owner, &id)?;
+    nativeList(requester: opt_str) => |e| match &requester {
+        Some(r) => e.list(r)?,
+        None => e.list_all()?,
+    };
+    nativeComplete(run_id: long, results: results, now: ms) => |e| e.complete(run_id, results, now)?;
+    nativePostEvent(name: str, fields: fields, now: ms) =>
+        |e| e.on_event(&dmsched_core::Event { name, fields }, now)?;
+    nativeTreeChanged(uri: str, now: ms) => |e| e.on_tree_changed(&uri, now)?;
+    nativePendingReports(owner: opt_str, limit: int) => |e| {
+        let limit = usize::try_from(limit)
+            .map_err(|_| DmschedError::InvalidArgument(format!("limit {limit} < 0")))?;
+        e.pending_reports(owner.as_deref(), limit)?
+    };
 }

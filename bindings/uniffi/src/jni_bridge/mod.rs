@@ -15,6 +15,8 @@
 //! inside a local frame; one that throws makes that read, run or answer
 //! fail with the exception's text (the exception is cleared).
 
+#[macro_use]
+mod natives;
 mod agent;
 mod engine;
 
@@ -132,6 +134,12 @@ pub(super) fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Res<Option<String>> 
     } else {
         Ok(Some(s.try_to_string(env)?))
     }
+}
+
+/// A JSON argument `what` as a `T` (`InvalidArgument` naming it).
+pub(super) fn json_arg<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Res<T> {
+    serde_json::from_str(text)
+        .map_err(|e| DmschedError::InvalidArgument(format!("{what}: {e}")).into())
 }
 
 pub(super) fn json<T: serde::Serialize>(v: &T) -> Res<String> {
