@@ -1215,6 +1215,16 @@ static void test_agent_accepts_a_notification_then_runs_its_session(void) {
   CHECK(dms_agent_accept_notification(a, srv_n.pkg0, srv_n.pkg0_len, T0, &again, NULL) == DMS_NOTIFICATION_REFUSED);
   CHECK(strstr(dms_last_error(), "replay") != NULL);
 
+  { /* The proof is bound to the agent that accepted it. */
+    world w2;
+    dms_agent *b;
+    memset(&w2, 0, sizeof w2);
+    b = open_agent(&w2, "agent-notified-other", T0);
+    CHECK(dms_agent_provision(b, acct, srv_n.ca_pem, T0, NULL) == DMS_OK);
+    CHECK(dms_agent_run_notified_session(b, n, T0, &out) == DMS_NOTIFICATION_REFUSED);
+    CHECK(strstr(dms_last_error(), "another agent") != NULL);
+    CHECK(dms_agent_close(b) == DMS_OK);
+  }
   CHECK(dms_agent_run_notified_session(a, n, T0, &out) == DMS_OK);
   CHECK(out != NULL && strstr(out, "{\"server_id\":\"srv-n\",") == out);
   CHECK(out != NULL && strstr(out, "{\"command\":\"Get\",\"code\":200}") != NULL);

@@ -344,6 +344,9 @@ pub fn session_account(tree: &Tree, server_id: &str) -> Result<Account, ClientEr
 
 /// The SDK's DM client.
 pub struct DmClient {
+    /// Which client this is: an accepted package #0 starts a session only
+    /// with the client that accepted it.
+    id: u64,
     tree: Arc<Tree>,
     state: Arc<ClientState>,
     clock: Clock,
@@ -367,6 +370,8 @@ impl std::fmt::Debug for DmClient {
 pub struct AcceptedNotification {
     notification: Notification,
     used_resync_nonce: bool,
+    /// The client that accepted it (its replay record is that client's).
+    issuer: u64,
 }
 
 impl AcceptedNotification {
@@ -386,6 +391,7 @@ impl AcceptedNotification {
         AcceptedNotification {
             notification,
             used_resync_nonce,
+            issuer: 0,
         }
     }
 }
@@ -398,7 +404,9 @@ impl DmClient {
         clock: Clock,
         config: SessionConfig,
     ) -> DmClient {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         DmClient {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             tree,
             state,
             clock,
@@ -475,6 +483,7 @@ impl DmClient {
         Ok(AcceptedNotification {
             notification: v.notification,
             used_resync_nonce: v.used_resync_nonce,
+            issuer: self.id,
         })
     }
 
@@ -516,6 +525,12 @@ impl DmClient {
                 }
             }
             Some(a) => {
+                if a.issuer != self.id {
+                    return Err(ClientError::Notification(
+                        "the notification was accepted by another agent: accept it with this one"
+                            .into(),
+                    ));
+                }
                 let n = &a.notification;
                 if n.server_id != server_id {
                     return Err(ClientError::Notification(format!(
