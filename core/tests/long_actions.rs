@@ -279,3 +279,25 @@ fn a_pending_run_completes_after_its_schedule_is_modified_or_terminated() {
         );
     }
 }
+
+/// Bounds of `completion_timeout_seconds`: 0 times out at the next look, a
+/// huge value never overflows (the run simply waits for its completion).
+#[test]
+fn completion_timeouts_at_the_bounds() {
+    for (timeout, completes) in [("0", false), ("18446744073709551615", true)] {
+        let w = World::new();
+        let exec = Arc::new(Later::default());
+        let mut e = Engine::open(Store::open_in_memory().unwrap(), host(&w, &exec), cfg()).unwrap();
+        let doc = update_doc("").replace(
+            r#""completion_timeout_seconds": 1800"#,
+            &format!(r#""completion_timeout_seconds": {timeout}"#),
+        );
+        e.submit("srv", &doc, at("2026-03-01T09:59:00Z")).unwrap();
+        e.tick(at(T0)).unwrap();
+        let run = exec.started.lock().unwrap()[0].clone();
+        let later = e.tick(at("2026-03-01T10:00:01Z")).unwrap();
+        let r = e.complete(run.run_id, vec![ok()], at("2026-03-01T10:00:02Z"));
+        assert_eq!(r.is_ok(), completes, "timeout {timeout}: {later:?} {r:?}");
+        assert!(e.next_wakeup().is_some());
+    }
+}
