@@ -172,7 +172,7 @@ public final class PowerMonitor {
         post()
         token = NotificationCenter.default.addObserver(
             forName: UIDevice.batteryStateDidChangeNotification, object: nil, queue: .main
-        ) { _ in post() }
+        ) { _ in Task { @MainActor in post() } }
     }
 }
 #endif
