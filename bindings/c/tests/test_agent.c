@@ -1236,6 +1236,10 @@ static void test_agent_accepts_a_notification_then_runs_its_session(void) {
   CHECK(dms_notification_free(n) == DMS_OK);
   CHECK(dms_notification_free(n) == DMS_INVALID_HANDLE);
   CHECK(dms_notification_free(NULL) == DMS_OK);
+  /* An agent's handle is not a notification's: refused, the agent untouched. */
+  CHECK(dms_notification_free((dms_notification *)a) == DMS_INVALID_HANDLE);
+  CHECK(dms_agent_schedules(a, &out) == DMS_OK);
+  dms_string_free(out);
   CHECK(dms_agent_run_notified_session(a, n, T0, &out) == DMS_INVALID_HANDLE);
   CHECK(dms_agent_close(a) == DMS_OK);
   stop_server(&srv_n);
