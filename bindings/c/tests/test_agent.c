@@ -345,6 +345,7 @@ typedef struct {
   char exec_context[512];        /* the last context_json */
   char exec_actions[512];        /* the last actions_json */
   dms_status exec_reenter_status; /* `execute` calling into `self` */
+  int exec_pending;               /* `execute` leaves the run running */
 } world;
 
 static int32_t interact(void *ud, const char *request_json, dms_buffer *answer) {
@@ -388,6 +389,7 @@ static int32_t execute(void *ud, const char *context_json, const char *actions_j
   snprintf(w->exec_context, sizeof w->exec_context, "%s", context_json);
   snprintf(w->exec_actions, sizeof w->exec_actions, "%s", actions_json);
   if (w->self) w->exec_reenter_status = dms_agent_schedules(w->self, &out);
+  if (w->exec_pending) return DMS_EXECUTE_PENDING;
   if (strstr(actions_json, "./Vendor/Other")) {
     dms_buffer_set(results, busy, sizeof busy - 1);
     return 1;
@@ -979,6 +981,29 @@ static void test_agent_hand_off_runs_commands_through_the_host(void) {
   CHECK(log != NULL && strstr(log, "<Reason>host DM stack busy</Reason>") != NULL);
   free(log);
   CHECK(w.executes == 2);
+
+  /* Issue 15, a long action in hand-off mode: the host's stack leaves T1's
+   * next run running; dms_agent_complete finishes it with its status. */
+  w.exec_pending = 1;
+  CHECK(dms_agent_tick(a, T0 + 65 * MIN, &out) == DMS_OK);
+  CHECK(strcmp(out, "[]") == 0);
+  dms_string_free(out);
+  CHECK(w.executes == 3);
+  {
+    const char *r = strstr(w.exec_context, "\"run_id\":");
+    int64_t run = r ? strtoll(r + 9, NULL, 10) : 0;
+    static const char done[] = "[{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"status\": 200}]";
+    CHECK(run > 0);
+    CHECK(dms_agent_complete(a, run, "[{", T0 + 70 * MIN, &out) == DMS_INVALID_ARGUMENT);
+    CHECK(dms_agent_complete(a, run, done, T0 + 70 * MIN, &out) == DMS_OK);
+    CHECK(strstr(out, "\"task\":\"T1\"") != NULL && strstr(out, "\"outcome\":\"ran\"") != NULL);
+    dms_string_free(out);
+    CHECK(dms_agent_complete(a, run, done, T0 + 71 * MIN, NULL) == DMS_INVALID_STATE);
+    CHECK(dms_agent_pending_reports(a, srv_h.id, &out) == DMS_OK);
+    CHECK(strstr(out, "<Outcome>ran</Outcome>") != NULL);
+    dms_string_free(out);
+  }
+  CHECK(w.executes == 3);
   CHECK(dms_agent_close(a) == DMS_OK);
   CHECK(w.destroyed == 1);
 }
