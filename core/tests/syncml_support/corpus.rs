@@ -1,34 +1,30 @@
-//! The real-world corpus (`../shared/corpus/syncml` next to the workspace,
-//! or `$DMSCHED_CORPUS`). Compiled only with the `interop` feature (see
-//! `mod.rs`), so only `make interop` ever reads it; `make test` never does.
+//! The real-world corpus, read only from the folder `$DMSCHED_CORPUS`
+//! names (absolute path), which `make interop` sets to
+//! `../shared/corpus/syncml` or its `CORPUS=DIR`. Compiled only with the
+//! `interop` feature (see `mod.rs`), which `make test` never enables; and
+//! there is no fallback to `../shared`, so nothing but `make interop` (or
+//! a caller naming the folder) ever reads outside the repository.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::files::files_in;
 
 /// The environment variable naming the corpus folder (absolute path).
 pub const CORPUS_ENV: &str = "DMSCHED_CORPUS";
 
-/// The real-world corpus folder: `$DMSCHED_CORPUS`, else
-/// `<workspace>/../shared/corpus/syncml`. Panics, saying what `make
-/// interop` needs, when the folder is not there.
+/// The real-world corpus folder, `$DMSCHED_CORPUS`. Panics, saying what
+/// `make interop` needs, when it is unset or not a folder.
 pub fn corpus_dir() -> PathBuf {
-    let dir = match std::env::var_os(CORPUS_ENV) {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .expect("core/ lies inside the workspace");
-            let outside = workspace
-                .parent()
-                .expect("the workspace is not the file system root");
-            outside.join("shared/corpus/syncml")
-        }
+    let Some(dir) = std::env::var_os(CORPUS_ENV).map(PathBuf::from) else {
+        panic!(
+            "{CORPUS_ENV} is not set: run `make interop` (it points {CORPUS_ENV} at \
+             ../shared/corpus/syncml, or at CORPUS=DIR)"
+        );
     };
     assert!(
         dir.is_dir(),
         "real-world corpus not found at {}: make interop needs ../shared/corpus/syncml \
-         (or {CORPUS_ENV})",
+         (or CORPUS=DIR)",
         dir.display()
     );
     dir
