@@ -47,12 +47,8 @@ fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// 6.1.7.4, 6.1.7.6: the host runs the commands as the owner; the agent's
-/// tree is not touched; the report carries the host's status.
-#[test]
-fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = Arc::new(HostStack::default());
+/// An agent in hand-off mode with `executor`, opened at 10:00.
+fn hand_off_agent(dir: &std::path::Path, executor: Arc<dyn ActionExecutor>) -> Agent {
     let device = DeviceInfo {
         dev_id: "IMEI:1".into(),
         man: "dmsched".into(),
@@ -60,24 +56,25 @@ fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
         lang: "en".into(),
         ..DeviceInfo::default()
     };
-    let agent = Agent::open(
-        AgentConfig::new(dir.path(), device),
+    Agent::open(
+        AgentConfig::new(dir, device),
         AgentHost {
-            executor: Some(host.clone()),
+            executor: Some(executor),
             ..AgentHost::default()
         },
         at("2026-12-01T10:00:00Z"),
     )
-    .unwrap();
-    let doc = r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
-        "actions": [{"op": "Replace", "target": "./Vendor/Mode", "data": "eco"}],
-        "policy": {"report": "always"}}]}"#;
-    // As a DM session of srv-a does: the command, then settle.
+    .unwrap()
+}
+
+/// Installs schedule `id` as a DM session of srv-a does: the command, then
+/// settle.
+fn install(agent: &Agent, id: &str, doc: &str) {
     agent
         .tree()
         .add(
             "srv-a",
-            "./Scheduling/Schedules/S",
+            &format!("./Scheduling/Schedules/{id}"),
             &Payload {
                 mime: Some("application/json".into()),
                 ..Payload::chr(doc)
@@ -86,6 +83,22 @@ fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
         )
         .unwrap();
     agent.scheduling().settle();
+}
+
+/// 6.1.7.4, 6.1.7.6: the host runs the commands as the owner; the agent's
+/// tree is not touched; the report carries the host's status.
+#[test]
+fn a_host_executor_runs_the_scheduled_commands_as_the_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(HostStack::default());
+    let agent = hand_off_agent(dir.path(), host.clone());
+    install(
+        &agent,
+        "S",
+        r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+        "actions": [{"op": "Replace", "target": "./Vendor/Mode", "data": "eco"}],
+        "policy": {"report": "always"}}]}"#,
+    );
     assert_eq!(agent.schedules().unwrap().len(), 1);
     let fired = agent.tick(at("2026-12-01T10:05:00Z")).unwrap();
     assert_eq!(fired.len(), 1);
@@ -254,38 +267,14 @@ impl ActionExecutor for LaterStack {
 fn a_long_action_completes_through_the_agent() {
     let dir = tempfile::tempdir().unwrap();
     let host = Arc::new(LaterStack::default());
-    let device = DeviceInfo {
-        dev_id: "IMEI:2".into(),
-        man: "dmsched".into(),
-        model: "t".into(),
-        lang: "en".into(),
-        ..DeviceInfo::default()
-    };
-    let agent = Agent::open(
-        AgentConfig::new(dir.path(), device),
-        AgentHost {
-            executor: Some(host.clone()),
-            ..AgentHost::default()
-        },
-        at("2026-12-01T10:00:00Z"),
-    )
-    .unwrap();
-    let doc = r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
+    let agent = hand_off_agent(dir.path(), host.clone());
+    install(
+        &agent,
+        "F",
+        r#"{"tasks": [{"id": "T", "trigger": {"at": "2026-12-01T10:05:00Z"},
         "actions": [{"op": "Exec", "target": "./FwUpdate/Pkg/DownloadAndUpdate"}],
-        "policy": {"report": "always"}}]}"#;
-    agent
-        .tree()
-        .add(
-            "srv-a",
-            "./Scheduling/Schedules/F",
-            &Payload {
-                mime: Some("application/json".into()),
-                ..Payload::chr(doc)
-            },
-            at("2026-12-01T10:00:00Z"),
-        )
-        .unwrap();
-    agent.scheduling().settle();
+        "policy": {"report": "always"}}]}"#,
+    );
     assert!(agent.tick(at("2026-12-01T10:05:00Z")).unwrap().is_empty());
     let run = host.runs.lock().unwrap()[0].clone();
     assert_eq!(run.owner, "srv-a");
