@@ -10,6 +10,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${KOTLINC:?set KOTLINC to the kotlinc binary}"
 : "${KOTLIN_STDLIB:?set KOTLIN_STDLIB to kotlin-stdlib.jar}"
 : "${OUT:?set OUT to an output directory}"
+# kotlinx.coroutines (the facade's suspend functions and Flows): the jar the
+# Kotlin compiler's npm package ships in its lib/ (an app gets its own from
+# its Gradle dependencies, android/dmsched/build.gradle.kts).
+: "${KOTLINX_COROUTINES:=$(dirname "$KOTLIN_STDLIB")/kotlinx-coroutines-core-jvm.jar}"
 JAVA="${JAVA:-java}"
 
 core="$here/dmsched/src/main/kotlin/org/dmsched/android/core"
@@ -26,5 +30,5 @@ fi
 mkdir -p "$OUT"
 jar="$OUT/android-host-tests.jar"
 rm -f "$jar"
-"$KOTLINC" -Werror "$core"/*.kt "$jni"/*.kt "$tests"/*.kt -d "$jar"
-"$JAVA" -cp "$jar:$KOTLIN_STDLIB" org.dmsched.android.core.HarnessKt
+"$KOTLINC" -Werror -cp "$KOTLINX_COROUTINES" "$core"/*.kt "$jni"/*.kt "$tests"/*.kt -d "$jar"
+"$JAVA" -cp "$jar:$KOTLIN_STDLIB:$KOTLINX_COROUTINES" org.dmsched.android.core.HarnessKt

@@ -49,6 +49,9 @@ dependencies {
     implementation("net.java.dev.jna:jna:5.13.0@aar")
     implementation("androidx.work:work-runtime:2.10.0")
     implementation("androidx.annotation:annotation:1.9.1")
+    // SuspendingScheduler and the Flows of firings and reports (the host
+    // tests use the same release, from the Kotlin compiler's lib/).
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.0")
 }
 
 // The Rust library for every ABI, into build/generated/jniLibs/<abi>/libdmsched_uniffi.so.

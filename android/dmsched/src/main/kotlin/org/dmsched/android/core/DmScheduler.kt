@@ -164,12 +164,14 @@ class DmScheduler<F>(
 
     private val listeners = java.util.concurrent.CopyOnWriteArrayList<(List<F>) -> Unit>()
 
+    /** How many firing listeners (and `firings()` collectors) are subscribed now. */
+    val firingListeners: Int get() = listeners.size
+
     /**
      * Tells [listener] about every occurrence that finished, from whichever
      * call finished it (tick, event, tree change, zone change), on that
      * call's thread, after the scheduler's lock is released. Close the
-     * returned handle to stop. The base of a `Flow`:
-     * `callbackFlow { val h = scheduler.addFiringListener { trySend(it) }; awaitClose { h.close() } }`.
+     * returned handle to stop. As a Flow: [firings] (Suspending.kt).
      */
     fun addFiringListener(listener: (List<F>) -> Unit): AutoCloseable {
         listeners.add(listener)

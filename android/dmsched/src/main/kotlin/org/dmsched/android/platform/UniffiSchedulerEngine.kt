@@ -2,6 +2,9 @@ package org.dmsched.android.platform
 
 import org.dmsched.Engine
 import org.dmsched.Firing
+import org.dmsched.Report
+import org.dmsched.ReportSink
+import org.dmsched.android.core.ReportFeed
 import org.dmsched.android.core.SchedulerEngine
 import org.dmsched.android.core.WakeupWindow
 
@@ -24,4 +27,13 @@ class UniffiSchedulerEngine(val engine: Engine) : SchedulerEngine<Firing> {
     override fun treeChanged(uri: String, nowMs: Long): List<Firing> = engine.treeChanged(uri, nowMs)
 
     override fun setTimeZone(zone: String, nowMs: Long) = engine.setTimeZone(zone, nowMs)
+}
+
+/**
+ * The engine's `reports` callback feeding a [ReportFeed]: open the engine
+ * with `Engine.open(…, reports = FeedReportSink(feed), …)` and collect
+ * `feed.reports()` (a Flow of every report as it becomes ready).
+ */
+class FeedReportSink(val feed: ReportFeed<Report> = ReportFeed()) : ReportSink {
+    override fun reportReady(report: Report) = feed.publish(report)
 }
