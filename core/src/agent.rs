@@ -56,8 +56,9 @@ pub struct AgentConfig {
 
 /// How [`Agent::deliver_reports`] retries a server it could not reach:
 /// after `first_seconds`, then twice as long each time, at most
-/// `max_seconds` apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `max_seconds` apart. As JSON: either, the other by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReportRetry {
     /// The first retry's delay.
     pub first_seconds: u64,

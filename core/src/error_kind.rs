@@ -5,131 +5,97 @@
 //! in each binding crate), so one failure is the same kind on every
 //! surface. Each error's `api_message()` is the text the surfaces show.
 
-/// What kind of failure an SDK call met. Each has one code (the C
-/// `dms_status` value) and one name (the UniFFI variant and the JNI kind).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A malformed argument (not a schedule document): bad UTF-8, JSON,
-    /// time, id, URI, enum value, an unknown zone, an unusable setting.
-    InvalidArgument,
-    /// The handle or object is closed, was never issued, or is of another
-    /// kind.
-    Closed,
-    /// A host callback called back into the SDK.
-    ReentrantCall,
-    /// A bug inside the library (a caught panic), or an exhausted resource.
-    Internal,
-    /// The schedule document is invalid (one `JSON-path: message` per line).
-    InvalidSchedule,
-    /// No such schedule or tree node, or not visible to the requester.
-    NotFound,
-    /// It exists already (a schedule id of this owner, a node, an account).
-    AlreadyExists,
-    /// The requester may not do this (another authority's schedule, an
-    /// ACL).
-    PermissionDenied,
-    /// A quota or limit would be exceeded.
-    LimitExceeded,
-    /// The request does not fit the current state.
-    InvalidState,
-    /// The store or a state file failed (disk full, I/O, locked, in use);
-    /// nothing was changed.
-    Storage,
-    /// The store file is corrupt or not a dmsched store; left untouched.
-    CorruptStore,
-    /// Stored data cannot be decoded, or was written by a newer version.
-    IncompatibleStore,
-    /// No DM account for the server, or an unusable one.
-    NoAccount,
-    /// A package #0 was malformed, not authentic, or a replay.
-    NotificationRefused,
-    /// The user declined a server-initiated session.
-    SessionDeclined,
-    /// The server refused the device's credentials (or failed to
-    /// authenticate itself).
-    SessionRejected,
-    /// The server broke the protocol (undecodable message, wrong session
-    /// id, HTTP error, too long a session).
-    Protocol,
-    /// The server could not be reached (connection, TLS, timeout).
-    Transport,
+/// Calls `$m! { … }` with every failure kind — its documentation, its
+/// name and its code (the C `dms_status` value: blocks of 100, never
+/// renumbered) — in code order: [`ErrorKind`] here and the UniFFI error
+/// enum in the binding are generated from this one list.
+#[macro_export]
+macro_rules! for_each_error_kind {
+    ($m:ident) => {
+        $m! {
+            /// A malformed argument (not a schedule document): bad UTF-8, JSON,
+            /// time, id, URI, enum value, an unknown zone, an unusable setting.
+            InvalidArgument = 1,
+            /// The handle or object is closed, was never issued, or is of another
+            /// kind.
+            Closed = 2,
+            /// A host callback called back into the SDK.
+            ReentrantCall = 3,
+            /// A bug inside the library (a caught panic), or an exhausted resource.
+            Internal = 4,
+            /// The schedule document is invalid (one `JSON-path: message` per line).
+            InvalidSchedule = 100,
+            /// No such schedule or tree node, or not visible to the requester.
+            NotFound = 101,
+            /// It exists already (a schedule id of this owner, a node, an account).
+            AlreadyExists = 102,
+            /// The requester may not do this (another authority's schedule, an
+            /// ACL).
+            PermissionDenied = 103,
+            /// A quota or limit would be exceeded.
+            LimitExceeded = 104,
+            /// The request does not fit the current state.
+            InvalidState = 105,
+            /// The store or a state file failed (disk full, I/O, locked, in use);
+            /// nothing was changed.
+            Storage = 200,
+            /// The store file is corrupt or not a dmsched store; left untouched.
+            CorruptStore = 201,
+            /// Stored data cannot be decoded, or was written by a newer version.
+            IncompatibleStore = 202,
+            /// No DM account for the server, or an unusable one.
+            NoAccount = 400,
+            /// A package #0 was malformed, not authentic, or a replay.
+            NotificationRefused = 401,
+            /// The user declined a server-initiated session.
+            SessionDeclined = 402,
+            /// The server refused the device's credentials (or failed to
+            /// authenticate itself).
+            SessionRejected = 403,
+            /// The server broke the protocol (undecodable message, wrong session
+            /// id, HTTP error, too long a session).
+            Protocol = 404,
+            /// The server could not be reached (connection, TLS, timeout).
+            Transport = 405,
+        }
+    };
 }
 
+macro_rules! error_kind {
+    ($($(#[$doc:meta])* $kind:ident = $code:literal,)*) => {
+        /// What kind of failure an SDK call met. Each has one code (the C
+        /// `dms_status` value) and one name (the UniFFI variant and the JNI
+        /// kind).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in code order.
+            pub const ALL: [ErrorKind; [$(ErrorKind::$kind,)*].len()] = [$(ErrorKind::$kind,)*];
+
+            /// The C `dms_status` value (blocks of 100, never renumbered).
+            pub const fn code(self) -> i32 {
+                match self {
+                    $(ErrorKind::$kind => $code,)*
+                }
+            }
+
+            /// The name: the UniFFI error variant and the JNI exception's `kind`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => stringify!($kind),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_error_kind!(error_kind);
+
 impl ErrorKind {
-    /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 19] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::Closed,
-        ErrorKind::ReentrantCall,
-        ErrorKind::Internal,
-        ErrorKind::InvalidSchedule,
-        ErrorKind::NotFound,
-        ErrorKind::AlreadyExists,
-        ErrorKind::PermissionDenied,
-        ErrorKind::LimitExceeded,
-        ErrorKind::InvalidState,
-        ErrorKind::Storage,
-        ErrorKind::CorruptStore,
-        ErrorKind::IncompatibleStore,
-        ErrorKind::NoAccount,
-        ErrorKind::NotificationRefused,
-        ErrorKind::SessionDeclined,
-        ErrorKind::SessionRejected,
-        ErrorKind::Protocol,
-        ErrorKind::Transport,
-    ];
-
-    /// The C `dms_status` value (blocks of 100, never renumbered).
-    pub const fn code(self) -> i32 {
-        match self {
-            ErrorKind::InvalidArgument => 1,
-            ErrorKind::Closed => 2,
-            ErrorKind::ReentrantCall => 3,
-            ErrorKind::Internal => 4,
-            ErrorKind::InvalidSchedule => 100,
-            ErrorKind::NotFound => 101,
-            ErrorKind::AlreadyExists => 102,
-            ErrorKind::PermissionDenied => 103,
-            ErrorKind::LimitExceeded => 104,
-            ErrorKind::InvalidState => 105,
-            ErrorKind::Storage => 200,
-            ErrorKind::CorruptStore => 201,
-            ErrorKind::IncompatibleStore => 202,
-            ErrorKind::NoAccount => 400,
-            ErrorKind::NotificationRefused => 401,
-            ErrorKind::SessionDeclined => 402,
-            ErrorKind::SessionRejected => 403,
-            ErrorKind::Protocol => 404,
-            ErrorKind::Transport => 405,
-        }
-    }
-
-    /// The name: the UniFFI error variant and the JNI exception's `kind`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidArgument => "InvalidArgument",
-            ErrorKind::Closed => "Closed",
-            ErrorKind::ReentrantCall => "ReentrantCall",
-            ErrorKind::Internal => "Internal",
-            ErrorKind::InvalidSchedule => "InvalidSchedule",
-            ErrorKind::NotFound => "NotFound",
-            ErrorKind::AlreadyExists => "AlreadyExists",
-            ErrorKind::PermissionDenied => "PermissionDenied",
-            ErrorKind::LimitExceeded => "LimitExceeded",
-            ErrorKind::InvalidState => "InvalidState",
-            ErrorKind::Storage => "Storage",
-            ErrorKind::CorruptStore => "CorruptStore",
-            ErrorKind::IncompatibleStore => "IncompatibleStore",
-            ErrorKind::NoAccount => "NoAccount",
-            ErrorKind::NotificationRefused => "NotificationRefused",
-            ErrorKind::SessionDeclined => "SessionDeclined",
-            ErrorKind::SessionRejected => "SessionRejected",
-            ErrorKind::Protocol => "Protocol",
-            ErrorKind::Transport => "Transport",
-        }
-    }
-
     /// The kind of a C status value, if it is one.
     pub fn from_code(code: i32) -> Option<ErrorKind> {
         ErrorKind::ALL.into_iter().find(|k| k.code() == code)

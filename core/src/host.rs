@@ -64,6 +64,19 @@ pub enum Execution {
     Pending,
 }
 
+impl Execution {
+    /// The results, for a caller that needs them now (an executor's
+    /// `execute` written over its `start`): `Pending` is an error there.
+    pub fn into_done(self) -> Result<Vec<CommandResult>, HostError> {
+        match self {
+            Execution::Done(r) => Ok(r),
+            Execution::Pending => Err(HostError(
+                "the executor answered pending where results are needed".into(),
+            )),
+        }
+    }
+}
+
 /// Runs a task's DM commands.
 pub trait ActionExecutor: Send + Sync {
     /// Executes `actions` with the rights of `ctx.owner` and returns one

@@ -269,6 +269,50 @@ impl From<&session::UiRequest> for UiRequest {
     }
 }
 
+/// A run's context as the C and JNI callbacks get it (`context_json` of
+/// `execute` and `confirm`): instants as RFC 3339 text, keys in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunContext<'a> {
+    /// Attempt (0 = first try).
+    pub attempt: u32,
+    /// When the occurrence was due.
+    pub due: String,
+    /// Now.
+    pub now: String,
+    /// The owner, with whose rights the actions run.
+    pub owner: &'a str,
+    /// The run's id, for `complete` (0 outside a run).
+    pub run_id: i64,
+    /// Schedule id.
+    pub schedule: &'a str,
+    /// Occurrence number.
+    pub seq: u64,
+    /// Task id.
+    pub task: &'a str,
+}
+
+impl<'a> From<&'a crate::RunContext> for RunContext<'a> {
+    fn from(c: &'a crate::RunContext) -> Self {
+        RunContext {
+            attempt: c.attempt,
+            due: c.due.to_string(),
+            now: c.now.to_string(),
+            owner: &c.owner,
+            run_id: c.run_id,
+            schedule: &c.schedule,
+            seq: c.seq,
+            task: &c.task,
+        }
+    }
+}
+
+impl RunContext<'_> {
+    /// The JSON text the callbacks get.
+    pub fn json(ctx: &crate::RunContext) -> String {
+        serde_json::to_string(&RunContext::from(ctx)).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +359,24 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&UiRequest::from(&r)).unwrap(),
             r#"{"server_id":"srv","code":1102,"kind":{"type":"text_input","max_len":8,"input_type":"N","echo":null},"text":"PIN?","min_display_secs":null,"max_display_secs":30,"default_response":null}"#
+        );
+    }
+
+    #[test]
+    fn the_run_context_shape_is_pinned() {
+        let ctx = crate::RunContext {
+            owner: "srv".into(),
+            schedule: "s".into(),
+            task: "t".into(),
+            seq: 3,
+            attempt: 1,
+            due: jiff::Timestamp::from_second(60).unwrap(),
+            now: jiff::Timestamp::from_second(61).unwrap(),
+            run_id: 9,
+        };
+        assert_eq!(
+            RunContext::json(&ctx),
+            r#"{"attempt":1,"due":"1970-01-01T00:01:00Z","now":"1970-01-01T00:01:01Z","owner":"srv","run_id":9,"schedule":"s","seq":3,"task":"t"}"#
         );
     }
 }

@@ -5,19 +5,21 @@
 
 use std::ffi::c_char;
 
-use dmsched_core::agent::{Agent, AgentError};
+use std::mem::offset_of;
+
+use dmsched_core::agent::Agent;
 use dmsched_core::expr::Value as ExprValue;
 use dmsched_core::wire;
 use serde_json::Value;
 
 use crate::agent_config::agent_config;
 use crate::agent_handle::{self, Extras, with_agent};
-use crate::agent_host::{agent_host, dms_agent_host, secret_store};
-use crate::boundary::{arg, fail, guard, opt_arg, read_sized};
-use crate::limits;
+use crate::agent_host::{AGENT_HOST_V1_SIZE, agent_host, dms_agent_host, secret_store};
+use crate::boundary::{call, fail, guard, put_string};
 use crate::log::{CLog, DMS_LOG_OFF};
 use crate::status::dms_status;
 use crate::{emit, time};
+use dmsched_core::input;
 
 /// A full-client agent: the device's DM tree, scheduling engine, Scheduling
 /// MO and DM client over one state directory. Opaque; made by
@@ -25,10 +27,6 @@ use crate::{emit, time};
 /// id: it is never dereferenced, and never reused once closed.
 pub struct dms_agent {
     _private: u8,
-}
-
-pub(crate) fn agent_err(e: &AgentError) -> dms_status {
-    fail(dms_status::from(e.kind()), e.api_message())
 }
 
 pub(crate) fn invalid(what: &str, e: impl std::fmt::Display) -> dms_status {
@@ -69,66 +67,42 @@ pub unsafe extern "C" fn dms_agent_open(
     now_ms: i64,
     out: *mut *mut dms_agent,
 ) -> dms_status {
-    guard(|| {
-        if out.is_null() {
-            return fail(dms_status::DMS_INVALID_ARGUMENT, "out is NULL");
-        }
-        let run = || -> Result<*mut dms_agent, dms_status> {
-            // SAFETY: per the contract.
-            let text = unsafe { arg(config_json, "config_json") }?;
-            let (mut cfg, log_level) = agent_config(text)?;
-            let now = time(now_ms)?;
-            // SAFETY: NULL or valid for its `struct_size` per the contract;
-            // `secrets` (added in 0.1) is optional.
-            let h = if host.is_null() {
-                None
-            } else {
-                Some(unsafe {
-                    read_sized(
-                        host,
-                        "host",
-                        std::mem::offset_of!(dms_agent_host, secrets),
-                        crate::agent_host::AGENT_HOST_V1_SIZE,
-                    )
-                }?)
-            };
-            let log = match h.and_then(|h| h.log) {
-                Some(f) if log_level > DMS_LOG_OFF => Some(tracing::Dispatch::new(CLog {
-                    f,
-                    user_data: h.map_or(std::ptr::null_mut(), |h| h.user_data),
-                    max: log_level,
-                })),
-                _ => None,
-            };
-            let (core_host, adopted) = agent_host(h);
-            cfg.secrets = secret_store(h.as_ref(), adopted.as_ref())?;
-            let open = || Agent::open(cfg, core_host, now);
-            let agent = match &log {
-                Some(d) => tracing::dispatcher::with_default(d, open),
-                None => open(),
+    call(|| {
+        arg!(out out);
+        let (mut cfg, log_level) = agent_config(arg!(config_json))?;
+        let now = time(now_ms)?;
+        // `secrets` (added in 0.1) is optional.
+        let h = match host.is_null() {
+            true => None,
+            false => {
+                Some(arg!(sized host, offset_of!(dms_agent_host, secrets), AGENT_HOST_V1_SIZE))
             }
-            .map_err(|e| agent_err(&e))?;
-            let handle = agent_handle::register(
-                agent,
-                Extras {
-                    log,
-                    host: adopted.clone(),
-                },
-            )?;
-            // The host is only adopted (and destroyed at close) on success.
-            if let Some(c) = &adopted {
-                c.1.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            Ok(handle)
         };
-        match run() {
-            Ok(h) => {
-                // SAFETY: `out` valid for one write.
-                unsafe { *out = h };
-                dms_status::DMS_OK
-            }
-            Err(s) => s,
+        let log = match h.and_then(|h| h.log) {
+            Some(f) if log_level > DMS_LOG_OFF => Some(tracing::Dispatch::new(CLog {
+                f,
+                user_data: h.map_or(std::ptr::null_mut(), |h| h.user_data),
+                max: log_level,
+            })),
+            _ => None,
+        };
+        let (core_host, adopted) = agent_host(h);
+        cfg.secrets = secret_store(h.as_ref(), adopted.as_ref())?;
+        let open = || Agent::open(cfg, core_host, now);
+        let agent = match &log {
+            Some(d) => tracing::dispatcher::with_default(d, open),
+            None => open(),
+        }?;
+        let extras = Extras {
+            log,
+            host: adopted.clone(),
+        };
+        put!(out, agent_handle::register(agent, extras)?);
+        // The host is only adopted (and destroyed at close) on success.
+        if let Some(c) = &adopted {
+            c.1.store(true, std::sync::atomic::Ordering::SeqCst);
         }
+        Ok(())
     })
 }
 
@@ -144,11 +118,9 @@ pub unsafe extern "C" fn dms_agent_open(
 /// None: the handle is an id, never dereferenced (any value is safe).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_agent_close(a: *mut dms_agent) -> dms_status {
-    guard(|| {
-        if a.is_null() {
-            return dms_status::DMS_OK;
-        }
-        agent_handle::close(a)
+    guard(|| match a.is_null() {
+        true => dms_status::DMS_OK,
+        false => agent_handle::close(a),
     })
 }
 
@@ -178,23 +150,16 @@ pub unsafe extern "C" fn dms_agent_provision(
     out_server_id: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let (account, ca) = unsafe {
-            (
-                arg(account_json, "account_json")?,
-                opt_arg(ca_pem, "ca_pem")?,
-            )
-        };
-        let fields = limits::json_object(account, "account_json")?;
-        limits::objects_at(&fields, &["client", "server"], "account_json")?;
+        let (account, ca) = (arg!(account_json), arg!(ca_pem?));
+        let fields = input::json_object(account, "account_json")?;
+        input::objects_at(&fields, &["client", "server"], "account_json")?;
         if let Some(Value::String(id)) = fields.get("server_id") {
-            limits::server_id(id, "account_json.server_id")?;
+            input::server_id(id, "account_json.server_id")?;
         }
-        let id = agent
-            .provision(account, ca, None, time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
-        // SAFETY: NULL or valid for one write per the contract.
-        unsafe { crate::boundary::put_string(out_server_id, id) };
+        put_string(
+            out_server_id,
+            agent.provision(account, ca, None, time(now_ms)?)?,
+        );
         Ok(())
     })
 }
@@ -231,21 +196,11 @@ pub unsafe extern "C" fn dms_agent_run_session(
     out_summary_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let server = unsafe { opt_arg(server_id, "server_id") }?
-            .map(|s| limits::server_id(s, "server_id"))
-            .transpose()?;
+        let server = arg!(server server_id?);
         let now = time(now_ms)?;
-        let accepted = if pkg0.is_null() {
-            None
-        } else {
-            // SAFETY: valid for `pkg0_len` bytes per the contract.
-            let bytes = unsafe { std::slice::from_raw_parts(pkg0, pkg0_len) };
-            Some(
-                agent
-                    .accept_notification(bytes, now)
-                    .map_err(|e| agent_err(&e))?,
-            )
+        let accepted = match pkg0.is_null() {
+            true => None,
+            false => Some(agent.accept_notification(arg!(slice pkg0, pkg0_len), now)?),
         };
         let server = match (server, &accepted) {
             (Some(s), _) => s,
@@ -257,13 +212,9 @@ pub unsafe extern "C" fn dms_agent_run_session(
                 ));
             }
         };
-        let summary = agent
-            .run_session(server, accepted.as_ref(), now)
-            .map_err(|e| agent_err(&e))?;
-        emit(
-            out_summary_json,
-            &wire::SessionSummary::new(server, &summary, accepted.as_ref()),
-        )
+        let summary = agent.run_session(server, accepted.as_ref(), now)?;
+        let summary = wire::SessionSummary::new(server, &summary, accepted.as_ref());
+        emit(out_summary_json, &summary)
     })
 }
 
@@ -283,8 +234,7 @@ pub unsafe extern "C" fn dms_agent_tick(
     out_firings_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        let fired = agent.tick(time(now_ms)?).map_err(|e| agent_err(&e))?;
-        emit(out_firings_json, &fired)
+        emit(out_firings_json, &agent.tick(time(now_ms)?)?)
     })
 }
 
@@ -309,11 +259,8 @@ pub unsafe extern "C" fn dms_agent_next_wakeup(
             ));
         }
         let w = agent.next_wakeup();
-        // SAFETY: both non-null and valid for one write (the contract).
-        unsafe {
-            *out_has = w.is_some();
-            *out_ms = w.map_or(0, |t| t.as_millisecond());
-        }
+        put!(out_has, w.is_some());
+        put!(out_ms, w.map_or(0, |t| t.as_millisecond()));
         Ok(())
     })
 }
@@ -335,15 +282,12 @@ pub unsafe extern "C" fn dms_agent_wakeup_window(
     out_has: *mut bool,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: NULL-checked; valid for one write each (the contract).
-        unsafe {
-            crate::put_window(
-                out_earliest_ms,
-                out_latest_ms,
-                out_has,
-                agent.wakeup_window(),
-            )
-        }
+        crate::put_window(
+            out_earliest_ms,
+            out_latest_ms,
+            out_has,
+            agent.wakeup_window(),
+        )
     })
 }
 
@@ -361,11 +305,7 @@ pub unsafe extern "C" fn dms_agent_set_time_zone(
     now_ms: i64,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let tz = limits::short_text(unsafe { arg(time_zone, "time_zone") }?, "time_zone")?;
-        agent
-            .set_time_zone(tz, time(now_ms)?)
-            .map_err(|e| agent_err(&e))
+        Ok(agent.set_time_zone(arg!(text time_zone), time(now_ms)?)?)
     })
 }
 
@@ -388,14 +328,12 @@ pub unsafe extern "C" fn dms_agent_complete(
     out_firings_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let text = unsafe { arg(results_json, "results_json") }?;
-        let results = crate::callbacks::results_of(text.as_bytes())
+        let results = crate::callbacks::results_of(arg!(results_json).as_bytes())
             .map_err(|h| fail(dms_status::DMS_INVALID_ARGUMENT, h.0))?;
-        let fired = agent
-            .complete(run_id, results, time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
-        emit(out_firings_json, &fired)
+        emit(
+            out_firings_json,
+            &agent.complete(run_id, results, time(now_ms)?)?,
+        )
     })
 }
 
@@ -412,12 +350,8 @@ pub unsafe extern "C" fn dms_agent_post_event(
     out_firings_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let ev = limits::event(unsafe { arg(event_json, "event_json") }?, "event_json")?;
-        let fired = agent
-            .post_event(&ev, time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
-        emit(out_firings_json, &fired)
+        let ev = input::event(arg!(event_json), "event_json")?;
+        emit(out_firings_json, &agent.post_event(&ev, time(now_ms)?)?)
     })
 }
 
@@ -440,13 +374,10 @@ pub unsafe extern "C" fn dms_agent_set_value(
     out_firings_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        // SAFETY: per the contract.
-        let (u, v) = unsafe { (arg(uri, "uri")?, arg(value_json, "value_json")?) };
-        let v: ExprValue = serde_json::from_str(v).map_err(|e| invalid("value_json", e))?;
-        let fired = agent
-            .set_value(u, &v, time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
-        emit(out_firings_json, &fired)
+        let u = arg!(uri);
+        let v: ExprValue =
+            serde_json::from_str(arg!(value_json)).map_err(|e| invalid("value_json", e))?;
+        emit(out_firings_json, &agent.set_value(u, &v, time(now_ms)?)?)
     })
 }
 
@@ -461,11 +392,8 @@ pub unsafe extern "C" fn dms_agent_schedules(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        if out_json.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
-        }
-        let list = agent.schedules().map_err(|e| agent_err(&e))?;
-        emit(out_json, &list)
+        arg!(out out_json);
+        emit(out_json, &agent.schedules()?)
     })
 }
 
@@ -493,9 +421,7 @@ pub unsafe extern "C" fn dms_agent_deliver_reports(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        let done = agent
-            .deliver_reports(time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
+        let done = agent.deliver_reports(time(now_ms)?)?;
         emit(
             out_json,
             &done.iter().map(wire::Delivery::from).collect::<Vec<_>>(),
@@ -515,9 +441,7 @@ pub unsafe extern "C" fn dms_agent_reports_to_deliver(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        if out_json.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
-        }
+        arg!(out out_json);
         emit(out_json, &agent.reports_to_deliver())
     })
 }
@@ -540,12 +464,8 @@ pub unsafe extern "C" fn dms_agent_pending_reports(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        if out_json.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
-        }
-        // SAFETY: per the contract.
-        let server = limits::server_id(unsafe { arg(server_id, "server_id") }?, "server_id")?;
-        let reports = agent.pending_reports(server).map_err(|e| agent_err(&e))?;
+        arg!(out out_json);
+        let reports = agent.pending_reports(arg!(server server_id))?;
         emit(
             out_json,
             &reports.iter().map(wire::MoReport::from).collect::<Vec<_>>(),

@@ -4,39 +4,20 @@
 //! encoding and HTTP timeout. Unknown keys are refused.
 
 use dmsched_core::EngineConfig;
-use dmsched_core::agent::AgentConfig;
+use dmsched_core::agent::{AgentConfig, ReportRetry};
 use dmsched_core::dm::syncml::Encoding;
+use dmsched_core::mo::MoConfig;
 use dmsched_core::tree::DeviceInfo;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::agent::invalid;
 use crate::boundary::fail;
+use crate::log;
 use crate::status::dms_status;
-use crate::{limits, log};
+use dmsched_core::input;
 
 /// `config_json.device`: the `./DevInfo` and `./DevDetail` facts.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceJson {
-    dev_id: String,
-    man: String,
-    model: String,
-    lang: String,
-    #[serde(default)]
-    dev_typ: String,
-    #[serde(default)]
-    oem: String,
-    #[serde(default)]
-    fw_v: String,
-    #[serde(default)]
-    sw_v: String,
-    #[serde(default)]
-    hw_v: String,
-    #[serde(default)]
-    lrg_obj: bool,
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum EncodingJson {
@@ -48,36 +29,9 @@ enum EncodingJson {
 /// reports; each key absent keeps the core's default.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MoJson {
-    #[serde(default)]
-    root: Option<String>,
-    #[serde(default)]
-    mo_type: Option<String>,
-    #[serde(default)]
-    report_type: Option<String>,
-    #[serde(default)]
-    state_type: Option<String>,
-    #[serde(default)]
-    root_acl: Option<String>,
-}
-
-/// `config_json.report_retry`: the backoff of `dms_agent_deliver_reports`;
-/// each key absent keeps the core's default.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReportRetryJson {
-    #[serde(default)]
-    first_seconds: Option<u64>,
-    #[serde(default)]
-    max_seconds: Option<u64>,
-}
-
-/// `config_json` of `dms_agent_open`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ConfigJson {
     dir: String,
-    device: DeviceJson,
+    device: DeviceInfo,
     #[serde(default)]
     engine: serde_json::Map<String, Value>,
     #[serde(default)]
@@ -85,9 +39,9 @@ struct ConfigJson {
     #[serde(default)]
     http_timeout_seconds: Option<u64>,
     #[serde(default)]
-    mo: Option<MoJson>,
+    mo: MoConfig,
     #[serde(default)]
-    report_retry: Option<ReportRetryJson>,
+    report_retry: ReportRetry,
     #[serde(default)]
     log_level: i32,
 }
@@ -96,8 +50,8 @@ struct ConfigJson {
 /// The text and each of its sections must be JSON objects (serde would take
 /// an array for a struct); short texts are bounded (see `limits`).
 pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status> {
-    let fields = limits::json_object(text, "config_json")?;
-    limits::objects_at(
+    let fields = input::json_object(text, "config_json")?;
+    input::objects_at(
         &fields,
         &["device", "engine", "mo", "report_retry"],
         "config_json",
@@ -105,23 +59,8 @@ pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status>
     let c: ConfigJson =
         serde_json::from_value(Value::Object(fields)).map_err(|e| invalid("config_json", e))?;
     let log_level = log::level(c.log_level, "config_json.log_level")?;
-    let d = c.device;
-    limits::short_text(&d.dev_id, "config_json.device.dev_id")?;
-    let mut cfg = AgentConfig::new(
-        c.dir,
-        DeviceInfo {
-            dev_id: d.dev_id,
-            man: d.man,
-            model: d.model,
-            lang: d.lang,
-            dev_typ: d.dev_typ,
-            oem: d.oem,
-            fw_v: d.fw_v,
-            sw_v: d.sw_v,
-            hw_v: d.hw_v,
-            lrg_obj: d.lrg_obj,
-        },
-    );
+    input::short_text(&c.device.dev_id, "config_json.device.dev_id")?;
+    let mut cfg = AgentConfig::new(c.dir, c.device);
     // `engine` overrides the agent's engine defaults key by key (so that
     // `device_id` stays the DevId unless given).
     let mut engine = serde_json::to_value(&cfg.engine)
@@ -131,8 +70,8 @@ pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status>
     }
     cfg.engine = serde_json::from_value::<EngineConfig>(engine)
         .map_err(|e| invalid("config_json.engine", e))?;
-    limits::short_text(&cfg.engine.device_id, "config_json.engine.device_id")?;
-    limits::short_text(&cfg.engine.time_zone, "config_json.engine.time_zone")?;
+    input::short_text(&cfg.engine.device_id, "config_json.engine.device_id")?;
+    input::short_text(&cfg.engine.time_zone, "config_json.engine.time_zone")?;
     if let Some(enc) = c.encoding {
         cfg.session.encoding = match enc {
             EncodingJson::Xml => Encoding::Xml,
@@ -142,25 +81,8 @@ pub(crate) fn agent_config(text: &str) -> Result<(AgentConfig, i32), dms_status>
     if let Some(s) = c.http_timeout_seconds {
         cfg.http.timeout = std::time::Duration::from_secs(s);
     }
-    if let Some(m) = c.mo {
-        let mo = &mut cfg.mo;
-        for (slot, v) in [
-            (&mut mo.root, m.root),
-            (&mut mo.mo_type, m.mo_type),
-            (&mut mo.report_type, m.report_type),
-            (&mut mo.state_type, m.state_type),
-            (&mut mo.root_acl, m.root_acl),
-        ] {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-    }
-    if let Some(r) = c.report_retry {
-        let retry = &mut cfg.report_retry;
-        retry.first_seconds = r.first_seconds.unwrap_or(retry.first_seconds);
-        retry.max_seconds = r.max_seconds.unwrap_or(retry.max_seconds);
-    }
+    cfg.mo = c.mo;
+    cfg.report_retry = c.report_retry;
     Ok((cfg, log_level))
 }
 

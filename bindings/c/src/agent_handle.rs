@@ -10,13 +10,12 @@
 use std::sync::Arc;
 
 use dmsched_core::agent::Agent;
-use dmsched_core::registry::{HandleError, Kind, Registry};
+use dmsched_core::registry::{Kind, Registry};
 use dmsched_core::shared::SharedAgent;
 
 use crate::agent::dms_agent;
-use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
+use crate::boundary::{get, guard, handle_err, handle_id, issue};
 use crate::callbacks::CHost;
-use crate::handle::failure;
 use crate::status::dms_status;
 
 /// What an open handle holds besides the agent, dropped after it in this
@@ -36,18 +35,7 @@ static AGENTS: Registry<Opened> = Registry::new(Kind::Agent);
 
 /// Registers an opened agent; its handle (a new id).
 pub(crate) fn register(agent: Agent, extras: Extras) -> Result<*mut dms_agent, dms_status> {
-    let id = AGENTS
-        .insert(Arc::new(SharedAgent::new(agent, extras)))
-        .map_err(handle_err)?;
-    id_handle(id).ok_or_else(|| {
-        // Only where pointers are narrower than ids (2^28 opens on a 32-bit
-        // target): the agent is released before its host is adopted.
-        let _ = AGENTS.remove(id);
-        fail(
-            dms_status::DMS_LIMIT_EXCEEDED,
-            "no agent handle left to issue on this target",
-        )
-    })
+    issue(&AGENTS, Arc::new(SharedAgent::new(agent, extras)))
 }
 
 /// Runs `f` on the agent behind `a`: handle checked, the shared rules,
@@ -57,14 +45,9 @@ pub(crate) fn with_agent(
     f: impl FnOnce(&Agent) -> Result<(), dms_status>,
 ) -> dms_status {
     guard(|| {
-        if a.is_null() {
-            return handle_err(HandleError::Null {
-                expected: Kind::Agent,
-            });
-        }
-        let shared = match AGENTS.get(handle_id(a)) {
+        let shared = match get(&AGENTS, a) {
             Ok(s) => s,
-            Err(e) => return handle_err(e),
+            Err(s) => return s,
         };
         let r = shared.with(|agent, extras| {
             Ok(match &extras.log {
@@ -75,7 +58,7 @@ pub(crate) fn with_agent(
         match r {
             Ok(Ok(())) => dms_status::DMS_OK,
             Ok(Err(s)) => s,
-            Err(f) => failure(f),
+            Err(f) => f.into(),
         }
     })
 }

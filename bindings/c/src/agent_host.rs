@@ -180,12 +180,8 @@ fn request_json(r: &UiRequest) -> String {
 impl UserInteraction for CInteract {
     fn interact(&self, request: &UiRequest) -> UiResponse {
         let j = CString::new(request_json(request).replace('\0', "")).unwrap_or_default();
-        let mut buf = dms_buffer {
-            data: Vec::new(),
-            set: false,
-        };
         // SAFETY: the host supplied this function for exactly this call.
-        let code = unsafe { (self.f)(self.user_data, j.as_ptr(), &mut buf) };
+        let (code, buf) = dms_buffer::fill(|b| unsafe { (self.f)(self.user_data, j.as_ptr(), b) });
         const YES: i32 = dms_ui_answer::DMS_UI_YES as i32;
         const NO: i32 = dms_ui_answer::DMS_UI_NO as i32;
         const CANCEL: i32 = dms_ui_answer::DMS_UI_CANCEL as i32;
@@ -276,19 +272,12 @@ fn store_failed(what: &str, code: i32) -> SecretError {
     ))
 }
 
-fn empty_buffer() -> dms_buffer {
-    dms_buffer {
-        data: Vec::new(),
-        set: false,
-    }
-}
-
 impl SecretStore for CSecrets {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SecretError> {
         let k = key_cstr(key)?;
-        let mut buf = empty_buffer();
         // SAFETY: the host supplied this function and `user_data` for it.
-        let code = unsafe { (self.get)(self.host.0.user_data, k.as_ptr(), &mut buf) };
+        let (code, buf) =
+            dms_buffer::fill(|b| unsafe { (self.get)(self.host.0.user_data, k.as_ptr(), b) });
         if code != 0 {
             return Err(store_failed("read", code));
         }
@@ -323,9 +312,8 @@ impl SecretStore for CSecrets {
     }
 
     fn keys(&self) -> Result<Vec<String>, SecretError> {
-        let mut buf = empty_buffer();
         // SAFETY: as above.
-        let code = unsafe { (self.keys)(self.host.0.user_data, &mut buf) };
+        let (code, buf) = dms_buffer::fill(|b| unsafe { (self.keys)(self.host.0.user_data, b) });
         if code != 0 {
             return Err(store_failed("list its keys", code));
         }

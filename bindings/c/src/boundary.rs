@@ -1,13 +1,148 @@
 //! The FFI boundary: panics caught, the last error kept per thread, C
-//! strings in and out, handles as registry ids.
+//! arguments in and results out, handles as registry ids.
+//!
+//! As in rustls-ffi, the entry points hold no `unsafe` blocks: the reads of
+//! C arguments and writes of out-parameters are the macros below (the
+//! pointers' validity is every entry point's documented contract), and a
+//! core error converts to its `dms_status` with `?`.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use dmsched_core::registry::HandleError;
+use std::sync::Arc;
+
+use dmsched_core::registry::{HandleError, Registry};
 
 use crate::status::dms_status;
+
+/// A C argument, converted; on failure the enclosing closure returns its
+/// `dms_status` (`DMS_INVALID_ARGUMENT`, the argument named in
+/// `dms_last_error`).
+///
+/// - `arg!(p)`: a required C string; `arg!(p?)`: optional (NULL → `None`);
+/// - `arg!(server p)` / `arg!(server p?)`: a server id (`dmsched::input`);
+///   `arg!(schedule p)`: a schedule id; `arg!(uri p)`: a tree URI;
+///   `arg!(text p)`: a short text (zone, device id);
+/// - `arg!(slice p, len)`: `len` items at `p` (NULL only when `len` is 0);
+/// - `arg!(out p)`: a required out-parameter (checked, not written);
+///   `arg!(mut p)`: a required in-out struct, as `&mut`;
+/// - `arg!(expr => "name")`, `arg!(expr => "name", ?)`: a string member of a
+///   host-filled struct; `arg!(sized p, min, v1)`: such a struct
+///   ([`read_sized`]).
+macro_rules! arg {
+    ($p:ident) => {
+        // SAFETY: every entry point's contract: NULL or a NUL-terminated
+        // string valid for the call.
+        unsafe { $crate::boundary::arg($p, stringify!($p)) }?
+    };
+    ($p:ident ?) => {
+        // SAFETY: as above.
+        unsafe { $crate::boundary::opt_arg($p, stringify!($p)) }?
+    };
+    (server $p:ident) => {
+        dmsched_core::input::server_id(arg!($p), stringify!($p))?
+    };
+    (server $p:ident ?) => {
+        match arg!($p?) {
+            Some(s) => Some(dmsched_core::input::server_id(s, stringify!($p))?),
+            None => None,
+        }
+    };
+    (schedule $p:ident) => {
+        dmsched_core::input::schedule_id(arg!($p), stringify!($p))?
+    };
+    (uri $p:ident) => {
+        dmsched_core::input::tree_uri(arg!($p), stringify!($p))?
+    };
+    (text $p:ident) => {
+        dmsched_core::input::short_text(arg!($p), stringify!($p))?
+    };
+    (slice $p:ident, $len:ident) => {
+        // SAFETY: the contract: NULL, or valid for `$len` items.
+        unsafe { $crate::boundary::slice($p, $len, stringify!($p)) }?
+    };
+    ($p:expr => $name:expr) => {
+        // SAFETY: as above (a member of a struct the host filled).
+        unsafe { $crate::boundary::arg($p, $name) }?
+    };
+    ($p:expr => $name:expr, ?) => {
+        // SAFETY: as above.
+        unsafe { $crate::boundary::opt_arg($p, $name) }?
+    };
+    (sized $p:ident, $min:expr, $v1:expr) => {
+        // SAFETY: the contract: a struct that starts with its
+        // `struct_size`, valid for that many bytes.
+        unsafe { $crate::boundary::read_sized($p, stringify!($p), $min, $v1) }?
+    };
+    (mut $p:ident) => {{
+        arg!(out $p);
+        // SAFETY: non-null; the contract: valid and unaliased for the call.
+        unsafe { &mut *$p }
+    }};
+    (out $p:ident) => {
+        if $p.is_null() {
+            return Err($crate::boundary::fail(
+                $crate::status::dms_status::DMS_INVALID_ARGUMENT,
+                concat!(stringify!($p), " is NULL"),
+            ));
+        }
+    };
+}
+
+/// Writes `v` to the out-parameter `p` when `p` is not NULL.
+macro_rules! put {
+    ($p:expr, $v:expr) => {{
+        let (p, v) = ($p, $v);
+        if !p.is_null() {
+            // SAFETY: the contract: NULL or valid for one write.
+            unsafe { *p = v };
+        }
+    }};
+}
+
+/// A handle issued for `v` in `reg` (a new id), or `DMS_LIMIT_EXCEEDED`.
+pub(crate) fn issue<T, H>(reg: &Registry<T>, v: Arc<T>) -> Result<*mut H, dms_status> {
+    let id = reg.insert(v).map_err(handle_err)?;
+    id_handle(id).ok_or_else(|| {
+        // Only where pointers are narrower than ids (2^28 handles on a
+        // 32-bit target): the object is released before the host sees it.
+        let _ = reg.remove(id);
+        fail(
+            dms_status::DMS_LIMIT_EXCEEDED,
+            format!(
+                "no {} handle left to issue on this target",
+                reg.kind().name()
+            ),
+        )
+    })
+}
+
+/// The object behind handle `h`, or `DMS_INVALID_HANDLE` (NULL, closed,
+/// never issued, or another kind's).
+pub(crate) fn get<T, H>(reg: &Registry<T>, h: *const H) -> Result<Arc<T>, dms_status> {
+    reg.get(handle_id(h)).map_err(handle_err)
+}
+
+/// `len` items at `p` (NULL only when `len` is 0).
+///
+/// # Safety
+/// `p` is NULL or valid for `len` items for the call.
+pub(crate) unsafe fn slice<'a, T>(
+    p: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], dms_status> {
+    match (p.is_null(), len) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(fail(
+            dms_status::DMS_INVALID_ARGUMENT,
+            format!("{name} is NULL"),
+        )),
+        // SAFETY: non-null and valid for `len` items (the contract).
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(p, len) }),
+    }
+}
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -46,6 +181,20 @@ pub(crate) fn guard(f: impl FnOnce() -> dms_status) -> dms_status {
             )
         }
     }
+}
+
+/// Frees a string this library returned (NULL and the static `[]` are no-ops).
+pub(crate) fn free_string(s: *mut c_char) {
+    if !s.is_null() && !std::ptr::eq(s.cast_const(), EMPTY_ARRAY.as_ptr()) {
+        // SAFETY: made by CString::into_raw in this library and not yet
+        // freed (`dms_string_free`'s contract).
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// Runs `f` under [`guard`]: its error is the status.
+pub(crate) fn call(f: impl FnOnce() -> Result<(), dms_status>) -> dms_status {
+    guard(|| f().err().unwrap_or(dms_status::DMS_OK))
 }
 
 /// The registry id a handle stands for. Handles are ids, never
@@ -107,22 +256,22 @@ pub(crate) unsafe fn opt_arg<'a>(
     }
 }
 
-/// Writes `s` as a new C string into `*out` (if `out` is not NULL).
-///
-/// # Safety
-/// `out` is NULL or valid for one pointer write.
-pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String) {
+/// Writes `s` as a new C string into `*out` (if `out` is not NULL; the
+/// entry points' contract: NULL or valid for one pointer write).
+pub(crate) fn put_string(out: *mut *mut c_char, s: String) {
     if out.is_null() {
         return;
     }
     if s == "[]" {
-        // SAFETY: as below.
-        unsafe { *out = EMPTY_ARRAY.as_ptr().cast_mut() };
+        put!(out, EMPTY_ARRAY.as_ptr().cast_mut());
         return;
     }
-    let c = CString::new(s.replace('\0', "")).unwrap_or_default();
-    // SAFETY: `out` is valid for writes per the caller's contract.
-    unsafe { *out = c.into_raw() };
+    put!(
+        out,
+        CString::new(s.replace('\0', ""))
+            .unwrap_or_default()
+            .into_raw()
+    );
 }
 
 /// A host-filled struct that starts with `uint32_t struct_size`: the

@@ -12,9 +12,26 @@ use dmsched_core::{
 };
 
 /// A byte buffer the SDK owns; a callback fills it with `dms_buffer_set`.
+#[derive(Default)]
 pub struct dms_buffer {
     pub(crate) data: Vec<u8>,
     pub(crate) set: bool,
+}
+
+impl dms_buffer {
+    /// Runs a host callback `f` with a fresh buffer: its return code and the buffer.
+    pub(crate) fn fill(f: impl FnOnce(&mut dms_buffer) -> i32) -> (i32, dms_buffer) {
+        let mut b = dms_buffer::default();
+        (f(&mut b), b)
+    }
+
+    /// A failed callback's reason: the text it left in the buffer, else `default`.
+    fn failure(&self, default: impl FnOnce() -> String) -> HostError {
+        match self.data.is_empty() {
+            true => HostError(default()),
+            false => HostError(String::from_utf8_lossy(&self.data).into_owned()),
+        }
+    }
 }
 
 /// The user's answer to a confirmation prompt.
@@ -155,39 +172,20 @@ fn cstr(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
-fn buffer_text(b: &dms_buffer) -> String {
-    String::from_utf8_lossy(&b.data).into_owned()
-}
-
-fn context_json(ctx: &RunContext) -> String {
-    serde_json::json!({
-        "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
-        "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
-        "run_id": ctx.run_id,
-    })
-    .to_string()
-}
-
 impl TreeAccess for CHost {
     fn read(&self, owner: &str, uri: &str) -> Result<Option<Value>, HostError> {
         let f = self
             .0
             .tree_read
             .ok_or_else(|| HostError("no tree_read callback".into()))?;
-        let mut buf = dms_buffer {
-            data: Vec::new(),
-            set: false,
-        };
         let (o, u) = (cstr(owner), cstr(uri));
         // SAFETY: the host supplied this function for exactly this call.
-        let st = unsafe { f(self.0.user_data, o.as_ptr(), u.as_ptr(), &mut buf) };
+        let (st, buf) =
+            dms_buffer::fill(|b| unsafe { f(self.0.user_data, o.as_ptr(), u.as_ptr(), b) });
         if st != 0 {
-            let msg = buffer_text(&buf);
-            return Err(HostError(if msg.is_empty() {
-                format!("tree read of {uri} failed (callback returned {st})")
-            } else {
-                msg
-            }));
+            return Err(
+                buf.failure(|| format!("tree read of {uri} failed (callback returned {st})"))
+            );
         }
         if !buf.set {
             return Ok(None);
@@ -204,12 +202,7 @@ impl ActionExecutor for CHost {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        match self.start(ctx, actions)? {
-            Execution::Done(r) => Ok(r),
-            Execution::Pending => Err(HostError(
-                "execute answered DMS_EXECUTE_PENDING where results are needed".into(),
-            )),
-        }
+        self.start(ctx, actions)?.into_done()
     }
 
     fn start(&self, ctx: &RunContext, actions: &[Action]) -> Result<Execution, HostError> {
@@ -217,24 +210,15 @@ impl ActionExecutor for CHost {
             .0
             .execute
             .ok_or_else(|| HostError("no execute callback".into()))?;
-        let c = cstr(&context_json(ctx));
+        let c = cstr(&dmsched_core::wire::RunContext::json(ctx));
         let a = cstr(&serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?);
-        let mut buf = dms_buffer {
-            data: Vec::new(),
-            set: false,
-        };
         // SAFETY: the host supplied this function for exactly this call.
-        let st = unsafe { f(self.0.user_data, c.as_ptr(), a.as_ptr(), &mut buf) };
-        if st == DMS_EXECUTE_PENDING {
-            return Ok(Execution::Pending);
-        }
-        if st != 0 {
-            let msg = buffer_text(&buf);
-            return Err(HostError(if msg.is_empty() {
-                format!("execute failed (callback returned {st})")
-            } else {
-                msg
-            }));
+        let (st, buf) =
+            dms_buffer::fill(|b| unsafe { f(self.0.user_data, c.as_ptr(), a.as_ptr(), b) });
+        match st {
+            DMS_EXECUTE_PENDING => return Ok(Execution::Pending),
+            0 => {}
+            _ => return Err(buf.failure(|| format!("execute failed (callback returned {st})"))),
         }
         results_of(&buf.data).map(Execution::Done)
     }
@@ -263,7 +247,7 @@ impl UserPrompt for CHost {
             .0
             .confirm
             .ok_or_else(|| HostError("no confirm callback".into()))?;
-        let c = cstr(&context_json(ctx));
+        let c = cstr(&dmsched_core::wire::RunContext::json(ctx));
         let t = cstr(title);
         let mut answer = dms_prompt_answer::DMS_PROMPT_REFUSE as i32;
         let mut secs = 0u64;

@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use dmsched_core::registry::{Kind, Registry};
-use dmsched_core::shared::{Failure, SharedEngine};
+use dmsched_core::shared::SharedEngine;
 use dmsched_core::{Engine, Quiet};
 
-use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
+use crate::boundary::{get, guard, handle_err, handle_id, issue};
 use crate::dms_engine;
 use crate::status::dms_status;
 
@@ -28,28 +28,12 @@ thread_local! {
     static LAST: RefCell<(u64, Option<Shared>)> = const { RefCell::new((0, None)) };
 }
 
-/// A shared-layer failure as a C status (message kept for `dms_last_error`).
-pub(crate) fn failure(f: Failure) -> dms_status {
-    fail(dms_status::from(f.kind), f.message)
-}
-
 /// Registers a newly opened engine; its handle (a new id).
 pub(crate) fn register(
     engine: Engine,
     log: Option<tracing::Dispatch>,
 ) -> Result<*mut dms_engine, dms_status> {
-    let id = ENGINES
-        .insert(Arc::new(SharedEngine::new(engine, log)))
-        .map_err(handle_err)?;
-    id_handle(id).ok_or_else(|| {
-        // Only where pointers are narrower than ids (2^28 opens on a 32-bit
-        // target): the engine is released before its host is adopted.
-        let _ = ENGINES.remove(id);
-        fail(
-            dms_status::DMS_LIMIT_EXCEEDED,
-            "no engine handle left to issue on this target",
-        )
-    })
+    issue(&ENGINES, Arc::new(SharedEngine::new(engine, log)))
 }
 
 /// Runs `f` with the engine's published quiet span if `e` is this
@@ -81,7 +65,7 @@ fn lookup(e: *const dms_engine) -> Result<Shared, dms_status> {
     if let Some(s) = cached {
         return Ok(s);
     }
-    let shared = ENGINES.get(id).map_err(handle_err)?;
+    let shared = get(&ENGINES, e)?;
     LAST.with(|l| *l.borrow_mut() = (id, Some(shared.clone())));
     Ok(shared)
 }
@@ -107,7 +91,7 @@ pub(crate) fn with_engine(
         match r {
             Ok(Ok(())) => dms_status::DMS_OK,
             Ok(Err(s)) => s,
-            Err(f) => failure(f),
+            Err(f) => f.into(),
         }
     })
 }

@@ -14,23 +14,24 @@
 #![allow(non_camel_case_types)]
 #![warn(missing_docs)]
 
+#[macro_use]
+mod boundary;
 mod agent;
 mod agent_config;
 mod agent_handle;
 mod agent_host;
-mod boundary;
 mod callbacks;
 mod handle;
-mod limits;
 mod log;
 mod notification;
 #[cfg(test)]
 mod parity;
 mod status;
 
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 use std::path::Path;
 
+use dmsched_core::input;
 use dmsched_core::store::Store;
 use dmsched_core::{Engine, EngineConfig, EngineError};
 use jiff::Timestamp;
@@ -42,7 +43,7 @@ pub use agent::{
     dms_agent_set_time_zone, dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
 };
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
-use boundary::{EMPTY_ARRAY, arg, fail, guard, opt_arg, put_string, read_sized};
+use boundary::{EMPTY_ARRAY, call, fail, guard, put_string};
 pub use callbacks::{
     DMS_EXECUTE_PENDING, dms_access, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn,
     dms_execute_fn, dms_host, dms_prompt_answer, dms_report_ready_fn, dms_tree_read_fn,
@@ -108,10 +109,6 @@ pub struct dms_config {
     pub log_level: i32,
 }
 
-fn engine_err(e: &EngineError) -> dms_status {
-    fail(dms_status::from(e.kind()), e.api_message())
-}
-
 fn time(ms: i64) -> Result<Timestamp, dms_status> {
     Timestamp::from_millisecond(ms).map_err(|e| {
         fail(
@@ -123,12 +120,11 @@ fn time(ms: i64) -> Result<Timestamp, dms_status> {
 
 /// Writes `v` as a new JSON string to `*out` (nothing when `out` is NULL).
 fn emit<T: serde::Serialize>(out: *mut *mut c_char, v: &T) -> Result<(), dms_status> {
-    if out.is_null() {
-        return Ok(());
+    if !out.is_null() {
+        let j =
+            serde_json::to_string(v).map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
+        put_string(out, j);
     }
-    let j = serde_json::to_string(v).map_err(|e| fail(dms_status::DMS_INTERNAL, e.to_string()))?;
-    // SAFETY: `out` is non-null and valid for one write (every caller's contract).
-    unsafe { put_string(out, j) };
     Ok(())
 }
 
@@ -159,10 +155,7 @@ pub extern "C" fn dms_status_str(status: i32) -> *const c_char {
 /// `s` is NULL or a string returned by this library and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_string_free(s: *mut c_char) {
-    if !s.is_null() && !std::ptr::eq(s.cast_const(), EMPTY_ARRAY.as_ptr()) {
-        // SAFETY: made by CString::into_raw in this library (caller's contract).
-        drop(unsafe { CString::from_raw(s) });
-    }
+    boundary::free_string(s);
 }
 
 /// Sets a callback's output buffer to `len` bytes at `data` (copied).
@@ -176,20 +169,13 @@ pub unsafe extern "C" fn dms_buffer_set(
     data: *const c_char,
     len: usize,
 ) -> dms_status {
-    guard(|| {
-        if buffer.is_null() || (data.is_null() && len > 0) {
-            return fail(dms_status::DMS_INVALID_ARGUMENT, "buffer or data is NULL");
-        }
-        // SAFETY: valid for the callback's duration (caller's contract).
-        let b = unsafe { &mut *buffer };
+    call(|| {
+        let b = arg!(mut buffer);
+        let data = data.cast::<u8>();
         b.data.clear();
-        if len > 0 {
-            // SAFETY: `data` is valid for `len` bytes (caller's contract).
-            b.data
-                .extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) });
-        }
+        b.data.extend_from_slice(arg!(slice data, len));
         b.set = true;
-        dms_status::DMS_OK
+        Ok(())
     })
 }
 
@@ -210,84 +196,58 @@ pub unsafe extern "C" fn dms_engine_open(
     host: *const dms_host,
     out: *mut *mut dms_engine,
 ) -> dms_status {
-    guard(|| {
+    call(|| {
         if config.is_null() || host.is_null() || out.is_null() {
-            return fail(
+            return Err(fail(
                 dms_status::DMS_INVALID_ARGUMENT,
                 "config, host or out is NULL",
-            );
+            ));
         }
-        // SAFETY: non-null, valid for their `struct_size` per the contract.
-        let read = unsafe {
-            (
-                read_sized(config, "config", CONFIG_V1_SIZE, CONFIG_V1_SIZE),
-                read_sized(
-                    host,
-                    "host",
-                    callbacks::HOST_V1_SIZE,
-                    callbacks::HOST_V1_SIZE,
-                ),
-            )
-        };
-        let (cfg_c, host_c) = match read {
-            (Ok(c), Ok(h)) => (c, h),
-            (Err(s), _) | (_, Err(s)) => return s,
-        };
+        let cfg_c = arg!(sized config, CONFIG_V1_SIZE, CONFIG_V1_SIZE);
+        let host_c = arg!(sized host, callbacks::HOST_V1_SIZE, callbacks::HOST_V1_SIZE);
         if host_c.tree_read.is_none() || host_c.execute.is_none() {
-            return fail(
+            return Err(fail(
                 dms_status::DMS_INVALID_ARGUMENT,
                 "host->tree_read and host->execute are required",
-            );
+            ));
         }
-        let run = || -> Result<*mut dms_engine, dms_status> {
-            // SAFETY: strings per the contract.
-            let path = unsafe { arg(cfg_c.store_path, "config->store_path") }?;
-            let mut cfg = match unsafe { opt_arg(cfg_c.options_json, "config->options_json") }? {
-                Some(j) => EngineConfig::from_json(j).map_err(|e| {
-                    fail(
-                        dms_status::DMS_INVALID_ARGUMENT,
-                        format!("config->options_json: {e}"),
-                    )
-                })?,
-                None => EngineConfig::default(),
-            };
-            if let Some(d) = unsafe { opt_arg(cfg_c.device_id, "config->device_id") }? {
-                cfg.device_id = limits::short_text(d, "config->device_id")?.to_string();
-            }
-            if let Some(z) = unsafe { opt_arg(cfg_c.time_zone, "config->time_zone") }? {
-                cfg.time_zone = limits::short_text(z, "config->time_zone")?.to_string();
-            }
-            let max = log::level(cfg_c.log_level, "config->log_level")?;
-            let store = if path == ":memory:" {
-                Store::open_in_memory()
-            } else {
-                Store::open(Path::new(path))
-            }
-            .map_err(|e| engine_err(&EngineError::Storage(e)))?;
-            let (core_host, adopted) = callbacks::core_host(host_c);
-            let engine = Engine::open(store, core_host, cfg).map_err(|e| engine_err(&e))?;
-            let log = match host_c.log {
-                Some(f) if max > DMS_LOG_OFF => Some(tracing::Dispatch::new(log::CLog {
-                    f,
-                    user_data: host_c.user_data,
-                    max,
-                })),
-                _ => None,
-            };
-            let handle = handle::register(engine, log)?;
-            // The host is only adopted (and destroyed at close) on success.
-            adopted.1.store(true, std::sync::atomic::Ordering::SeqCst);
-            drop(adopted);
-            Ok(handle)
+        let path = arg!(cfg_c.store_path => "config->store_path");
+        let mut cfg = match arg!(cfg_c.options_json => "config->options_json", ?) {
+            Some(j) => EngineConfig::from_json(j).map_err(|e| {
+                fail(
+                    dms_status::DMS_INVALID_ARGUMENT,
+                    format!("config->options_json: {e}"),
+                )
+            })?,
+            None => EngineConfig::default(),
         };
-        match run() {
-            Ok(h) => {
-                // SAFETY: `out` valid for one write.
-                unsafe { *out = h };
-                dms_status::DMS_OK
-            }
-            Err(s) => s,
+        if let Some(d) = arg!(cfg_c.device_id => "config->device_id", ?) {
+            cfg.device_id = input::short_text(d, "config->device_id")?.to_string();
         }
+        if let Some(z) = arg!(cfg_c.time_zone => "config->time_zone", ?) {
+            cfg.time_zone = input::short_text(z, "config->time_zone")?.to_string();
+        }
+        let max = log::level(cfg_c.log_level, "config->log_level")?;
+        let store = if path == ":memory:" {
+            Store::open_in_memory()
+        } else {
+            Store::open(Path::new(path))
+        }
+        .map_err(EngineError::Storage)?;
+        let (core_host, adopted) = callbacks::core_host(host_c);
+        let engine = Engine::open(store, core_host, cfg)?;
+        let log = match host_c.log {
+            Some(f) if max > DMS_LOG_OFF => Some(tracing::Dispatch::new(log::CLog {
+                f,
+                user_data: host_c.user_data,
+                max,
+            })),
+            _ => None,
+        };
+        put!(out, handle::register(engine, log)?);
+        // The host is adopted (destroyed at close) only once the handle is out.
+        adopted.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     })
 }
 
@@ -330,14 +290,8 @@ pub unsafe extern "C" fn dms_engine_submit(
     out_info: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let owner = limits::server_id(unsafe { arg(owner, "owner") }?, "owner")?;
-        let doc = unsafe { arg(schedule_json, "schedule_json") }?;
-        let info = eng
-            .submit(owner, doc, time(now_ms)?)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_info, &info)?;
-        Ok(())
+        let info = eng.submit(arg!(server owner), arg!(schedule_json), time(now_ms)?)?;
+        emit(out_info, &info)
     })
 }
 
@@ -357,23 +311,9 @@ pub unsafe extern "C" fn dms_engine_modify(
     out_info: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let (r, o, d) = unsafe {
-            (
-                arg(requester, "requester")?,
-                arg(owner, "owner")?,
-                arg(schedule_json, "schedule_json")?,
-            )
-        };
-        let (r, o) = (
-            limits::server_id(r, "requester")?,
-            limits::server_id(o, "owner")?,
-        );
-        let info = eng
-            .modify(r, o, d, time(now_ms)?)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_info, &info)?;
-        Ok(())
+        let (r, o) = (arg!(server requester), arg!(server owner));
+        let info = eng.modify(r, o, arg!(schedule_json), time(now_ms)?)?;
+        emit(out_info, &info)
     })
 }
 
@@ -410,10 +350,10 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
     out_info: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        let action = match action {
-            0 => dms_lifecycle::DMS_SUSPEND,
-            1 => dms_lifecycle::DMS_RESUME,
-            2 => dms_lifecycle::DMS_TERMINATE,
+        let run = match action {
+            0 => Engine::suspend,
+            1 => Engine::resume,
+            2 => Engine::terminate,
             other => {
                 return Err(fail(
                     dms_status::DMS_INVALID_ARGUMENT,
@@ -423,28 +363,13 @@ pub unsafe extern "C" fn dms_engine_lifecycle(
                 ));
             }
         };
-        // SAFETY: per the contract.
-        let (r, o, i) = unsafe {
-            (
-                arg(requester, "requester")?,
-                arg(owner, "owner")?,
-                arg(id, "id")?,
-            )
-        };
         let (r, o, i) = (
-            limits::server_id(r, "requester")?,
-            limits::server_id(o, "owner")?,
-            limits::schedule_id(i, "id")?,
+            arg!(server requester),
+            arg!(server owner),
+            arg!(schedule id),
         );
-        let now = time(now_ms)?;
-        let info = match action {
-            dms_lifecycle::DMS_SUSPEND => eng.suspend(r, o, i, now),
-            dms_lifecycle::DMS_RESUME => eng.resume(r, o, i, now),
-            dms_lifecycle::DMS_TERMINATE => eng.terminate(r, o, i, now),
-        }
-        .map_err(|e| engine_err(&e))?;
-        emit(out_info, &info)?;
-        Ok(())
+        let info = run(eng, r, o, i, time(now_ms)?)?;
+        emit(out_info, &info)
     })
 }
 
@@ -464,25 +389,13 @@ pub unsafe extern "C" fn dms_engine_get(
     out_info: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        if out_info.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_info is NULL"));
-        }
-        // SAFETY: per the contract.
-        let (r, o, i) = unsafe {
-            (
-                arg(requester, "requester")?,
-                arg(owner, "owner")?,
-                arg(id, "id")?,
-            )
-        };
+        arg!(out out_info);
         let (r, o, i) = (
-            limits::server_id(r, "requester")?,
-            limits::server_id(o, "owner")?,
-            limits::schedule_id(i, "id")?,
+            arg!(server requester),
+            arg!(server owner),
+            arg!(schedule id),
         );
-        let info = eng.get(r, o, i).map_err(|e| engine_err(&e))?;
-        emit(out_info, &info)?;
-        Ok(())
+        emit(out_info, &eng.get(r, o, i)?)
     })
 }
 
@@ -499,17 +412,12 @@ pub unsafe extern "C" fn dms_engine_list(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        if out_json.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
-        }
-        // SAFETY: per the contract.
-        let list = match unsafe { opt_arg(requester, "requester") }? {
-            Some(r) => eng.list(limits::server_id(r, "requester")?),
+        arg!(out out_json);
+        let list = match arg!(server requester?) {
+            Some(r) => eng.list(r),
             None => eng.list_all(),
-        }
-        .map_err(|e| engine_err(&e))?;
-        emit(out_json, &list)?;
-        Ok(())
+        }?;
+        emit(out_json, &list)
     })
 }
 
@@ -530,8 +438,7 @@ pub unsafe extern "C" fn dms_engine_wakeup_window(
     out_has: *mut bool,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: NULL-checked; valid for one write each (the contract).
-        unsafe { put_window(out_earliest_ms, out_latest_ms, out_has, eng.wakeup_window()) }
+        put_window(out_earliest_ms, out_latest_ms, out_has, eng.wakeup_window())
     })
 }
 
@@ -540,7 +447,7 @@ pub unsafe extern "C" fn dms_engine_wakeup_window(
 ///
 /// # Safety
 /// Each pointer is NULL or valid for one write.
-pub(crate) unsafe fn put_window(
+pub(crate) fn put_window(
     earliest: *mut i64,
     latest: *mut i64,
     has: *mut bool,
@@ -552,12 +459,9 @@ pub(crate) unsafe fn put_window(
             "out_earliest_ms, out_latest_ms or out_has is NULL",
         ));
     }
-    // SAFETY: non-null and valid for one write each (the caller's contract).
-    unsafe {
-        *has = w.is_some();
-        *earliest = w.map_or(0, |(e, _)| e.as_millisecond());
-        *latest = w.map_or(0, |(_, l)| l.as_millisecond());
-    }
+    put!(has, w.is_some());
+    put!(earliest, w.map_or(0, |(e, _)| e.as_millisecond()));
+    put!(latest, w.map_or(0, |(_, l)| l.as_millisecond()));
     Ok(())
 }
 
@@ -574,26 +478,21 @@ pub unsafe extern "C" fn dms_engine_next_wakeup(
     out_ms: *mut i64,
     out_has: *mut bool,
 ) -> dms_status {
-    let put = |w: Option<i64>| {
-        // SAFETY: both checked non-null by the caller; valid for one write (the contract).
-        unsafe {
-            *out_has = w.is_some();
-            *out_ms = w.unwrap_or(0);
-        }
-    };
     guard(|| {
-        // Fast path: the wake-up published after the last call, no lock.
-        let outs = !out_ms.is_null() && !out_has.is_null();
-        if outs && with_quiet(e, |q| q.next_wakeup().map(put).is_some()) {
+        if out_ms.is_null() || out_has.is_null() {
+            return fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "out_ms or out_has is NULL",
+            );
+        }
+        let put = |w: Option<i64>| {
+            put!(out_has, w.is_some());
+            put!(out_ms, w.unwrap_or(0));
+        };
+        if with_quiet(e, |q| q.next_wakeup().map(put).is_some()) {
             return dms_status::DMS_OK;
         }
         with_engine(e, |eng| {
-            if !outs {
-                return Err(fail(
-                    dms_status::DMS_INVALID_ARGUMENT,
-                    "out_ms or out_has is NULL",
-                ));
-            }
             put(eng.next_wakeup().map(|t| t.as_millisecond()));
             Ok(())
         })
@@ -618,20 +517,11 @@ pub unsafe extern "C" fn dms_engine_tick(
     out_firings: *mut *mut c_char,
 ) -> dms_status {
     guard(|| {
-        // Fast path: nothing due and no clock change since the last call
-        // (core's `Quiet`): answered from atomics, without the engine's lock.
         if with_quiet(e, |q| q.tick_is_noop(now_ms)) {
-            if !out_firings.is_null() {
-                // SAFETY: valid for one write (the contract).
-                unsafe { *out_firings = EMPTY_ARRAY.as_ptr().cast_mut() };
-            }
+            put!(out_firings, EMPTY_ARRAY.as_ptr().cast_mut());
             return dms_status::DMS_OK;
         }
-        with_engine(e, |eng| {
-            let fired = eng.tick(time(now_ms)?).map_err(|e| engine_err(&e))?;
-            emit(out_firings, &fired)?;
-            Ok(())
-        })
+        with_engine(e, |eng| emit(out_firings, &eng.tick(time(now_ms)?)?))
     })
 }
 
@@ -660,14 +550,9 @@ pub unsafe extern "C" fn dms_engine_complete(
     out_firings: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let text = unsafe { arg(results_json, "results_json") }?;
-        let results = callbacks::results_of(text.as_bytes())
+        let results = callbacks::results_of(arg!(results_json).as_bytes())
             .map_err(|h| fail(dms_status::DMS_INVALID_ARGUMENT, h.0))?;
-        let fired = eng
-            .complete(run_id, results, time(now_ms)?)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_firings, &fired)
+        emit(out_firings, &eng.complete(run_id, results, time(now_ms)?)?)
     })
 }
 
@@ -687,13 +572,8 @@ pub unsafe extern "C" fn dms_engine_post_event(
     out_firings: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let ev = limits::event(unsafe { arg(event_json, "event_json") }?, "event_json")?;
-        let fired = eng
-            .on_event(&ev, time(now_ms)?)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_firings, &fired)?;
-        Ok(())
+        let ev = input::event(arg!(event_json), "event_json")?;
+        emit(out_firings, &eng.on_event(&ev, time(now_ms)?)?)
     })
 }
 
@@ -712,13 +592,10 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
     out_firings: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let uri = limits::tree_uri(unsafe { arg(uri, "uri") }?, "uri")?;
-        let fired = eng
-            .on_tree_changed(uri, time(now_ms)?)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_firings, &fired)?;
-        Ok(())
+        emit(
+            out_firings,
+            &eng.on_tree_changed(arg!(uri uri), time(now_ms)?)?,
+        )
     })
 }
 
@@ -741,18 +618,8 @@ pub unsafe extern "C" fn dms_engine_pending_reports(
     out_json: *mut *mut c_char,
 ) -> dms_status {
     with_engine(e, |eng| {
-        if out_json.is_null() {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "out_json is NULL"));
-        }
-        // SAFETY: per the contract.
-        let owner = unsafe { opt_arg(owner, "owner") }?
-            .map(|o| limits::server_id(o, "owner"))
-            .transpose()?;
-        let batch = eng
-            .pending_reports(owner, limit)
-            .map_err(|e| engine_err(&e))?;
-        emit(out_json, &batch)?;
-        Ok(())
+        arg!(out out_json);
+        emit(out_json, &eng.pending_reports(arg!(server owner?), limit)?)
     })
 }
 
@@ -772,22 +639,8 @@ pub unsafe extern "C" fn dms_engine_ack_reports(
     out_removed: *mut usize,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let owner = limits::server_id(unsafe { arg(owner, "owner") }?, "owner")?;
-        if ids.is_null() && count > 0 {
-            return Err(fail(dms_status::DMS_INVALID_ARGUMENT, "ids is NULL"));
-        }
-        let ids = if count == 0 {
-            &[][..]
-        } else {
-            // SAFETY: valid for `count` reads per the contract.
-            unsafe { std::slice::from_raw_parts(ids, count) }
-        };
-        let n = eng.ack_reports(owner, ids).map_err(|e| engine_err(&e))?;
-        if !out_removed.is_null() {
-            // SAFETY: per the contract.
-            unsafe { *out_removed = n };
-        }
+        let owner = arg!(server owner);
+        put!(out_removed, eng.ack_reports(owner, arg!(slice ids, count))?);
         Ok(())
     })
 }
@@ -805,9 +658,6 @@ pub unsafe extern "C" fn dms_engine_set_time_zone(
     now_ms: i64,
 ) -> dms_status {
     with_engine(e, |eng| {
-        // SAFETY: per the contract.
-        let tz = limits::short_text(unsafe { arg(time_zone, "time_zone") }?, "time_zone")?;
-        eng.set_time_zone(tz, time(now_ms)?)
-            .map_err(|e| engine_err(&e))
+        Ok(eng.set_time_zone(arg!(text time_zone), time(now_ms)?)?)
     })
 }

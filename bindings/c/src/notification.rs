@@ -8,12 +8,12 @@ use std::ffi::c_char;
 use std::sync::Arc;
 
 use dmsched_core::dm::client::AcceptedNotification;
-use dmsched_core::registry::{HandleError, Kind, Registry};
+use dmsched_core::registry::{Kind, Registry};
 use dmsched_core::wire;
 
-use crate::agent::{agent_err, dms_agent};
+use crate::agent::dms_agent;
 use crate::agent_handle::with_agent;
-use crate::boundary::{fail, guard, handle_err, handle_id, id_handle};
+use crate::boundary::{call, fail, get, handle_err, handle_id, issue};
 use crate::status::dms_status;
 use crate::{emit, time};
 
@@ -24,15 +24,6 @@ pub struct dms_notification {
 }
 
 static NOTIFICATIONS: Registry<AcceptedNotification> = Registry::new(Kind::Notification);
-
-fn lookup(n: *const dms_notification) -> Result<Arc<AcceptedNotification>, dms_status> {
-    if n.is_null() {
-        return Err(handle_err(HandleError::Null {
-            expected: Kind::Notification,
-        }));
-    }
-    NOTIFICATIONS.get(handle_id(n)).map_err(handle_err)
-}
 
 /// Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
 /// for a provisioned server, authentic, not seen before. Accepting is
@@ -56,31 +47,22 @@ pub unsafe extern "C" fn dms_agent_accept_notification(
     out_info_json: *mut *mut c_char,
 ) -> dms_status {
     if out.is_null() || pkg0.is_null() {
-        return guard(|| fail(dms_status::DMS_INVALID_ARGUMENT, "pkg0 or out is NULL"));
+        return call(|| {
+            Err(fail(
+                dms_status::DMS_INVALID_ARGUMENT,
+                "pkg0 or out is NULL",
+            ))
+        });
     }
     with_agent(a, |agent| {
-        // SAFETY: valid for `pkg0_len` bytes per the contract.
-        let bytes = unsafe { std::slice::from_raw_parts(pkg0, pkg0_len) };
-        let accepted = agent
-            .accept_notification(bytes, time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
+        let accepted = agent.accept_notification(arg!(slice pkg0, pkg0_len), time(now_ms)?)?;
         let info = wire::NotificationInfo::from(&accepted);
-        let id = NOTIFICATIONS
-            .insert(Arc::new(accepted))
-            .map_err(handle_err)?;
-        let Some(h) = id_handle::<dms_notification>(id) else {
-            let _ = NOTIFICATIONS.remove(id);
-            return Err(fail(
-                dms_status::DMS_LIMIT_EXCEEDED,
-                "no notification handle left to issue on this target",
-            ));
-        };
+        let h: *mut dms_notification = issue(&NOTIFICATIONS, Arc::new(accepted))?;
         if let Err(s) = emit(out_info_json, &info) {
-            let _ = NOTIFICATIONS.remove(id);
+            let _ = NOTIFICATIONS.remove(handle_id(h));
             return Err(s);
         }
-        // SAFETY: valid for one write per the contract.
-        unsafe { *out = h };
+        put!(out, h);
         Ok(())
     })
 }
@@ -104,15 +86,11 @@ pub unsafe extern "C" fn dms_agent_run_notified_session(
     out_summary_json: *mut *mut c_char,
 ) -> dms_status {
     with_agent(a, |agent| {
-        let accepted = lookup(notification)?;
+        let accepted = get(&NOTIFICATIONS, notification)?;
         let server = accepted.notification().server_id.clone();
-        let summary = agent
-            .run_session(&server, Some(&accepted), time(now_ms)?)
-            .map_err(|e| agent_err(&e))?;
-        emit(
-            out_summary_json,
-            &wire::SessionSummary::new(&server, &summary, Some(&accepted)),
-        )
+        let summary = agent.run_session(&server, Some(&accepted), time(now_ms)?)?;
+        let summary = wire::SessionSummary::new(&server, &summary, Some(&accepted));
+        emit(out_summary_json, &summary)
     })
 }
 
@@ -124,13 +102,11 @@ pub unsafe extern "C" fn dms_agent_run_notified_session(
 /// None: the handle is an id, never dereferenced.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dms_notification_free(n: *mut dms_notification) -> dms_status {
-    guard(|| {
-        if n.is_null() {
-            return dms_status::DMS_OK;
-        }
-        match NOTIFICATIONS.remove(handle_id(n)) {
-            Ok(_) => dms_status::DMS_OK,
-            Err(e) => handle_err(e),
-        }
+    call(|| match n.is_null() {
+        true => Ok(()),
+        false => NOTIFICATIONS
+            .remove(handle_id(n))
+            .map(drop)
+            .map_err(handle_err),
     })
 }

@@ -4,7 +4,11 @@
 //! kind's code as its value), so a failure is the same kind in C, Kotlin,
 //! Swift and JNI.
 
-use dmsched_core::ErrorKind;
+use dmsched_core::agent::AgentError;
+use dmsched_core::shared::Failure;
+use dmsched_core::{EngineError, ErrorKind};
+
+use crate::boundary::fail;
 
 /// Result of every `dms_*` function. 0 is success; the message of the last
 /// failure on the calling thread is `dms_last_error()`.
@@ -127,6 +131,25 @@ impl From<ErrorKind> for dms_status {
             // A kind added to the core later: the closest general one.
             _ => S::DMS_INTERNAL,
         }
+    }
+}
+
+/// A core error as its status, its message kept for `dms_last_error`:
+/// what `?` does in the entry points.
+macro_rules! status_of_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for dms_status {
+            fn from(e: $t) -> Self {
+                fail(e.kind().into(), e.api_message())
+            }
+        }
+    )*};
+}
+status_of_errors!(EngineError, AgentError);
+
+impl From<Failure> for dms_status {
+    fn from(f: Failure) -> Self {
+        fail(f.kind.into(), f.message)
     }
 }
 

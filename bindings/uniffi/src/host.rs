@@ -131,15 +131,6 @@ pub(crate) fn results_of(
 
 /// The core executor trait's `execute` for an adapter whose `start` does
 /// the work (the engine calls `start`).
-fn done_only(e: dmsched_core::Execution) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
-    match e {
-        dmsched_core::Execution::Done(r) => Ok(r),
-        dmsched_core::Execution::Pending => Err(dmsched_core::HostError(
-            "the executor answered Pending where results are needed".into(),
-        )),
-    }
-}
-
 /// A foreign [`ActionExecutor`] as the core's (an agent's hand-off mode).
 pub(crate) struct ExecutorAdapter(pub(crate) Arc<dyn ActionExecutor>);
 
@@ -149,7 +140,7 @@ impl dmsched_core::ActionExecutor for ExecutorAdapter {
         ctx: &dmsched_core::RunContext,
         actions: &[Action],
     ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
-        done_only(self.start(ctx, actions)?)
+        self.start(ctx, actions)?.into_done()
     }
 
     fn start(
@@ -176,7 +167,7 @@ impl dmsched_core::Authorizer for AuthorizerAdapter {
             requester.to_string(),
             owner.to_string(),
             id.to_string(),
-            access.into(),
+            access,
         )
     }
 }
@@ -220,24 +211,6 @@ impl dmsched_core::TreeAccess for Adapter {
     }
 }
 
-impl dmsched_core::ActionExecutor for Adapter {
-    fn execute(
-        &self,
-        ctx: &dmsched_core::RunContext,
-        actions: &[Action],
-    ) -> Result<Vec<CoreResult>, dmsched_core::HostError> {
-        done_only(self.start(ctx, actions)?)
-    }
-
-    fn start(
-        &self,
-        ctx: &dmsched_core::RunContext,
-        actions: &[Action],
-    ) -> Result<dmsched_core::Execution, dmsched_core::HostError> {
-        execute_foreign(self.0.executor.as_ref(), ctx, actions)
-    }
-}
-
 impl dmsched_core::ReportSink for Adapter {
     fn report_ready(&self, report: &CoreReport) {
         if let Some(s) = &self.0.reports {
@@ -256,10 +229,11 @@ pub(crate) fn core_host(callbacks: Callbacks) -> dmsched_core::Host {
         .clone()
         .map(|a| Arc::new(AuthorizerAdapter(a)) as Arc<dyn dmsched_core::Authorizer>);
     let has_reports = callbacks.reports.is_some();
+    let executor = Arc::new(ExecutorAdapter(callbacks.executor.clone()));
     let a = Arc::new(Adapter(callbacks));
     dmsched_core::Host {
         tree: a.clone(),
-        executor: a.clone(),
+        executor,
         prompt,
         reports: has_reports.then_some(a as Arc<dyn dmsched_core::ReportSink>),
         authorizer,

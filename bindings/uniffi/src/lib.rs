@@ -38,131 +38,45 @@ pub use host::{
 pub use logging::{LogLevel, LogSink, init_logging};
 pub use types::*;
 
-/// Every failure of the API. Kotlin: `DmschedException`; Swift:
-/// `DmschedError`. A 1:1 table of the core's `ErrorKind` (the C
-/// `dms_status` and the JNI kinds are the same table), so a failure is the
-/// same kind on every surface; the message is the same text as in C.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
-pub enum DmschedError {
-    /// A malformed argument (time out of range, bad JSON, unknown zone, a
-    /// bad id or URI).
-    #[error("{0}")]
-    InvalidArgument(String),
-    /// The object was shut down (or the JNI handle is closed, never issued,
-    /// or of another kind).
-    #[error("{0}")]
-    Closed(String),
-    /// A host callback called back into the SDK.
-    #[error("{0}")]
-    ReentrantCall(String),
-    /// A bug or an exhausted resource inside the library.
-    #[error("{0}")]
-    Internal(String),
-    /// The schedule document is invalid: one `JSON-path: message` per line.
-    #[error("{0}")]
-    InvalidSchedule(String),
-    /// No such schedule or node, or not visible to the requester.
-    #[error("{0}")]
-    NotFound(String),
-    /// It exists already (a schedule id of this owner, a node, an account).
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// The requester may not do this.
-    #[error("{0}")]
-    PermissionDenied(String),
-    /// A quota or limit would be exceeded.
-    #[error("{0}")]
-    LimitExceeded(String),
-    /// The request does not fit the current state.
-    #[error("{0}")]
-    InvalidState(String),
-    /// The store or a state file failed; nothing was changed.
-    #[error("{0}")]
-    Storage(String),
-    /// The store file is corrupt or not a dmsched store; left untouched.
-    #[error("{0}")]
-    CorruptStore(String),
-    /// Stored data cannot be decoded, or was written by a newer version.
-    #[error("{0}")]
-    IncompatibleStore(String),
-    /// No DM account for the server, or an unusable one.
-    #[error("{0}")]
-    NoAccount(String),
-    /// A package #0 was malformed, not authentic, or a replay.
-    #[error("{0}")]
-    NotificationRefused(String),
-    /// The user declined a server-initiated session.
-    #[error("{0}")]
-    SessionDeclined(String),
-    /// The server refused the device's credentials, or failed to
-    /// authenticate itself.
-    #[error("{0}")]
-    SessionRejected(String),
-    /// The server broke the protocol.
-    #[error("{0}")]
-    Protocol(String),
-    /// The server could not be reached (connection, TLS, timeout).
-    #[error("{0}")]
-    Transport(String),
+/// The API's error enum from the core's list of kinds
+/// (`for_each_error_kind!`): one variant per kind carrying the message,
+/// `new(kind, message)` and `kind()` — a 1:1 table by construction.
+macro_rules! error_table {
+    ($($(#[$doc:meta])* $kind:ident = $code:literal,)*) => {
+        /// Every failure of the API. Kotlin: `DmschedException`; Swift:
+        /// `DmschedError`. A 1:1 table of the core's `ErrorKind` (the C
+        /// `dms_status` and the JNI kinds are the same table), so a failure
+        /// is the same kind on every surface; the message is the same text
+        /// as in C.
+        #[derive(Debug, thiserror::Error, uniffi::Error)]
+        #[uniffi(flat_error)]
+        pub enum DmschedError {
+            $($(#[$doc])* #[error("{0}")] $kind(String),)*
+        }
+
+        impl DmschedError {
+            /// The error of `kind` with `message`.
+            pub fn new(kind: ErrorKind, message: impl Into<String>) -> DmschedError {
+                let m = message.into();
+                match kind {
+                    $(ErrorKind::$kind => DmschedError::$kind(m),)*
+                    // A kind added to the core later: the closest general one.
+                    #[allow(unreachable_patterns)]
+                    _ => DmschedError::Internal(m),
+                }
+            }
+
+            /// Its kind.
+            pub fn kind(&self) -> ErrorKind {
+                match self {
+                    $(DmschedError::$kind(_) => ErrorKind::$kind,)*
+                }
+            }
+        }
+    };
 }
 
-impl DmschedError {
-    /// The error of `kind` with `message` (the one table).
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> DmschedError {
-        use DmschedError as D;
-        let m = message.into();
-        match kind {
-            ErrorKind::InvalidArgument => D::InvalidArgument(m),
-            ErrorKind::Closed => D::Closed(m),
-            ErrorKind::ReentrantCall => D::ReentrantCall(m),
-            ErrorKind::Internal => D::Internal(m),
-            ErrorKind::InvalidSchedule => D::InvalidSchedule(m),
-            ErrorKind::NotFound => D::NotFound(m),
-            ErrorKind::AlreadyExists => D::AlreadyExists(m),
-            ErrorKind::PermissionDenied => D::PermissionDenied(m),
-            ErrorKind::LimitExceeded => D::LimitExceeded(m),
-            ErrorKind::InvalidState => D::InvalidState(m),
-            ErrorKind::Storage => D::Storage(m),
-            ErrorKind::CorruptStore => D::CorruptStore(m),
-            ErrorKind::IncompatibleStore => D::IncompatibleStore(m),
-            ErrorKind::NoAccount => D::NoAccount(m),
-            ErrorKind::NotificationRefused => D::NotificationRefused(m),
-            ErrorKind::SessionDeclined => D::SessionDeclined(m),
-            ErrorKind::SessionRejected => D::SessionRejected(m),
-            ErrorKind::Protocol => D::Protocol(m),
-            ErrorKind::Transport => D::Transport(m),
-            // A kind added to the core later: the closest general one.
-            _ => D::Internal(m),
-        }
-    }
-
-    /// Its kind.
-    pub fn kind(&self) -> ErrorKind {
-        use DmschedError as D;
-        match self {
-            D::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            D::Closed(_) => ErrorKind::Closed,
-            D::ReentrantCall(_) => ErrorKind::ReentrantCall,
-            D::Internal(_) => ErrorKind::Internal,
-            D::InvalidSchedule(_) => ErrorKind::InvalidSchedule,
-            D::NotFound(_) => ErrorKind::NotFound,
-            D::AlreadyExists(_) => ErrorKind::AlreadyExists,
-            D::PermissionDenied(_) => ErrorKind::PermissionDenied,
-            D::LimitExceeded(_) => ErrorKind::LimitExceeded,
-            D::InvalidState(_) => ErrorKind::InvalidState,
-            D::Storage(_) => ErrorKind::Storage,
-            D::CorruptStore(_) => ErrorKind::CorruptStore,
-            D::IncompatibleStore(_) => ErrorKind::IncompatibleStore,
-            D::NoAccount(_) => ErrorKind::NoAccount,
-            D::NotificationRefused(_) => ErrorKind::NotificationRefused,
-            D::SessionDeclined(_) => ErrorKind::SessionDeclined,
-            D::SessionRejected(_) => ErrorKind::SessionRejected,
-            D::Protocol(_) => ErrorKind::Protocol,
-            D::Transport(_) => ErrorKind::Transport,
-        }
-    }
-}
+dmsched_core::for_each_error_kind!(error_table);
 
 impl From<EngineError> for DmschedError {
     fn from(e: EngineError) -> Self {

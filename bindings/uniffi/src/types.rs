@@ -1,7 +1,9 @@
 //! Records and enums crossing to Kotlin and Swift, converted from the
 //! core's types in exactly one place each. Instants are Unix milliseconds.
 
+pub use dmsched_core::Access;
 use dmsched_core::expr::Value;
+pub use dmsched_core::model::Outcome;
 use dmsched_core::model::{self, Op};
 use dmsched_core::{ScheduleInfo, ScheduleState};
 
@@ -139,7 +141,7 @@ impl From<model::CommandResult> for CommandResult {
 }
 
 /// How an occurrence ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Outcome {
     /// Every command succeeded.
     Ran,
@@ -153,19 +155,6 @@ pub enum Outcome {
     Deferred,
     /// The device stopped while it ran (at-most-once).
     Interrupted,
-}
-
-impl From<model::Outcome> for Outcome {
-    fn from(o: model::Outcome) -> Self {
-        match o {
-            model::Outcome::Ran => Outcome::Ran,
-            model::Outcome::Failed => Outcome::Failed,
-            model::Outcome::Missed => Outcome::Missed,
-            model::Outcome::Skipped => Outcome::Skipped,
-            model::Outcome::Deferred => Outcome::Deferred,
-            model::Outcome::Interrupted => Outcome::Interrupted,
-        }
-    }
 }
 
 /// One finished occurrence.
@@ -202,7 +191,7 @@ impl From<model::Firing> for Firing {
             seq: i64::try_from(f.seq).unwrap_or(i64::MAX),
             due_ms: f.due.as_millisecond(),
             run_at_ms: f.run_at.map(|t| t.as_millisecond()),
-            outcome: f.outcome.into(),
+            outcome: f.outcome,
             reason: f.reason,
             attempts: i32::try_from(f.attempts).unwrap_or(i32::MAX),
             results: f.results.into_iter().map(Into::into).collect(),
@@ -350,7 +339,7 @@ impl From<ScheduleInfo> for ScheduleSummary {
                     trigger: t.trigger,
                     next_run_ms: t.next_run.map(|x| x.as_millisecond()),
                     runs: i32::try_from(t.runs).unwrap_or(i32::MAX),
-                    last_outcome: t.last_outcome.map(Into::into),
+                    last_outcome: t.last_outcome,
                     waiting: t.waiting,
                     ended: t.ended,
                     last_reason: t.last_reason,
@@ -389,7 +378,7 @@ impl From<PromptAnswer> for dmsched_core::PromptAnswer {
 }
 
 /// What a server wants to do with a schedule it does not own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Access {
     /// List or get it.
     Read,
@@ -397,16 +386,6 @@ pub enum Access {
     Change,
     /// Terminate it.
     End,
-}
-
-impl From<dmsched_core::Access> for Access {
-    fn from(a: dmsched_core::Access) -> Self {
-        match a {
-            dmsched_core::Access::Read => Access::Read,
-            dmsched_core::Access::Change => Access::Change,
-            dmsched_core::Access::End => Access::End,
-        }
-    }
 }
 
 /// For inexact OS alarms: any instant in `[earliest_ms, latest_ms]` is a

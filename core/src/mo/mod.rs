@@ -82,8 +82,10 @@ use report::{eviction_report, gate_of, report_mapped, state_report};
 use staging::{Key, Staging};
 
 /// Where the MO lives and how it names itself (keep these configurable so
-/// that a deployment can match its server's expectations).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// that a deployment can match its server's expectations). As JSON (the C
+/// agent's `config_json.mo`): any of the names, the others by default.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MoConfig {
     /// The MO root, `./Scheduling` by default.
     pub root: String,

@@ -21,8 +21,11 @@ use super::error::TreeError;
 use super::format::Format;
 use super::uri::Uri;
 
-/// The device facts published in `./DevInfo` and `./DevDetail`.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// The device facts published in `./DevInfo` and `./DevDetail`. As JSON
+/// (the C agent's `config_json.device`): `dev_id`, `man`, `model` and
+/// `lang` required, the `DevDetail` facts optional.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceInfo {
     /// `DevInfo/DevId`: unique device id (e.g. `IMEI:...`).
     pub dev_id: String,
@@ -33,16 +36,22 @@ pub struct DeviceInfo {
     /// `DevInfo/Lang`: current language (e.g. `en-US`).
     pub lang: String,
     /// `DevDetail/DevTyp`: device type (`phone`, `smartphone` …).
+    #[serde(default)]
     pub dev_typ: String,
     /// `DevDetail/OEM`.
+    #[serde(default)]
     pub oem: String,
     /// `DevDetail/FwV`: firmware version.
+    #[serde(default)]
     pub fw_v: String,
     /// `DevDetail/SwV`: software version.
+    #[serde(default)]
     pub sw_v: String,
     /// `DevDetail/HwV`: hardware version.
+    #[serde(default)]
     pub hw_v: String,
     /// `DevDetail/LrgObj`: large-object support.
+    #[serde(default)]
     pub lrg_obj: bool,
 }
 

@@ -34,8 +34,8 @@ use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
 use dmsched_core::registry::{Kind, Registry};
 
 use super::{
-    Res, call_java, context_json, java_execute, json, jstring, lookup, native, opt_string,
-    register, string, string_result, unregister,
+    Res, call_java, call_strings, java_execute, json, jstring, lookup, native, opt_string,
+    register, string, unregister,
 };
 use crate::dm_types::{
     Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
@@ -114,6 +114,17 @@ struct JavaCallback {
 }
 
 impl JavaCallback {
+    /// [`call_strings`] on this callback object.
+    fn call<'s, 'a>(
+        &self,
+        what: &str,
+        method: impl AsRef<jni::strings::JNIStr>,
+        sig: impl AsRef<jni::signature::MethodSignature<'s, 'a>>,
+        args: &[&str],
+    ) -> Result<Option<String>, String> {
+        call_strings(&self.vm, self.obj.as_obj(), what, method, sig, args)
+    }
+
     fn new(env: &mut Env<'_>, obj: &JObject<'_>) -> Res<Option<Arc<JavaCallback>>> {
         if obj.is_null() {
             return Ok(None);
@@ -157,21 +168,15 @@ struct JavaUi(Arc<JavaCallback>);
 impl session::UserInteraction for JavaUi {
     fn interact(&self, request: &session::UiRequest) -> session::UiResponse {
         let req = serde_json::to_string(&UiRequest::from(request)).unwrap_or_default();
-        let out = call_java(&self.0.vm, "interact", |env| {
-            let r = env.new_string(&req)?;
-            let v = env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("interact"),
-                jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
-                &[JValue::Object(&r)],
-            )?;
-            string_result(env, v)
-        })
-        .and_then(|s| s.ok_or_else(|| "interact returned null".to_string()))
-        .and_then(|s| {
-            serde_json::from_str::<UiAnswer>(&s)
-                .map_err(|e| format!("interact answered {s:?}: {e}"))
-        });
+        let sig = jni_sig!("(Ljava/lang/String;)Ljava/lang/String;");
+        let out = self
+            .0
+            .call("interact", jni_str!("interact"), sig, &[&req])
+            .and_then(|s| s.ok_or_else(|| "interact returned null".to_string()))
+            .and_then(|s| {
+                serde_json::from_str::<UiAnswer>(&s)
+                    .map_err(|e| format!("interact answered {s:?}: {e}"))
+            });
         match out {
             Ok(a) => a.into(),
             Err(e) => {
@@ -195,20 +200,13 @@ struct JavaPrompt(Arc<JavaCallback>);
 
 impl dmsched_core::UserPrompt for JavaPrompt {
     fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError> {
-        let c = context_json(ctx);
-        let s = call_java(&self.0.vm, "confirm", |env| {
-            let c = env.new_string(&c)?;
-            let t = env.new_string(title)?;
-            let v = env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("confirm"),
-                jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                &[JValue::Object(&c), JValue::Object(&t)],
-            )?;
-            string_result(env, v)
-        })
-        .map_err(HostError)?
-        .ok_or_else(|| HostError("confirm returned null".into()))?;
+        let c = dmsched_core::wire::RunContext::json(ctx);
+        let sig = jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;");
+        let s = self
+            .0
+            .call("confirm", jni_str!("confirm"), sig, &[&c, title])
+            .map_err(HostError)?
+            .ok_or_else(|| HostError("confirm returned null".into()))?;
         match serde_json::from_str::<Answer>(&s) {
             Ok(Answer::Accept) => Ok(PromptAnswer::Accept),
             Ok(Answer::Refuse) => Ok(PromptAnswer::Refuse),
@@ -264,7 +262,7 @@ impl dmsched_core::ActionExecutor for JavaExecutor {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        super::done_only(self.start(ctx, actions)?)
+        self.start(ctx, actions)?.into_done()
     }
 
     fn start(
@@ -285,10 +283,6 @@ impl std::fmt::Debug for JavaSecrets {
     }
 }
 
-fn secret_err(e: String) -> SecretError {
-    SecretError(e)
-}
-
 impl SecretStore for JavaSecrets {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SecretError> {
         call_java(&self.0.vm, "secret store get", |env| {
@@ -306,7 +300,7 @@ impl SecretStore for JavaSecrets {
             let arr = JByteArray::cast_local(env, o)?;
             Ok(Some(env.convert_byte_array(&arr)?))
         })
-        .map_err(secret_err)
+        .map_err(SecretError)
     }
 
     fn put(&self, key: &str, value: &[u8]) -> Result<(), SecretError> {
@@ -321,21 +315,16 @@ impl SecretStore for JavaSecrets {
             )?;
             Ok(())
         })
-        .map_err(secret_err)
+        .map_err(SecretError)
     }
 
     fn delete(&self, key: &str) -> Result<(), SecretError> {
-        call_java(&self.0.vm, "secret store delete", |env| {
-            let k = env.new_string(key)?;
-            env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("delete"),
-                jni_sig!("(Ljava/lang/String;)V"),
-                &[JValue::Object(&k)],
-            )?;
-            Ok(())
-        })
-        .map_err(secret_err)
+        let sig = jni_sig!("(Ljava/lang/String;)V");
+        let what = "secret store delete";
+        self.0
+            .call(what, jni_str!("delete"), sig, &[key])
+            .map(drop)
+            .map_err(SecretError)
     }
 
     fn keys(&self) -> Result<Vec<String>, SecretError> {
@@ -361,7 +350,7 @@ impl SecretStore for JavaSecrets {
             }
             Ok(Some(out))
         })
-        .map_err(secret_err)?;
+        .map_err(SecretError)?;
         keys.ok_or_else(|| SecretError("secret store keys returned null".into()))
     }
 }

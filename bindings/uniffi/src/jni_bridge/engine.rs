@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use jni::objects::{JClass, JLongArray, JObject, JString, JValue};
+use jni::objects::{JClass, JLongArray, JObject, JString};
 use jni::refs::Global;
 use jni::sys::jlong;
 use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
@@ -15,8 +15,8 @@ use dmsched_core::registry::{Kind, Registry};
 use dmsched_core::{HostError, RunContext};
 
 use super::{
-    Res, call_java, java_execute, json, jstring, lookup, native, opt_string, register, string,
-    string_result, unregister,
+    Res, call_strings, java_execute, json, jstring, lookup, native, opt_string, register, string,
+    unregister,
 };
 use crate::{DmschedError, Engine, EngineSettings, time};
 
@@ -43,40 +43,20 @@ struct JavaHost {
     host: Global<JObject<'static>>,
 }
 
-impl JavaHost {
-    /// Calls `NativeHost.read` or `reportReady` (`execute` goes through
-    /// `java_execute`) and returns its result;
-    /// a Java exception becomes a `HostError` with its text (and is cleared).
-    fn call(&self, name: &str, args: &[&str]) -> Result<Option<String>, HostError> {
-        call_java(&self.vm, &format!("host {name}"), |env| {
-            let mut js = Vec::with_capacity(args.len());
-            for a in args {
-                js.push(env.new_string(a)?);
-            }
-            let vals: Vec<JValue<'_>> = js.iter().map(|s| JValue::Object(s)).collect();
-            let out = match name {
-                "read" => env.call_method(
-                    self.host.as_obj(),
-                    jni_str!("read"),
-                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                    &vals,
-                )?,
-                _ => env.call_method(
-                    self.host.as_obj(),
-                    jni_str!("reportReady"),
-                    jni_sig!("(Ljava/lang/String;)V"),
-                    &vals,
-                )?,
-            };
-            string_result(env, out)
-        })
-        .map_err(HostError)
-    }
-}
-
 impl dmsched_core::TreeAccess for JavaHost {
     fn read(&self, owner: &str, uri: &str) -> Result<Option<Value>, HostError> {
-        match self.call("read", &[owner, uri])? {
+        let sig = jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;");
+        let host = self.host.as_obj();
+        match call_strings(
+            &self.vm,
+            host,
+            "host read",
+            jni_str!("read"),
+            sig,
+            &[owner, uri],
+        )
+        .map_err(HostError)?
+        {
             None => Ok(None),
             Some(j) => serde_json::from_str(&j)
                 .map(Some)
@@ -91,7 +71,7 @@ impl dmsched_core::ActionExecutor for JavaHost {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        super::done_only(self.start(ctx, actions)?)
+        self.start(ctx, actions)?.into_done()
     }
 
     fn start(
@@ -105,8 +85,16 @@ impl dmsched_core::ActionExecutor for JavaHost {
 
 impl dmsched_core::ReportSink for JavaHost {
     fn report_ready(&self, report: &Report) {
+        let (host, sig) = (self.host.as_obj(), jni_sig!("(Ljava/lang/String;)V"));
         if let Ok(j) = serde_json::to_string(report)
-            && let Err(e) = self.call("reportReady", &[&j])
+            && let Err(e) = call_strings(
+                &self.vm,
+                host,
+                "host reportReady",
+                jni_str!("reportReady"),
+                sig,
+                &[&j],
+            )
         {
             tracing::warn!(target: "dmsched::jni", error = %e, "report sink failed");
         }

@@ -187,15 +187,6 @@ pub(super) fn pending_message(env: &mut Env<'_>) -> String {
     text.unwrap_or_else(|_| "an exception without a readable message".into())
 }
 
-pub(super) fn context_json(ctx: &RunContext) -> String {
-    serde_json::json!({
-        "owner": ctx.owner, "schedule": ctx.schedule, "task": ctx.task, "seq": ctx.seq,
-        "attempt": ctx.attempt, "due": ctx.due.to_string(), "now": ctx.now.to_string(),
-        "run_id": ctx.run_id,
-    })
-    .to_string()
-}
-
 /// Calls back into Java on this thread inside a local frame: `f` makes the
 /// call and reads its result; a Java exception becomes an `Err` with its
 /// text (and is cleared), as does a JNI failure.
@@ -224,6 +215,27 @@ pub(super) fn call_java<T>(
 /// `obj` (a `NativeHost` or a `NativeExecutor`) and reads its results; a
 /// throw, a null or results that are not a JSON array of `{op, target,
 /// status}` are a `HostError` (a failed attempt).
+/// Calls `obj.method(args…)`, each argument a Java `String`, through
+/// [`call_java`]: its `String` result (`None` for null or a void method).
+pub(super) fn call_strings<'s, 'a>(
+    vm: &JavaVM,
+    obj: &JObject<'_>,
+    what: &str,
+    method: impl AsRef<jni::strings::JNIStr>,
+    sig: impl AsRef<jni::signature::MethodSignature<'s, 'a>>,
+    args: &[&str],
+) -> Result<Option<String>, String> {
+    call_java(vm, what, |env| {
+        let mut js = Vec::with_capacity(args.len());
+        for a in args {
+            js.push(env.new_string(a)?);
+        }
+        let vals: Vec<JValue<'_>> = js.iter().map(|s| JValue::Object(s)).collect();
+        let v = env.call_method(obj, method, sig, &vals)?;
+        string_result(env, v)
+    })
+}
+
 pub(super) fn java_execute(
     vm: &JavaVM,
     obj: &JObject<'_>,
@@ -232,19 +244,11 @@ pub(super) fn java_execute(
     actions: &[Action],
 ) -> Result<dmsched_core::Execution, HostError> {
     let a = serde_json::to_string(actions).map_err(|e| HostError(e.to_string()))?;
-    let c = context_json(ctx);
-    let out = call_java(vm, what, |env| {
-        let (c, a) = (env.new_string(&c)?, env.new_string(&a)?);
-        let v = env.call_method(
-            obj,
-            jni_str!("execute"),
-            jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-            &[JValue::Object(&c), JValue::Object(&a)],
-        )?;
-        string_result(env, v)
-    })
-    .map_err(HostError)?
-    .ok_or_else(|| HostError(format!("{what} returned null")))?;
+    let c = dmsched_core::wire::RunContext::json(ctx);
+    let sig = jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;");
+    let out = call_strings(vm, obj, what, jni_str!("execute"), sig, &[&c, &a])
+        .map_err(HostError)?
+        .ok_or_else(|| HostError(format!("{what} returned null")))?;
     // `"pending"`: the commands go on; the host completes the run later.
     if out.trim() == "\"pending\"" {
         return Ok(dmsched_core::Execution::Pending);
@@ -259,17 +263,6 @@ pub(super) fn results_json(text: &str) -> Result<Vec<CommandResult>, HostError> 
             "execute results are not a JSON array of {{op, target, status}}: {e}"
         ))
     })
-}
-
-/// The core executor trait's `execute` for an adapter whose `start` does
-/// the work.
-pub(super) fn done_only(e: dmsched_core::Execution) -> Result<Vec<CommandResult>, HostError> {
-    match e {
-        dmsched_core::Execution::Done(r) => Ok(r),
-        dmsched_core::Execution::Pending => Err(HostError(
-            "execute answered \"pending\" where results are needed".into(),
-        )),
-    }
 }
 
 /// A Java `String` result of a callback (null stays `None`).
