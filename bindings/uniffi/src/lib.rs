@@ -8,7 +8,7 @@
 //! Threads: an `Engine` may be shared between threads; its calls are
 //! serialised. Host callbacks run on the calling thread while the engine is
 //! locked; a callback that calls back into an engine gets
-//! `DmschedError.InvalidState` (never a deadlock). An idle `tick` (nothing
+//! `DmschedError.ReentrantCall` (never a deadlock). An idle `tick` (nothing
 //! due) and `nextWakeup` are answered without the lock (core's `Quiet`).
 
 use std::sync::Arc;
