@@ -215,27 +215,11 @@ impl Engine {
         }
         self.observe_clock(now)?;
         let mut out = std::mem::take(&mut self.recovered);
-        let Some(s) = self.scheds.get_mut(&inf.sid) else {
-            return Err(not_waiting());
-        };
-        let was_live = s.state.is_live();
-        let r = {
-            let mut cx = Self::cx(
-                &self.cfg,
-                &self.tz,
-                &mut self.store,
-                &self.host,
-                &mut self.index,
-                &mut out,
-                now,
-            );
+        let r = self.on_schedule(inf.sid, now, &mut out, |cx, s| {
             let mut finals = Vec::new();
-            super::process::complete_run(&mut cx, s, tidx, run_id, results, now, &mut finals)
-        };
-        if was_live && !s.state.is_live() {
-            let owner = s.owner.clone();
-            self.note_liveness(&owner, true, false);
-        }
+            super::process::complete_run(cx, s, tidx, run_id, results, now, &mut finals)
+        });
+        let r = r.unwrap_or_else(|| Err(not_waiting()));
         self.finish_call(now, out, r.err())
     }
 
@@ -269,10 +253,24 @@ impl Engine {
         out: &mut Vec<Firing>,
     ) -> Result<(), EngineError> {
         self.warm(sid)?;
-        let Some(s) = self.scheds.get_mut(&sid) else {
-            self.index.set_timer((sid, tidx as u32), None);
-            return Ok(());
-        };
+        self.on_schedule(sid, now, out, |cx, s| process(cx, s, tidx, now, cause))
+            .unwrap_or_else(|| {
+                self.index.set_timer((sid, tidx as u32), None);
+                Ok(())
+            })
+    }
+
+    /// Runs `f` on loaded schedule `sid` with a processing context, and
+    /// keeps the per-owner count of live schedules when `f` ends it.
+    /// `None`: no such schedule is loaded.
+    fn on_schedule<R>(
+        &mut self,
+        sid: i64,
+        now: Timestamp,
+        out: &mut Vec<Firing>,
+        f: impl FnOnce(&mut super::Cx<'_>, &mut Sched) -> R,
+    ) -> Option<R> {
+        let s = self.scheds.get_mut(&sid)?;
         let mut cx = Self::cx(
             &self.cfg,
             &self.tz,
@@ -283,12 +281,12 @@ impl Engine {
             now,
         );
         let was_live = s.state.is_live();
-        let r = process(&mut cx, s, tidx, now, cause);
+        let r = f(&mut cx, s);
         if was_live && !s.state.is_live() {
             let owner = s.owner.clone();
             self.note_liveness(&owner, true, false);
         }
-        r
+        Some(r)
     }
 
     pub(super) fn note_liveness(&mut self, owner: &str, was: bool, is: bool) {
