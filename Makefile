@@ -5,11 +5,21 @@ CARGO ?= cargo
 PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo demo-simulate test soak deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench fuzz-tools fuzz-build fuzz-smoke fuzz
+.PHONY: c-compat handoff-test size demo demo-simulate test soak deps rust-components py-deps c-tools kotlin-tools fmt clippy cargo-test header header-check c-test c-sample kotlin-test jni-test android-test swift-test interop install bench fuzz-tools fuzz-build fuzz-smoke fuzz
 
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 CBINDGEN_VERSION := 0.29.4
-C_FLAGS := -std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude
+
+## The libraries' build variant: VARIANT=full (the default: the engine and
+## full-client mode, the SDK's own DM client with its HTTPS transport) or
+## VARIANT=handoff (engine, store, tree and MO only: no DM client
+## transport, HTTP, TLS or tokio; the C header then needs -DDMS_NO_AGENT,
+## which the installed pkg-config file and CMake package carry).
+VARIANT ?= full
+HANDOFF := $(filter handoff,$(VARIANT))
+VARIANT_FEATURES := $(if $(HANDOFF),--no-default-features)
+VARIANT_CFLAGS := $(if $(HANDOFF),-DDMS_NO_AGENT)
+C_FLAGS := -std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude $(VARIANT_CFLAGS)
 C_OUT := $(TARGET_DIR)/c-tests
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --num-callers=50 \
 	--suppressions=bindings/c/tests/valgrind.supp -q
@@ -31,7 +41,7 @@ demo-simulate: rust-components
 	@echo "timeline picture: target/demo-simulate-timeline.svg"
 
 ## Run every test suite.
-test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-test fuzz-smoke
+test: deps fmt clippy cargo-test header-check c-test c-sample kotlin-test jni-test android-test swift-test handoff-test fuzz-smoke
 
 deps: rust-components py-deps c-tools kotlin-tools
 
@@ -77,6 +87,7 @@ fmt:
 # ../shared) is neither built nor run by `make test`; `make interop` lints it.
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p dmsched-c -p dmsched-uniffi --no-default-features --all-targets -- -D warnings
 
 # The interop suite (../shared) is not built here (feature `interop` off);
 # the corpus variable points nowhere so that any read of it would fail loudly
@@ -92,17 +103,23 @@ header: c-tools
 # compile as C99 and as C++17.
 header-check: c-tools
 	cbindgen --config bindings/c/cbindgen.toml --crate dmsched-c --output include/dmsched.h --verify bindings/c
-	gcc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c include/dmsched.h
-	g++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ include/dmsched.h
+	for d in "" -DDMS_NO_AGENT; do \
+		gcc -std=c99 -Wall -Wextra -Werror -pedantic $$d -fsyntax-only -x c include/dmsched.h && \
+		g++ -std=c++17 -Wall -Wextra -Werror -pedantic $$d -fsyntax-only -x c++ include/dmsched.h || exit 1; \
+	done
+	# With DMS_NO_AGENT nothing of full-client mode is declared.
+	! gcc -E -DDMS_NO_AGENT -x c include/dmsched.h | grep -E 'dms_agent|dms_notification|dms_ui_answer'
+	gcc -E -x c include/dmsched.h | grep -q 'dms_agent_open' 
 
 # The C test suite against the static and the shared library, under
 # AddressSanitizer and under valgrind.
 # test_agent.c (full-client mode) starts the test DM server
 # (samples/dm-server) itself, once per run, on a free loopback port.
-C_TESTS := api agent
+C_TESTS := api $(if $(HANDOFF),,agent)
 export DMS_DM_SERVER := $(abspath $(TARGET_DIR))/debug/dm-server
 c-test: c-tools
-	$(CARGO) build -p dmsched-c -p dmsched-dm-server
+	$(CARGO) build -p dmsched-c $(VARIANT_FEATURES) $(if $(HANDOFF),,-p dmsched-dm-server)
+	$(if $(HANDOFF),! nm -D --defined-only $(TARGET_DIR)/debug/libdmsched.so | grep -E ' dms_(agent|notification)_')
 	mkdir -p $(C_OUT)
 	readelf -d $(TARGET_DIR)/debug/libdmsched.so | grep -q 'SONAME.*\[libdmsched.so.$(C_MAJOR)\]' \
 		|| (echo "libdmsched.so has no SONAME libdmsched.so.$(C_MAJOR)"; exit 1)
@@ -121,8 +138,12 @@ c-test: c-tools
 		$(VALGRIND) $(C_OUT)/test_$${t}_static && \
 		LD_LIBRARY_PATH=$(TARGET_DIR)/debug $(VALGRIND) $(C_OUT)/test_$${t}_shared || exit 1; \
 	done
-	# ABI compatibility: a program built against the frozen 0.1 header, run
-	# against this library (static; shared through the SONAME link).
+	$(if $(HANDOFF),,$(MAKE) --no-print-directory c-compat)
+
+# ABI compatibility: a program built against the frozen 0.1 header, run
+# against this library (static; shared through the SONAME link). The 0.1
+# program uses full-client mode, so not with the hand-off library.
+c-compat:
 	gcc $(C_FLAGS:-Iinclude=) -Ibindings/c/tests/compat/0.1 bindings/c/tests/compat/test_compat.c \
 		$(TARGET_DIR)/debug/libdmsched.a -lpthread -ldl -lm -o $(C_OUT)/test_compat_static
 	gcc $(C_FLAGS:-Iinclude=) -Ibindings/c/tests/compat/0.1 bindings/c/tests/compat/test_compat.c \
@@ -139,19 +160,34 @@ UNIFFI_OUT := $(TARGET_DIR)/uniffi
 # The Agent tests (full-client mode) run the test DM server
 # (samples/dm-server) as a child process.
 DM_SERVER := $(TARGET_DIR)/debug/dm-server
+UNIFFI_BINDGEN ?= $(TARGET_DIR)/debug/uniffi-bindgen
+# The hand-off variant: the engine tests only (NoAgent.kt stands in for
+# AgentTest.kt), and the generated API has no Agent.
+KOTLIN_AGENT_TESTS := $(if $(HANDOFF),bindings/uniffi/tests/kotlin/NoAgent.kt,\
+	bindings/uniffi/tests/kotlin/AgentTest.kt bindings/uniffi/tests/common/DmServer.kt)
 kotlin-test: kotlin-tools
-	$(CARGO) build -p dmsched-uniffi -p uniffi-bindgen -p dmsched-dm-server
+	$(CARGO) build -p dmsched-uniffi $(VARIANT_FEATURES) $(if $(HANDOFF),,-p dmsched-dm-server)
+	$(if $(HANDOFF),,$(CARGO) build -p uniffi-bindgen)
 	rm -rf $(UNIFFI_OUT)/kotlin && mkdir -p $(UNIFFI_OUT)
-	$(TARGET_DIR)/debug/uniffi-bindgen generate --library $(UNIFFI_LIB) --language kotlin --out-dir $(UNIFFI_OUT)/kotlin --no-format
+	$(UNIFFI_BINDGEN) generate --library $(UNIFFI_LIB) --language kotlin --out-dir $(UNIFFI_OUT)/kotlin --no-format
+	$(if $(HANDOFF),! grep -nE '^(open )?class (Agent|AcceptedNotification)\b' $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt)
 	@# Java and Kotlin hosts: no unsigned type anywhere in the public API.
 	@! grep -nE 'kotlin\.U(Int|Long|Short|Byte)\b' $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
 		|| (echo "unsigned types in the Kotlin API (above)"; exit 1)
 	$(KOTLINC) -Werror -cp $(JNA) $(UNIFFI_OUT)/kotlin/org/dmsched/dmsched_uniffi.kt \
-		bindings/uniffi/tests/kotlin/EngineTest.kt bindings/uniffi/tests/kotlin/AgentTest.kt \
-		bindings/uniffi/tests/common/DmServer.kt -d $(UNIFFI_OUT)/kotlin-tests.jar
+		bindings/uniffi/tests/kotlin/EngineTest.kt $(KOTLIN_AGENT_TESTS) -d $(UNIFFI_OUT)/kotlin-tests.jar
 	java -Djna.library.path=$(TARGET_DIR)/debug -Ddmsched.dmServer=$(abspath $(DM_SERVER)) \
 		-cp $(UNIFFI_OUT)/kotlin-tests.jar:$(JNA):$(KOTLIN_HOME)/package/lib/kotlin-stdlib.jar \
 		org.dmsched.test.EngineTestKt
+
+## The hand-off variant (VARIANT=handoff) in its own target directory: the
+## C suite (API tests under ASan and valgrind, no dms_agent_* exported, the
+## C sample through pkg-config and CMake) and the Kotlin engine tests.
+HANDOFF_TARGET := $(abspath $(TARGET_DIR))/handoff
+handoff-test: c-tools kotlin-tools
+	$(CARGO) build -p uniffi-bindgen
+	$(MAKE) --no-print-directory c-test c-sample kotlin-test VARIANT=handoff \
+		CARGO_TARGET_DIR=$(HANDOFF_TARGET) UNIFFI_BINDGEN=$(abspath $(TARGET_DIR))/debug/uniffi-bindgen
 
 # The JNI bridge (org.dmsched.jni.NativeEngine, for system services): the
 # Kotlin classes and their test, loaded with System.load under -Xcheck:jni;
@@ -201,17 +237,19 @@ PROFILE ?= release
 C_VERSION := 0.1.0
 C_MAJOR := 0
 install:
-	$(CARGO) build -p dmsched-c $(if $(filter release,$(PROFILE)),--release)
+	$(CARGO) build -p dmsched-c $(VARIANT_FEATURES) $(if $(filter release,$(PROFILE)),--release)
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/dmsched
 	install -m 644 include/dmsched.h $(PREFIX)/include/
 	install -m 644 $(TARGET_DIR)/$(PROFILE)/libdmsched.a $(PREFIX)/lib/
 	install -m 755 $(TARGET_DIR)/$(PROFILE)/libdmsched.so $(PREFIX)/lib/libdmsched.so.$(C_VERSION)
 	ln -sf libdmsched.so.$(C_VERSION) $(PREFIX)/lib/libdmsched.so.$(C_MAJOR)
 	ln -sf libdmsched.so.$(C_MAJOR) $(PREFIX)/lib/libdmsched.so
-	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(C_VERSION)|' bindings/c/pkg/dmsched.pc.in \
-		> $(PREFIX)/lib/pkgconfig/dmsched.pc
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(C_VERSION)|' \
+		-e 's|@CFLAGS@|$(VARIANT_CFLAGS)|' bindings/c/pkg/dmsched.pc.in > $(PREFIX)/lib/pkgconfig/dmsched.pc
 	install -m 644 bindings/c/pkg/dmschedConfig.cmake bindings/c/pkg/dmschedConfigVersion.cmake \
 		$(PREFIX)/lib/cmake/dmsched/
+	echo 'set(dmsched_COMPILE_DEFINITIONS "$(patsubst -D%,%,$(VARIANT_CFLAGS))")' \
+		> $(PREFIX)/lib/cmake/dmsched/dmschedVariant.cmake
 
 # The C legacy-client sample, built three ways against an installed tree
 # (static library, shared library via pkg-config, CMake package) and run.
@@ -229,6 +267,20 @@ c-sample: c-tools
 	grep -q '^done: [1-9][0-9]* commands run' $(TARGET_DIR)/c-sample.out
 	@echo "c-sample: 3 builds ran, output checked"
 	$(MAKE) --no-print-directory -C samples/c-legacy-client clean
+
+## The shipped libraries' sizes (release profile, stripped, this host's
+## target) per variant, each built in its own target directory.
+size:
+	@for v in full handoff; do \
+		d=$(abspath $(TARGET_DIR))/size-$$v; \
+		$(CARGO) build -q --release -p dmsched-c -p dmsched-uniffi \
+			$$( [ $$v = handoff ] && echo --no-default-features ) --target-dir $$d || exit 1; \
+		for l in libdmsched.so libdmsched_uniffi.so; do \
+			strip -o $$d/$$l.stripped $$d/release/$$l && \
+			stat -c %s $$d/$$l.stripped | awk -v v=$$v -v l=$$l \
+				'{ printf "%-8s %-22s %9d bytes stripped (%.2f MB)\n", v, l, $$1, $$1 / 1e6 }'; \
+		done; \
+	done
 
 ## The long versions (not part of `make test`): SOAK_CASES random
 ## histories of the accounting test, the crash torture, and 1000 SIGKILLs

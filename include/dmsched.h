@@ -29,6 +29,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* Full-client mode (dms_agent_*, dms_notification_*) is declared unless
+ * DMS_NO_AGENT is defined: define it (the hand-off library's pkg-config
+ * file does) when linking the hand-off library, which lacks that mode. */
+#if !defined(DMS_NO_AGENT)
+#define DMS_AGENT 1
+#endif
 
 /**
  * Major version of the library and header.
@@ -245,42 +251,59 @@ typedef enum dms_prompt_answer {
   DMS_PROMPT_POSTPONE = 2,
 } dms_prompt_answer;
 
+#if defined(DMS_AGENT)
 /**
  * What the user did with a user-interaction request; the value an
  * `interact` callback returns.
  */
 typedef enum dms_ui_answer {
+#if defined(DMS_AGENT)
   /**
    * Display shown (1100), or confirmation accepted (1101).
    */
   DMS_UI_YES = 0,
+#endif
+#if defined(DMS_AGENT)
   /**
    * Confirmation refused (the server gets 304).
    */
   DMS_UI_NO = 1,
+#endif
+#if defined(DMS_AGENT)
   /**
    * The user cancelled (214).
    */
   DMS_UI_CANCEL = 2,
+#endif
+#if defined(DMS_AGENT)
   /**
    * No answer within `max_display_secs` (408; the default response goes back).
    */
   DMS_UI_TIMEOUT = 3,
+#endif
+#if defined(DMS_AGENT)
   /**
    * Text entered (1102): the text is in the callback's buffer.
    */
   DMS_UI_TEXT = 4,
+#endif
+#if defined(DMS_AGENT)
   /**
    * Choices made (1103, 1104): a JSON array of choice numbers counted
    * from 1 (`[2]`, `[1,3]`) is in the callback's buffer.
    */
   DMS_UI_CHOICES = 5,
+#endif
+#if defined(DMS_AGENT)
   /**
    * The device cannot show this now (416).
    */
   DMS_UI_CANNOT_SHOW = 6,
+#endif
 } dms_ui_answer;
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * A full-client agent: the device's DM tree, scheduling engine, Scheduling
  * MO and DM client over one state directory. Opaque; made by
@@ -288,6 +311,7 @@ typedef enum dms_ui_answer {
  * id: it is never dereferenced, and never reused once closed.
  */
 typedef struct dms_agent dms_agent;
+#endif
 
 /**
  * A byte buffer the SDK owns; a callback fills it with `dms_buffer_set`.
@@ -302,11 +326,13 @@ typedef struct dms_buffer dms_buffer;
  */
 typedef struct dms_engine dms_engine;
 
+#if defined(DMS_AGENT)
 /**
  * An accepted package #0 (opaque; an id, never dereferenced). Made by
  * `dms_agent_accept_notification`, released by `dms_notification_free`.
  */
 typedef struct dms_notification dms_notification;
+#endif
 
 /**
  * How to open an engine. `store_path` is required; the others may be NULL.
@@ -464,6 +490,7 @@ typedef struct dms_host {
   dms_destroy_fn destroy;
 } dms_host;
 
+#if defined(DMS_AGENT)
 /**
  * Shows a server's user-interaction request and returns the user's answer
  * as a `dms_ui_answer` value (any other value, or a malformed buffer,
@@ -481,14 +508,18 @@ typedef struct dms_host {
 typedef int32_t (*dms_interact_fn)(void *user_data,
                                    const char *request_json,
                                    struct dms_buffer *answer);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The value under `key` (NUL-terminated): write it into `value` with
  * `dms_buffer_set` and return 0; return 0 without setting `value` when the
  * key is absent; any other return is a failure of the store.
  */
 typedef int32_t (*dms_secret_get_fn)(void *user_data, const char *key, struct dms_buffer *value);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Stores `len` bytes at `value` under `key`, replacing any; durable when it
  * returns 0. Any other return is a failure (nothing stored).
@@ -497,19 +528,25 @@ typedef int32_t (*dms_secret_put_fn)(void *user_data,
                                      const char *key,
                                      const uint8_t *value,
                                      size_t len);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Removes `key` (absent: nothing to do, return 0).
  */
 typedef int32_t (*dms_secret_delete_fn)(void *user_data, const char *key);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Every key the store holds, as a JSON array of strings written into
  * `keys_json` with `dms_buffer_set` (not set: none). Keys the SDK writes
  * start with `dmsched-tree-`; it never touches others.
  */
 typedef int32_t (*dms_secret_keys_fn)(void *user_data, struct dms_buffer *keys_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * A host-provided secret store (`dms_agent_host.secrets`). Each callback
  * gets the host's `user_data`, may be called from any thread that calls
@@ -535,7 +572,9 @@ typedef struct dms_secret_store {
    */
   dms_secret_keys_fn keys;
 } dms_secret_store;
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The host's callbacks for a full-client agent; every member may be NULL
  * (zero the struct, then set what you have). The SDK has its own DM tree,
@@ -602,6 +641,7 @@ typedef struct dms_agent_host {
    */
   struct dms_secret_store secrets;
 } dms_agent_host;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -892,6 +932,7 @@ enum dms_status dms_engine_set_time_zone(struct dms_engine *e,
                                          const char *time_zone,
                                          int64_t now_ms);
 
+#if defined(DMS_AGENT)
 /**
  * Opens (creating) an agent over the state directory of `config_json` at
  * `now_ms` (Unix ms, UTC, as everywhere in this API): its tree with the
@@ -925,7 +966,9 @@ enum dms_status dms_agent_open(const char *config_json,
                                const struct dms_agent_host *host,
                                int64_t now_ms,
                                struct dms_agent **out);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Closes an agent: waits for calls in progress on other threads, releases
  * everything, then calls `host->destroy(user_data)`. NULL is accepted
@@ -939,7 +982,9 @@ enum dms_status dms_agent_open(const char *config_json,
  * None: the handle is an id, never dereferenced (any value is safe).
  */
 enum dms_status dms_agent_close(struct dms_agent *a);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Provisions a DM account (bootstrap) from an account file's JSON:
  * `{"server_id","server_url","name"?,"client": {"auth": "BASIC"|"DIGEST"|"HMAC","name","secret","nonce"?},
@@ -964,7 +1009,9 @@ enum dms_status dms_agent_provision(struct dms_agent *a,
                                     const char *ca_pem,
                                     int64_t now_ms,
                                     char **out_server_id);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Runs one DM session (blocking until it ends) and hands reports waiting
  * for the server to it (acknowledged ones are removed).
@@ -995,7 +1042,9 @@ enum dms_status dms_agent_run_session(struct dms_agent *a,
                                       size_t pkg0_len,
                                       int64_t now_ms,
                                       char **out_summary_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Runs what is due at `now_ms`: tasks run on the agent's own tree with
  * their owner's rights, or, with `host->execute` (hand-off mode), through
@@ -1008,7 +1057,9 @@ enum dms_status dms_agent_run_session(struct dms_agent *a,
  * `out_firings_json` is NULL or valid for one write.
  */
 enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_firings_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The earliest instant (Unix ms) at which `dms_agent_tick` or
  * `dms_agent_deliver_reports` has work (a due run, reports to deliver at
@@ -1019,7 +1070,9 @@ enum dms_status dms_agent_tick(struct dms_agent *a, int64_t now_ms, char **out_f
  * `out_ms` and `out_has` are valid for one write each.
  */
 enum dms_status dms_agent_next_wakeup(const struct dms_agent *a, int64_t *out_ms, bool *out_has);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * For an inexact alarm: any instant in `[*out_earliest_ms,
  * *out_latest_ms]` is a good time to call `dms_agent_tick` /
@@ -1035,7 +1088,9 @@ enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
                                         int64_t *out_earliest_ms,
                                         int64_t *out_latest_ms,
                                         bool *out_has);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The device changed time zone (`time_zone`: an IANA name, at most 256
  * bytes): tasks using `"local"` are re-planned from `now_ms`, as
@@ -1046,7 +1101,9 @@ enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
  * `time_zone` is NUL-terminated.
  */
 enum dms_status dms_agent_set_time_zone(struct dms_agent *a, const char *time_zone, int64_t now_ms);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Hand-off mode: completes run `run_id` that `host->execute` left running
  * (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
@@ -1064,7 +1121,9 @@ enum dms_status dms_agent_complete(struct dms_agent *a,
                                    const char *results_json,
                                    int64_t now_ms,
                                    char **out_firings_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Posts a device event `{"name": "...", "fields": {...}}` (as
  * `dms_engine_post_event`). Output as `dms_agent_tick`. Any thread.
@@ -1076,7 +1135,9 @@ enum dms_status dms_agent_post_event(struct dms_agent *a,
                                      const char *event_json,
                                      int64_t now_ms,
                                      char **out_firings_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Sets leaf `uri` of the agent's tree, as the device, to `value_json`
  * (`42`, `1.5`, `true`, `"text"`: the node's format follows the value);
@@ -1094,7 +1155,9 @@ enum dms_status dms_agent_set_value(struct dms_agent *a,
                                     const char *value_json,
                                     int64_t now_ms,
                                     char **out_firings_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Every schedule on the device as a JSON array (as `dms_engine_list` with
  * a NULL requester). Free with `dms_string_free`. Any thread.
@@ -1103,7 +1166,9 @@ enum dms_status dms_agent_set_value(struct dms_agent *a,
  * `out_json` is valid for one write.
  */
 enum dms_status dms_agent_schedules(const struct dms_agent *a, char **out_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Delivers reports whose task asks for immediate delivery
  * (`policy.report_delivery: "immediate"`, MO `Report/Delivery`): opens a
@@ -1124,7 +1189,9 @@ enum dms_status dms_agent_schedules(const struct dms_agent *a, char **out_json);
  * `out_json` is NULL or valid for one write.
  */
 enum dms_status dms_agent_deliver_reports(struct dms_agent *a, int64_t now_ms, char **out_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The servers that have reports for immediate delivery waiting (what
  * `dms_agent_deliver_reports` would try, backoff aside), as a JSON array
@@ -1134,7 +1201,9 @@ enum dms_status dms_agent_deliver_reports(struct dms_agent *a, int64_t now_ms, c
  * `out_json` is valid for one write.
  */
 enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **out_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * The result reports waiting for `server_id` (they go with its next
  * session as Generic Alerts 1226), oldest first, as a JSON array of
@@ -1151,7 +1220,9 @@ enum dms_status dms_agent_reports_to_deliver(const struct dms_agent *a, char **o
 enum dms_status dms_agent_pending_reports(const struct dms_agent *a,
                                           const char *server_id,
                                           char **out_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Checks a package #0 (`pkg0_len` bytes from WAP push or SMS): well-formed,
  * for a provisioned server, authentic, not seen before. Accepting is
@@ -1172,7 +1243,9 @@ enum dms_status dms_agent_accept_notification(struct dms_agent *a,
                                               int64_t now_ms,
                                               struct dms_notification **out,
                                               char **out_info_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Runs the session an accepted package #0 asks for (blocking), with its
  * server, as `dms_agent_run_session` does for the bytes: the ui-mode goes
@@ -1190,7 +1263,9 @@ enum dms_status dms_agent_run_notified_session(struct dms_agent *a,
                                                const struct dms_notification *notification,
                                                int64_t now_ms,
                                                char **out_summary_json);
+#endif
 
+#if defined(DMS_AGENT)
 /**
  * Releases an accepted package #0. NULL is accepted (no-op); a second
  * free, or a handle that is not a live notification's, is
@@ -1200,6 +1275,7 @@ enum dms_status dms_agent_run_notified_session(struct dms_agent *a,
  * None: the handle is an id, never dereferenced.
  */
 enum dms_status dms_notification_free(struct dms_notification *n);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -16,13 +16,18 @@
 
 #[macro_use]
 mod boundary;
+#[cfg(feature = "agent")]
 mod agent;
+#[cfg(feature = "agent")]
 mod agent_config;
+#[cfg(feature = "agent")]
 mod agent_handle;
+#[cfg(feature = "agent")]
 mod agent_host;
 mod callbacks;
 mod handle;
 mod log;
+#[cfg(feature = "agent")]
 mod notification;
 #[cfg(test)]
 mod parity;
@@ -36,12 +41,14 @@ use dmsched_core::store::Store;
 use dmsched_core::{Engine, EngineConfig, EngineError};
 use jiff::Timestamp;
 
+#[cfg(feature = "agent")]
 pub use agent::{
     dms_agent, dms_agent_close, dms_agent_complete, dms_agent_deliver_reports,
     dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports, dms_agent_post_event,
     dms_agent_provision, dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules,
     dms_agent_set_time_zone, dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
 };
+#[cfg(feature = "agent")]
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
 use boundary::{EMPTY_ARRAY, call, fail, guard, put_string};
 pub use callbacks::{
@@ -53,6 +60,7 @@ pub use log::{
     DMS_LOG_DEBUG, DMS_LOG_ERROR, DMS_LOG_INFO, DMS_LOG_OFF, DMS_LOG_TRACE, DMS_LOG_WARN,
     dms_log_fn,
 };
+#[cfg(feature = "agent")]
 pub use notification::{
     dms_agent_accept_notification, dms_agent_run_notified_session, dms_notification,
     dms_notification_free,

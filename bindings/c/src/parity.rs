@@ -8,13 +8,32 @@ macro_rules! c_functions {
     ($($obj:ident $op:ident : c $c:ident, jni $jc:ident . $jm:ident, uniffi $uo:ident :: $um:ident;)*) => {
         /// Every operation's C function, by name (each a compile-time
         /// reference: a missing one does not build).
+        #[allow(clippy::vec_init_then_push)]
         fn c_functions() -> Vec<(&'static str, &'static str, usize)> {
-            vec![$((
-                concat!(stringify!($obj), " ", stringify!($op)),
-                stringify!($c),
-                crate::$c as *const () as usize,
-            )),*]
+            let mut v = Vec::new();
+            $(c_function!(v, $obj $op $c);)*
+            v
         }
+    };
+}
+
+/// One operation's entry; the agent's only in a build with it (the
+/// hand-off library has no `dms_agent_*`).
+macro_rules! c_function {
+    ($v:ident, engine $op:ident $c:ident) => {
+        $v.push((
+            concat!("engine ", stringify!($op)),
+            stringify!($c),
+            crate::$c as *const () as usize,
+        ));
+    };
+    ($v:ident, agent $op:ident $c:ident) => {
+        #[cfg(feature = "agent")]
+        $v.push((
+            concat!("agent ", stringify!($op)),
+            stringify!($c),
+            crate::$c as *const () as usize,
+        ));
     };
 }
 

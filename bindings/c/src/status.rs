@@ -4,6 +4,7 @@
 //! kind's code as its value), so a failure is the same kind in C, Kotlin,
 //! Swift and JNI.
 
+#[cfg(feature = "agent")]
 use dmsched_core::agent::AgentError;
 use dmsched_core::shared::Failure;
 use dmsched_core::{EngineError, ErrorKind};
@@ -145,7 +146,9 @@ macro_rules! status_of_errors {
         }
     )*};
 }
-status_of_errors!(EngineError, AgentError);
+status_of_errors!(EngineError);
+#[cfg(feature = "agent")]
+status_of_errors!(AgentError);
 
 impl From<Failure> for dms_status {
     fn from(f: Failure) -> Self {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use dmsched_core::expr::Value;
 use dmsched_core::model::{Action, CommandResult as CoreResult, Report as CoreReport};
 
+#[cfg(feature = "agent")]
 use crate::dm_types::{UiRequest, UiResponse};
 use crate::types::{Access, CommandResult, Execution, PromptAnswer, Report, RunContext, TreeValue};
 
@@ -71,6 +72,7 @@ pub trait Authorizer: Send + Sync {
     fn authorize(&self, requester: String, owner: String, id: String, access: Access) -> bool;
 }
 
+#[cfg(feature = "agent")]
 /// Shows a DM server's user-interaction alerts (1100 display, 1101 confirm,
 /// 1102 text input, 1103 single and 1104 multiple choice) and the notice
 /// or question of a package #0 in ui-mode 2 or 3. Called on the thread
@@ -172,9 +174,11 @@ impl dmsched_core::Authorizer for AuthorizerAdapter {
     }
 }
 
+#[cfg(feature = "agent")]
 /// A foreign [`UserInteraction`] as the core's.
 pub(crate) struct UiAdapter(pub(crate) Arc<dyn UserInteraction>);
 
+#[cfg(feature = "agent")]
 impl dmsched_core::dm::session::UserInteraction for UiAdapter {
     fn interact(
         &self,
@@ -240,6 +244,7 @@ pub(crate) fn core_host(callbacks: Callbacks) -> dmsched_core::Host {
     }
 }
 
+#[cfg(feature = "agent")]
 /// Where the agent keeps its DM accounts' secrets (passwords, HMAC secrets,
 /// nonces): Android Keystore, iOS Keychain or any store the host trusts.
 /// Without one they go to `dmsched.db.secrets` (mode 0600) in the state
@@ -260,19 +265,23 @@ pub trait SecretStore: Send + Sync {
     fn keys(&self) -> Result<Vec<String>, HostError>;
 }
 
+#[cfg(feature = "agent")]
 /// A foreign [`SecretStore`] as the core's.
 pub(crate) struct SecretAdapter(pub(crate) Arc<dyn SecretStore>);
 
+#[cfg(feature = "agent")]
 impl std::fmt::Debug for SecretAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretAdapter")
     }
 }
 
+#[cfg(feature = "agent")]
 fn secret_err(e: HostError) -> dmsched_core::tree::SecretError {
     dmsched_core::tree::SecretError(e.to_string())
 }
 
+#[cfg(feature = "agent")]
 impl dmsched_core::tree::SecretStore for SecretAdapter {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, dmsched_core::tree::SecretError> {
         self.0.get(key.to_string()).map_err(secret_err)

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+#[cfg(feature = "agent")]
 use dmsched_core::agent::AgentError;
 use dmsched_core::shared::{Failure, SharedEngine};
 use dmsched_core::store::Store;
@@ -21,7 +22,9 @@ use jiff::Timestamp;
 
 uniffi::setup_scaffolding!();
 
+#[cfg(feature = "agent")]
 mod agent;
+#[cfg(feature = "agent")]
 mod dm_types;
 mod host;
 mod jni_bridge;
@@ -30,11 +33,13 @@ mod logging;
 mod parity;
 mod types;
 
+#[cfg(feature = "agent")]
 pub use agent::{Agent, AgentSettings};
+#[cfg(feature = "agent")]
 pub use dm_types::*;
-pub use host::{
-    ActionExecutor, Authorizer, HostError, ReportSink, TreeAccess, UserInteraction, UserPrompt,
-};
+#[cfg(feature = "agent")]
+pub use host::UserInteraction;
+pub use host::{ActionExecutor, Authorizer, HostError, ReportSink, TreeAccess, UserPrompt};
 pub use logging::{LogLevel, LogSink, init_logging};
 pub use types::*;
 
@@ -84,6 +89,7 @@ impl From<EngineError> for DmschedError {
     }
 }
 
+#[cfg(feature = "agent")]
 impl From<AgentError> for DmschedError {
     fn from(e: AgentError) -> Self {
         DmschedError::new(e.kind(), e.api_message())

@@ -8,14 +8,34 @@ macro_rules! surfaces {
     ($($obj:ident $op:ident : c $c:ident, jni $jc:ident . $jm:ident, uniffi $uo:ident :: $um:ident;)*) => {
         /// (operation, UniFFI method, JNI class, JNI member); each UniFFI
         /// method a compile-time reference.
+        #[allow(clippy::vec_init_then_push)]
         fn surfaces() -> Vec<(&'static str, usize, &'static str, &'static str)> {
-            vec![$((
-                concat!(stringify!($obj), " ", stringify!($op)),
-                crate::$uo::$um as *const () as usize,
-                stringify!($jc),
-                stringify!($jm),
-            )),*]
+            let mut v = Vec::new();
+            $(surface!(v, $obj $op $uo $um $jc $jm);)*
+            v
         }
+    };
+}
+
+/// One operation's entry; the agent's only in a build with it (the
+/// hand-off library has no `Agent`).
+macro_rules! surface {
+    ($v:ident, engine $op:ident $uo:ident $um:ident $jc:ident $jm:ident) => {
+        $v.push((
+            concat!("engine ", stringify!($op)),
+            crate::$uo::$um as *const () as usize,
+            stringify!($jc),
+            stringify!($jm),
+        ));
+    };
+    ($v:ident, agent $op:ident $uo:ident $um:ident $jc:ident $jm:ident) => {
+        #[cfg(feature = "agent")]
+        $v.push((
+            concat!("agent ", stringify!($op)),
+            crate::$uo::$um as *const () as usize,
+            stringify!($jc),
+            stringify!($jm),
+        ));
     };
 }
 

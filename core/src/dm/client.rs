@@ -8,10 +8,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::auth::{AuthType, Nonce, Secret};
-use super::notification::{self, Notification, UiMode};
+#[cfg(feature = "http")]
+use super::notification::UiMode;
+use super::notification::{self, Notification};
 use super::session::{
-    Account, ClientAlert, DmStatus, Initiation, ManagementTree, NodeData, NonceFor, Session,
-    SessionConfig, SessionError, Summary, UiKind, UiRequest, UiResponse, UserInteraction, Value,
+    Account, ClientAlert, DmStatus, ManagementTree, NodeData, NonceFor, SessionConfig,
+    SessionError, Value,
+};
+#[cfg(feature = "http")]
+use super::session::{
+    Initiation, Session, Summary, UiKind, UiRequest, UiResponse, UserInteraction,
 };
 use super::state::{ClientState, StateError};
 use crate::mo::{MoReport, Scheduling};
@@ -349,6 +355,7 @@ pub struct DmClient {
     id: u64,
     tree: Arc<Tree>,
     state: Arc<ClientState>,
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     clock: Clock,
     mo: Option<Arc<Scheduling>>,
     /// Session bounds and sizes.
@@ -371,6 +378,7 @@ pub struct AcceptedNotification {
     notification: Notification,
     used_resync_nonce: bool,
     /// The client that accepted it (its replay record is that client's).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     issuer: u64,
 }
 
@@ -637,6 +645,7 @@ pub fn generic_alert(r: &MoReport) -> ClientAlert {
     }
 }
 
+#[cfg(feature = "http")]
 fn notice(server_id: &str, kind: UiKind) -> UiRequest {
     UiRequest {
         server_id: server_id.to_string(),

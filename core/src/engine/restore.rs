@@ -125,7 +125,7 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        let doc: Schedule = serde_json::from_str(&row.doc)
+        let doc: Schedule = crate::model::validate::decode(&row.doc)
             .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", row.id)))?;
         let mut tasks = vec![TaskState::default(); doc.tasks.len()];
         for (tidx, json) in rows {

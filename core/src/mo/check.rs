@@ -181,12 +181,14 @@ fn int(path: &str, t: &str) -> Result<i32, TreeError> {
 }
 
 fn json<T: serde::de::DeserializeOwned>(path: &str, t: &str) -> Result<(), TreeError> {
-    serde_json::from_str::<T>(t).map(|_| ()).map_err(|e| {
-        bad(
-            path,
-            format!("not a valid JSON object of the schedule format: {e}"),
-        )
-    })
+    crate::model::validate::decode::<T>(t)
+        .map(|_| ())
+        .map_err(|e| {
+            bad(
+                path,
+                format!("not a valid JSON object of the schedule format: {e}"),
+            )
+        })
 }
 
 fn zone_ok(t: &str) -> Result<(), String> {

@@ -144,8 +144,8 @@ impl MoHandler {
         tree: Option<&dyn TreeRights>,
     ) -> Result<String, TreeError> {
         let json = self.verify_json(&key.id, data)?;
-        let doc: Schedule =
-            serde_json::from_str(&json).map_err(|e| status(400, format!("the document: {e}")))?;
+        let doc: Schedule = crate::model::validate::decode(&json)
+            .map_err(|e| status(400, format!("the document: {e}")))?;
         rights::check_events(&key.owner, &doc, &self.event_access)?;
         if let Some(t) = tree {
             rights::check(&key.owner, &doc, t)?;

@@ -7,7 +7,7 @@
 mod action;
 mod outcome;
 mod schedule;
-mod validate;
+pub(crate) mod validate;
 
 pub use action::{Action, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};

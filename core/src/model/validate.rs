@@ -127,6 +127,15 @@ pub fn parse_document(json: &str, limits: &Limits) -> Result<Schedule, Problem> 
             ),
         ));
     }
+    decode(json)
+}
+
+/// Decodes JSON text as `T` through the one path-tracking deserializer
+/// every schedule type goes through (documents as submitted, as stored,
+/// as MO leaves): on failure the problem with its JSON path. One
+/// deserializer type keeps one copy of each type's generated code in the
+/// library.
+pub fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_str(json);
     // serde_json's own recursion limit (128) bounds nesting before we see it.
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -17,6 +17,7 @@
 
 #[macro_use]
 mod natives;
+#[cfg(feature = "agent")]
 mod agent;
 mod engine;
 
