@@ -134,6 +134,55 @@ fn bench_tick(c: &mut Criterion) {
     g.finish();
 }
 
+/// Issue 16: many tasks due in the same tick — 100 schedules whose task
+/// runs every second (each run: a Replace, a result report), ticked once
+/// a second; one iteration is one tick running all 100. Per firing: the
+/// time / 100. In memory (CPU cost) and on disk (`synchronous = FULL`:
+/// the fsyncs a device pays), among 10k idle daily schedules.
+fn bench_burst(c: &mut Criterion) {
+    let mut g = c.benchmark_group("burst");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for (name, path) in [
+        ("100_due_memory", None),
+        ("100_due_disk", Some(dir.path().join("burst.db"))),
+    ] {
+        if path.is_some() {
+            g.sample_size(10).measurement_time(Duration::from_secs(20));
+        }
+        let mut e = engine_with(10_000, path.as_deref());
+        for i in 0..100 {
+            let doc = EVERY_SECOND.replace(r#""id": "pulse""#, &format!(r#""id": "pulse{i}""#));
+            let doc = doc.replace(
+                r#""actions""#,
+                r#""policy": {"report": "always"}, "actions""#,
+            );
+            e.submit("srv", &doc, t0()).unwrap();
+        }
+        assert_eq!(e.tick(t0()).unwrap().len(), 100);
+        let mut second = 0i64;
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    second += 1;
+                    t0().checked_add(jiff::SignedDuration::from_secs(second))
+                        .unwrap()
+                },
+                |now| {
+                    let f = e.tick(now).unwrap();
+                    assert_eq!(f.len(), 100);
+                    // The outbox stays small: what a server acknowledges.
+                    let batch = e.pending_reports(Some("srv"), 1000).unwrap();
+                    let ids: Vec<i64> = batch.reports.iter().map(|r| r.id).collect();
+                    e.ack_reports("srv", &ids).unwrap();
+                    black_box(f)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 /// `on_tree_changed` of a URI watched by 0, 1, 10 or 100 tasks, among 100k schedules.
 fn bench_tree_changed(c: &mut Criterion) {
     let mut g = c.benchmark_group("on_tree_changed");
@@ -227,6 +276,7 @@ criterion_group!(
     benches,
     bench_next_wakeup,
     bench_tick,
+    bench_burst,
     bench_tree_changed,
     bench_submit,
     bench_open

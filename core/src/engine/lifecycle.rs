@@ -383,6 +383,7 @@ impl Engine {
                 &self.host,
                 &mut self.index,
                 &mut out,
+                &mut self.batch,
                 now,
             );
             // Task rows (with their records) first: a crash before the
@@ -478,6 +479,7 @@ impl Engine {
                 &self.host,
                 &mut self.index,
                 &mut out,
+                &mut self.batch,
                 now,
             );
             end_schedule(&mut cx, s, to, &reason, now)?;

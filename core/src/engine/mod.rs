@@ -18,6 +18,8 @@
 //!   (jitter, backoff, postponement) shift with the clock;
 //! * a change of the device zone re-plans every task that uses `local`.
 
+#[cfg(test)]
+mod batch_tests;
 mod compile;
 mod error;
 mod index;
@@ -222,6 +224,8 @@ pub struct Engine {
     index: Index,
     last_now: Option<Timestamp>,
     recovered: Vec<Firing>,
+    /// The open batch of a call (see `process::Batch`).
+    batch: process::Batch,
     /// Live (active or suspended) schedules per owner, for quotas.
     live: HashMap<String, usize>,
     /// Schedules restored but not yet loaded (see `recover`).
@@ -274,6 +278,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            batch: Default::default(),
             live: HashMap::new(),
             cold: FxHashMap::default(),
             read_only: false,
@@ -302,6 +307,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            batch: Default::default(),
             live: HashMap::new(),
             cold: FxHashMap::default(),
             read_only: true,
@@ -315,6 +321,8 @@ impl Engine {
         })
     }
 
+    // One argument per engine field it borrows (split borrows).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn cx<'a>(
         cfg: &'a EngineConfig,
         tz: &'a TimeZone,
@@ -322,6 +330,7 @@ impl Engine {
         host: &'a Host,
         index: &'a mut Index,
         out: &'a mut Vec<Firing>,
+        batch: &'a mut process::Batch,
         now: Timestamp,
     ) -> Cx<'a> {
         Cx {
@@ -331,6 +340,7 @@ impl Engine {
             host,
             index,
             out,
+            batch,
             now,
         }
     }
@@ -348,6 +358,7 @@ impl Engine {
             &self.host,
             &mut self.index,
             &mut out,
+            &mut self.batch,
             now,
         );
         for (tidx, ct) in s.plan.tasks.iter().enumerate() {

@@ -89,10 +89,16 @@ pub(crate) fn persist(
 ) -> Result<Option<i64>, EngineError> {
     let mut reports = Vec::new();
     let fid;
+    let batching = cx.store.batching();
     {
         let tx = cx.store.tx()?;
         write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
-        tx.set_meta(super::META_LAST_NOW, &cx.now.to_string())?;
+        // The call's instant, once per call when batched (once per
+        // change otherwise).
+        if !batching || !cx.batch.now_saved {
+            tx.set_meta(super::META_LAST_NOW, &cx.now.to_string())?;
+            cx.batch.now_saved = batching;
+        }
         if s.state_dirty {
             tx.set_state(s.sid, s.state.as_str(), s.reason.as_deref())?;
         }
@@ -127,12 +133,19 @@ pub(crate) fn persist(
     s.state_dirty = false;
     cx.out
         .extend(finals.drain(..).filter(|f| !f.interim).map(|f| f.firing));
-    if let Some(sink) = &cx.host.reports {
+    notify(cx, reports);
+    Ok(fid)
+}
+
+/// Tells the host of queued reports: now, or in a batch once it is flushed.
+pub(crate) fn notify(cx: &mut Cx<'_>, reports: Vec<Report>) {
+    if cx.store.batching() {
+        cx.batch.notices.extend(reports);
+    } else if let Some(sink) = &cx.host.reports {
         for r in &reports {
             sink.report_ready(r);
         }
     }
-    Ok(fid)
 }
 
 /// Ends a task: no more occurrences; one still waiting is skipped.
@@ -203,11 +216,7 @@ pub(crate) fn end_schedule(
     }
     s.state_dirty = false;
     cx.out.extend(finals.into_iter().map(|f| f.firing));
-    if let Some(sink) = &cx.host.reports {
-        for r in &reports {
-            sink.report_ready(r);
-        }
-    }
+    notify(cx, reports);
     Ok(())
 }
 

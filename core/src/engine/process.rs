@@ -74,8 +74,46 @@ pub(crate) struct Cx<'a> {
     pub host: &'a Host,
     pub index: &'a mut Index,
     pub out: &'a mut Vec<Firing>,
+    /// What a batched call has written but not yet flushed.
+    pub batch: &'a mut Batch,
     /// The `now` of the call, saved with every change.
     pub now: Timestamp,
+}
+
+/// A call's writes share one transaction (`Store::begin_batch`), flushed
+/// before each run's actions execute and at the end of the call: what it
+/// keeps until a flush makes it durable.
+#[derive(Default)]
+pub(crate) struct Batch {
+    /// Reports queued since the last flush: the host hears of them once
+    /// they are durable.
+    pub notices: Vec<crate::model::Report>,
+    /// How many of the call's firings were durable at the last flush.
+    pub durable: usize,
+    /// A flush failed: nothing more runs in this call, and at its end what
+    /// was not flushed is dropped and the engine reloads from the store.
+    pub failed: bool,
+    /// The call's `now` is written in the batch already.
+    pub now_saved: bool,
+}
+
+/// Makes the call's writes so far durable, then tells the host of the
+/// reports they queued.
+pub(crate) fn flush(cx: &mut Cx<'_>) -> Result<(), EngineError> {
+    if cx.batch.failed {
+        return Err(EngineError::Storage(crate::store::StoreError::Batch));
+    }
+    if let Err(e) = cx.store.flush() {
+        cx.batch.failed = true;
+        return Err(e.into());
+    }
+    cx.batch.durable = cx.out.len();
+    if let Some(sink) = &cx.host.reports {
+        for r in cx.batch.notices.drain(..) {
+            sink.report_ready(&r);
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn add_secs(t: Timestamp, secs: u64) -> Timestamp {
@@ -712,6 +750,9 @@ fn try_run(
     let fid = persist(cx, s, tidx, finals, Journal::Start(p.seq, p.attempt))?
         .ok_or_else(|| EngineError::Decode("journal start returned no id".into()))?;
     let ctx = RunContext { run_id: fid, ..ctx };
+    // The start is on disk before anything runs (with what the call wrote
+    // before it: one flush per run, not two).
+    flush(cx)?;
     let (results, host_err) = match cx.host.executor.start(&ctx, &t.actions) {
         Ok(Execution::Done(r)) => (r, None),
         Ok(Execution::Pending) => {

@@ -58,6 +58,7 @@ impl Engine {
         self.observe_clock(now)?;
         let due = self.index.due(now);
         let mut out = std::mem::take(&mut self.recovered);
+        self.begin_batch(&out);
         let mut first_err = None;
         for (sid, tidx) in due {
             if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Time, &mut out) {
@@ -71,6 +72,7 @@ impl Engine {
     pub fn on_event(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, EngineError> {
         self.observe_clock(now)?;
         let mut out = std::mem::take(&mut self.recovered);
+        self.begin_batch(&out);
         let mut first_err = None;
         for (sid, tidx) in self.index.event_watchers(&event.name) {
             // The host may have restricted the event since the install.
@@ -167,6 +169,7 @@ impl Engine {
     ) -> Result<Vec<Firing>, EngineError> {
         self.observe_clock(now)?;
         let mut out = std::mem::take(&mut self.recovered);
+        self.begin_batch(&out);
         let mut first_err = None;
         for ((sid, tidx), watched) in self.index.uri_watchers_under(uri, subtree) {
             let cause = Cause::Tree(&watched, writer);
@@ -215,12 +218,62 @@ impl Engine {
         }
         self.observe_clock(now)?;
         let mut out = std::mem::take(&mut self.recovered);
+        self.begin_batch(&out);
         let r = self.on_schedule(inf.sid, now, &mut out, |cx, s| {
             let mut finals = Vec::new();
             super::process::complete_run(cx, s, tidx, run_id, results, now, &mut finals)
         });
         let r = r.unwrap_or_else(|| Err(not_waiting()));
         self.finish_call(now, out, r.err())
+    }
+
+    /// Starts a call's batch: its writes share one transaction, flushed
+    /// before each run and at [`Engine::finish_call`] (`out`: the firings
+    /// the call starts with, durable already).
+    fn begin_batch(&mut self, out: &[Firing]) {
+        self.store.begin_batch();
+        self.batch.durable = out.len();
+        self.batch.failed = false;
+        self.batch.now_saved = false;
+    }
+
+    /// Ends the call's batch: flushes it and tells the host of the reports
+    /// it queued. If a flush failed, what was not flushed is dropped (its
+    /// firings from `out`, its reports) and the engine, whose memory is
+    /// ahead of the store, reloads from it: what was lost is worked out
+    /// again by the next call, as after a restart.
+    fn end_batch(&mut self, out: &mut Vec<Firing>) -> Result<(), EngineError> {
+        let failed = std::mem::take(&mut self.batch.failed);
+        let r = if failed {
+            self.store.abort_batch();
+            Ok(())
+        } else {
+            self.store.end_batch().map_err(EngineError::from)
+        };
+        if failed || r.is_err() {
+            out.truncate(self.batch.durable);
+            self.batch.notices.clear();
+            self.reload()?;
+            return r;
+        }
+        if let Some(sink) = &self.host.reports {
+            for n in self.batch.notices.drain(..) {
+                sink.report_ready(&n);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops every schedule from memory and restores them from the store
+    /// as a restart does: cold, and a run whose end was not flushed is
+    /// settled as interrupted (at-most-once) or runs again (at-least-once).
+    fn reload(&mut self) -> Result<(), EngineError> {
+        tracing::warn!(target: "dmsched::engine", "a write failed: reloading the schedules from the store");
+        self.scheds.clear();
+        self.cold.clear();
+        self.names.clear();
+        self.index = super::index::Index::default();
+        self.recover(true)
     }
 
     pub(super) fn finish_call(
@@ -230,17 +283,28 @@ impl Engine {
         mut err: Option<EngineError>,
     ) -> Result<Vec<Firing>, EngineError> {
         self.cascade_writes(now, &mut out, &mut err);
+        if let Err(e) = self.end_batch(&mut out) {
+            err.get_or_insert(e);
+        }
         for f in &out {
             tracing::debug!(target: "dmsched::engine", owner = %f.owner, schedule = %f.schedule, task = %f.task, seq = f.seq, outcome = f.outcome.as_str(), "occurrence finished");
         }
         self.last_now = Some(self.last_now.map_or(now, |l| l.max(now)));
         match err {
             Some(e) => {
-                // Firings that did finish are stored; hand them out next time.
+                // Firings that did finish are stored; hand them out next
+                // time (before those a reload settled).
+                out.append(&mut self.recovered);
                 self.recovered = out;
                 Err(e)
             }
-            None => Ok(out),
+            None => {
+                // A reload that settled runs with nothing else failing
+                // cannot happen (a reload follows a failure), but what it
+                // settled is never dropped.
+                out.append(&mut self.recovered);
+                Ok(out)
+            }
         }
     }
 
@@ -278,6 +342,7 @@ impl Engine {
             &self.host,
             &mut self.index,
             out,
+            &mut self.batch,
             now,
         );
         let was_live = s.state.is_live();

@@ -34,17 +34,17 @@ impl Tx<'_> {
         attempt: u32,
         started_at: &str,
     ) -> Result<i64, StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached(
                 "INSERT INTO journal (sid, tidx, seq, attempt, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![sid, tidx, seq as i64, attempt, started_at])?;
-        Ok(self.tx.last_insert_rowid())
+        Ok(self.conn().last_insert_rowid())
     }
 
     /// Records that a firing finished (or was abandoned after a crash).
     pub fn journal_finish(&self, fid: i64) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM journal WHERE fid = ?1")?
             .execute([fid])?;
         Ok(())

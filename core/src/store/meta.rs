@@ -15,7 +15,7 @@ impl Store {
 impl Tx<'_> {
     /// Sets a meta value.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
             .execute(params![key, value])?;
         Ok(())

@@ -69,6 +69,10 @@ pub enum StoreError {
         /// The file.
         path: String,
     },
+    /// An earlier write of the same call failed to reach the disk, so
+    /// nothing more is run or written in it.
+    #[error("an earlier write of this call failed; nothing more runs until the next call")]
+    Batch,
     /// The store path is empty (SQLite would open a temporary database
     /// that vanishes at close).
     #[error("store path is empty: a store needs a file")]
@@ -187,6 +191,14 @@ pub struct Store {
     /// Schedules (row ids) written since [`Store::take_touched`]; `None`
     /// until it is first called (nobody asks: nothing is kept).
     touched: std::cell::RefCell<Option<std::collections::BTreeSet<i64>>>,
+    /// [`Store::begin_batch`] was called: transactions join one outer
+    /// transaction, made durable by [`Store::flush`].
+    batching: bool,
+    /// The outer transaction of a batch is open.
+    open: bool,
+    /// A transaction of the open batch was dropped without its commit:
+    /// the batch holds part of a change, so it is never flushed.
+    poisoned: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -257,6 +269,9 @@ impl Store {
             conn,
             _lock: None,
             touched: Default::default(),
+            batching: false,
+            open: false,
+            poisoned: Default::default(),
         })
     }
 
@@ -284,6 +299,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every statement the engine runs stays prepared (rusqlite keeps
+        // 16; a run uses more, and re-preparing cost ~10 % of a run).
+        conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn).map_err(|e| match e {
             StoreError::Sqlite(e) => corrupt_or(shown, e),
             other => other,
@@ -292,15 +310,99 @@ impl Store {
             conn,
             _lock: None,
             touched: Default::default(),
+            batching: false,
+            open: false,
+            poisoned: Default::default(),
         })
     }
 
-    /// Starts a transaction; nothing is stored until [`Tx::commit`].
+    /// Starts a transaction; nothing is stored until [`Tx::commit`]. In a
+    /// batch ([`Store::begin_batch`]) it is part of the batch's
+    /// transaction, durable at the next [`Store::flush`]; one dropped
+    /// without its commit spoils the batch (the flush fails and rolls it
+    /// all back), so a change is never stored in part.
     pub fn tx(&mut self) -> Result<Tx<'_>, StoreError> {
+        if !self.batching {
+            return Ok(Tx {
+                tx: Some(Inner::Own(self.conn.transaction()?)),
+                touched: &self.touched,
+                poisoned: &self.poisoned,
+            });
+        }
+        if !self.open {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.open = true;
+        }
         Ok(Tx {
-            tx: self.conn.transaction()?,
+            tx: Some(Inner::Batch(&self.conn)),
             touched: &self.touched,
+            poisoned: &self.poisoned,
         })
+    }
+
+    /// Tests: the most pages the file may hold (writes beyond fail with
+    /// "database or disk is full"); `None`: no limit.
+    #[cfg(test)]
+    pub(crate) fn limit_pages(&self, pages: Option<i64>) {
+        let n = pages.unwrap_or(1 << 30);
+        self.conn.pragma_update(None, "max_page_count", n).unwrap();
+    }
+
+    /// Tests: pages the file holds now.
+    #[cfg(test)]
+    pub(crate) fn page_count(&self) -> i64 {
+        self.conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Starts a batch: the transactions until [`Store::end_batch`] share
+    /// one SQLite transaction (one fsync at each [`Store::flush`] instead
+    /// of one per transaction). What a caller must have on disk before it
+    /// acts on it (a journaled run before the host runs it) it flushes
+    /// first.
+    pub fn begin_batch(&mut self) {
+        self.batching = true;
+    }
+
+    /// Whether a batch is open.
+    pub fn batching(&self) -> bool {
+        self.batching
+    }
+
+    /// Makes every transaction committed in the batch so far durable
+    /// (nothing to do outside a batch, or when nothing was written). On
+    /// failure they are all rolled back.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        if self.poisoned.take() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Batch);
+        }
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Ends the batch without flushing: what it wrote since its last
+    /// flush is rolled back.
+    pub fn abort_batch(&mut self) {
+        self.batching = false;
+        self.poisoned.set(false);
+        if std::mem::take(&mut self.open) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    /// Flushes and ends the batch (ended even when the flush fails).
+    pub fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.batching = false;
+        self.flush()
     }
 
     /// The schedules (row ids) a transaction wrote since the last call —
@@ -403,20 +505,49 @@ fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
 
 /// One atomic state change.
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: Option<Inner<'a>>,
     touched: &'a std::cell::RefCell<Option<std::collections::BTreeSet<i64>>>,
+    poisoned: &'a std::cell::Cell<bool>,
+}
+
+/// A transaction of its own, or a part of a batch's.
+enum Inner<'a> {
+    Own(rusqlite::Transaction<'a>),
+    Batch(&'a Connection),
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        // An own transaction rolls itself back; a batch's part cannot.
+        if let Some(Inner::Batch(_)) = self.tx {
+            self.poisoned.set(true);
+        }
+    }
 }
 
 impl Tx<'_> {
+    /// The connection the statements run on.
+    fn conn(&self) -> &Connection {
+        match self.tx.as_ref() {
+            Some(Inner::Own(t)) => t,
+            Some(Inner::Batch(c)) => c,
+            None => unreachable!("a Tx is used only before its commit"),
+        }
+    }
+
     fn touch(&self, sid: i64) {
         if let Some(t) = self.touched.borrow_mut().as_mut() {
             t.insert(sid);
         }
     }
 
-    /// Makes the change durable.
-    pub fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit()?;
+    /// Makes the change durable (in a batch: part of it, durable at its
+    /// next flush).
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        match self.tx.take() {
+            Some(Inner::Own(t)) => t.commit()?,
+            Some(Inner::Batch(_)) | None => {}
+        }
         Ok(())
     }
 }

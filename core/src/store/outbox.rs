@@ -162,17 +162,31 @@ impl Tx<'_> {
     ) -> Result<Pushed, StoreError> {
         let report_id = new_report_id();
         let created = created.to_string();
-        self.tx
+        self.conn()
             .prepare_cached(
                 "INSERT INTO outbox (owner, body, report_id, created) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![owner, body, report_id, created])?;
-        let rid = self.tx.last_insert_rowid();
+        let rid = self.conn().last_insert_rowid();
+        let cap = i64::try_from(capacity).unwrap_or(i64::MAX);
+        // Row ids only grow: when the oldest is fewer than `capacity` ids
+        // back, the outbox cannot be over (no count of every row).
+        let oldest: i64 = self
+            .conn()
+            .prepare_cached("SELECT min(rid) FROM outbox")?
+            .query_row([], |r| r.get(0))?;
+        if rid - oldest < cap {
+            return Ok(Pushed {
+                rid,
+                report_id,
+                evicted: 0,
+            });
+        }
         let len: i64 = self
-            .tx
+            .conn()
             .prepare_cached("SELECT count(*) FROM outbox")?
             .query_row([], |r| r.get(0))?;
-        let excess = len - i64::try_from(capacity).unwrap_or(i64::MAX);
+        let excess = len - cap;
         if excess <= 0 {
             return Ok(Pushed {
                 rid,
@@ -181,15 +195,15 @@ impl Tx<'_> {
             });
         }
         let victims: Vec<(i64, String)> = self
-            .tx
+            .conn()
             .prepare_cached("SELECT rid, owner FROM outbox ORDER BY rid LIMIT ?1")?
             .query_map([excess], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (vrid, vowner) in &victims {
-            self.tx
+            self.conn()
                 .prepare_cached("DELETE FROM outbox WHERE rid = ?1")?
                 .execute([vrid])?;
-            self.tx
+            self.conn()
                 .prepare_cached(
                     "INSERT INTO outbox_dropped (owner, count, report_id, created)
                      VALUES (?1, 1, ?2, ?3)
@@ -217,7 +231,7 @@ impl Tx<'_> {
         let mut n = 0;
         for id in ids {
             n += self
-                .tx
+                .conn()
                 .prepare_cached("DELETE FROM outbox WHERE rid = ?1 AND owner = ?2")?
                 .execute(params![id, owner])?;
         }
@@ -226,7 +240,7 @@ impl Tx<'_> {
 
     /// `owner` was told how many of its reports were evicted: count anew.
     pub fn reset_dropped(&self, owner: &str) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM outbox_dropped WHERE owner = ?1")?
             .execute([owner])?;
         Ok(())

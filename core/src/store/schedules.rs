@@ -97,20 +97,20 @@ impl Tx<'_> {
         state: &str,
         accepted_at: &str,
     ) -> Result<i64, StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached(
                 "INSERT INTO schedules (owner, id, doc, state, reason, accepted_at)
                  VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
             )?
             .execute(params![owner, id, doc, state, accepted_at])?;
-        let sid = self.tx.last_insert_rowid();
+        let sid = self.conn().last_insert_rowid();
         self.touch(sid);
         Ok(sid)
     }
 
     /// Replaces a schedule's document.
     pub fn update_doc(&self, sid: i64, doc: &str) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("UPDATE schedules SET doc = ?2 WHERE sid = ?1")?
             .execute(params![sid, doc])?;
         self.touch(sid);
@@ -119,7 +119,7 @@ impl Tx<'_> {
 
     /// Sets a schedule's lifecycle state and reason.
     pub fn set_state(&self, sid: i64, state: &str, reason: Option<&str>) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("UPDATE schedules SET state = ?2, reason = ?3 WHERE sid = ?1")?
             .execute(params![sid, state, reason])?;
         self.touch(sid);
@@ -128,13 +128,13 @@ impl Tx<'_> {
 
     /// Deletes a schedule with its task states and journal rows.
     pub fn delete_schedule(&self, sid: i64) -> Result<(), StoreError> {
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM journal WHERE sid = ?1")?
             .execute([sid])?;
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
             .execute([sid])?;
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM schedules WHERE sid = ?1")?
             .execute([sid])?;
         Ok(())
@@ -143,7 +143,7 @@ impl Tx<'_> {
     /// Deletes every task state of a schedule.
     pub fn delete_tasks(&self, sid: i64) -> Result<(), StoreError> {
         self.touch(sid);
-        self.tx
+        self.conn()
             .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
             .execute([sid])?;
         Ok(())
@@ -160,10 +160,14 @@ impl Tx<'_> {
         watch: &str,
     ) -> Result<(), StoreError> {
         self.touch(sid);
-        self.tx
+        self.conn()
             .prepare_cached(
-                "INSERT OR REPLACE INTO tasks (sid, tidx, state, wake, latest, watch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                // An update in place (REPLACE would delete and insert,
+                // and check the schedule's row again).
+                "INSERT INTO tasks (sid, tidx, state, wake, latest, watch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (sid, tidx) DO UPDATE SET state = excluded.state,
+                     wake = excluded.wake, latest = excluded.latest, watch = excluded.watch",
             )?
             .execute(params![
                 sid,
