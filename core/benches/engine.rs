@@ -81,6 +81,13 @@ fn daily(i: usize) -> String {
 const EVERY_SECOND: &str = r#"{"id": "pulse", "tasks": [{"id": "t", "trigger": {"every": {"seconds": 1, "anchor": "2026-01-01T00:00:00Z"}},
     "actions": [{"op": "Replace", "target": "./Vendor/Pulse", "data": "1"}]}]}"#;
 
+/// The next whole second after `t0` a tick-per-second loop runs at.
+fn next_second(second: &mut i64) -> Timestamp {
+    *second += 1;
+    t0().checked_add(jiff::SignedDuration::from_secs(*second))
+        .unwrap()
+}
+
 fn engine_with(n: usize, path: Option<&Path>) -> Engine {
     let store = match path {
         Some(p) => Store::open(p).unwrap(),
@@ -117,11 +124,7 @@ fn bench_tick(c: &mut Criterion) {
         let mut second = 0i64;
         g.bench_with_input(BenchmarkId::new("one_due", n), &n, |b, _| {
             b.iter_batched(
-                || {
-                    second += 1;
-                    t0().checked_add(jiff::SignedDuration::from_secs(second))
-                        .unwrap()
-                },
+                || next_second(&mut second),
                 |now| {
                     let f = e.tick(now).unwrap();
                     debug_assert_eq!(f.len(), 1);
@@ -162,11 +165,7 @@ fn bench_burst(c: &mut Criterion) {
         let mut second = 0i64;
         g.bench_function(name, |b| {
             b.iter_batched(
-                || {
-                    second += 1;
-                    t0().checked_add(jiff::SignedDuration::from_secs(second))
-                        .unwrap()
-                },
+                || next_second(&mut second),
                 |now| {
                     let f = e.tick(now).unwrap();
                     assert_eq!(f.len(), 100);
