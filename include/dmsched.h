@@ -366,7 +366,9 @@ typedef struct dms_config {
   /**
    * NULL, or a JSON object overriding engine settings: `limits` (see
    * docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
-   * `max_misfire_records`.
+   * `max_misfire_records`, `keep_loaded_seconds` (a schedule with
+   * nothing due sooner is unloaded from memory between uses, default
+   * 900; `null`: keep every schedule loaded; docs/performance.md).
    */
   const char *options_json;
   /**

@@ -7,54 +7,14 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use dmsched::expr::Value;
-use dmsched::model::{Action, CommandResult};
+mod support;
+use dmsched::Engine;
 use dmsched::store::Store;
-use dmsched::{ActionExecutor, Engine, EngineConfig, Host, HostError, RunContext, TreeAccess};
 use jiff::Timestamp;
-
-struct Tree;
-impl TreeAccess for Tree {
-    fn read(&self, _: &str, _: &str) -> Result<Option<Value>, HostError> {
-        Ok(Some(Value::Int(10)))
-    }
-}
-struct Exec;
-impl ActionExecutor for Exec {
-    fn execute(&self, _: &RunContext, actions: &[Action]) -> Result<Vec<CommandResult>, HostError> {
-        Ok(actions
-            .iter()
-            .flat_map(|a| a.commands())
-            .map(|c| CommandResult {
-                op: c.op,
-                target: c.target.clone(),
-                status: 200,
-                data: None,
-            })
-            .collect())
-    }
-}
-
-fn host() -> Host {
-    Host {
-        tree: Arc::new(Tree),
-        executor: Arc::new(Exec),
-        prompt: None,
-        reports: None,
-        authorizer: None,
-    }
-}
-
-fn cfg() -> EngineConfig {
-    let mut c = EngineConfig::default();
-    c.limits.max_schedules_per_owner = 1_000_000;
-    c.limits.min_interval_seconds = 1;
-    c
-}
+use support::{cfg, host};
 
 const T0: &str = "2026-01-01T00:00:00Z";
 

@@ -69,16 +69,7 @@ impl ActionExecutor for Exec {
         if self.crash_at.lock().unwrap().is_some_and(|k| k == n) {
             panic!("simulated crash in the middle of a run");
         }
-        Ok(actions
-            .iter()
-            .flat_map(|a| a.commands())
-            .map(|c| CommandResult {
-                op: c.op,
-                target: c.target.clone(),
-                status: 200,
-                data: None,
-            })
-            .collect())
+        Ok(CommandResult::all_ok(actions))
     }
 }
 

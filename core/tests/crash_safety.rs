@@ -53,16 +53,7 @@ impl ActionExecutor for LogExec {
             .map_err(|e| HostError(e.to_string()))?;
         f.write_all(line.as_bytes())
             .map_err(|e| HostError(e.to_string()))?;
-        Ok(actions
-            .iter()
-            .flat_map(|a| a.commands())
-            .map(|c| CommandResult {
-                op: c.op,
-                target: c.target.clone(),
-                status: 200,
-                data: None,
-            })
-            .collect())
+        Ok(CommandResult::all_ok(actions))
     }
 }
 

@@ -110,7 +110,9 @@ pub struct dms_config {
     pub time_zone: *const c_char,
     /// NULL, or a JSON object overriding engine settings: `limits` (see
     /// docs/schedule-format.md), `misfire_grace_seconds`, `outbox_capacity`,
-    /// `max_misfire_records`.
+    /// `max_misfire_records`, `keep_loaded_seconds` (a schedule with
+    /// nothing due sooner is unloaded from memory between uses, default
+    /// 900; `null`: keep every schedule loaded; docs/performance.md).
     pub options_json: *const c_char,
     /// `DMS_LOG_OFF` (0) … `DMS_LOG_TRACE` (5): lines at or above it go to
     /// `host->log`. Any other value is `DMS_INVALID_ARGUMENT`.

@@ -36,16 +36,7 @@ impl ActionExecutor for Counting {
             .unwrap()
             .entry((ctx.schedule.clone(), ctx.seq))
             .or_default() += 1;
-        Ok(actions
-            .iter()
-            .flat_map(|a| a.commands())
-            .map(|c| CommandResult {
-                op: c.op,
-                target: c.target.clone(),
-                status: 200,
-                data: None,
-            })
-            .collect())
+        Ok(CommandResult::all_ok(actions))
     }
 }
 

@@ -39,6 +39,11 @@ impl Index {
         }
     }
 
+    /// The task's armed wake-up, if any.
+    pub(crate) fn timer(&self, key: TaskKey) -> Option<Timestamp> {
+        self.armed.get(&key).map(|(w, _)| *w)
+    }
+
     /// Arms many timers at once (restart), replacing any armed before:
     /// builds the ordered sets in bulk from sorted input.
     pub(crate) fn set_timers_bulk(&mut self, timers: Vec<(TaskKey, (Timestamp, Timestamp))>) {

@@ -207,6 +207,7 @@ impl Engine {
         }
         let sid = sched.sid;
         self.scheds.insert(sid, sched);
+        self.used.push(sid);
         self.names.insert(name_key(owner, &id), sid);
         *self.live.entry(owner.to_string()).or_default() += 1;
         tracing::info!(target: "dmsched::engine", owner, id = %self.scheds[&sid].id, "schedule accepted");
@@ -315,6 +316,7 @@ impl Engine {
         self.recovered.append(&mut finals);
         self.disarm_schedule(sid);
         self.scheds.insert(sid, new);
+        self.used.push(sid);
         self.arm_schedule(sid, now);
         Ok(self.info(sid, now))
     }

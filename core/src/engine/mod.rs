@@ -78,6 +78,13 @@ pub struct EngineConfig {
     pub max_misfire_records: u64,
     /// Which servers may use which device events in their schedules.
     pub event_access: EventAccess,
+    /// Memory: a schedule in memory none of whose tasks is due within this
+    /// many seconds, with no occurrence waiting or running, is unloaded at
+    /// the start of the next call after its last use (its state is on
+    /// disk; its next use reloads it as a restart does, about 12 µs, which
+    /// is why one due sooner stays). An unloaded schedule costs ~0.25 KB,
+    /// a loaded one ~2.3 KB (docs/performance.md). `null`: never unload.
+    pub keep_loaded_seconds: Option<u64>,
 }
 
 /// Which servers may trigger (or end) their tasks on which device events
@@ -149,6 +156,7 @@ impl Default for EngineConfig {
             time_zone: "UTC".into(),
             max_misfire_records: 1000,
             event_access: EventAccess::default(),
+            keep_loaded_seconds: Some(900),
         }
     }
 }
@@ -226,6 +234,9 @@ pub struct Engine {
     recovered: Vec<Firing>,
     /// The open batch of a call (see `process::Batch`).
     batch: process::Batch,
+    /// Schedules used by the last call: unloaded at the next one if idle
+    /// (`EngineConfig::keep_loaded_seconds`).
+    used: Vec<i64>,
     /// Live (active or suspended) schedules per owner, for quotas.
     live: HashMap<String, usize>,
     /// Schedules restored but not yet loaded (see `recover`).
@@ -279,6 +290,7 @@ impl Engine {
             last_now,
             recovered: Vec::new(),
             batch: Default::default(),
+            used: Vec::new(),
             live: HashMap::new(),
             cold: FxHashMap::default(),
             read_only: false,
@@ -308,6 +320,7 @@ impl Engine {
             last_now,
             recovered: Vec::new(),
             batch: Default::default(),
+            used: Vec::new(),
             live: HashMap::new(),
             cold: FxHashMap::default(),
             read_only: true,

@@ -50,7 +50,8 @@ impl Engine {
         let touched = self.store.take_touched();
         let sids: Vec<i64> = touched
             .into_iter()
-            .filter(|sid| self.scheds.contains_key(sid))
+            // Loaded or unloaded (idle since), not deleted.
+            .filter(|sid| self.scheds.contains_key(sid) || self.cold.contains_key(sid))
             .collect();
         self.infos(sids)
     }

@@ -125,8 +125,9 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        let doc: Schedule = crate::model::validate::decode(&row.doc)
+        let mut doc: Schedule = crate::model::validate::decode(&row.doc)
             .map_err(|e| EngineError::Decode(format!("schedule {}: {e}", row.id)))?;
+        doc.shrink_to_fit();
         let mut tasks = vec![TaskState::default(); doc.tasks.len()];
         for (tidx, json) in rows {
             if let Some(slot) = tasks.get_mut(tidx as usize) {
@@ -179,6 +180,7 @@ impl Engine {
                 }),
         };
         let failed = state == ScheduleState::Failed || plan.tasks.len() != doc.tasks.len();
+        self.used.push(sid);
         self.scheds.insert(
             sid,
             Sched {

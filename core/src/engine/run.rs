@@ -4,6 +4,13 @@
 use super::*;
 
 impl Engine {
+    /// How many schedules are in memory (loaded) and how many are only
+    /// on disk (unloaded: after a restart, or idle per
+    /// [`EngineConfig::keep_loaded_seconds`]); diagnostics.
+    pub fn loaded_counts(&self) -> (usize, usize) {
+        (self.scheds.len(), self.cold.len())
+    }
+
     /// The earliest instant at which something is due; `None` when nothing
     /// is scheduled by time (events and tree changes may still trigger).
     pub fn next_wakeup(&self) -> Option<Timestamp> {
@@ -58,7 +65,10 @@ impl Engine {
         self.observe_clock(now)?;
         let due = self.index.due(now);
         let mut out = std::mem::take(&mut self.recovered);
-        self.begin_batch(&out);
+        // An idle tick writes nothing: no batch to open (or flush).
+        if !(due.is_empty() && out.is_empty() && self.used.is_empty()) {
+            self.begin_batch(&out);
+        }
         let mut first_err = None;
         for (sid, tidx) in due {
             if let Err(e) = self.process_one(sid, tidx as usize, now, Cause::Time, &mut out) {
@@ -231,6 +241,7 @@ impl Engine {
     /// before each run and at [`Engine::finish_call`] (`out`: the firings
     /// the call starts with, durable already).
     fn begin_batch(&mut self, out: &[Firing]) {
+        self.unload_idle();
         self.store.begin_batch();
         self.batch.durable = out.len();
         self.batch.failed = false;
@@ -262,6 +273,35 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Unloads the schedules the last call used that are idle now: nothing
+    /// waiting or running, no task due within `keep_loaded_seconds` (see
+    /// [`EngineConfig::keep_loaded_seconds`]). Their state is on disk (each
+    /// change was flushed), their timers and watchers stay armed, and the
+    /// next use loads them back (`warm`), as after a restart.
+    fn unload_idle(&mut self) {
+        let used = std::mem::take(&mut self.used);
+        let (Some(keep), Some(now)) = (self.cfg.keep_loaded_seconds, self.last_now) else {
+            return;
+        };
+        let soon = add_secs(now, keep);
+        for sid in used {
+            let Some(s) = self.scheds.get(&sid) else {
+                continue;
+            };
+            let idle = !s.state_dirty
+                && s.tasks.iter().enumerate().all(|(tidx, t)| {
+                    t.pending.is_none()
+                        && self
+                            .index
+                            .timer(s.key(tidx as u32))
+                            .is_none_or(|w| w > soon)
+                });
+            if idle && let Some(s) = self.scheds.remove(&sid) {
+                self.cold.insert(sid, s.state);
+            }
+        }
     }
 
     /// Drops every schedule from memory and restores them from the store
@@ -317,6 +357,7 @@ impl Engine {
         out: &mut Vec<Firing>,
     ) -> Result<(), EngineError> {
         self.warm(sid)?;
+        self.used.push(sid);
         self.on_schedule(sid, now, out, |cx, s| process(cx, s, tidx, now, cause))
             .unwrap_or_else(|| {
                 self.index.set_timer((sid, tidx as u32), None);

@@ -63,6 +63,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// Drops spare capacity in the groups' lists (see
+    /// [`crate::model::Schedule::shrink_to_fit`]).
+    pub fn shrink_to_fit(&mut self) {
+        if let Action::Atomic(v) | Action::Sequence(v) = self {
+            v.shrink_to_fit();
+            for a in v {
+                a.shrink_to_fit();
+            }
+        }
+    }
+
     /// Every command in this action, depth first.
     pub fn commands(&self) -> Vec<&Command> {
         let mut out = Vec::new();

@@ -57,6 +57,22 @@ pub struct CommandResult {
 }
 
 impl CommandResult {
+    /// A 200 for every command of `actions`, in order: what an executor
+    /// that runs them all successfully answers (simulations, tests,
+    /// benchmarks).
+    pub fn all_ok(actions: &[super::Action]) -> Vec<CommandResult> {
+        actions
+            .iter()
+            .flat_map(|a| a.commands())
+            .map(|c| CommandResult {
+                op: c.op,
+                target: c.target.clone(),
+                status: 200,
+                data: None,
+            })
+            .collect()
+    }
+
     /// True for a 2xx status.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

@@ -36,6 +36,27 @@ pub struct Schedule {
     pub tasks: Vec<Task>,
 }
 
+impl Schedule {
+    /// Drops the spare capacity decoding leaves in the document's lists (a
+    /// list decoded from JSON grows to 4 slots: a one-task schedule kept
+    /// ~1 KB of empty task slots for as long as it lived in memory).
+    pub fn shrink_to_fit(&mut self) {
+        self.tasks.shrink_to_fit();
+        for t in &mut self.tasks {
+            t.constraints.windows.shrink_to_fit();
+            for w in &mut t.constraints.windows {
+                if let Some(d) = w.days.as_mut() {
+                    d.shrink_to_fit();
+                }
+            }
+            t.actions.shrink_to_fit();
+            for a in &mut t.actions {
+                a.shrink_to_fit();
+            }
+        }
+    }
+}
+
 /// One trigger, its constraints, its actions, when it ends and how it behaves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

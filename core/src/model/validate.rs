@@ -127,7 +127,9 @@ pub fn parse_document(json: &str, limits: &Limits) -> Result<Schedule, Problem> 
             ),
         ));
     }
-    decode(json)
+    let mut doc: Schedule = decode(json)?;
+    doc.shrink_to_fit();
+    Ok(doc)
 }
 
 /// Decodes JSON text as `T` through the one path-tracking deserializer
