@@ -81,7 +81,7 @@ pub struct EngineConfig {
     /// Memory: a schedule in memory none of whose tasks is due within this
     /// many seconds, with no occurrence waiting or running, is unloaded at
     /// the start of the next call after its last use (its state is on
-    /// disk; its next use reloads it as a restart does, about 12 µs, which
+    /// disk; its next use reloads it as a restart does, about 7 µs, which
     /// is why one due sooner stays). An unloaded schedule costs ~0.25 KB,
     /// a loaded one ~2.3 KB (docs/performance.md). `null`: never unload.
     pub keep_loaded_seconds: Option<u64>,

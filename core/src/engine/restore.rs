@@ -118,7 +118,11 @@ impl Engine {
         let Some(cold_state) = self.cold.remove(&sid) else {
             return Ok(());
         };
-        let (row, rows) = match self.store.load_schedule(sid) {
+        let loaded = self
+            .store
+            .open_batch()
+            .and_then(|()| self.store.load_schedule(sid));
+        let (row, rows) = match loaded {
             Ok(x) => x,
             Err(e) => {
                 self.cold.insert(sid, cold_state);

@@ -329,10 +329,7 @@ impl Store {
                 poisoned: &self.poisoned,
             });
         }
-        if !self.open {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
-            self.open = true;
-        }
+        self.open_batch()?;
         Ok(Tx {
             tx: Some(Inner::Batch(&self.conn)),
             touched: &self.touched,
@@ -363,6 +360,17 @@ impl Store {
     /// first.
     pub fn begin_batch(&mut self) {
         self.batching = true;
+    }
+
+    /// In a batch, opens its transaction now (if it is not open yet), so
+    /// that the reads that come before its first write share it instead of
+    /// each taking its own snapshot of the file.
+    pub fn open_batch(&mut self) -> Result<(), StoreError> {
+        if self.batching && !self.open {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.open = true;
+        }
+        Ok(())
     }
 
     /// Whether a batch is open.
