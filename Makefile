@@ -92,8 +92,16 @@ clippy:
 # The interop suite (../shared) is not built here (feature `interop` off);
 # the corpus variable points nowhere so that any read of it would fail loudly
 # even on a machine that has ../shared.
+# Checked here: no Rust source outside the Makefile's interop target names
+# ../shared, and the test run contains no interop_corpus target.
 cargo-test:
-	DMSCHED_CORPUS=/nonexistent/make-test-reads-no-corpus $(CARGO) test --workspace
+	@! grep -rn --include='*.rs' --include='*.toml' '\.\./shared' core bindings cli samples \
+		|| (echo "make test: Rust sources above name ../shared; only make interop may"; exit 1)
+	mkdir -p $(TARGET_DIR)
+	DMSCHED_CORPUS=/nonexistent/make-test-reads-no-corpus $(CARGO) test --workspace \
+		> $(TARGET_DIR)/cargo-test.log 2>&1; rc=$$?; cat $(TARGET_DIR)/cargo-test.log; exit $$rc
+	@! grep -n 'interop_corpus' $(TARGET_DIR)/cargo-test.log \
+		|| (echo "make test ran the interop suite (above)"; exit 1)
 
 ## Regenerate include/dmsched.h from bindings/c (checked in).
 header: c-tools

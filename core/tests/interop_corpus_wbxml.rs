@@ -1,12 +1,12 @@
 //! Interop suite, real-world corpus, WBXML (issue 5, "Representation",
-//! facts §7): every WBXML file of `$DMSCHED_CORPUS` (`make interop`:
-//! `../shared/corpus/syncml`; see its SOURCES.md) — captures, libwbxml and Horde
+//! facts §7): every WBXML file of `$DMSCHED_CORPUS` (set only by `make
+//! interop`; see the corpus's SOURCES.md) — captures, libwbxml and Horde
 //! encodings, peer output — decodes to what its XML twin decodes to, and
 //! our WBXML and libwbxml's (`wbxml2xml`, `xml2wbxml`) agree both ways on
 //! every corpus message.
 //!
 //! Built only with the `interop` feature, run only by `make interop` (it
-//! sets `DMSCHED_CORPUS`; there is no fallback to ../shared).
+//! sets `DMSCHED_CORPUS`; there is no default folder).
 //! Fails with a clear message when the corpus is missing, and says to
 //! install `libwbxml2-utils` when the tools are. The project's own
 //! fixtures cover the same shapes under plain `cargo test`

@@ -1,10 +1,10 @@
 //! Interop suite, real-world corpus, XML (issue 5, "Representation"):
 //! the captures, specification examples and peer output in
-//! `$DMSCHED_CORPUS` (`make interop`: `../shared/corpus/syncml`; see its SOURCES.md)
+//! `$DMSCHED_CORPUS` (set only by `make interop`; see the corpus's SOURCES.md)
 //! decode and round-trip, and their quirks are read field by field.
 //!
 //! Built only with the `interop` feature, run only by `make interop` (it
-//! sets `DMSCHED_CORPUS`; there is no fallback to ../shared).
+//! sets `DMSCHED_CORPUS`; there is no default folder).
 //! Fails with a clear message when the corpus is missing. The project's
 //! own fixtures cover the same quirks under plain `cargo test`
 //! (`dm_syncml_xml`, `dm_syncml_quirks`).

@@ -1,9 +1,9 @@
 //! The real-world corpus, read only from the folder `$DMSCHED_CORPUS`
-//! names (absolute path), which `make interop` sets to
-//! `../shared/corpus/syncml` or its `CORPUS=DIR`. Compiled only with the
-//! `interop` feature (see `mod.rs`), which `make test` never enables; and
-//! there is no fallback to `../shared`, so nothing but `make interop` (or
-//! a caller naming the folder) ever reads outside the repository.
+//! names (absolute path), which only `make interop` sets (its `CORPUS`
+//! variable). Compiled only with the `interop` feature (see `mod.rs`),
+//! which `make test` never enables; no default folder, so nothing but
+//! `make interop` (or a caller naming the folder) reads outside the
+//! repository.
 
 use std::path::PathBuf;
 
@@ -18,13 +18,13 @@ pub fn corpus_dir() -> PathBuf {
     let Some(dir) = std::env::var_os(CORPUS_ENV).map(PathBuf::from) else {
         panic!(
             "{CORPUS_ENV} is not set: run `make interop` (it points {CORPUS_ENV} at \
-             ../shared/corpus/syncml, or at CORPUS=DIR)"
+             the corpus folder, or at CORPUS=DIR)"
         );
     };
     assert!(
         dir.is_dir(),
-        "real-world corpus not found at {}: make interop needs ../shared/corpus/syncml \
-         (or CORPUS=DIR)",
+        "real-world corpus not found at {}: make interop needs the corpus folder \
+         (see its CORPUS variable, or pass CORPUS=DIR)",
         dir.display()
     );
     dir
