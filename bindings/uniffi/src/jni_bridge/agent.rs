@@ -20,22 +20,20 @@
 use std::sync::Arc;
 
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
-use jni::refs::Global;
 use jni::sys::jlong;
-use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
+use jni::{Env, EnvUnowned, jni_mangle, jni_sig, jni_str};
 use serde::Deserialize;
 
 use dmsched_core::agent::{Agent as CoreAgent, AgentHost};
 use dmsched_core::dm::session;
-use dmsched_core::model::{Action, CommandResult};
 use dmsched_core::tree::{SecretError, SecretStore};
 use dmsched_core::{Access, HostError, PromptAnswer, RunContext};
 
 use dmsched_core::registry::{Kind, Registry};
 
 use super::{
-    Res, call_java, call_strings, java_execute, json, jstring, lookup, native, opt_string,
-    register, string, unregister,
+    JavaCallback, JavaExecutor, Res, json, jstring, lookup, native, opt_string, register, string,
+    unregister,
 };
 use crate::dm_types::{
     Delivery, DeviceFacts, MoReport, MoSettings, NotificationInfo, ReportRetry, SessionSummary,
@@ -104,35 +102,6 @@ impl From<SettingsJson> for AgentSettings {
             mo: s.mo,
             report_retry: s.report_retry,
         }
-    }
-}
-
-/// A Java callback object of an agent.
-struct JavaCallback {
-    vm: JavaVM,
-    obj: Global<JObject<'static>>,
-}
-
-impl JavaCallback {
-    /// [`call_strings`] on this callback object.
-    fn call<'s, 'a>(
-        &self,
-        what: &str,
-        method: impl AsRef<jni::strings::JNIStr>,
-        sig: impl AsRef<jni::signature::MethodSignature<'s, 'a>>,
-        args: &[&str],
-    ) -> Result<Option<String>, String> {
-        call_strings(&self.vm, self.obj.as_obj(), what, method, sig, args)
-    }
-
-    fn new(env: &mut Env<'_>, obj: &JObject<'_>) -> Res<Option<Arc<JavaCallback>>> {
-        if obj.is_null() {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(JavaCallback {
-            vm: env.get_java_vm()?,
-            obj: env.new_global_ref(obj)?,
-        })))
     }
 }
 
@@ -225,7 +194,7 @@ impl dmsched_core::Authorizer for JavaAuthorizer {
             Access::Change => "change",
             Access::End => "end",
         };
-        let r = call_java(&self.0.vm, "authorize", |env| {
+        let r = self.0.with("authorize", |env, obj| {
             let args = [
                 env.new_string(requester)?,
                 env.new_string(owner)?,
@@ -233,7 +202,7 @@ impl dmsched_core::Authorizer for JavaAuthorizer {
                 env.new_string(access)?,
             ];
             env.call_method(
-                self.0.obj.as_obj(),
+                obj,
                 jni_str!("authorize"),
                 jni_sig!(
                     "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)Z"
@@ -254,26 +223,6 @@ impl dmsched_core::Authorizer for JavaAuthorizer {
     }
 }
 
-struct JavaExecutor(Arc<JavaCallback>);
-
-impl dmsched_core::ActionExecutor for JavaExecutor {
-    fn execute(
-        &self,
-        ctx: &RunContext,
-        actions: &[Action],
-    ) -> Result<Vec<CommandResult>, HostError> {
-        self.start(ctx, actions)?.into_done()
-    }
-
-    fn start(
-        &self,
-        ctx: &RunContext,
-        actions: &[Action],
-    ) -> Result<dmsched_core::Execution, HostError> {
-        java_execute(&self.0.vm, self.0.obj.as_obj(), "execute", ctx, actions)
-    }
-}
-
 /// A Java `NativeSecretStore` as the core's secret store.
 struct JavaSecrets(Arc<JavaCallback>);
 
@@ -285,37 +234,39 @@ impl std::fmt::Debug for JavaSecrets {
 
 impl SecretStore for JavaSecrets {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SecretError> {
-        call_java(&self.0.vm, "secret store get", |env| {
-            let k = env.new_string(key)?;
-            let v = env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("get"),
-                jni_sig!("(Ljava/lang/String;)[B"),
-                &[JValue::Object(&k)],
-            )?;
-            let o = v.l()?;
-            if o.is_null() {
-                return Ok(None);
-            }
-            let arr = JByteArray::cast_local(env, o)?;
-            Ok(Some(env.convert_byte_array(&arr)?))
-        })
-        .map_err(SecretError)
+        self.0
+            .with("secret store get", |env, obj| {
+                let k = env.new_string(key)?;
+                let v = env.call_method(
+                    obj,
+                    jni_str!("get"),
+                    jni_sig!("(Ljava/lang/String;)[B"),
+                    &[JValue::Object(&k)],
+                )?;
+                let o = v.l()?;
+                if o.is_null() {
+                    return Ok(None);
+                }
+                let arr = JByteArray::cast_local(env, o)?;
+                Ok(Some(env.convert_byte_array(&arr)?))
+            })
+            .map_err(SecretError)
     }
 
     fn put(&self, key: &str, value: &[u8]) -> Result<(), SecretError> {
-        call_java(&self.0.vm, "secret store put", |env| {
-            let k = env.new_string(key)?;
-            let v = env.byte_array_from_slice(value)?;
-            env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("put"),
-                jni_sig!("(Ljava/lang/String;[B)V"),
-                &[JValue::Object(&k), JValue::Object(&v)],
-            )?;
-            Ok(())
-        })
-        .map_err(SecretError)
+        self.0
+            .with("secret store put", |env, obj| {
+                let k = env.new_string(key)?;
+                let v = env.byte_array_from_slice(value)?;
+                env.call_method(
+                    obj,
+                    jni_str!("put"),
+                    jni_sig!("(Ljava/lang/String;[B)V"),
+                    &[JValue::Object(&k), JValue::Object(&v)],
+                )?;
+                Ok(())
+            })
+            .map_err(SecretError)
     }
 
     fn delete(&self, key: &str) -> Result<(), SecretError> {
@@ -328,29 +279,31 @@ impl SecretStore for JavaSecrets {
     }
 
     fn keys(&self) -> Result<Vec<String>, SecretError> {
-        let keys = call_java(&self.0.vm, "secret store keys", |env| {
-            let v = env.call_method(
-                self.0.obj.as_obj(),
-                jni_str!("keys"),
-                jni_sig!("()[Ljava/lang/String;"),
-                &[],
-            )?;
-            let o = v.l()?;
-            if o.is_null() {
-                return Ok(None);
-            }
-            let arr = JObjectArray::<JString>::cast_local(env, o)?;
-            let mut out = Vec::new();
-            for i in 0..arr.len(env)? {
-                let s = arr.get_element(env, i)?;
-                if !s.is_null() {
-                    out.push(s.try_to_string(env)?);
+        let keys = self
+            .0
+            .with("secret store keys", |env, obj| {
+                let v = env.call_method(
+                    obj,
+                    jni_str!("keys"),
+                    jni_sig!("()[Ljava/lang/String;"),
+                    &[],
+                )?;
+                let o = v.l()?;
+                if o.is_null() {
+                    return Ok(None);
                 }
-                env.delete_local_ref(s);
-            }
-            Ok(Some(out))
-        })
-        .map_err(SecretError)?;
+                let arr = JObjectArray::<JString>::cast_local(env, o)?;
+                let mut out = Vec::new();
+                for i in 0..arr.len(env)? {
+                    let s = arr.get_element(env, i)?;
+                    if !s.is_null() {
+                        out.push(s.try_to_string(env)?);
+                    }
+                    env.delete_local_ref(s);
+                }
+                Ok(Some(out))
+            })
+            .map_err(SecretError)?;
         keys.ok_or_else(|| SecretError("secret store keys returned null".into()))
     }
 }
@@ -376,7 +329,8 @@ pub extern "system" fn nativeOpen<'l>(
             prompt: JavaCallback::new(env, &prompt)?.map(|c| Arc::new(JavaPrompt(c)) as _),
             authorizer: JavaCallback::new(env, &authorizer)?
                 .map(|c| Arc::new(JavaAuthorizer(c)) as _),
-            executor: JavaCallback::new(env, &executor)?.map(|c| Arc::new(JavaExecutor(c)) as _),
+            executor: JavaCallback::new(env, &executor)?
+                .map(|c| Arc::new(JavaExecutor(c, "execute")) as _),
         };
         let agent = Agent::open_core(settings.into(), now_ms, host, secrets)?;
         register(&AGENTS, Arc::new(agent))

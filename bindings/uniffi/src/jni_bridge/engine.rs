@@ -5,17 +5,16 @@
 use std::sync::Arc;
 
 use jni::objects::{JClass, JLongArray, JObject, JString};
-use jni::refs::Global;
 use jni::sys::jlong;
-use jni::{Env, EnvUnowned, JavaVM, jni_mangle, jni_sig, jni_str};
+use jni::{Env, EnvUnowned, jni_mangle, jni_sig, jni_str};
 
+use dmsched_core::HostError;
 use dmsched_core::expr::Value;
-use dmsched_core::model::{Action, CommandResult, Report};
+use dmsched_core::model::Report;
 use dmsched_core::registry::{Kind, Registry};
-use dmsched_core::{HostError, RunContext};
 
 use super::{
-    Res, call_strings, java_execute, json, jstring, lookup, native, opt_string, register, string,
+    JavaCallback, JavaExecutor, Res, json, jstring, lookup, native, opt_string, register, string,
     unregister,
 };
 use crate::{DmschedError, Engine, EngineSettings, time};
@@ -37,25 +36,17 @@ fn on_engine<'local, T: serde::Serialize>(
     jstring(env, &json(&v)?)
 }
 
-/// The Java host behind an engine.
-struct JavaHost {
-    vm: JavaVM,
-    host: Global<JObject<'static>>,
-}
+/// The Java host behind an engine (`NativeHost`): tree reads and reports
+/// (its `execute` is a [`JavaExecutor`]).
+struct JavaHost(Arc<JavaCallback>);
 
 impl dmsched_core::TreeAccess for JavaHost {
     fn read(&self, owner: &str, uri: &str) -> Result<Option<Value>, HostError> {
         let sig = jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;");
-        let host = self.host.as_obj();
-        match call_strings(
-            &self.vm,
-            host,
-            "host read",
-            jni_str!("read"),
-            sig,
-            &[owner, uri],
-        )
-        .map_err(HostError)?
+        match self
+            .0
+            .call("host read", jni_str!("read"), sig, &[owner, uri])
+            .map_err(HostError)?
         {
             None => Ok(None),
             Some(j) => serde_json::from_str(&j)
@@ -65,36 +56,13 @@ impl dmsched_core::TreeAccess for JavaHost {
     }
 }
 
-impl dmsched_core::ActionExecutor for JavaHost {
-    fn execute(
-        &self,
-        ctx: &RunContext,
-        actions: &[Action],
-    ) -> Result<Vec<CommandResult>, HostError> {
-        self.start(ctx, actions)?.into_done()
-    }
-
-    fn start(
-        &self,
-        ctx: &RunContext,
-        actions: &[Action],
-    ) -> Result<dmsched_core::Execution, HostError> {
-        java_execute(&self.vm, self.host.as_obj(), "host execute", ctx, actions)
-    }
-}
-
 impl dmsched_core::ReportSink for JavaHost {
     fn report_ready(&self, report: &Report) {
-        let (host, sig) = (self.host.as_obj(), jni_sig!("(Ljava/lang/String;)V"));
+        let sig = jni_sig!("(Ljava/lang/String;)V");
         if let Ok(j) = serde_json::to_string(report)
-            && let Err(e) = call_strings(
-                &self.vm,
-                host,
-                "host reportReady",
-                jni_str!("reportReady"),
-                sig,
-                &[&j],
-            )
+            && let Err(e) = self
+                .0
+                .call("host reportReady", jni_str!("reportReady"), sig, &[&j])
         {
             tracing::warn!(target: "dmsched::jni", error = %e, "report sink failed");
         }
@@ -121,13 +89,12 @@ pub extern "system" fn nativeOpen<'l>(
             time_zone: string(env, &time_zone, "timeZone")?,
             options_json: opt_string(env, &options_json)?,
         };
-        let h = Arc::new(JavaHost {
-            vm: env.get_java_vm()?,
-            host: env.new_global_ref(&host)?,
-        });
+        let cb = JavaCallback::new(env, &host)?
+            .ok_or_else(|| DmschedError::InvalidArgument("host is null".into()))?;
+        let h = Arc::new(JavaHost(cb.clone()));
         let core_host = dmsched_core::Host {
             tree: h.clone(),
-            executor: h.clone(),
+            executor: Arc::new(JavaExecutor(cb, "host execute")),
             prompt: None,
             reports: Some(h),
             authorizer: None,

@@ -237,7 +237,69 @@ pub(super) fn call_strings<'s, 'a>(
     })
 }
 
-pub(super) fn java_execute(
+/// A Java object the library calls back (a host, a callback of an agent).
+pub(super) struct JavaCallback {
+    vm: JavaVM,
+    obj: jni::refs::Global<JObject<'static>>,
+}
+
+impl JavaCallback {
+    /// The callback object `obj` (None when it is null).
+    pub(super) fn new(env: &mut Env<'_>, obj: &JObject<'_>) -> Res<Option<Arc<JavaCallback>>> {
+        if obj.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(JavaCallback {
+            vm: env.get_java_vm()?,
+            obj: env.new_global_ref(obj)?,
+        })))
+    }
+
+    /// [`call_strings`] on this object.
+    pub(super) fn call<'s, 'a>(
+        &self,
+        what: &str,
+        method: impl AsRef<jni::strings::JNIStr>,
+        sig: impl AsRef<jni::signature::MethodSignature<'s, 'a>>,
+        args: &[&str],
+    ) -> Result<Option<String>, String> {
+        call_strings(&self.vm, self.obj.as_obj(), what, method, sig, args)
+    }
+
+    /// [`call_java`] on this object's VM.
+    #[cfg(feature = "agent")]
+    pub(super) fn with<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Env<'_>, &JObject<'_>) -> jni::errors::Result<T>,
+    ) -> Result<T, String> {
+        call_java(&self.vm, what, |env| f(env, self.obj.as_obj()))
+    }
+}
+
+/// A Java object's `execute(contextJson, actionsJson)` as the core's
+/// executor (`NativeHost`, `NativeExecutor`); the text names it in errors.
+pub(super) struct JavaExecutor(pub(super) Arc<JavaCallback>, pub(super) &'static str);
+
+impl dmsched_core::ActionExecutor for JavaExecutor {
+    fn execute(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        self.start(ctx, actions)?.into_done()
+    }
+
+    fn start(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<dmsched_core::Execution, HostError> {
+        java_execute(&self.0.vm, self.0.obj.as_obj(), self.1, ctx, actions)
+    }
+}
+
+fn java_execute(
     vm: &JavaVM,
     obj: &JObject<'_>,
     what: &str,
