@@ -31,9 +31,10 @@ pub fn host() -> Host {
     }
 }
 
-/// Room for 100k schedules of one server.
+/// Room for 100k schedules of one server, and tasks due every second.
 pub fn cfg() -> EngineConfig {
     let mut c = EngineConfig::default();
     c.limits.max_schedules_per_owner = 1_000_000;
+    c.limits.min_interval_seconds = 1;
     c
 }

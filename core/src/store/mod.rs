@@ -367,7 +367,8 @@ impl Store {
     /// each taking its own snapshot of the file.
     pub fn open_batch(&mut self) -> Result<(), StoreError> {
         if self.batching && !self.open {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            // Prepared once (a batch is opened and flushed per run).
+            self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
             self.open = true;
         }
         Ok(())
@@ -390,7 +391,11 @@ impl Store {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(StoreError::Batch);
         }
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
+        if let Err(e) = self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut c| c.execute([]))
+        {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(e.into());
         }

@@ -49,26 +49,10 @@ pub struct Pushed {
 /// across restarts and across a store that was deleted and created again.
 /// Should the random source fail, the bits come from std's per-process
 /// random hash keys, the time and a counter (still unique in practice).
+/// The bits are drawn 32 ids at a time (one system call instead of one
+/// per report), and drawn afresh in a child process after a fork.
 pub(crate) fn new_report_id() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        for (i, chunk) in b.chunks_mut(8).enumerate() {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(n);
-            h.write_u128(t);
-            h.write_usize(i);
-            h.write_u32(std::process::id());
-            chunk.copy_from_slice(&h.finish().to_le_bytes());
-        }
-    }
+    let b = random_16();
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(32);
     for x in b {
@@ -76,6 +60,62 @@ pub(crate) fn new_report_id() -> String {
         s.push(char::from(HEX[usize::from(x & 15)]));
     }
     s
+}
+
+/// 16 bytes from the operating system's random source, through a
+/// process-wide pool refilled 512 bytes at a time.
+fn random_16() -> [u8; 16] {
+    struct Pool {
+        pid: u32,
+        buf: [u8; 512],
+        used: usize,
+    }
+    static POOL: std::sync::Mutex<Pool> = std::sync::Mutex::new(Pool {
+        pid: 0,
+        buf: [0; 512],
+        used: 512,
+    });
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pid = std::process::id();
+    if pool.used == pool.buf.len() || pool.pid != pid {
+        use ring::rand::SecureRandom;
+        if ring::rand::SystemRandom::new().fill(&mut pool.buf).is_err() {
+            return fallback_16();
+        }
+        pool.pid = pid;
+        pool.used = 0;
+    }
+    let mut b = [0u8; 16];
+    let at = pool.used;
+    b.copy_from_slice(&pool.buf[at..at + 16]);
+    // Never handed out twice.
+    pool.buf[at..at + 16].fill(0);
+    pool.used += 16;
+    b
+}
+
+/// When the random source fails: std's per-process random hash keys, the
+/// time, a counter and the process id.
+fn fallback_16() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut b = [0u8; 16];
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    for (i, chunk) in b.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u128(t);
+        h.write_usize(i);
+        h.write_u32(std::process::id());
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    b
 }
 
 impl Store {
@@ -244,5 +284,33 @@ impl Tx<'_> {
             .prepare_cached("DELETE FROM outbox_dropped WHERE owner = ?1")?
             .execute([owner])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_report_id;
+
+    /// Report identity (issue 6 report ids; issue 16 pooled randomness):
+    /// ids drawn from the shared pool by many threads, across many
+    /// refills, are 32 hex digits and never repeat.
+    #[test]
+    fn pooled_report_ids_are_hex_and_never_repeat() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..2_000).map(|_| new_report_id()).collect::<Vec<_>>()))
+            .collect();
+        let mut all = std::collections::HashSet::new();
+        for t in threads {
+            for id in t.join().unwrap() {
+                assert_eq!(id.len(), 32);
+                assert!(
+                    id.bytes()
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                );
+                assert_ne!(id, "0".repeat(32), "a spent pool slot was handed out");
+                assert!(all.insert(id), "a report id repeated");
+            }
+        }
+        assert_eq!(all.len(), 8_000);
     }
 }
