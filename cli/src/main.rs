@@ -132,13 +132,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(s) => ids.push(s.id),
                     Err(problems) => {
                         bad = true;
+                        let value: Option<serde_json::Value> = serde_json::from_str(doc).ok();
                         for p in problems {
                             let path = if many {
                                 p.path.replacen('$', &format!("$[{i}]"), 1)
                             } else {
-                                p.path
+                                p.path.clone()
                             };
                             eprintln!("{path}: {}", p.message);
+                            // A caret under the part of the string it is about.
+                            let text = value
+                                .as_ref()
+                                .and_then(|v| dmsched::model::diagnose::value_at(v, &p.path))
+                                .and_then(|v| v.as_str());
+                            if let (Some(text), Some(span)) = (text, p.span)
+                                && let Some(c) = dmsched::model::diagnose::caret(text, span)
+                            {
+                                for line in c.lines() {
+                                    eprintln!("    {line}");
+                                }
+                            }
                         }
                     }
                 }

@@ -46,7 +46,7 @@ fn validate_reports_one_json_path_line_per_problem_and_exits_1() {
     let out = dmsched(&["validate", &f]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().collect();
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('$')).collect();
     assert_eq!(lines.len(), 3, "{err}");
     assert!(
         lines
@@ -65,6 +65,78 @@ fn validate_reports_one_json_path_line_per_problem_and_exits_1() {
             .iter()
             .any(|l| l.starts_with("$.tasks[0].actions[0].target: ")),
         "{err}"
+    );
+}
+
+/// Issue 17: a file with N independent mistakes gets N messages in one
+/// run — unknown keys and values with "did you mean", wrong types, every
+/// bad RRULE part and condition with a caret under it, zones — where the
+/// first version stopped at the first (5 runs for 5 typos).
+#[test]
+fn validate_reports_every_mistake_in_one_run_with_suggestions_and_carets() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "typos.json",
+        r#"{"id": "t1", "tz": "Europe/Pari", "tasks": [
+ {"id": "a", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYDAY=FX;BYMINUT=5", "dtstart": "2026-01-01T02:00:00Z", "tz": "Europe/Berlin"}},
+  "constraints": {"window": [{"start": "22:00", "end": "06:00"}], "max_delay_secs": 60, "require": "./X = 'wifi'"},
+  "actions": [{"op": "Replase", "target": "./A", "data": "1"}, {"exec": "./B"}],
+  "policy": {"jitter_seconds": "60"}},
+ {"id": "b", "trigger": {"event": {"name": "network"}}, "constraints": {"require": "./Y > 2 and ./Z > 1"},
+  "actions": [{"op": "Get", "target": "./A"}]}
+]}"#,
+    );
+    let out = dmsched(&["validate", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let problems: Vec<&str> = err.lines().filter(|l| l.starts_with('$')).collect();
+    let want = [
+        r#"$.tasks[0].actions[0].op: unknown value "Replase" (did you mean "Replace"?)"#,
+        r#"$.tasks[0].actions[1].exec: unknown key "exec""#,
+        r#"$.tasks[0].constraints.max_delay_secs: unknown key "max_delay_secs" (did you mean "max_delay_seconds"?)"#,
+        "$.tasks[0].constraints.require: at offset 4: unexpected character '=' (compare with `==`)",
+        r#"$.tasks[0].constraints.window: unknown key "window" (did you mean "windows"?)"#,
+        r#"$.tasks[0].policy.jitter_seconds: expected a whole number ≥ 0, found the string "60""#,
+        r#"$.tasks[0].trigger.calendar.dtstart: the string "2026-01-01T02:00:00Z" is an instant"#,
+        r#"$.tasks[0].trigger.calendar.rrule: RRULE part BYDAY: "FX""#,
+        r#"$.tasks[0].trigger.calendar.rrule: RRULE part "BYMINUT" is unknown (did you mean BYMINUTE?)"#,
+        "$.tasks[1].constraints.require: at offset 8: unknown name `and` (write `&&` for and)",
+        r#"$.tz: unknown time zone "Europe/Pari" (did you mean Europe/Paris?)"#,
+    ];
+    for (got, want) in problems.iter().zip(want) {
+        assert!(
+            got.starts_with(want),
+            "expected {want:?}, got {got:?}\n{err}"
+        );
+    }
+    assert_eq!(problems.len(), want.len(), "{err}");
+    // Carets under the part each message is about.
+    let text = err.to_string();
+    assert!(
+        text.contains("    FREQ=DAILY;BYDAY=FX;BYMINUT=5\n               ^^^^^^^^\n"),
+        "{err}"
+    );
+    assert!(
+        text.contains("    FREQ=DAILY;BYDAY=FX;BYMINUT=5\n                        ^^^^^^^^^\n"),
+        "{err}"
+    );
+    assert!(
+        text.contains("    ./Y > 2 and ./Z > 1\n            ^^^\n"),
+        "{err}"
+    );
+    // Lower-case RRULE names are RFC 5545 names: valid.
+    let f = write(
+        dir.path(),
+        "lower.json",
+        r#"{"id": "l", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "freq=daily;byhour=3", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./A"}]}]}"#,
+    );
+    let out = dmsched(&["validate", &f]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

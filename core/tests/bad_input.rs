@@ -26,7 +26,7 @@ fn bad_documents() -> Vec<(&'static str, String, &'static str)> {
     let bomb_not = format!("{}true", "!".repeat(3000));
     vec![
         ("malformed JSON", r#"{"id": "x", "tasks": [}"#.to_string(), "$"),
-        ("unknown top-level field", r#"{"id": "x", "tasks": [], "colour": 1}"#.to_string(), "unknown field `colour`"),
+        ("unknown top-level field", r#"{"id": "x", "tasks": [], "colour": 1}"#.to_string(), "unknown key \"colour\""),
         ("unknown task field", task(r#"{"at": "2026-01-01T00:00:00Z"}"#, r#", "priority": 1"#), "$.tasks[0]"),
         ("two triggers", task(r#"{"at": "2026-01-01T00:00:00Z", "every": {"seconds": 60}}"#, ""), "$.tasks[0].trigger"),
         ("invalid RRULE", task(r#"{"calendar": {"rrule": "FREQ=DAILY;BYMONTHDAY=32", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}"#, ""), "$.tasks[0].trigger.calendar.rrule"),
@@ -38,7 +38,7 @@ fn bad_documents() -> Vec<(&'static str, String, &'static str)> {
         ("expression syntax", task(r#"{"becomes_true": "./A >"}"#, ""), "$.tasks[0].trigger.becomes_true"),
         ("expression depth bomb (parens)", task(&format!(r#"{{"becomes_true": "{bomb_paren}"}}"#), ""), "$.tasks[0].trigger.becomes_true"),
         ("expression depth bomb (not)", task(r#"{"event": {"name": "boot"}}"#, &format!(r#", "constraints": {{"require": "{bomb_not}"}}"#)), "$.tasks[0].constraints.require"),
-        ("missing op", task(r#"{"at": "2026-01-01T00:00:00Z"}"#, "").replace(r#""op": "Get", "#, ""), "missing field `op`"),
+        ("missing op", task(r#"{"at": "2026-01-01T00:00:00Z"}"#, "").replace(r#""op": "Get", "#, ""), "missing required key \"op\" (Add, Replace"),
         ("bad target", task(r#"{"at": "2026-01-01T00:00:00Z"}"#, "").replace("./A", "A/B"), "$.tasks[0].actions[0].target"),
         ("bad id", GOOD.replace(r#""id": "ok""#, r#""id": "../etc""#), "$.id"),
         ("oversized document", format!(r#"{{"id": "x", "description": "{}", "tasks": []}}"#, "x".repeat(300 * 1024)), "more than the limit"),

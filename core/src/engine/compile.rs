@@ -108,9 +108,23 @@ pub fn check_document(
     limits: &Limits,
     accepted_at: Timestamp,
 ) -> Result<Schedule, Vec<Problem>> {
-    let doc = parse_document(json, limits).map_err(|p| vec![p])?;
-    compile(&doc, limits, accepted_at, &TimeZone::UTC)?;
-    Ok(doc)
+    parse_checked(json, limits, accepted_at, &TimeZone::UTC).map(|(doc, _)| doc)
+}
+
+/// Decodes and compiles a submitted document. A document that does not
+/// decode gets every problem at once: each structural one (unknown keys,
+/// wrong types, unknown values, each with its path), then the semantic
+/// ones of what remains (`model::diagnose`).
+pub(crate) fn parse_checked(
+    json: &str,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+) -> Result<(Schedule, Plan), Vec<Problem>> {
+    let doc = parse_document(json, limits)
+        .map_err(|first| every_problem(json, first, limits, accepted_at, device_tz))?;
+    let plan = compile(&doc, limits, accepted_at, device_tz)?;
+    Ok((doc, plan))
 }
 
 pub(crate) fn compile(
@@ -120,6 +134,108 @@ pub(crate) fn compile(
     device_tz: &TimeZone,
 ) -> Result<Plan, Vec<Problem>> {
     compile_with(doc, limits, accepted_at, device_tz, true)
+}
+
+/// Every problem of a document that did not decode (`first`: the
+/// decoder's): each structural one, then the semantic ones of what remains.
+pub(crate) fn every_problem(
+    json: &str,
+    first: Problem,
+    limits: &Limits,
+    accepted_at: Timestamp,
+    device_tz: &TimeZone,
+) -> Vec<Problem> {
+    if json.len() > limits.max_document_bytes {
+        return vec![first];
+    }
+    let d = crate::model::diagnose::decode_all::<Schedule>(json);
+    if d.problems.is_empty() {
+        // Text that decodes as a value but not as text (a key given
+        // twice): the decoder's own problem.
+        return vec![first];
+    }
+    let mut problems = d.problems;
+    let survived = d.rest.as_ref().map_or(0, |r| r.tasks.len());
+    if let Some(rest) = d.rest {
+        for mut p in compile(&rest, limits, accepted_at, device_tz)
+            .err()
+            .unwrap_or_default()
+        {
+            p.path = d.map.map(&p.path);
+            // A list that lost elements is judged as written.
+            if !d.map.shortened(&p.path) {
+                problems.push(p);
+            }
+        }
+    }
+    // Tasks that did not survive decoding still get their rules, zones
+    // and conditions checked, from the text as written.
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return problems;
+    };
+    let tasks = value
+        .get("tasks")
+        .and_then(|t| t.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let kept: Vec<String> = (0..survived)
+        .map(|i| d.map.map(&format!("$.tasks[{i}]")))
+        .collect();
+    let xl = ExprLimits {
+        max_len: limits.max_expr_len,
+        max_depth: limits.max_expr_depth,
+        ..ExprLimits::default()
+    };
+    let known: Vec<String> = problems.iter().map(|q| q.path.clone()).collect();
+    for (i, t) in tasks.iter().enumerate() {
+        let p = format!("$.tasks[{i}]");
+        if !kept.contains(&p) {
+            problems.extend(
+                loose_task_checks(t, &p, &xl)
+                    .into_iter()
+                    .filter(|found| !known.contains(&found.path)),
+            );
+        }
+    }
+    // In document order, task by task (stable: a path's problems keep
+    // their order).
+    crate::model::diagnose::sort_by_path(&mut problems);
+    problems
+}
+
+/// The checks of one task's strings (RRULE, zone, conditions) on the
+/// document as written, for a task that did not decode.
+fn loose_task_checks(t: &serde_json::Value, p: &str, xl: &ExprLimits) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let text = |path: &[&str]| {
+        path.iter()
+            .try_fold(t, |v, k| v.get(*k))
+            .and_then(|v| v.as_str())
+    };
+    if let Some(rule) = text(&["trigger", "calendar", "rrule"])
+        && let Err(v) = RRule::parse_all(rule)
+    {
+        for e in v {
+            out.push(Problem::new(format!("{p}.trigger.calendar.rrule"), e.message).at(e.span));
+        }
+    }
+    if let Some(z) = text(&["trigger", "calendar", "tz"])
+        && let Err(e) = Zone::parse(z)
+    {
+        out.push(Problem::new(format!("{p}.trigger.calendar.tz"), e));
+    }
+    for path in [
+        &["trigger", "becomes_true"][..],
+        &["trigger", "event", "filter"],
+        &["constraints", "require"],
+        &["termination", "when"],
+        &["termination", "on_event", "filter"],
+    ] {
+        if let Some(src) = text(path) {
+            expr(src, format!("{p}.{}", path.join(".")), xl, &mut out);
+        }
+    }
+    out
 }
 
 /// Compiles a document that was verified when it was accepted: the rate
@@ -191,10 +307,30 @@ fn expr(src: &str, path: String, xl: &ExprLimits, out: &mut Vec<Problem>) -> Opt
     match Expr::parse(src, xl) {
         Ok(e) => Some(e),
         Err(e) => {
-            out.push(Problem::new(path, e.to_string()));
+            let mut p = Problem::new(path, e.to_string());
+            if let crate::expr::ExprError::Syntax { offset, .. } = e {
+                p = p.at(word_at(src, offset));
+            }
+            out.push(p);
             None
         }
     }
+}
+
+/// The bytes from `at` to the end of the word (or the one character) there.
+fn word_at(src: &str, at: usize) -> std::ops::Range<usize> {
+    let Some(rest) = src.get(at..) else {
+        return src.len()..src.len();
+    };
+    let word = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let len = if word > 0 {
+        word
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    };
+    at..at + len
 }
 
 /// What every task of one document is compiled with.
@@ -231,12 +367,14 @@ fn compile_task(
             let zone = Zone::parse(&c.tz)
                 .map_err(|e| out.push(Problem::new(format!("{p}.trigger.calendar.tz"), e)))
                 .ok();
-            let rule = RRule::parse(&c.rrule)
-                .map_err(|e| {
-                    out.push(Problem::new(
-                        format!("{p}.trigger.calendar.rrule"),
-                        e.to_string(),
-                    ))
+            let rule = RRule::parse_all(&c.rrule)
+                .map_err(|v| {
+                    for e in v {
+                        out.push(
+                            Problem::new(format!("{p}.trigger.calendar.rrule"), e.message)
+                                .at(e.span),
+                        );
+                    }
                 })
                 .ok();
             match (zone, rule) {

@@ -151,9 +151,8 @@ impl Engine {
                 owner.len()
             )));
         }
-        let doc =
-            parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
-        let plan = compile(&doc, &self.cfg.limits, now, &self.tz).map_err(EngineError::Invalid)?;
+        let (doc, plan) = super::compile::parse_checked(json, &self.cfg.limits, now, &self.tz)
+            .map_err(EngineError::Invalid)?;
         self.cfg.event_access.check(owner, &plan)?;
         let old = self.names.get(&name_key(owner, &doc.id)).copied();
         if let Some(sid) = old
@@ -226,8 +225,15 @@ impl Engine {
         json: &str,
         now: Timestamp,
     ) -> Result<ScheduleInfo, EngineError> {
-        let doc =
-            parse_document(json, &self.cfg.limits).map_err(|p| EngineError::Invalid(vec![p]))?;
+        let doc = parse_document(json, &self.cfg.limits).map_err(|first| {
+            EngineError::Invalid(super::compile::every_problem(
+                json,
+                first,
+                &self.cfg.limits,
+                now,
+                &self.tz,
+            ))
+        })?;
         let sid = self.find_warm(owner, &doc.id)?;
         let s = &self.scheds[&sid];
         self.authorize(requester, s, Access::Change, "modify")?;

@@ -175,10 +175,22 @@ pub(crate) fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ExprError> {
                         Tok::Event(src[fs..i].to_string())
                     }
                     _ => {
+                        let hint = match word.to_ascii_lowercase().as_str() {
+                            "and" => " (write `&&` for and)".to_string(),
+                            "or" => " (write `||` for or)".to_string(),
+                            "not" => " (write `!` for not)".to_string(),
+                            _ => match crate::model::diagnose::did_you_mean(
+                                word,
+                                ["true", "false", "changed", "exists", "event"],
+                            ) {
+                                Some(w) => format!(" (did you mean `{w}`?)"),
+                                None => String::new(),
+                            },
+                        };
                         return Err(err(
                             start,
                             format!(
-                                "unknown name `{word}`: node references start with `./`, event fields with `event.`"
+                                "unknown name `{word}`{hint}: node references start with `./`, event fields with `event.`"
                             ),
                         ));
                     }
@@ -186,7 +198,14 @@ pub(crate) fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ExprError> {
             }
             _ => {
                 let ch = src[i..].chars().next().unwrap_or('?');
-                return Err(err(start, format!("unexpected character {ch:?}")));
+                let hint = match ch {
+                    '=' => " (compare with `==`)",
+                    '&' => " (write `&&` for and)",
+                    '|' => " (write `||` for or)",
+                    '/' => " (node references start with `./`)",
+                    _ => "",
+                };
+                return Err(err(start, format!("unexpected character {ch:?}{hint}")));
             }
         };
         out.push((start, tok));

@@ -5,6 +5,7 @@
 //! by `docs/schedule.schema.json`.
 
 mod action;
+pub mod diagnose;
 mod outcome;
 mod schedule;
 pub(crate) mod validate;

@@ -96,6 +96,11 @@ pub struct Problem {
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// For a problem inside a string (an RRULE part, a part of an
+    /// expression): the byte range `[start, end)` of that string it is
+    /// about, for a caret under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<(usize, usize)>,
 }
 
 impl Problem {
@@ -104,7 +109,14 @@ impl Problem {
         Problem {
             path: path.into(),
             message: message.into(),
+            span: None,
         }
+    }
+
+    /// The problem is about bytes `span` of the string at its path.
+    pub fn at(mut self, span: std::ops::Range<usize>) -> Self {
+        self.span = Some((span.start, span.end));
+        self
     }
 }
 

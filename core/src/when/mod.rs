@@ -38,7 +38,7 @@ pub use window::{Window, in_windows, next_window_open, window_stretch_end};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WhenError {
     /// The zone name is not known.
-    #[error("unknown time zone {0:?}: use an IANA name such as Europe/Berlin, or UTC")]
+    #[error("unknown time zone {0:?}{hint}: use an IANA name such as Europe/Berlin, or UTC", hint = zone_hint(.0))]
     UnknownZone(String),
     /// The RRULE is malformed or unsupported.
     #[error("{0}")]
@@ -49,6 +49,15 @@ pub enum WhenError {
     /// A window is malformed.
     #[error("{0}")]
     Window(String),
+}
+
+/// " (did you mean …?)" for a zone name the database does not have.
+fn zone_hint(name: &str) -> String {
+    let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    match crate::model::diagnose::did_you_mean(name, names.iter().map(String::as_str)) {
+        Some(n) => format!(" (did you mean {n}?)"),
+        None => String::new(),
+    }
 }
 
 /// The zone called `name`: `UTC` or an IANA name from the system database.

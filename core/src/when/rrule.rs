@@ -134,13 +134,68 @@ fn parse_until(v: &str) -> Option<Until> {
     }
 }
 
+/// One problem of a rule: what is wrong, and the bytes of the rule's
+/// text (as given) it is about — for a caret under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RRuleProblem {
+    /// What is wrong.
+    pub message: String,
+    /// Where, as a byte range of the text given to [`RRule::parse_all`].
+    pub span: std::ops::Range<usize>,
+}
+
+/// The RRULE part names dmsched knows (BYWEEKNO is refused by name).
+pub const PARTS: [&str; 14] = [
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYMONTH",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYDAY",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+    "BYSETPOS",
+    "WKST",
+    "BYWEEKNO",
+];
+
+const FREQS: [&str; 7] = [
+    "YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY",
+];
+
+fn did_you_mean(word: &str, candidates: &[&'static str]) -> String {
+    match crate::model::diagnose::did_you_mean(word, candidates.iter().copied()) {
+        Some(c) => format!(" (did you mean {c}?)"),
+        None => String::new(),
+    }
+}
+
 impl RRule {
     /// Parses `FREQ=…;…` (an optional leading `RRULE:` is accepted).
+    /// Names and values are case-insensitive (RFC 5545 §3.1); the first
+    /// problem only — see [`RRule::parse_all`].
     pub fn parse(s: &str) -> Result<RRule, WhenError> {
+        RRule::parse_all(s).map_err(|mut v| WhenError::RRule(v.swap_remove(0).message))
+    }
+
+    /// As [`RRule::parse`], with every problem of the rule: each part is
+    /// checked on its own, then the parts together.
+    pub fn parse_all(s: &str) -> Result<RRule, Vec<RRuleProblem>> {
+        let lead = s.len() - s.trim_start().len();
         let text = s.trim();
-        let body = text.strip_prefix("RRULE:").unwrap_or(text);
+        let (body, body_at) = match text.get(..6) {
+            Some(p) if p.eq_ignore_ascii_case("RRULE:") => (&text[6..], lead + 6),
+            _ => (text, lead),
+        };
+        let whole = lead..lead + text.len();
         if body.is_empty() {
-            return Err(WhenError::RRule("empty RRULE".into()));
+            return Err(vec![RRuleProblem {
+                message: "empty RRULE".into(),
+                span: whole,
+            }]);
         }
         let mut r = RRule {
             freq: Freq::Daily,
@@ -159,106 +214,33 @@ impl RRule {
             wkst: 0,
             text: text.to_string(),
         };
-        let mut seen: Vec<&str> = Vec::new();
+        let mut problems = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         let mut freq = None;
+        let mut at = body_at;
         for part in body.split(';') {
-            let (k, v) = part.split_once('=').ok_or_else(|| {
-                WhenError::RRule(format!("RRULE part {part:?} is not NAME=VALUE"))
-            })?;
-            let k = k.trim();
-            let v = v.trim();
-            if seen.contains(&k) {
-                return Err(WhenError::RRule(format!("RRULE part {k} appears twice")));
-            }
-            seen.push(k);
-            if v.is_empty() {
-                return Err(WhenError::RRule(format!("RRULE part {k} has no value")));
-            }
-            match k {
-                "FREQ" => {
-                    freq = Some(match v {
-                        "YEARLY" => Freq::Yearly,
-                        "MONTHLY" => Freq::Monthly,
-                        "WEEKLY" => Freq::Weekly,
-                        "DAILY" => Freq::Daily,
-                        "HOURLY" => Freq::Hourly,
-                        "MINUTELY" => Freq::Minutely,
-                        "SECONDLY" => Freq::Secondly,
-                        _ => return Err(WhenError::RRule(format!("RRULE part FREQ: unknown frequency {v:?}"))),
-                    })
-                }
-                "INTERVAL" => {
-                    r.interval = v
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|i| (1..=100_000).contains(i))
-                        .ok_or_else(|| WhenError::RRule(format!("RRULE part INTERVAL: {v:?} is not an integer in 1..=100000")))?
-                }
-                "COUNT" => {
-                    r.count = Some(
-                        v.parse::<u32>()
-                            .ok()
-                            .filter(|c| (1..=MAX_COUNT).contains(c))
-                            .ok_or_else(|| WhenError::RRule(format!("RRULE part COUNT: {v:?} is not an integer in 1..={MAX_COUNT}")))?,
-                    )
-                }
-                "UNTIL" => {
-                    r.until = Some(parse_until(v).ok_or_else(|| {
-                        WhenError::RRule(format!(
-                            "RRULE part UNTIL: {v:?} is not YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ"
-                        ))
-                    })?)
-                }
-                "BYMONTH" => r.by_month = list(k, v, |s| int_in(1, 12, false)(s).map(|x| x as u8), "1..=12")?,
-                "BYMONTHDAY" => {
-                    r.by_month_day = list(k, v, |s| int_in(-31, 31, true)(s).map(|x| x as i8), "-31..=31 (excluding 0)")?
-                }
-                "BYYEARDAY" => {
-                    r.by_year_day = list(k, v, |s| int_in(-366, 366, true)(s).map(|x| x as i16), "-366..=366 (excluding 0)")?
-                }
-                "BYHOUR" => r.by_hour = list(k, v, |s| int_in(0, 23, false)(s).map(|x| x as u8), "0..=23")?,
-                "BYMINUTE" => r.by_minute = list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59")?,
-                "BYSECOND" => r.by_second = list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59")?,
-                "BYSETPOS" => {
-                    r.by_set_pos = list(k, v, |s| int_in(-366, 366, true)(s).map(|x| x as i16), "-366..=366 (excluding 0)")?
-                }
-                "WKST" => {
-                    r.wkst = weekday(v).ok_or_else(|| WhenError::RRule(format!("RRULE part WKST: {v:?} is not MO..SU")))?
-                }
-                "BYDAY" => {
-                    for item in v.split(',') {
-                        let item = item.trim();
-                        let bad = || WhenError::RRule(format!("RRULE part BYDAY: {item:?} is not [±n]MO..SU with n in 1..=53"));
-                        // The day is the last two bytes; anything that is not
-                        // ASCII there (or too short) is simply not a day.
-                        let Some((n, d)) = item
-                            .len()
-                            .checked_sub(2)
-                            .filter(|&i| item.is_char_boundary(i))
-                            .map(|i| item.split_at(i))
-                        else {
-                            return Err(bad());
-                        };
-                        let wd = weekday(d).ok_or_else(bad)?;
-                        if n.is_empty() {
-                            r.by_weekday.push(wd);
-                        } else {
-                            let n = int_in(-53, 53, true)(n).ok_or_else(bad)?;
-                            r.by_nth_weekday.push((wd, n as i8));
-                        }
-                    }
-                }
-                "BYWEEKNO" => {
-                    return Err(WhenError::RRule("RRULE part BYWEEKNO is not supported".into()));
-                }
-                _ => return Err(WhenError::RRule(format!("RRULE part {k:?} is unknown"))),
+            let span = at..at + part.len();
+            at += part.len() + 1;
+            let upper = part.to_ascii_uppercase();
+            if let Err(message) = apply_part(&mut r, &mut freq, &mut seen, part, &upper) {
+                problems.push(RRuleProblem { message, span });
             }
         }
-        r.freq = freq.ok_or_else(|| WhenError::RRule("RRULE needs a FREQ part".into()))?;
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let fail = |message: String| {
+            Err(vec![RRuleProblem {
+                message,
+                span: whole.clone(),
+            }])
+        };
+        let Some(freq) = freq else {
+            return fail("RRULE needs a FREQ part".into());
+        };
+        r.freq = freq;
         if r.count.is_some() && r.until.is_some() {
-            return Err(WhenError::RRule(
-                "RRULE may have COUNT or UNTIL, not both".into(),
-            ));
+            return fail("RRULE may have COUNT or UNTIL, not both".into());
         }
         if !r.by_nth_weekday.is_empty() {
             let limit = match r.freq {
@@ -266,9 +248,9 @@ impl RRule {
                 Freq::Yearly if r.by_month.is_empty() => 53,
                 Freq::Yearly => 5,
                 _ => {
-                    return Err(WhenError::RRule(
+                    return fail(
                         "RRULE part BYDAY: an ordinal like 2MO or -1SU needs FREQ=MONTHLY or FREQ=YEARLY".into(),
-                    ));
+                    );
                 }
             };
             if let Some((_, n)) = r
@@ -276,24 +258,169 @@ impl RRule {
                 .iter()
                 .find(|(_, n)| n.unsigned_abs() > limit)
             {
-                return Err(WhenError::RRule(format!(
+                return fail(format!(
                     "RRULE part BYDAY: ordinal {n} is out of range ±1..={limit} for this frequency"
-                )));
+                ));
             }
         }
         if !r.by_month_day.is_empty() && r.freq == Freq::Weekly {
-            return Err(WhenError::RRule(
-                "RRULE part BYMONTHDAY is not allowed with FREQ=WEEKLY".into(),
-            ));
+            return fail("RRULE part BYMONTHDAY is not allowed with FREQ=WEEKLY".into());
         }
         if !r.by_year_day.is_empty() && matches!(r.freq, Freq::Monthly | Freq::Weekly | Freq::Daily)
         {
-            return Err(WhenError::RRule(
+            return fail(
                 "RRULE part BYYEARDAY is not allowed with FREQ=MONTHLY, WEEKLY or DAILY".into(),
-            ));
+            );
         }
         Ok(r)
     }
+}
+
+/// Applies one `NAME=VALUE` part (`upper`: the part in upper case).
+fn apply_part(
+    r: &mut RRule,
+    freq: &mut Option<Freq>,
+    seen: &mut Vec<String>,
+    part: &str,
+    upper: &str,
+) -> Result<(), String> {
+    let e = |m: String| -> Result<(), String> { Err(m) };
+    let Some((k, v)) = upper.split_once('=') else {
+        return e(format!("RRULE part {part:?} is not NAME=VALUE"));
+    };
+    let k = k.trim();
+    let v = v.trim();
+    if seen.iter().any(|s| s == k) {
+        return e(format!("RRULE part {k} appears twice"));
+    }
+    seen.push(k.to_string());
+    if v.is_empty() {
+        return e(format!("RRULE part {k} has no value"));
+    }
+    let w = |x: WhenError| x.to_string();
+    match k {
+        "FREQ" => {
+            *freq = Some(match v {
+                "YEARLY" => Freq::Yearly,
+                "MONTHLY" => Freq::Monthly,
+                "WEEKLY" => Freq::Weekly,
+                "DAILY" => Freq::Daily,
+                "HOURLY" => Freq::Hourly,
+                "MINUTELY" => Freq::Minutely,
+                "SECONDLY" => Freq::Secondly,
+                _ => {
+                    return e(format!(
+                        "RRULE part FREQ: unknown frequency {v:?}{}",
+                        did_you_mean(v, &FREQS)
+                    ));
+                }
+            })
+        }
+        "INTERVAL" => {
+            r.interval = v
+                .parse::<u32>()
+                .ok()
+                .filter(|i| (1..=100_000).contains(i))
+                .ok_or_else(|| {
+                    format!("RRULE part INTERVAL: {v:?} is not an integer in 1..=100000")
+                })?
+        }
+        "COUNT" => {
+            r.count = Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|c| (1..=MAX_COUNT).contains(c))
+                    .ok_or_else(|| {
+                        format!("RRULE part COUNT: {v:?} is not an integer in 1..={MAX_COUNT}")
+                    })?,
+            )
+        }
+        "UNTIL" => {
+            r.until = Some(parse_until(v).ok_or_else(|| {
+                format!(
+                    "RRULE part UNTIL: {v:?} is not YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ"
+                )
+            })?)
+        }
+        "BYMONTH" => {
+            r.by_month =
+                list(k, v, |s| int_in(1, 12, false)(s).map(|x| x as u8), "1..=12").map_err(w)?
+        }
+        "BYMONTHDAY" => {
+            r.by_month_day = list(
+                k,
+                v,
+                |s| int_in(-31, 31, true)(s).map(|x| x as i8),
+                "-31..=31 (excluding 0)",
+            )
+            .map_err(w)?
+        }
+        "BYYEARDAY" => {
+            r.by_year_day = list(
+                k,
+                v,
+                |s| int_in(-366, 366, true)(s).map(|x| x as i16),
+                "-366..=366 (excluding 0)",
+            )
+            .map_err(w)?
+        }
+        "BYHOUR" => {
+            r.by_hour =
+                list(k, v, |s| int_in(0, 23, false)(s).map(|x| x as u8), "0..=23").map_err(w)?
+        }
+        "BYMINUTE" => {
+            r.by_minute =
+                list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59").map_err(w)?
+        }
+        "BYSECOND" => {
+            r.by_second =
+                list(k, v, |s| int_in(0, 59, false)(s).map(|x| x as u8), "0..=59").map_err(w)?
+        }
+        "BYSETPOS" => {
+            r.by_set_pos = list(
+                k,
+                v,
+                |s| int_in(-366, 366, true)(s).map(|x| x as i16),
+                "-366..=366 (excluding 0)",
+            )
+            .map_err(w)?
+        }
+        "WKST" => {
+            r.wkst = weekday(v).ok_or_else(|| format!("RRULE part WKST: {v:?} is not MO..SU"))?
+        }
+        "BYDAY" => {
+            for item in v.split(',') {
+                let item = item.trim();
+                let bad =
+                    || format!("RRULE part BYDAY: {item:?} is not [±n]MO..SU with n in 1..=53");
+                // The day is the last two bytes; anything that is not
+                // ASCII there (or too short) is simply not a day.
+                let Some((n, d)) = item
+                    .len()
+                    .checked_sub(2)
+                    .filter(|&i| item.is_char_boundary(i))
+                    .map(|i| item.split_at(i))
+                else {
+                    return e(bad());
+                };
+                let wd = weekday(d).ok_or_else(bad)?;
+                if n.is_empty() {
+                    r.by_weekday.push(wd);
+                } else {
+                    let n = int_in(-53, 53, true)(n).ok_or_else(bad)?;
+                    r.by_nth_weekday.push((wd, n as i8));
+                }
+            }
+        }
+        "BYWEEKNO" => return e("RRULE part BYWEEKNO is not supported".into()),
+        _ => {
+            return e(format!(
+                "RRULE part {k:?} is unknown{}",
+                did_you_mean(k, &PARTS)
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl FromStr for RRule {
@@ -358,6 +485,39 @@ mod tests {
         assert!(err("FREQ=DAILY;COUNT=1000000").contains("COUNT"));
         assert!(err("FREQ=YEARLY;BYWEEKNO=1").contains("not supported"));
         assert!(err("").contains("empty"));
+    }
+
+    /// Issue 17: every bad part of a rule in one run, each with the bytes
+    /// it is about; names and values case-insensitive (RFC 5545 §3.1).
+    #[test]
+    fn every_bad_part_at_once_with_spans_and_suggestions() {
+        let rule = "FREQ=DAILY;BYDAY=FX;BYMINUT=5";
+        let v = RRule::parse_all(rule).unwrap_err();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert!(v[0].message.contains("BYDAY"));
+        assert_eq!(&rule[v[0].span.clone()], "BYDAY=FX");
+        assert!(
+            v[1].message.contains("did you mean BYMINUTE?"),
+            "{}",
+            v[1].message
+        );
+        assert_eq!(&rule[v[1].span.clone()], "BYMINUT=5");
+        // Spans count from the text as given (leading blanks, prefix).
+        let rule = "  rrule:FREQ=DAYLY";
+        let v = RRule::parse_all(rule).unwrap_err();
+        assert_eq!(&rule[v[0].span.clone()], "FREQ=DAYLY");
+        assert!(
+            v[0].message.contains("did you mean DAILY?"),
+            "{}",
+            v[0].message
+        );
+        let lower = RRule::parse("freq=weekly;byday=mo,-1su;until=20261231t000000z");
+        assert!(lower.is_err(), "an ordinal BYDAY needs MONTHLY");
+        let r = RRule::parse("freq=monthly;byday=mo,-1su;until=20261231t000000z;wkst=su").unwrap();
+        assert_eq!(r.freq, Freq::Monthly);
+        assert_eq!(r.by_nth_weekday, vec![(6, -1)]);
+        assert_eq!(r.wkst, 6);
+        assert!(matches!(r.until, Some(Until::Instant(_))));
     }
 
     #[test]
