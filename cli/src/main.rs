@@ -31,8 +31,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check a schedule document (or an array of them). Exit 0 if valid;
-    /// else exit 1 with one `JSON-path: message` line per problem on stderr.
+    /// Check a schedule document (or an array of them). Exit 0 if valid
+    /// (warnings, `warning: JSON-path: message`, on stderr); else exit 1
+    /// with every problem, one `JSON-path: message` line each (and a caret
+    /// line under the part of a string it is about) on stderr.
     Validate {
         /// The JSON file.
         file: PathBuf,
@@ -129,7 +131,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut ids = Vec::new();
             for (i, doc) in docs.iter().enumerate() {
                 match dmsched::engine::check_document(doc, &cfg.limits, Timestamp::UNIX_EPOCH) {
-                    Ok(s) => ids.push(s.id),
+                    Ok(s) => {
+                        // Allowed, but almost surely a mistake: printed,
+                        // and the exit status stays 0.
+                        for w in dmsched::engine::lint_document(&s) {
+                            let path = if many {
+                                w.path.replacen('$', &format!("$[{i}]"), 1)
+                            } else {
+                                w.path
+                            };
+                            eprintln!("warning: {path}: {}", w.message);
+                        }
+                        ids.push(s.id)
+                    }
                     Err(problems) => {
                         bad = true;
                         let value: Option<serde_json::Value> = serde_json::from_str(doc).ok();

@@ -140,6 +140,33 @@ fn validate_reports_every_mistake_in_one_run_with_suggestions_and_carets() {
     );
 }
 
+/// Issue 17: what is allowed but almost surely a mistake is printed as a
+/// warning and the exit status stays 0.
+#[test]
+fn validate_warns_about_unknown_events_and_never_true_conditions_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "warn.json",
+        r#"{"id": "w", "tasks": [
+ {"id": "a", "trigger": {"event": {"name": "netwrok"}}, "actions": [{"op": "Get", "target": "./A"}]},
+ {"id": "b", "trigger": {"at": "2026-01-01T00:00:00Z"}, "constraints": {"require": "'x' < 3"}, "actions": [{"op": "Get", "target": "./A"}]}
+]}"#,
+    );
+    let out = dmsched(&["validate", &f]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid: w"));
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with(r#"warning: $.tasks[0].trigger.event.name: "netwrok" is not an event the platform posts (did you mean "network"?)"#), "{err}");
+    assert!(
+        lines[1]
+            .starts_with("warning: $.tasks[1].constraints.require: `\"x\" < 3` can never be true"),
+        "{err}"
+    );
+}
+
 #[test]
 fn validate_reports_malformed_json_with_a_location() {
     let dir = tempfile::tempdir().unwrap();

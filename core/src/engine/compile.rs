@@ -136,6 +136,115 @@ pub(crate) fn compile(
     compile_with(doc, limits, accepted_at, device_tz, true)
 }
 
+/// Warnings about a valid document: what is allowed but almost surely
+/// a mistake — an event name outside the catalogue of events the platform
+/// glue posts ([`crate::model::events`]; hosts may post their own), a
+/// filter reading a field that event does not have, a condition that can
+/// never be true (or is always true) whatever the tree holds.
+pub fn lint_document(doc: &Schedule) -> Vec<Problem> {
+    use crate::model::events::{EVENTS, event_kind};
+    let mut out = Vec::new();
+    let xl = ExprLimits::default();
+    let event = |name: &str,
+                 path: String,
+                 filter: Option<(&str, String)>,
+                 out: &mut Vec<Problem>| {
+        match event_kind(name) {
+            None => {
+                let hint =
+                    crate::model::diagnose::did_you_mean(name, EVENTS.iter().map(|e| e.name))
+                        .map(|n| format!(" (did you mean \"{n}\"?)"))
+                        .unwrap_or_default();
+                out.push(Problem::new(
+                    path,
+                    format!(
+                        "\"{name}\" is not an event the platform posts{hint}; it fires only if the host posts it (known: {})",
+                        EVENTS.iter().map(|e| e.name).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            Some(kind) => {
+                let Some((src, fpath)) = filter else { return };
+                let Ok(e) = Expr::parse(src, &xl) else { return };
+                for f in e.event_fields() {
+                    if !kind.fields.contains(&f.as_str()) {
+                        let hint =
+                            crate::model::diagnose::did_you_mean(&f, kind.fields.iter().copied())
+                                .map(|n| format!(" (did you mean event.{n}?)"))
+                                .unwrap_or_default();
+                        out.push(Problem::new(
+                            fpath.clone(),
+                            format!(
+                                "\"{name}\" events have no field \"{f}\"{hint} (fields: {})",
+                                if kind.fields.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    kind.fields.join(", ")
+                                }
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    };
+    for (i, t) in doc.tasks.iter().enumerate() {
+        let p = format!("$.tasks[{i}]");
+        if let Trigger::Event(ev) = &t.trigger {
+            let filter = ev
+                .filter
+                .as_deref()
+                .map(|f| (f, format!("{p}.trigger.event.filter")));
+            event(
+                &ev.name,
+                format!("{p}.trigger.event.name"),
+                filter,
+                &mut out,
+            );
+        }
+        if let Some(ev) = &t.termination.on_event {
+            let filter = ev
+                .filter
+                .as_deref()
+                .map(|f| (f, format!("{p}.termination.on_event.filter")));
+            event(
+                &ev.name,
+                format!("{p}.termination.on_event.name"),
+                filter,
+                &mut out,
+            );
+        }
+        let exprs = [
+            match &t.trigger {
+                Trigger::BecomesTrue(s) => Some((s.as_str(), "trigger.becomes_true")),
+                Trigger::Event(ev) => ev.filter.as_deref().map(|f| (f, "trigger.event.filter")),
+                _ => None,
+            },
+            t.constraints
+                .require
+                .as_deref()
+                .map(|s| (s, "constraints.require")),
+            t.termination
+                .when
+                .as_deref()
+                .map(|s| (s, "termination.when")),
+            t.termination
+                .on_event
+                .as_ref()
+                .and_then(|e| e.filter.as_deref())
+                .map(|f| (f, "termination.on_event.filter")),
+        ];
+        for (src, at) in exprs.into_iter().flatten() {
+            if let Ok(e) = Expr::parse(src, &xl) {
+                for w in e.warnings() {
+                    out.push(Problem::new(format!("{p}.{at}"), w));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every problem of a document that did not decode (`first`: the
 /// decoder's): each structural one, then the semantic ones of what remains.
 pub(crate) fn every_problem(
@@ -286,6 +395,8 @@ fn compile_with(
             accepted_at,
             device_tz,
             check_rate,
+            doc_tz: doc.tz.as_deref(),
+            valid: doc.valid_from.unwrap_or(accepted_at),
         };
         match compile_task(t, &p, &cx, &mut budget) {
             Ok(ct) => tasks.push(ct),
@@ -340,6 +451,11 @@ struct Cx<'a> {
     accepted_at: Timestamp,
     device_tz: &'a TimeZone,
     check_rate: bool,
+    /// The schedule's zone, which a calendar without its own inherits.
+    doc_tz: Option<&'a str>,
+    /// When the schedule becomes valid: a calendar without `dtstart`
+    /// starts at 00:00 that day.
+    valid: Timestamp,
 }
 
 fn compile_task(
@@ -354,6 +470,8 @@ fn compile_task(
         accepted_at,
         device_tz,
         check_rate,
+        doc_tz,
+        valid,
     } = *cx;
     let mut out = Vec::new();
     let mut calendar_zone = None;
@@ -364,9 +482,28 @@ fn compile_task(
             anchor: e.anchor.unwrap_or(accepted_at),
         }),
         Trigger::Calendar(c) => {
-            let zone = Zone::parse(&c.tz)
-                .map_err(|e| out.push(Problem::new(format!("{p}.trigger.calendar.tz"), e)))
-                .ok();
+            let zone = match c.zone_name(doc_tz) {
+                Some(name) => Zone::parse(name)
+                    .map_err(|e| {
+                        // An inherited zone's problem is the schedule's.
+                        let at = if c.tz.is_some() {
+                            format!("{p}.trigger.calendar.tz")
+                        } else {
+                            "$.tz".to_string()
+                        };
+                        if !(c.tz.is_none() && doc_tz.is_some()) {
+                            out.push(Problem::new(at, e));
+                        }
+                    })
+                    .ok(),
+                None => {
+                    out.push(Problem::new(
+                        format!("{p}.trigger.calendar"),
+                        "no time zone: give the calendar a \"tz\", or the schedule one (a calendar inherits it)",
+                    ));
+                    None
+                }
+            };
             let rule = RRule::parse_all(&c.rrule)
                 .map_err(|v| {
                     for e in v {
@@ -380,10 +517,16 @@ fn compile_task(
             match (zone, rule) {
                 (Some(zone), Some(rule)) => {
                     let tz = zone.resolve(device_tz).clone();
-                    match Calendar::new_within(&rule, c.dtstart, tz, t.policy.dst, budget) {
+                    let dtstart = c.start(&rule, &tz, valid).map_err(|why| {
+                        out.push(Problem::new(format!("{p}.trigger.calendar"), why));
+                    });
+                    let Ok(dtstart) = dtstart else {
+                        return Err(out);
+                    };
+                    match Calendar::new_within(&rule, dtstart, tz, t.policy.dst, budget) {
                         Ok(cal) => {
                             if check_rate {
-                                check_min_interval(&cal, c, p, limits, &mut out);
+                                check_min_interval(&cal, dtstart, p, limits, &mut out);
                             }
                             calendar_zone = Some(zone);
                             Some(CTrigger::Calendar { cal: Box::new(cal) })
@@ -393,6 +536,13 @@ fn compile_task(
                             None
                         }
                     }
+                }
+                (None, Some(rule)) => {
+                    // Still say whether a start is missing.
+                    if let Err(why) = c.start(&rule, &TimeZone::UTC, valid) {
+                        out.push(Problem::new(format!("{p}.trigger.calendar"), why));
+                    }
+                    None
                 }
                 _ => None,
             }
@@ -467,7 +617,7 @@ fn compile_task(
 /// checked on its first 16 occurrences from DTSTART.
 fn check_min_interval(
     cal: &Calendar,
-    c: &crate::model::Calendar,
+    dtstart: jiff::civil::DateTime,
     p: &str,
     limits: &Limits,
     out: &mut Vec<Problem>,
@@ -476,7 +626,7 @@ fn check_min_interval(
     if min == 0 {
         return;
     }
-    let Ok(start) = TimeZone::UTC.to_timestamp(c.dtstart) else {
+    let Ok(start) = TimeZone::UTC.to_timestamp(dtstart) else {
         return;
     };
     // Start a day early so that any zone offset is covered.

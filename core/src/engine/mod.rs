@@ -42,7 +42,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-pub use compile::check_document;
+pub use compile::{check_document, lint_document};
 pub use error::EngineError;
 pub use info::{PendingInfo, ScheduleInfo, TaskInfo};
 pub use process::Event;

@@ -75,6 +75,11 @@ fn boolean(n: &Node, env: &dyn Env, op: &str) -> Result<bool, EvalError> {
     }
 }
 
+/// `l op r`, as a condition evaluates it.
+pub(crate) fn compare_values(op: CmpOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
+    compare(op, l, r)
+}
+
 fn compare(op: CmpOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
     let mismatch = || {
         EvalError::Type(format!(

@@ -134,6 +134,57 @@ impl Expr {
         out
     }
 
+    /// The event fields it reads (`event.<field>`), in order, deduplicated.
+    pub fn event_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut |n| {
+            if let Node::Event(f) = n
+                && !out.contains(f)
+            {
+                out.push(f.clone());
+            }
+        });
+        out
+    }
+
+    /// Parts that make the condition never (or always) true whatever the
+    /// tree holds: a comparison of two constants, a boolean ordered with
+    /// `<`, a number compared with a string that looks like a number.
+    /// For `dmsched validate`'s warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut |n| {
+            let Node::Cmp(op, l, r) = n else {
+                return;
+            };
+            let text = eval::render(n);
+            match (&**l, &**r) {
+                (Node::Lit(a), Node::Lit(b)) => out.push(match eval::compare_values(*op, a, b) {
+                    Ok(v) => format!("`{text}` compares two constants: always {v}"),
+                    Err(e) => format!("`{text}` can never be true: {e}"),
+                }),
+                (Node::Lit(Value::Bool(_)), _) | (_, Node::Lit(Value::Bool(_)))
+                    if !matches!(op, parser::CmpOp::Eq | parser::CmpOp::Ne) =>
+                {
+                    out.push(format!(
+                        "`{text}` can never be true: a boolean cannot be ordered with {}",
+                        op.symbol()
+                    ))
+                }
+                (Node::Lit(Value::Str(s)), other) | (other, Node::Lit(Value::Str(s)))
+                    if matches!(other, Node::Ref(_)) && s.trim().parse::<f64>().is_ok() =>
+                {
+                    out.push(format!(
+                        "`{text}` compares with the string {s:?}: if the node holds a number this is never true (write {} without quotes)",
+                        s.trim()
+                    ))
+                }
+                _ => {}
+            }
+        });
+        out
+    }
+
     /// True if the expression reads any event field.
     pub fn uses_event(&self) -> bool {
         let mut any = false;

@@ -196,7 +196,11 @@ fn trigger_of(
                         Base::Local(dt) => dt,
                         Base::Instant(ts) => zone.to_datetime(ts),
                     };
-                    Trigger::Calendar(Calendar { rrule, dtstart, tz })
+                    Trigger::Calendar(Calendar {
+                        rrule,
+                        dtstart: Some(dtstart),
+                        tz: Some(tz),
+                    })
                 }
                 None => Trigger::At(match base {
                     Base::Instant(ts) => ts,
@@ -424,7 +428,7 @@ pub(crate) fn nodes_of(doc: &Schedule, accepted_at: Timestamp) -> Nodes {
         put(format!("{b}/Triggers"), Node::Interior);
         let g = format!("{b}/Triggers/G1");
         put(g.clone(), Node::Interior);
-        for (p, v) in trigger_nodes(&t.trigger, accepted_at) {
+        for (p, v) in trigger_nodes(&t.trigger, doc, accepted_at) {
             if let Some((dir, _)) = p.split_once('/') {
                 put(format!("{g}/{dir}"), Node::Interior);
             }
@@ -438,7 +442,11 @@ pub(crate) fn nodes_of(doc: &Schedule, accepted_at: Timestamp) -> Nodes {
     n
 }
 
-fn trigger_nodes(t: &Trigger, accepted_at: Timestamp) -> Vec<(&'static str, String)> {
+fn trigger_nodes(
+    t: &Trigger,
+    doc: &Schedule,
+    accepted_at: Timestamp,
+) -> Vec<(&'static str, String)> {
     match t {
         Trigger::At(ts) => vec![("Time/Base", ts.to_string())],
         Trigger::Every(e) => vec![
@@ -449,11 +457,25 @@ fn trigger_nodes(t: &Trigger, accepted_at: Timestamp) -> Vec<(&'static str, Stri
             ),
             ("Time/TZ", "UTC".into()),
         ],
-        Trigger::Calendar(c) => vec![
-            ("Time/Base", c.dtstart.to_string()),
-            ("Time/RRule", c.rrule.clone()),
-            ("Time/TZ", c.tz.clone()),
-        ],
+        Trigger::Calendar(c) => {
+            // What the document leaves out is inherited (the schedule's
+            // zone) or defaulted (00:00 on the day it became valid): the
+            // MO shows what the engine runs. A device-local zone's
+            // default start is shown in UTC.
+            let tz = c.zone_name(doc.tz.as_deref()).unwrap_or("UTC");
+            let zone = crate::when::zone(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+            let valid = doc.valid_from.unwrap_or(accepted_at);
+            let start = crate::when::RRule::parse(&c.rrule)
+                .ok()
+                .and_then(|r| c.start(&r, &zone, valid).ok())
+                .or(c.dtstart)
+                .unwrap_or_else(|| zone.to_datetime(valid));
+            vec![
+                ("Time/Base", start.to_string()),
+                ("Time/RRule", c.rrule.clone()),
+                ("Time/TZ", tz.to_string()),
+            ]
+        }
         Trigger::Event(e) => {
             let mut v = vec![("Event/ID", e.name.clone())];
             if let Some(f) = &e.filter {

@@ -84,11 +84,11 @@ fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
         panic!("{:?}", d.tasks[0].trigger)
     };
     assert_eq!(
-        c.dtstart.to_string(),
+        c.dtstart.unwrap().to_string(),
         "2026-12-01T13:30:00",
         "Base read in TZ"
     );
-    assert_eq!(c.tz, "Europe/Berlin");
+    assert_eq!(c.tz.as_deref(), Some("Europe/Berlin"));
     assert_eq!(
         d.tasks[0].constraints.require.as_deref(),
         Some("./DevDetail/Ext/Battery/Level >= 30")
@@ -224,7 +224,7 @@ fn engine_documents_map_to_mo_nodes_and_back() {
     );
     let back = build("S", &nodes, &cx(&l)).unwrap().doc;
     assert!(
-        matches!(&back.tasks[0].trigger, Trigger::Calendar(c) if c.dtstart.to_string() == "2026-12-01T00:30:00")
+        matches!(&back.tasks[0].trigger, Trigger::Calendar(c) if c.dtstart.is_some_and(|d| d.to_string() == "2026-12-01T00:30:00"))
     );
     assert!(matches!(&back.tasks[0].actions[0], Action::Command(_)));
 }

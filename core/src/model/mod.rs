@@ -6,6 +6,7 @@
 
 mod action;
 pub mod diagnose;
+pub mod events;
 mod outcome;
 mod schedule;
 pub(crate) mod validate;

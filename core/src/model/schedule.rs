@@ -112,9 +112,72 @@ pub struct Calendar {
     /// The rule, e.g. `FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=3`.
     pub rrule: String,
     /// Local start date-time (no offset), e.g. `2026-01-01T03:00:00`.
-    pub dtstart: DateTime,
+    /// Absent: 00:00 local on the day the schedule became valid
+    /// (`valid_from`, else its acceptance) — allowed only where the rule
+    /// itself gives everything DTSTART would supply
+    /// ([`Calendar::start`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtstart: Option<DateTime>,
     /// IANA zone name, `"UTC"`, or `"local"` for the device's zone.
-    pub tz: String,
+    /// Absent: the schedule's `tz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+}
+
+impl Calendar {
+    /// The zone's name: its own, else the schedule's (`schedule_tz`).
+    pub fn zone_name<'a>(&'a self, schedule_tz: Option<&'a str>) -> Option<&'a str> {
+        self.tz.as_deref().or(schedule_tz)
+    }
+
+    /// The start: `dtstart`, else 00:00 in `zone` on the day of `valid`
+    /// (the schedule's `valid_from`, else its acceptance) when `rule`
+    /// needs nothing from a start; else why a `dtstart` is needed.
+    pub fn start(
+        &self,
+        rule: &crate::when::RRule,
+        zone: &jiff::tz::TimeZone,
+        valid: jiff::Timestamp,
+    ) -> Result<DateTime, String> {
+        if let Some(d) = self.dtstart {
+            return Ok(d);
+        }
+        use crate::when::Freq;
+        let why = if rule.interval != 1 {
+            Some("INTERVAL counts its steps from dtstart")
+        } else if rule.count.is_some() {
+            Some("COUNT counts occurrences from dtstart")
+        } else if rule.freq <= Freq::Daily && rule.by_hour.is_empty() {
+            Some("without BYHOUR the rule takes its hour from dtstart (add BYHOUR)")
+        } else if rule.freq == Freq::Weekly && rule.by_weekday.is_empty() {
+            Some("FREQ=WEEKLY without BYDAY takes its weekday from dtstart (add BYDAY)")
+        } else if rule.freq == Freq::Monthly
+            && rule.by_month_day.is_empty()
+            && rule.by_weekday.is_empty()
+            && rule.by_nth_weekday.is_empty()
+        {
+            Some("FREQ=MONTHLY without BYMONTHDAY or BYDAY takes its day from dtstart")
+        } else if rule.freq == Freq::Yearly
+            && rule.by_year_day.is_empty()
+            && (rule.by_month.is_empty()
+                || (rule.by_month_day.is_empty()
+                    && rule.by_weekday.is_empty()
+                    && rule.by_nth_weekday.is_empty()))
+        {
+            Some(
+                "FREQ=YEARLY without BYYEARDAY, or BYMONTH with a day, takes its date from dtstart",
+            )
+        } else {
+            None
+        };
+        match why {
+            Some(w) => Err(format!("\"dtstart\" is needed: {w}")),
+            None => Ok(zone
+                .to_datetime(valid)
+                .date()
+                .to_datetime(jiff::civil::Time::midnight())),
+        }
+    }
 }
 
 /// An event name and an optional filter over its fields.
