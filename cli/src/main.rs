@@ -42,6 +42,35 @@ enum Cmd {
         #[arg(long)]
         min_interval: Option<u64>,
     },
+    /// The next instants of each task's time trigger, in local time and
+    /// UTC, with the rule in canonical form and DST adjustments named
+    /// (like `systemd-analyze calendar --iterations=N`, per schedule).
+    Next {
+        /// JSON file with one schedule document or an array of them.
+        file: PathBuf,
+        /// Only this task (id).
+        #[arg(long)]
+        task: Option<String>,
+        /// How many instants per task.
+        #[arg(short = 'n', long = "iterations", default_value_t = 10)]
+        n: usize,
+        /// From this instant (RFC 3339; default: now). Also taken as the
+        /// acceptance instant (the default anchor and start).
+        #[arg(long)]
+        from: Option<Timestamp>,
+        /// The device's zone, which `"local"` means.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Local times only (no UTC column).
+        #[arg(long)]
+        local: bool,
+        /// One JSON object per task instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Smallest allowed interval between occurrences, seconds.
+        #[arg(long)]
+        min_interval: Option<u64>,
+    },
     /// Run schedules through the real engine on a simulated clock.
     Simulate {
         /// JSON file with one schedule document or an array of them.
@@ -176,6 +205,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("valid: {}", ids.join(", "));
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Next {
+            file,
+            task,
+            n,
+            from,
+            time_zone,
+            local,
+            json,
+            min_interval,
+        } => {
+            let cfg = config(min_interval);
+            let from = from.unwrap_or_else(Timestamp::now);
+            let device =
+                dmsched::when::zone(&time_zone).map_err(|e| anyhow::anyhow!("--time-zone: {e}"))?;
+            let mut out = std::io::stdout().lock();
+            let mut bad = false;
+            for doc in simulate::read_documents(&file)? {
+                let tasks =
+                    match dmsched::engine::preview(&doc, &cfg.limits, from, from, n, &device) {
+                        Ok(t) => t,
+                        Err(problems) => {
+                            bad = true;
+                            for p in problems {
+                                eprintln!("{p}");
+                            }
+                            continue;
+                        }
+                    };
+                for t in tasks
+                    .iter()
+                    .filter(|t| task.as_ref().is_none_or(|id| *id == t.task))
+                {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(t)?)?;
+                    } else {
+                        print_preview(&mut out, t, local)?;
+                    }
+                }
+            }
+            Ok(if bad {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Cmd::Simulate {
             file,
             from,
@@ -270,6 +344,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn print_preview(
+    out: &mut impl Write,
+    t: &dmsched::engine::TaskPreview,
+    local_only: bool,
+) -> Result<()> {
+    writeln!(out, "{}/{}", t.schedule, t.task)?;
+    writeln!(out, "  rule  {}", t.rule)?;
+    for n in &t.notes {
+        writeln!(out, "  note  {n}")?;
+    }
+    if t.next.is_empty() {
+        writeln!(out, "  (no instants: not triggered by time, or none left)")?;
+    } else if local_only {
+        writeln!(out, "  LOCAL ({})", t.zone)?;
+    } else {
+        writeln!(out, "  {:<26} UTC", format!("LOCAL ({})", t.zone))?;
+    }
+    for i in &t.next {
+        let dst = i
+            .dst
+            .as_deref()
+            .map(|d| format!("  [{d}]"))
+            .unwrap_or_default();
+        if local_only {
+            writeln!(out, "  {}{dst}", i.local)?;
+        } else {
+            let line = format!("  {:<26} {:<21}{dst}", i.local, i.at.to_string());
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn print_table(out: &mut impl Write, rows: &[simulate::Row]) -> Result<()> {

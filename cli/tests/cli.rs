@@ -167,6 +167,75 @@ fn validate_warns_about_unknown_events_and_never_true_conditions_and_exits_0() {
     );
 }
 
+/// Issue 17: `dmsched next` shows the next runs of every example in
+/// `examples/`, local and UTC, naming the DST gap.
+#[test]
+fn next_shows_the_next_runs_of_every_example() {
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && std::fs::read_to_string(p).unwrap().contains("\"tasks\"")
+        })
+        .collect();
+    examples.sort();
+    assert!(!examples.is_empty());
+    for ex in &examples {
+        let path = ex.to_str().unwrap();
+        let out = dmsched(&[
+            "next",
+            path,
+            "--from",
+            "2026-03-06T00:00:00Z",
+            "-n",
+            "5",
+            "--json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let tasks: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(!tasks.is_empty(), "{path}");
+        for t in &tasks {
+            let rule = t["rule"].as_str().unwrap();
+            let next = t["next"].as_array().unwrap();
+            let timed = rule.starts_with("RRULE:") || rule.starts_with("every ");
+            if timed {
+                assert_eq!(next.len(), 5, "{path}: {t}");
+            }
+            for i in next {
+                assert!(i["at"].as_str().unwrap().ends_with('Z'));
+                assert!(i["local"].as_str().is_some());
+            }
+        }
+    }
+    let out = dmsched(&[
+        "next",
+        "examples/fleet.json",
+        "--from",
+        "2026-03-06T00:00:00Z",
+        "-n",
+        "4",
+        "--task",
+        "cleanup",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("nightly-maintenance/cleanup\n  rule  RRULE:FREQ=DAILY;BYHOUR=2;BYMINUTE=30 from 2026-01-01T02:30:00 in America/New_York\n"), "{text}");
+    assert!(
+        text.contains("  2026-03-08T03:30:00-04:00  2026-03-08T07:30:00Z   [02:30 does not exist on 2026-03-08 (clocks go forward): runs at 03:30]\n"),
+        "{text}"
+    );
+    assert!(!text.contains("telemetry"), "--task filters: {text}");
+}
+
 #[test]
 fn validate_reports_malformed_json_with_a_location() {
     let dir = tempfile::tempdir().unwrap();

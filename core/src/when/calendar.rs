@@ -28,6 +28,9 @@ pub struct Occurrence {
     /// twice the local seconds since DTSTART, plus 1 for the second instant
     /// of an overlap run twice.
     pub index: u64,
+    /// The local date-time the rule names (in a DST gap, `at` is where
+    /// the gap policy moved it).
+    pub nominal: DateTime,
 }
 
 /// How far ahead a search for the next occurrence goes: 400 years.
@@ -686,6 +689,7 @@ impl Calendar {
                 *found = Some(Occurrence {
                     at: t,
                     index: index(j as u64),
+                    nominal: dt,
                 });
                 return true;
             }

@@ -423,6 +423,73 @@ fn apply_part(
     Ok(())
 }
 
+impl RRule {
+    /// The rule in canonical form: upper case, parts in a fixed order
+    /// (FREQ, INTERVAL, COUNT/UNTIL, BYMONTH, BYYEARDAY, BYMONTHDAY,
+    /// BYDAY, BYHOUR, BYMINUTE, BYSECOND, BYSETPOS, WKST), defaults left
+    /// out — what `dmsched next` shows.
+    pub fn normalized(&self) -> String {
+        fn join<T: fmt::Display>(v: &[T]) -> String {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        let mut parts = vec![format!("FREQ={}", FREQS[self.freq as usize])];
+        if self.interval != 1 {
+            parts.push(format!("INTERVAL={}", self.interval));
+        }
+        if let Some(c) = self.count {
+            parts.push(format!("COUNT={c}"));
+        }
+        match self.until {
+            Some(Until::Instant(t)) => {
+                parts.push(format!("UNTIL={}", t.strftime("%Y%m%dT%H%M%SZ")))
+            }
+            Some(Until::Local(d)) => parts.push(format!("UNTIL={}", d.strftime("%Y%m%dT%H%M%S"))),
+            None => {}
+        }
+        let lists: [(&str, String); 3] = [
+            ("BYMONTH", join(&self.by_month)),
+            ("BYYEARDAY", join(&self.by_year_day)),
+            ("BYMONTHDAY", join(&self.by_month_day)),
+        ];
+        for (k, v) in lists {
+            if !v.is_empty() {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        let days: Vec<String> = self
+            .by_nth_weekday
+            .iter()
+            .map(|(d, n)| format!("{n}{}", DAYS[usize::from(*d)]))
+            .chain(
+                self.by_weekday
+                    .iter()
+                    .map(|d| DAYS[usize::from(*d)].to_string()),
+            )
+            .collect();
+        if !days.is_empty() {
+            parts.push(format!("BYDAY={}", days.join(",")));
+        }
+        let lists: [(&str, String); 4] = [
+            ("BYHOUR", join(&self.by_hour)),
+            ("BYMINUTE", join(&self.by_minute)),
+            ("BYSECOND", join(&self.by_second)),
+            ("BYSETPOS", join(&self.by_set_pos)),
+        ];
+        for (k, v) in lists {
+            if !v.is_empty() {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        if self.wkst != 0 {
+            parts.push(format!("WKST={}", DAYS[usize::from(self.wkst)]));
+        }
+        parts.join(";")
+    }
+}
+
 impl FromStr for RRule {
     type Err = WhenError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -518,6 +585,27 @@ mod tests {
         assert_eq!(r.by_nth_weekday, vec![(6, -1)]);
         assert_eq!(r.wkst, 6);
         assert!(matches!(r.until, Some(Until::Instant(_))));
+    }
+
+    /// `dmsched next` shows rules in one canonical form.
+    #[test]
+    fn rules_normalise_to_one_canonical_form() {
+        for (given, want) in [
+            ("byhour=3;freq=daily", "FREQ=DAILY;BYHOUR=3"),
+            (
+                "RRULE:wkst=su;byday=-1su,mo;freq=monthly;interval=2;until=20261231t235959z",
+                "FREQ=MONTHLY;INTERVAL=2;UNTIL=20261231T235959Z;BYDAY=-1SU,MO;WKST=SU",
+            ),
+            (
+                "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;COUNT=5;WKST=MO",
+                "FREQ=YEARLY;COUNT=5;BYMONTH=3;BYMONTHDAY=1",
+            ),
+        ] {
+            let r = RRule::parse(given).unwrap();
+            assert_eq!(r.normalized(), want);
+            // The canonical form means the same rule.
+            assert_eq!(RRule::parse(want).unwrap().normalized(), want);
+        }
     }
 
     #[test]
