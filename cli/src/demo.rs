@@ -446,6 +446,8 @@ fn offline(
                 schedule: f.schedule.clone(),
                 task: f.task.clone(),
                 due: f.due,
+                due_local: crate::simulate::local(f.due, None),
+                run_at_local: f.run_at.map(|t| crate::simulate::local(t, None)),
                 run_at: f.run_at,
                 outcome: outcome(&f),
                 reason: f.reason.clone(),

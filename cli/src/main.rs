@@ -383,21 +383,20 @@ fn print_preview(
 fn print_table(out: &mut impl Write, rows: &[simulate::Row]) -> Result<()> {
     writeln!(
         out,
-        "{:<22} {:<22} {:<30} {:<9} REASON",
-        "DUE (UTC)", "RUN AT", "SCHEDULE/TASK", "OUTCOME"
+        "{:<26} {:<21} {:<26} {:<30} {:<9} REASON",
+        "DUE (local)", "DUE (UTC)", "RUN AT (local)", "SCHEDULE/TASK", "OUTCOME"
     )?;
     for r in rows {
-        writeln!(
-            out,
-            "{:<22} {:<22} {:<30} {:<9} {}",
+        let line = format!(
+            "{:<26} {:<21} {:<26} {:<30} {:<9} {}",
+            r.due_local,
             r.due.to_string(),
-            r.run_at
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "-".into()),
+            r.run_at_local.as_deref().unwrap_or("-"),
             format!("{}/{}", r.schedule, r.task),
             r.outcome,
             r.reason.as_deref().unwrap_or("")
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     let count = |o: &str| rows.iter().filter(|r| r.outcome == o).count();
     writeln!(

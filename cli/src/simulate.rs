@@ -43,9 +43,46 @@ pub struct Row {
     pub schedule: String,
     pub task: String,
     pub due: Timestamp,
+    /// `due` in the task's zone (its calendar's, else its schedule's),
+    /// RFC 3339 with the offset.
+    pub due_local: String,
     pub run_at: Option<Timestamp>,
+    pub run_at_local: Option<String>,
     pub outcome: String,
     pub reason: Option<String>,
+}
+
+/// The zone each task's local times are shown in: its calendar's, else
+/// its schedule's (`local`: the device's), else UTC.
+fn task_zones(
+    docs: &[String],
+    device: &jiff::tz::TimeZone,
+) -> HashMap<(String, String), jiff::tz::TimeZone> {
+    let mut out = HashMap::new();
+    for d in docs {
+        let Ok(s) = serde_json::from_str::<dmsched::model::Schedule>(d) else {
+            continue;
+        };
+        for t in &s.tasks {
+            let name = match &t.trigger {
+                dmsched::model::Trigger::Calendar(c) => c.zone_name(s.tz.as_deref()),
+                _ => s.tz.as_deref(),
+            };
+            let zone = match name {
+                Some("local") => device.clone(),
+                Some(n) => dmsched::when::zone(n).unwrap_or(jiff::tz::TimeZone::UTC),
+                None => jiff::tz::TimeZone::UTC,
+            };
+            out.insert((s.id.clone(), t.id.clone()), zone);
+        }
+    }
+    out
+}
+
+/// `t` in `zone` (UTC when `None`), RFC 3339 with the offset.
+pub fn local(t: Timestamp, zone: Option<&jiff::tz::TimeZone>) -> String {
+    let z = zone.cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+    t.display_with_offset(z.to_offset(t)).to_string()
 }
 
 #[derive(Default)]
@@ -239,21 +276,29 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
     };
     let mut cfg = o.config;
     cfg.device_id = o.device_id;
+    let device = dmsched::when::zone(&cfg.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let mut engine = Engine::open(Store::open_in_memory()?, host, cfg)?;
-    for doc in read_documents(o.schedules)? {
+    let docs = read_documents(o.schedules)?;
+    let zones = task_zones(&docs, &device);
+    for doc in docs {
         engine
             .submit(&o.owner, &doc, o.from)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut rows = Vec::new();
     let record = |fs: Vec<dmsched::model::Firing>, rows: &mut Vec<Row>| {
-        rows.extend(fs.into_iter().map(|f| Row {
-            schedule: f.schedule,
-            task: f.task,
-            due: f.due,
-            run_at: f.run_at,
-            outcome: f.outcome.as_str().to_string(),
-            reason: f.reason,
+        rows.extend(fs.into_iter().map(|f| {
+            let zone = zones.get(&(f.schedule.clone(), f.task.clone()));
+            Row {
+                due_local: local(f.due, zone),
+                run_at_local: f.run_at.map(|t| local(t, zone)),
+                schedule: f.schedule,
+                task: f.task,
+                due: f.due,
+                run_at: f.run_at,
+                outcome: f.outcome.as_str().to_string(),
+                reason: f.reason,
+            }
         }))
     };
     let mut now = o.from;
@@ -325,9 +370,12 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
     for s in engine.list_all()? {
         for t in s.tasks {
             if let Some(p) = t.pending {
+                let zone = zones.get(&(s.id.clone(), t.id.clone()));
                 rows.push(Row {
                     schedule: s.id.clone(),
                     task: t.id.clone(),
+                    due_local: local(p.due, zone),
+                    run_at_local: None,
                     due: p.due,
                     run_at: None,
                     outcome: "deferred".into(),

@@ -280,7 +280,16 @@ fn simulate_json_prints_one_object_per_occurrence_with_the_documented_keys() {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["due", "outcome", "reason", "run_at", "schedule", "task"],
+            [
+                "due",
+                "due_local",
+                "outcome",
+                "reason",
+                "run_at",
+                "run_at_local",
+                "schedule",
+                "task"
+            ],
             "{r}"
         );
         let due = r["due"].as_str().unwrap();
