@@ -5,6 +5,7 @@ mod client;
 mod demo;
 mod device;
 mod dm;
+mod fleet;
 mod simulate;
 mod svg;
 
@@ -102,9 +103,16 @@ enum Cmd {
         /// One JSON object per occurrence per line instead of a table.
         #[arg(long)]
         json: bool,
-        /// Also write a timeline picture.
+        /// Also write a timeline picture (with --fleet: the per-minute histogram).
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Forecast the load on the server for this many devices instead:
+        /// runs and report sessions per minute, peak, p99, busiest window.
+        #[arg(long)]
+        fleet: Option<usize>,
+        /// With --fleet: the device ids, one per line (default device-0 …).
+        #[arg(long, requires = "fleet")]
+        device_ids: Option<PathBuf>,
     },
     /// The end-to-end demo: a DM server installs a schedule on a device over HTTPS, the device runs it offline and reports.
     Demo(demo::DemoArgs),
@@ -223,7 +231,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut bad = false;
             for doc in simulate::read_documents(&file)? {
                 let tasks =
-                    match dmsched::engine::preview(&doc, &cfg.limits, from, from, n, &device) {
+                    match dmsched::engine::preview(&doc, &cfg.limits, from, from, None, n, &device)
+                    {
                         Ok(t) => t,
                         Err(problems) => {
                             bad = true;
@@ -262,8 +271,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             min_interval,
             json,
             svg,
+            fleet,
+            device_ids,
         } => {
             let mut cfg = config(min_interval);
+            if let Some(n) = fleet {
+                if events.is_some() || tree.is_some() {
+                    anyhow::bail!(
+                        "--fleet forecasts time triggers: --events and --tree do not apply"
+                    );
+                }
+                let device = dmsched::when::zone(&time_zone)
+                    .map_err(|e| anyhow::anyhow!("--time-zone: {e}"))?;
+                let ids = fleet::device_ids(n, device_ids.as_deref())?;
+                let docs = simulate::read_documents(&file)?;
+                let f = fleet::forecast(&docs, &owner, &ids, from, until, &device, &cfg)?;
+                let mut out = std::io::stdout().lock();
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&f)?)?;
+                } else {
+                    fleet::print(&mut out, &f)?;
+                }
+                if let Some(path) = svg {
+                    std::fs::write(&path, fleet::svg(&f))
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             cfg.time_zone = time_zone;
             let rows = simulate::simulate(simulate::SimOptions {
                 schedules: &file,

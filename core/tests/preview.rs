@@ -25,6 +25,7 @@ fn a_gap_shift_and_an_overlap_are_named() {
         &Limits::default(),
         from,
         from,
+        None,
         3,
         &tz,
     )
@@ -62,6 +63,7 @@ fn a_gap_shift_and_an_overlap_are_named() {
             &Limits::default(),
             from,
             from,
+            None,
             4,
             &tz,
         )
@@ -92,6 +94,7 @@ fn the_preview_matches_the_engines_due_times() {
         &Limits::default(),
         from,
         from,
+        None,
         50,
         &jiff::tz::TimeZone::UTC,
     )
@@ -131,6 +134,7 @@ fn a_document_with_problems_gets_them_all() {
         &Limits::default(),
         from,
         from,
+        None,
         3,
         &jiff::tz::TimeZone::UTC,
     )

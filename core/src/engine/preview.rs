@@ -46,14 +46,16 @@ pub struct PreviewInstant {
 }
 
 /// Previews every task of `json` (checked as a submission accepted at
-/// `accepted_at`): up to `n` instants at or after `from`, within the
-/// schedule's validity and each task's `until`. `device_tz` is the zone a
-/// `"local"` zone means. A document with problems gets them all.
+/// `accepted_at`): up to `n` instants at or after `from` (and before
+/// `until`, when given), within the schedule's validity and each task's
+/// `until`. `device_tz` is the zone a `"local"` zone means. A document
+/// with problems gets them all.
 pub fn preview(
     json: &str,
     limits: &Limits,
     accepted_at: Timestamp,
     from: Timestamp,
+    until: Option<Timestamp>,
     n: usize,
     device_tz: &TimeZone,
 ) -> Result<Vec<TaskPreview>, Vec<Problem>> {
@@ -63,7 +65,7 @@ pub fn preview(
     for (i, t) in doc.tasks.iter().enumerate() {
         let ct = &plan.tasks[i];
         let (zone_name, zone) = zone_of(&plan, t, doc.tz.as_deref(), device_tz);
-        let end = [doc.valid_until, t.termination.until]
+        let end = [doc.valid_until, t.termination.until, until]
             .into_iter()
             .flatten()
             .min();
