@@ -58,14 +58,16 @@ py-deps:
 
 # The C ABI needs cbindgen (pinned), gcc/g++ and valgrind; the Swift
 # checks need clang (FFI header, modulemap) and shellcheck; the WBXML
-# interop tests need libwbxml2-utils (wbxml2xml, xml2wbxml).
+# interop tests need libwbxml2-utils (wbxml2xml, xml2wbxml); the CLI's
+# picture tests render SVG to PNG with librsvg2-bin (rsvg-convert).
 c-tools:
 	@cbindgen --version 2>/dev/null | grep -q "$(CBINDGEN_VERSION)" \
 		|| $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
 	@command -v valgrind >/dev/null && command -v g++ >/dev/null && command -v cmake >/dev/null \
 		&& command -v pkg-config >/dev/null && command -v clang >/dev/null \
 		&& command -v shellcheck >/dev/null && command -v wbxml2xml >/dev/null \
-		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config clang shellcheck libwbxml2-utils)
+		&& command -v rsvg-convert >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq valgrind gcc g++ cmake pkg-config clang shellcheck libwbxml2-utils librsvg2-bin)
 
 # Kotlin on the host JVM: the compiler from the npm package kotlin-compiler,
 # JNA from Debian's libjna-java (Java itself is on the machine).

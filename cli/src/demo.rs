@@ -46,6 +46,9 @@ pub struct DemoArgs {
 
 struct Narrator {
     start: Instant,
+    /// DM sessions and report deliveries, for the timeline picture.
+    sessions: std::cell::RefCell<Vec<(Timestamp, String)>>,
+    deliveries: std::cell::RefCell<Vec<(Timestamp, String)>>,
 }
 
 impl Narrator {
@@ -96,6 +99,8 @@ fn json_str(s: &str) -> String {
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let n = Narrator {
         start: Instant::now(),
+        sessions: Default::default(),
+        deliveries: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -302,10 +307,16 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         let from = rows
             .iter()
             .map(|r| r.due)
+            .chain(n.sessions.borrow().iter().map(|s| s.0))
             .min()
             .unwrap_or_else(Timestamp::now);
         let until = Timestamp::now();
-        std::fs::write(p, crate::svg::render(&rows, from, until))
+        let marks = crate::svg::Marks {
+            sessions: n.sessions.borrow().clone(),
+            deliveries: n.deliveries.borrow().clone(),
+            ..crate::svg::Marks::default()
+        };
+        std::fs::write(p, crate::svg::render(&rows, from, until, &marks))
             .with_context(|| format!("writing {}", p.display()))?;
         n.say("demo", format!("timeline picture: {}", p.display()));
     }
@@ -319,6 +330,10 @@ fn b64(b: &[u8]) -> String {
 }
 
 fn narrate_session(n: &Narrator, server: &RunningServer, sent: u32, received: u32) {
+    n.sessions.borrow_mut().push((
+        Timestamp::now(),
+        format!("session: {sent} sent / {received} received by the device"),
+    ));
     narrate(
         n,
         server,
@@ -465,6 +480,10 @@ fn offline(
                             d.server_id
                         ),
                     );
+                    n.deliveries.borrow_mut().push((
+                        Timestamp::now(),
+                        format!("{} reports delivered to {}", d.delivered, d.server_id),
+                    ));
                     narrate(n, server, &format!(", {} alerts acknowledged", d.delivered));
                 }
                 Some(e) => n.say(

@@ -110,6 +110,9 @@ enum Cmd {
         /// runs and report sessions per minute, peak, p99, busiest window.
         #[arg(long)]
         fleet: Option<usize>,
+        /// The picture's time axis in --time-zone instead of UTC.
+        #[arg(long)]
+        local: bool,
         /// With --fleet: the device ids, one per line (default device-0 …).
         #[arg(long, requires = "fleet")]
         device_ids: Option<PathBuf>,
@@ -273,8 +276,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             svg,
             fleet,
             device_ids,
+            local: local_axis,
         } => {
             let mut cfg = config(min_interval);
+            let device_zone =
+                dmsched::when::zone(&time_zone).map_err(|e| anyhow::anyhow!("--time-zone: {e}"))?;
             if let Some(n) = fleet {
                 if events.is_some() || tree.is_some() {
                     anyhow::bail!(
@@ -299,7 +305,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             cfg.time_zone = time_zone;
-            let rows = simulate::simulate(simulate::SimOptions {
+            let (rows, mut marks) = simulate::simulate_marked(simulate::SimOptions {
                 schedules: &file,
                 from,
                 until,
@@ -318,7 +324,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print_table(&mut out, &rows)?;
             }
             if let Some(path) = svg {
-                std::fs::write(&path, svg::render(&rows, from, until))
+                if local_axis {
+                    marks.zone = Some(device_zone.clone());
+                }
+                std::fs::write(&path, svg::render(&rows, from, until, &marks))
                     .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(ExitCode::SUCCESS)

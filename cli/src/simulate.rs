@@ -234,7 +234,15 @@ pub fn read_documents(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Runs the simulation and returns one row per occurrence, in time order.
+#[cfg(test)]
 pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
+    simulate_marked(o).map(|(rows, _)| rows)
+}
+
+/// As [`simulate`], with what the timeline picture shows besides the
+/// occurrences: windows, device events, off-periods, the tree values the
+/// trace sets.
+pub fn simulate_marked(o: SimOptions<'_>) -> Result<(Vec<Row>, crate::svg::Marks)> {
     if o.until < o.from {
         bail!("--until {} is before --from {}", o.until, o.from);
     }
@@ -280,6 +288,44 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
     let mut engine = Engine::open(Store::open_in_memory()?, host, cfg)?;
     let docs = read_documents(o.schedules)?;
     let zones = task_zones(&docs, &device);
+    let mut marks = crate::svg::Marks::default();
+    for d in &docs {
+        let Ok(sd) = serde_json::from_str::<dmsched::model::Schedule>(d) else {
+            continue;
+        };
+        let wz = match sd.tz.as_deref() {
+            Some("local") => device.clone(),
+            Some(n) => dmsched::when::zone(n).unwrap_or(jiff::tz::TimeZone::UTC),
+            None => jiff::tz::TimeZone::UTC,
+        };
+        for t in &sd.tasks {
+            if !t.constraints.windows.is_empty() {
+                marks.windows.push((
+                    (sd.id.clone(), t.id.clone()),
+                    t.constraints.windows.clone(),
+                    wz.clone(),
+                ));
+            }
+        }
+    }
+    // The tree values the trace sets: their lines, from their initial value.
+    let mut series: Vec<(String, Vec<(Timestamp, Value)>)> = Vec::new();
+    for line in &trace {
+        for uri in line.set.keys() {
+            if series.len() < 6 && !series.iter().any(|(u, _)| u == uri) {
+                let first = tree
+                    .nodes
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("lock"))?
+                    .get(uri)
+                    .cloned();
+                series.push((
+                    uri.clone(),
+                    first.map(|v| (o.from, v)).into_iter().collect(),
+                ));
+            }
+        }
+    }
     for doc in docs {
         engine
             .submit(&o.owner, &doc, o.from)
@@ -335,6 +381,11 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
                 engine.set_time_zone(tz, now)?;
             }
             let set: Vec<(String, Value)> = line.set.clone().into_iter().collect();
+            for (k, v) in &set {
+                if let Some((_, pts)) = series.iter_mut().find(|(u, _)| u == k) {
+                    pts.push((now, v.clone()));
+                }
+            }
             if !set.is_empty() {
                 let mut nodes = tree.nodes.lock().map_err(|_| anyhow::anyhow!("lock"))?;
                 for (k, v) in &set {
@@ -346,6 +397,7 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
                 record(fs, &mut rows);
             }
             if let Some(name) = &line.event {
+                marks.events.push((now, name.clone()));
                 let ev = Event {
                     name: name.clone(),
                     fields: line.fields.clone(),
@@ -356,6 +408,7 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
             if let Some(off) = line.off_until {
                 // The device is off: nothing ticks, events after `at` and
                 // before `off_until` are lost.
+                marks.off.push((now, off.max(now)));
                 now = off.max(now);
                 while trace.get(ti).is_some_and(|t| t.at < now) {
                     ti += 1;
@@ -385,5 +438,6 @@ pub fn simulate(o: SimOptions<'_>) -> Result<Vec<Row>> {
         }
     }
     rows.sort_by_key(|a| (a.due, a.run_at));
-    Ok(rows)
+    marks.tree = series;
+    Ok((rows, marks))
 }

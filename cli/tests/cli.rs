@@ -236,6 +236,136 @@ fn next_shows_the_next_runs_of_every_example() {
     assert!(!text.contains("telemetry"), "--task filters: {text}");
 }
 
+/// Renders an SVG to PNG with rsvg-convert (installed by `make deps`) and
+/// decodes it: (width, height, RGBA pixels).
+fn render_png(svg: &Path) -> (u32, u32, Vec<[u8; 4]>) {
+    let png = svg.with_extension("png");
+    let out = Command::new("rsvg-convert")
+        .arg("-o")
+        .arg(&png)
+        .arg(svg)
+        .output()
+        .expect("rsvg-convert (librsvg2-bin; make deps installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut r = d.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let ch = info.color_type.samples();
+    let px = buf[..info.buffer_size()]
+        .chunks(ch)
+        .map(|c| match ch {
+            4 => [c[0], c[1], c[2], c[3]],
+            3 => [c[0], c[1], c[2], 255],
+            2 => [c[0], c[0], c[0], c[1]],
+            _ => [c[0], c[0], c[0], 255],
+        })
+        .collect();
+    (info.width, info.height, px)
+}
+
+/// Pixels within a few steps of colour `hex`.
+fn count_colour(px: &[[u8; 4]], hex: &str) -> usize {
+    let c: Vec<u8> = (0..3)
+        .map(|i| u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap())
+        .collect();
+    px.iter()
+        .filter(|p| (0..3).all(|i| p[i].abs_diff(c[i]) <= 6) && p[3] > 200)
+        .count()
+}
+
+/// Issue 17: the timeline, looked at as a PNG, shows outcomes, windows,
+/// events, the device off, tree values and reasons; the fleet histogram
+/// shows its bars. (docs/img holds the rendered examples.)
+#[test]
+fn the_timeline_and_the_fleet_histogram_render_to_pictures_worth_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("timeline.svg");
+    let out = dmsched(&[
+        "simulate",
+        "examples/fleet.json",
+        "--from",
+        "2026-03-06T00:00:00Z",
+        "--until",
+        "2026-03-10T00:00:00Z",
+        "--events",
+        "examples/fleet-events.jsonl",
+        "--tree",
+        "examples/fleet-tree.json",
+        "--time-zone",
+        "America/New_York",
+        "--local",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("(America/New_York)"), "local axis");
+    assert!(
+        text.contains("device events") && text.contains(">off<"),
+        "events and off-period"
+    );
+    assert!(
+        text.contains("./DevDetail/Ext/Battery/Level"),
+        "tree values"
+    );
+    let (w, h, px) = render_png(&svg);
+    assert!(w >= 1000 && h >= 300, "{w}x{h}");
+    let ran = count_colour(&px, "#2e7d32");
+    let window = count_colour(&px, "#fff3c4");
+    let missed = count_colour(&px, "#ef6c00");
+    let event = count_colour(&px, "#6a1b9a");
+    let tree = count_colour(&px, "#37474f");
+    assert!(ran > 500, "ran marks: {ran} px");
+    assert!(window > 2000, "window bands: {window} px");
+    assert!(missed > 30, "a missed occurrence: {missed} px");
+    assert!(event > 30, "event marks: {event} px");
+    assert!(tree > 300, "tree step lines: {tree} px");
+    let white = count_colour(&px, "#ffffff");
+    assert!(
+        white < px.len() * 97 / 100,
+        "mostly blank: {white} of {}",
+        px.len()
+    );
+
+    let fleet_svg = dir.path().join("fleet.svg");
+    let out = dmsched(&[
+        "simulate",
+        "examples/fleet.json",
+        "--from",
+        "2026-03-06T00:00:00Z",
+        "--until",
+        "2026-03-08T00:00:00Z",
+        "--fleet",
+        "2000",
+        "--svg",
+        fleet_svg.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("fleet forecast: 2000 devices"),
+        "{stdout}"
+    );
+    let (_, _, px) = render_png(&fleet_svg);
+    assert!(count_colour(&px, "#4a7bd0") > 100, "histogram bars");
+}
+
 #[test]
 fn validate_reports_malformed_json_with_a_location() {
     let dir = tempfile::tempdir().unwrap();
