@@ -11,6 +11,19 @@ fn dmsched(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `dmsched` and expects exit status 0 (stderr shown otherwise).
+fn dmsched_ok(args: &[&str]) -> Output {
+    let out = dmsched(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dmsched {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -131,13 +144,7 @@ fn validate_reports_every_mistake_in_one_run_with_suggestions_and_carets() {
         "lower.json",
         r#"{"id": "l", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "freq=daily;byhour=3", "dtstart": "2026-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./A"}]}]}"#,
     );
-    let out = dmsched(&["validate", &f]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dmsched_ok(&["validate", &f]);
 }
 
 /// Issue 17: what is allowed but almost surely a mistake is printed as a
@@ -286,7 +293,7 @@ fn count_colour(px: &[[u8; 4]], hex: &str) -> usize {
 fn the_timeline_and_the_fleet_histogram_render_to_pictures_worth_reading() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("timeline.svg");
-    let out = dmsched(&[
+    dmsched_ok(&[
         "simulate",
         "examples/fleet.json",
         "--from",
@@ -303,12 +310,6 @@ fn the_timeline_and_the_fleet_histogram_render_to_pictures_worth_reading() {
         "--svg",
         svg.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("(America/New_York)"), "local axis");
     assert!(
@@ -339,7 +340,7 @@ fn the_timeline_and_the_fleet_histogram_render_to_pictures_worth_reading() {
     );
 
     let fleet_svg = dir.path().join("fleet.svg");
-    let out = dmsched(&[
+    let out = dmsched_ok(&[
         "simulate",
         "examples/fleet.json",
         "--from",
@@ -351,12 +352,6 @@ fn the_timeline_and_the_fleet_histogram_render_to_pictures_worth_reading() {
         "--svg",
         fleet_svg.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.starts_with("fleet forecast: 2000 devices"),
