@@ -458,16 +458,37 @@ pub fn render(rows: &[Row], from: Timestamp, until: Timestamp, marks: &Marks) ->
             continue;
         }
         let y = lane(&mut s, label);
-        for (t, what) in list {
-            let xt = x(*t);
+        let mut sorted: Vec<&(Timestamp, String)> = list.iter().collect();
+        sorted.sort_by_key(|(t, _)| *t);
+        // Close ones merge into one mark with a count, as occurrences do.
+        let mut i = 0;
+        while i < sorted.len() {
+            let x0 = x(sorted[i].0);
+            let mut j = i + 1;
+            while j < sorted.len() && x(sorted[j].0) - x0 < MERGE_PX {
+                j += 1;
+            }
+            let title: Vec<String> = sorted[i..j]
+                .iter()
+                .map(|(t, what)| format!("{} {what}", fmt(*t)))
+                .collect();
             let _ = writeln!(
                 s,
-                r#"<rect x="{:.1}" y="{:.1}" width="6" height="14" fill="{c}"><title>{} {}</title></rect>"#,
-                xt - 3.0,
+                r#"<rect x="{:.1}" y="{:.1}" width="6" height="14" fill="{c}"><title>{}</title></rect>"#,
+                x0 - 3.0,
                 y - 7.0,
-                fmt(*t),
-                esc(what)
+                esc(&title.join("\n"))
             );
+            if j - i > 1 {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{c}">{}×</text>"#,
+                    x0 - 5.0,
+                    y + 4.0,
+                    j - i
+                );
+            }
+            i = j;
         }
     }
     // Legend: outcomes, windows, off, then the numbered reasons.

@@ -815,7 +815,17 @@ fn demo_runs_end_to_end_and_every_run_is_reported_once() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
-    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg"));
+    // Issue 17: the demo's timeline shows its sessions and the immediate
+    // report delivery, and its title has no fractional seconds.
+    assert!(picture.contains(">DM sessions<"), "sessions lane");
+    assert!(picture.contains(">report deliveries<"), "deliveries lane");
+    let title = picture
+        .lines()
+        .find(|l| l.contains("dmsched timeline"))
+        .unwrap();
+    assert!(!title.contains('.'), "{title}");
 }
 
 /// Issue 6, 6.1.7.3: a device process killed (SIGKILL) between the install
