@@ -400,6 +400,39 @@ fn other_message(raw: &str, doc: &Value, segs: &[Seg]) -> String {
     // serde_json appends " at line L column C" for text input only; the
     // copy is a value, so none here.
     let found = lookup(doc, segs);
+    let key = match segs.last() {
+        Some(Seg::Key(k)) => k.as_str(),
+        _ => "",
+    };
+    // Instants and local date-times, by the key they are under (jiff's
+    // own words are about its parser).
+    if let Some(v @ Value::String(_)) = found {
+        if matches!(
+            key,
+            "at" | "valid_from" | "valid_until" | "anchor" | "until"
+        ) {
+            return format!(
+                "{} is not an instant: write RFC 3339 with Z or an offset, e.g. \"2026-01-01T02:30:00Z\"",
+                describe(v)
+            );
+        }
+        if key == "dtstart" && !(raw.contains("Zulu") || raw.contains("offset")) {
+            return format!(
+                "{} is not a local date-time: write e.g. \"2026-01-01T02:30:00\" (no offset; the zone is \"tz\")",
+                describe(v)
+            );
+        }
+    }
+    if let Some(rest) = raw.strip_prefix("invalid value: ") {
+        let expected = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
+        return format!(
+            "expected {}, found {}",
+            expected_words(expected),
+            found
+                .map(describe)
+                .unwrap_or_else(|| "something else".into())
+        );
+    }
     if let Some(rest) = raw.strip_prefix("invalid type: ") {
         let expected = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
         return format!(
@@ -442,7 +475,7 @@ fn expected_words(e: &str) -> String {
         "a map" => "an object {...}".into(),
         e if e.starts_with("struct ") => "an object {...}".into(),
         e if e.starts_with("enum ") => "one of the documented values".into(),
-        "a string" | "a borrowed string" => "a string".into(),
+        "a string" | "a borrowed string" | "string or map" => "a string".into(),
         e => e.to_string(),
     }
 }
@@ -510,6 +543,38 @@ mod tests {
                 .contains("more problems not listed")
         );
         assert!(d.rest.is_none());
+    }
+
+    /// Issue 17: messages in the format's words, not the parsers'.
+    #[test]
+    fn bad_values_get_messages_without_library_internals() {
+        let doc = r#"{"id": "v", "valid_until": "next week", "tasks": [
+            {"id": "a", "trigger": {"at": "tomorrow"}, "actions": [{"op": 3, "target": "./A"}]},
+            {"id": "b", "trigger": {"every": {"seconds": -5}}, "actions": []},
+            {"id": "c", "trigger": {"calendar": {"rrule": "FREQ=DAILY", "dtstart": "soon"}}, "actions": []}]}"#;
+        let got: Vec<String> = decode_all::<Schedule>(doc)
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for want in [
+            r#"$.valid_until: the string "next week" is not an instant: write RFC 3339"#,
+            r#"$.tasks[0].trigger.at: the string "tomorrow" is not an instant"#,
+            "$.tasks[0].actions[0].op: expected a string, found the number 3",
+            "$.tasks[1].trigger.every.seconds: expected a whole number ≥ 0, found the number -5",
+            r#"$.tasks[2].trigger.calendar.dtstart: the string "soon" is not a local date-time"#,
+        ] {
+            assert!(
+                got.iter().any(|g| g.starts_with(want)),
+                "missing {want:?} in {got:#?}"
+            );
+        }
+        for g in &got {
+            assert!(
+                !g.contains("u64") && !g.contains("jiff") && !g.contains("digit"),
+                "{g}"
+            );
+        }
     }
 
     #[test]
