@@ -147,3 +147,42 @@ fn the_android_glue_posts_exactly_the_event_catalogue() {
         );
     }
 }
+
+/// The iOS kit posts catalogued events with catalogued fields too.
+#[test]
+fn the_ios_kit_posts_only_catalogued_events_and_fields() {
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ios/Sources/DmschedKit/DeviceEvents.swift"
+    ))
+    .unwrap();
+    let mut names = Vec::new();
+    for call in src.split("postEvent(name: \"").skip(1) {
+        let name = call.split('"').next().unwrap();
+        assert!(
+            dmsched::model::events::event_kind(name).is_some(),
+            "{name} is posted but not in the catalogue"
+        );
+        names.push(name);
+    }
+    assert!(
+        names.contains(&"network") && names.contains(&"charger"),
+        "{names:?}"
+    );
+    let fields_of = |name: &str| dmsched::model::events::event_kind(name).unwrap().fields;
+    // The fields the kit builds: `fields["k"] =` and `["k": …]`.
+    let mut keys = Vec::new();
+    for piece in src.split("fields[\"").skip(1) {
+        keys.push(piece.split('"').next().unwrap());
+    }
+    for piece in src.split("[String: Any] = [\"").skip(1) {
+        keys.push(piece.split('"').next().unwrap());
+    }
+    assert!(keys.len() >= 5, "{keys:?}");
+    for k in keys {
+        assert!(
+            names.iter().any(|n| fields_of(n).contains(&k)),
+            "field {k} is posted but not catalogued"
+        );
+    }
+}
