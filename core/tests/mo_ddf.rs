@@ -189,6 +189,8 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("TreeValue/Value", "chr"),
         ("TreeValue/Interval", "int"),
         ("Condition", "chr"),
+        ("RearmWhen", "chr"),
+        ("ForSeconds", "int"),
     ] {
         want.push((format!("{g}/{p}"), f));
     }

@@ -48,6 +48,10 @@ pub(crate) struct CTask {
     pub windows: Vec<Window>,
     pub term_event: Option<(String, Option<Expr>)>,
     pub term_when: Option<Expr>,
+    /// `becomes_true`: re-arms after a firing only when this is true.
+    pub rearm: Option<Expr>,
+    /// `becomes_true`: seconds the condition must hold before it fires.
+    pub dwell: u64,
 }
 
 impl CTask {
@@ -56,6 +60,7 @@ impl CTask {
         let mut out = Vec::new();
         let exprs = [
             self.trigger.condition(),
+            self.rearm.as_ref(),
             self.require.as_ref(),
             self.term_when.as_ref(),
         ];
@@ -101,6 +106,9 @@ impl Plan {
                 .any(|t| t.calendar_zone.as_ref().is_some_and(Zone::is_local))
     }
 }
+
+/// The longest `becomes_true.for_seconds`: 7 days.
+const MAX_DWELL_SECONDS: u64 = 7 * 86_400;
 
 /// Parses and fully validates a JSON document.
 pub fn check_document(
@@ -216,7 +224,12 @@ pub fn lint_document(doc: &Schedule) -> Vec<Problem> {
         }
         let exprs = [
             match &t.trigger {
-                Trigger::BecomesTrue(s) => Some((s.as_str(), "trigger.becomes_true")),
+                Trigger::BecomesTrue(e) if e.rearm_when.is_none() && e.for_seconds == 0 => {
+                    Some((e.condition.as_str(), "trigger.becomes_true"))
+                }
+                Trigger::BecomesTrue(e) => {
+                    Some((e.condition.as_str(), "trigger.becomes_true.condition"))
+                }
                 Trigger::Event(ev) => ev.filter.as_deref().map(|f| (f, "trigger.event.filter")),
                 _ => None,
             },
@@ -335,6 +348,8 @@ fn loose_task_checks(t: &serde_json::Value, p: &str, xl: &ExprLimits) -> Vec<Pro
     }
     for path in [
         &["trigger", "becomes_true"][..],
+        &["trigger", "becomes_true", "condition"],
+        &["trigger", "becomes_true", "rearm_when"],
         &["trigger", "event", "filter"],
         &["constraints", "require"],
         &["termination", "when"],
@@ -475,6 +490,7 @@ fn compile_task(
     } = *cx;
     let mut out = Vec::new();
     let mut calendar_zone = None;
+    let (mut rearm, mut dwell) = (None, 0);
     let trigger = match &t.trigger {
         Trigger::At(ts) => Some(CTrigger::At(*ts)),
         Trigger::Every(e) => Some(CTrigger::Every {
@@ -557,13 +573,41 @@ fn compile_task(
                 filter,
             })
         }
-        Trigger::BecomesTrue(src) => {
-            let e = expr(src, format!("{p}.trigger.becomes_true"), xl, &mut out);
+        Trigger::BecomesTrue(edge) => {
+            let plain = edge.rearm_when.is_none() && edge.for_seconds == 0;
+            let at = if plain {
+                format!("{p}.trigger.becomes_true")
+            } else {
+                format!("{p}.trigger.becomes_true.condition")
+            };
+            if let Some(r) = &edge.rearm_when {
+                let path = format!("{p}.trigger.becomes_true.rearm_when");
+                if let Some(e) = expr(r, path.clone(), xl, &mut out) {
+                    if e.uses_event() {
+                        out.push(Problem::new(
+                            path,
+                            "a re-arm condition cannot use event fields",
+                        ));
+                    }
+                    rearm = Some(e);
+                }
+            }
+            if edge.for_seconds > MAX_DWELL_SECONDS {
+                out.push(Problem::new(
+                    format!("{p}.trigger.becomes_true.for_seconds"),
+                    format!(
+                        "{} s is more than the longest dwell, {MAX_DWELL_SECONDS} s (7 days)",
+                        edge.for_seconds
+                    ),
+                ));
+            }
+            let src = &edge.condition;
+            let e = expr(src, at.clone(), xl, &mut out);
             if let Some(e) = &e
                 && e.uris().is_empty()
             {
                 out.push(Problem::new(
-                    format!("{p}.trigger.becomes_true"),
+                    at.clone(),
                     "the condition reads no tree node, so it can never change",
                 ));
             }
@@ -571,10 +615,11 @@ fn compile_task(
                 && e.uses_event()
             {
                 out.push(Problem::new(
-                    format!("{p}.trigger.becomes_true"),
+                    at,
                     "a becomes_true condition cannot use event fields",
                 ));
             }
+            dwell = edge.for_seconds;
             e.map(CTrigger::BecomesTrue)
         }
     };
@@ -608,6 +653,8 @@ fn compile_task(
             windows: t.constraints.windows.clone(),
             term_event,
             term_when,
+            rearm,
+            dwell,
         }),
         _ => Err(out),
     }

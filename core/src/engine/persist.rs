@@ -313,6 +313,11 @@ fn wake_of_plan(
     if ct.trigger.condition().is_some() && !st.primed {
         offer(now, 0);
     }
+    // The end of a becomes_true dwell: fires then if the condition still
+    // holds.
+    if let Some(since) = st.true_since {
+        offer(add_secs(since, ct.dwell), 0);
+    }
     if let Some(u) = t.termination.until {
         offer(u, 0);
     }

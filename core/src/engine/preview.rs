@@ -197,7 +197,16 @@ fn rule_text(t: &Task, doc_tz: Option<&str>, zone: &TimeZone, valid: Timestamp) 
             Some(f) => format!("on event {} where `{f}`", ev.name),
             None => format!("on event {}", ev.name),
         },
-        Trigger::BecomesTrue(src) => format!("when `{src}` becomes true (tree values)"),
+        Trigger::BecomesTrue(e) => {
+            let mut t = format!("when `{}` becomes true (tree values)", e.condition);
+            if e.for_seconds > 0 {
+                t.push_str(&format!(" and stays true for {} s", e.for_seconds));
+            }
+            if let Some(r) = &e.rearm_when {
+                t.push_str(&format!("; again only after `{r}`"));
+            }
+            t
+        }
     }
 }
 

@@ -349,26 +349,54 @@ fn process_inner(
             }
         }
         CTrigger::BecomesTrue(e) => {
+            let dwell_due = s.tasks[tidx]
+                .true_since
+                .is_some_and(|since| add_secs(since, ct.dwell) <= now);
             let relevant = match cause {
-                Cause::Tree(uri, _) => e.uris().iter().any(|u| u == uri),
-                _ => false,
+                Cause::Tree(uri, _) => {
+                    e.uris().iter().any(|u| u == uri)
+                        || ct
+                            .rearm
+                            .as_ref()
+                            .is_some_and(|r| r.uris().iter().any(|u| u == uri))
+                }
+                // The end of a dwell is a timer.
+                Cause::Time => dwell_due,
+                Cause::Event(_) => false,
             };
             if relevant || !s.tasks[tidx].primed {
                 let first = !s.tasks[tidx].primed;
-                if let Some(v) = eval_noted(cx, s, tidx, e, cause, "becomes_true condition") {
-                    let st = &mut s.tasks[tidx];
-                    st.primed = true;
-                    if v && (st.armed || first) {
-                        st.armed = false;
-                        if valid {
-                            new_occurrence(cx, s, tidx, t, now, now, false, finals);
-                            note_cause(s, tidx, cause);
+                match eval_noted(cx, s, tidx, e, cause, "becomes_true condition") {
+                    Some(v) => {
+                        // Re-armed: at activation; after a firing, when the
+                        // re-arm condition holds (else when the condition
+                        // is false: plain edge triggering).
+                        let rearmed = first
+                            || match &ct.rearm {
+                                Some(r) => eval_noted(cx, s, tidx, r, cause, "re-arm condition")
+                                    .unwrap_or(false),
+                                None => !v,
+                            };
+                        let st = &mut s.tasks[tidx];
+                        st.primed = true;
+                        if rearmed {
+                            st.armed = true;
                         }
-                    } else if !v {
-                        st.armed = true;
+                        if !v {
+                            st.true_since = None;
+                        } else if st.armed {
+                            let since = *st.true_since.get_or_insert(now);
+                            if add_secs(since, ct.dwell) <= now {
+                                st.armed = false;
+                                st.true_since = None;
+                                if valid {
+                                    new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                                    note_cause(s, tidx, cause);
+                                }
+                            }
+                        }
                     }
-                } else {
-                    s.tasks[tidx].primed = true;
+                    None => s.tasks[tidx].primed = true,
                 }
             }
         }

@@ -123,6 +123,10 @@ pub(crate) struct TaskState {
     /// becomes_true: the condition was false last time (an edge can fire).
     #[serde(default)]
     pub armed: bool,
+    /// becomes_true with `for_seconds`: the condition has held since then
+    /// (armed); it fires once it has held `for_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub true_since: Option<Timestamp>,
     /// Why the task ended, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,

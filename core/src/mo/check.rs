@@ -82,7 +82,7 @@ pub(crate) fn check_leaf(
     };
     let max = match leaf {
         Leaf::Cmds => cx.limits.max_document_bytes,
-        Leaf::Condition | Leaf::EventFilter => cx.limits.max_expr_len,
+        Leaf::Condition | Leaf::EventFilter | Leaf::RearmWhen => cx.limits.max_expr_len,
         _ => cx.limits.max_data_bytes,
     };
     if p.data.len() > max {
@@ -144,6 +144,10 @@ fn check_value(leaf: Leaf, path: &str, text: &str, cx: &CheckCx<'_>) -> Result<(
             v if v >= 0 => Ok(()),
             v => Err(bad(path, format!("Interval {v} is negative"))),
         },
+        Leaf::ForSeconds => match int(path, t)? {
+            v if v >= 0 => Ok(()),
+            v => Err(bad(path, format!("ForSeconds {v} is negative"))),
+        },
         Leaf::Cmds => cmds::decode(text.as_bytes(), cx.limits)
             .map(|_| ())
             .map_err(|e| {
@@ -160,7 +164,7 @@ fn check_value(leaf: Leaf, path: &str, text: &str, cx: &CheckCx<'_>) -> Result<(
                 Ok(())
             }
         }
-        Leaf::EventFilter | Leaf::Condition => Expr::parse(t, &cx.expr_limits())
+        Leaf::EventFilter | Leaf::Condition | Leaf::RearmWhen => Expr::parse(t, &cx.expr_limits())
             .map(|_| ())
             .map_err(|e| bad(path, format!("condition {t:?}: {e}"))),
         Leaf::TvUri => {

@@ -24,7 +24,7 @@ use super::cmds;
 use super::nodes::{Leaf, Node, Nodes, child_names, status, text_at};
 use crate::engine::check_document;
 use crate::model::{
-    Calendar, Constraints, EventMatch, Limits, Policy, Problem, ReportDelivery, ReportWhen,
+    Calendar, Constraints, Edge, EventMatch, Limits, Policy, Problem, ReportDelivery, ReportWhen,
     Schedule, Task, Termination, Trigger, is_valid_id, is_valid_uri,
 };
 use crate::tree::{TreeError, parse_int};
@@ -176,6 +176,11 @@ fn trigger_of(
         None
     };
     let extra = and(tree_value, leaf("Condition"));
+    if (has("Time") || has("Event")) && (has("RearmWhen") || has("ForSeconds")) {
+        return Err(bad(format!(
+            "{g}/RearmWhen and ForSeconds belong to a TreeValue or Condition trigger alone (a becomes_true edge), not beside Time or Event"
+        )));
+    }
     match (has("Time"), has("Event")) {
         (true, true) => Err(status(
             406,
@@ -217,7 +222,24 @@ fn trigger_of(
             Ok((Trigger::Event(EventMatch { name, filter }), None))
         }
         (false, false) => match extra {
-            Some(cond) => Ok((Trigger::BecomesTrue(cond), None)),
+            Some(condition) => {
+                let for_seconds = match leaf("ForSeconds") {
+                    Some(v) => v.parse::<u64>().map_err(|_| {
+                        bad(format!(
+                            "{g}/ForSeconds: {v:?} is not a whole number of seconds"
+                        ))
+                    })?,
+                    None => 0,
+                };
+                Ok((
+                    Trigger::BecomesTrue(Edge {
+                        condition,
+                        rearm_when: leaf("RearmWhen"),
+                        for_seconds,
+                    }),
+                    None,
+                ))
+            }
             None => Err(bad(format!(
                 "{g} is empty: give it Time, Event, TreeValue or Condition"
             ))),
@@ -434,6 +456,7 @@ pub(crate) fn nodes_of(doc: &Schedule, accepted_at: Timestamp) -> Nodes {
             }
             let node = match p {
                 "TreeValue/Interval" => Node::of(Leaf::TvInterval, v),
+                "ForSeconds" => Node::of(Leaf::ForSeconds, v),
                 _ => Node::chr(v),
             };
             put(format!("{g}/{p}"), node);
@@ -483,14 +506,23 @@ fn trigger_nodes(
             }
             v
         }
-        Trigger::BecomesTrue(src) => match simple_comparison(src) {
-            Some((uri, op, value)) => vec![
-                ("TreeValue/URI", uri.to_string()),
-                ("TreeValue/Op", op.to_string()),
-                ("TreeValue/Value", value.to_string()),
-            ],
-            None => vec![("Condition", src.clone())],
-        },
+        Trigger::BecomesTrue(edge) => {
+            let mut v = match simple_comparison(&edge.condition) {
+                Some((uri, op, value)) => vec![
+                    ("TreeValue/URI", uri.to_string()),
+                    ("TreeValue/Op", op.to_string()),
+                    ("TreeValue/Value", value.to_string()),
+                ],
+                None => vec![("Condition", edge.condition.clone())],
+            };
+            if let Some(r) = &edge.rearm_when {
+                v.push(("RearmWhen", r.clone()));
+            }
+            if edge.for_seconds != 0 {
+                v.push(("ForSeconds", edge.for_seconds.to_string()));
+            }
+            v
+        }
     }
 }
 

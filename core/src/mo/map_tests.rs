@@ -95,7 +95,7 @@ fn mo_nodes_map_to_engine_tasks_one_per_trigger() {
     );
     assert_eq!(
         d.tasks[1].trigger,
-        Trigger::BecomesTrue("./Vendor/Net == \"wifi\"".into())
+        Trigger::BecomesTrue(Edge::plain("./Vendor/Net == \"wifi\""))
     );
     assert_eq!(d.tasks[2].trigger, Trigger::At(ts("2026-12-24T17:00:00Z")));
     assert!(matches!(&d.tasks[3].trigger, Trigger::Event(e) if e.name == "charger"));
@@ -188,6 +188,9 @@ fn engine_documents_map_to_mo_nodes_and_back() {
         {"id": "b", "trigger": {"becomes_true": "./DevDetail/Ext/Battery/Level < 20"},
          "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
         {"id": "x", "trigger": {"becomes_true": "exists(./A) && ./A > 3"},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
+        {"id": "h", "trigger": {"becomes_true": {"condition": "./DevDetail/Ext/Battery/Level < 20",
+           "rearm_when": "./DevDetail/Ext/Battery/Level > 25", "for_seconds": 60}},
          "actions": [{"op": "Exec", "target": "./Vendor/Run"}]}
       ]}"#;
     let doc: Schedule = serde_json::from_str(json).unwrap();
@@ -199,6 +202,15 @@ fn engine_documents_map_to_mo_nodes_and_back() {
     assert_eq!(
         text_at(&nodes, "Tasks/x/Triggers/G1/Condition"),
         Some("exists(./A) && ./A > 3")
+    );
+    // Issue 18 (B8): the hysteresis of a becomes_true edge.
+    assert_eq!(
+        text_at(&nodes, "Tasks/h/Triggers/G1/RearmWhen"),
+        Some("./DevDetail/Ext/Battery/Level > 25")
+    );
+    assert_eq!(
+        text_at(&nodes, "Tasks/h/Triggers/G1/ForSeconds"),
+        Some("60")
     );
     let l = Limits::default();
     let back = build("S", &nodes, &cx(&l)).unwrap().doc;
@@ -244,4 +256,32 @@ fn tree_value_literals_are_typed() {
     assert_eq!(literal("true"), "true");
     assert_eq!(literal("wi\"fi"), "\"wi\\\"fi\"");
     assert_eq!(literal("1.2.3"), "\"1.2.3\"");
+}
+
+/// Issue 17: a calendar that inherits the schedule's zone and a default
+/// start shows both in the MO, as the engine runs it.
+#[test]
+fn an_inherited_zone_and_default_start_show_in_the_mo() {
+    let json = r#"{"id": "S", "tz": "Europe/Berlin", "tasks": [
+        {"id": "w", "trigger": {"calendar": {"rrule": "FREQ=WEEKLY;BYDAY=MO;BYHOUR=3"}},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]}]}"#;
+    let doc: Schedule = serde_json::from_str(json).unwrap();
+    let nodes = nodes_of(&doc, ts("2026-03-04T10:00:00Z"));
+    assert_eq!(
+        text_at(&nodes, "Tasks/w/Triggers/G1/Time/TZ"),
+        Some("Europe/Berlin")
+    );
+    assert_eq!(
+        text_at(&nodes, "Tasks/w/Triggers/G1/Time/Base"),
+        Some("2026-03-04T00:00:00")
+    );
+    // RearmWhen/ForSeconds beside Time: refused, naming the node.
+    let mut nodes = nodes;
+    put(&mut nodes, "Tasks/w/Triggers/G1/ForSeconds", "60");
+    let l = Limits::default();
+    let err = build("S", &nodes, &cx(&l)).unwrap_err().to_string();
+    assert!(
+        err.contains("RearmWhen and ForSeconds belong to a TreeValue or Condition trigger alone"),
+        "{err}"
+    );
 }

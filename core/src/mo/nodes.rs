@@ -106,13 +106,17 @@ pub(crate) enum Leaf {
     TvInterval,
     /// dmsched extension: a condition in the condition language.
     Condition,
+    /// dmsched extension: a becomes_true trigger re-arms when this holds.
+    RearmWhen,
+    /// dmsched extension: seconds a becomes_true condition must hold.
+    ForSeconds,
 }
 
 impl Leaf {
     /// The node's Format.
     pub fn format(self) -> Format {
         match self {
-            Leaf::UiMode | Leaf::Gating | Leaf::TvInterval => Format::Int,
+            Leaf::UiMode | Leaf::Gating | Leaf::TvInterval | Leaf::ForSeconds => Format::Int,
             Leaf::Cmds => Format::Xml,
             _ => Format::Chr,
         }
@@ -192,6 +196,8 @@ pub(crate) fn classify(rel: &[&str]) -> Kind {
         ["Tasks", _, "Triggers"] | ["Tasks", _, "Triggers", _] => Interior,
         ["Tasks", _, "Triggers", _, "Time" | "Event" | "TreeValue"] => Interior,
         ["Tasks", _, "Triggers", _, "Condition"] => Leaf(self::Leaf::Condition),
+        ["Tasks", _, "Triggers", _, "RearmWhen"] => Leaf(self::Leaf::RearmWhen),
+        ["Tasks", _, "Triggers", _, "ForSeconds"] => Leaf(self::Leaf::ForSeconds),
         ["Tasks", _, "Triggers", _, "Time", leaf] => match *leaf {
             "Base" => Leaf(self::Leaf::Base),
             "RRule" => Leaf(self::Leaf::RRule),

@@ -25,7 +25,14 @@ use super::nodes::status;
 fn conditions(t: &Task) -> Vec<(&'static str, &str)> {
     let mut out = Vec::new();
     match &t.trigger {
-        Trigger::BecomesTrue(c) => out.push(("trigger.becomes_true", c.as_str())),
+        Trigger::BecomesTrue(e) => {
+            out.push(("trigger.becomes_true", e.condition.as_str()));
+            out.extend(
+                e.rearm_when
+                    .as_deref()
+                    .map(|r| ("trigger.becomes_true.rearm_when", r)),
+            );
+        }
         Trigger::Event(e) => out.extend(e.filter.as_deref().map(|f| ("trigger.event.filter", f))),
         _ => {}
     }

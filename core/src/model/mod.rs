@@ -14,7 +14,7 @@ pub(crate) mod validate;
 pub use action::{Action, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};
 pub use schedule::{
-    Calendar, Constraints, Delivery, EventMatch, Every, Misfire, Policy, ReportDelivery,
+    Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy, ReportDelivery,
     ReportWhen, Retry, Schedule, Task, Termination, Trigger,
 };
 pub use validate::{

@@ -90,8 +90,105 @@ pub enum Trigger {
     Calendar(Calendar),
     /// A device event, optionally filtered.
     Event(EventMatch),
-    /// When a condition over tree values goes from false to true.
-    BecomesTrue(String),
+    /// When a condition over tree values goes from false to true: a
+    /// condition (`"./Level < 20"`), or an [`Edge`] object with a re-arm
+    /// condition and a dwell time.
+    BecomesTrue(Edge),
+}
+
+/// A `becomes_true` trigger: the condition whose false → true edge
+/// starts an occurrence, with optional real hysteresis.
+///
+/// In JSON either the condition alone (`"./Level < 20"`: re-armed as
+/// soon as it is false again — plain edge triggering) or
+/// `{"condition": "./Level < 20", "rearm_when": "./Level > 25",
+/// "for_seconds": 60}`: after a firing the trigger re-arms only once
+/// `rearm_when` is true (so a value flickering around 20 fires once), and
+/// the condition must stay true for `for_seconds` before it fires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// The condition.
+    pub condition: String,
+    /// Re-arms after a firing only when this is true (default: when the
+    /// condition is false).
+    pub rearm_when: Option<String>,
+    /// The condition must hold this long (seconds, re-checked at the end)
+    /// before the trigger fires; 0 fires at once.
+    pub for_seconds: u64,
+}
+
+impl Edge {
+    /// A plain edge on `condition`.
+    pub fn plain(condition: impl Into<String>) -> Edge {
+        Edge {
+            condition: condition.into(),
+            rearm_when: None,
+            for_seconds: 0,
+        }
+    }
+}
+
+impl From<&str> for Edge {
+    fn from(c: &str) -> Edge {
+        Edge::plain(c)
+    }
+}
+
+impl Serialize for Edge {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.rearm_when.is_none() && self.for_seconds == 0 {
+            return s.serialize_str(&self.condition);
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("condition", &self.condition)?;
+        if let Some(r) = &self.rearm_when {
+            m.serialize_entry("rearm_when", r)?;
+        }
+        if self.for_seconds != 0 {
+            m.serialize_entry("for_seconds", &self.for_seconds)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Edge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Edge, D::Error> {
+        const FIELDS: &[&str] = &["condition", "rearm_when", "for_seconds"];
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Edge;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a condition, or an object with condition, rearm_when and for_seconds")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Edge, E> {
+                Ok(Edge::plain(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Edge, A::Error> {
+                use serde::de::Error;
+                let (mut condition, mut rearm_when, mut for_seconds) = (None, None, None);
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "condition" if condition.is_none() => condition = Some(m.next_value()?),
+                        "rearm_when" if rearm_when.is_none() => rearm_when = Some(m.next_value()?),
+                        "for_seconds" if for_seconds.is_none() => {
+                            for_seconds = Some(m.next_value()?)
+                        }
+                        "condition" | "rearm_when" | "for_seconds" => {
+                            return Err(A::Error::custom(format!("duplicate field `{k}`")));
+                        }
+                        _ => return Err(A::Error::unknown_field(&k, FIELDS)),
+                    }
+                }
+                Ok(Edge {
+                    condition: condition.ok_or_else(|| A::Error::missing_field("condition"))?,
+                    rearm_when,
+                    for_seconds: for_seconds.unwrap_or(0),
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Interval trigger.
