@@ -251,12 +251,6 @@ fn bad_nodes_get_their_own_status() {
             "malformed Cmds",
         ),
         (
-            "/Tasks/T/Triggers/G/TreeValue/Op",
-            Payload::chr("changed"),
-            406,
-            "TreeValue changed",
-        ),
-        (
             "/Tasks/T/Triggers/G/TreeValue/Interval",
             Payload::leaf(Format::Int, "-5"),
             400,

@@ -71,6 +71,11 @@ impl CTask {
                 }
             }
         }
+        if let Some(u) = self.trigger.changed_node()
+            && !out.iter().any(|o| o == u)
+        {
+            out.push(u.to_string());
+        }
         out
     }
 
@@ -572,6 +577,17 @@ fn compile_task(
                 name: ev.name.clone(),
                 filter,
             })
+        }
+        Trigger::Changes(uri) => {
+            if crate::model::is_valid_uri(uri) && uri.starts_with("./") {
+                Some(CTrigger::Changes(uri.trim_end_matches('/').to_string()))
+            } else {
+                out.push(Problem::new(
+                    format!("{p}.trigger.changes"),
+                    format!("{uri:?} is not a node URI: write ./Segment/…"),
+                ));
+                None
+            }
         }
         Trigger::BecomesTrue(edge) => {
             let plain = edge.rearm_when.is_none() && edge.for_seconds == 0;

@@ -310,7 +310,7 @@ fn wake_of_plan(
         // Nothing more will come: look once more so that the task ends.
         offer(now, 0);
     }
-    if ct.trigger.condition().is_some() && !st.primed {
+    if (ct.trigger.condition().is_some() || ct.trigger.changed_node().is_some()) && !st.primed {
         offer(now, 0);
     }
     // The end of a becomes_true dwell: fires then if the condition still

@@ -197,6 +197,7 @@ fn rule_text(t: &Task, doc_tz: Option<&str>, zone: &TimeZone, valid: Timestamp) 
             Some(f) => format!("on event {} where `{f}`", ev.name),
             None => format!("on event {}", ev.name),
         },
+        Trigger::Changes(uri) => format!("whenever the value of {uri} changes"),
         Trigger::BecomesTrue(e) => {
             let mut t = format!("when `{}` becomes true (tree values)", e.condition);
             if e.for_seconds > 0 {

@@ -348,6 +348,30 @@ fn process_inner(
                 }
             }
         }
+        CTrigger::Changes(uri) => {
+            let relevant = matches!(cause, Cause::Tree(u, _) if u == uri);
+            if relevant || !s.tasks[tidx].primed {
+                let first = !s.tasks[tidx].primed;
+                match cx.host.tree.read(&s.owner, uri) {
+                    Ok(v) => {
+                        let seen = v.map(|v| serde_json::to_string(&v).unwrap_or_default());
+                        let st = &mut s.tasks[tidx];
+                        st.primed = true;
+                        let changed = !first && st.last_value != seen;
+                        st.last_value = seen;
+                        if changed && valid {
+                            new_occurrence(cx, s, tidx, t, now, now, false, finals);
+                            note_cause(s, tidx, cause);
+                        }
+                    }
+                    Err(e) => {
+                        s.tasks[tidx].primed = true;
+                        s.tasks[tidx].diagnostic =
+                            Some(format!("{}: reading {uri} failed: {}", cx.now, e.0));
+                    }
+                }
+            }
+        }
         CTrigger::BecomesTrue(e) => {
             let dwell_due = s.tasks[tidx]
                 .true_since

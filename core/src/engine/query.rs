@@ -119,6 +119,7 @@ impl Engine {
                         Trigger::Calendar(_) => "calendar",
                         Trigger::Event(_) => "event",
                         Trigger::BecomesTrue(_) => "becomes_true",
+                        Trigger::Changes(_) => "changes",
                     }
                     .to_string(),
                     next_run,

@@ -123,6 +123,9 @@ pub(crate) struct TaskState {
     /// becomes_true: the condition was false last time (an edge can fire).
     #[serde(default)]
     pub armed: bool,
+    /// changes: the node's value when last looked at (JSON; `None`: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<String>,
     /// becomes_true with `for_seconds`: the condition has held since then
     /// (armed); it fires once it has held `for_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,6 +20,8 @@ pub(crate) enum CTrigger {
     Event { name: String, filter: Option<Expr> },
     /// A condition on DM-tree values becoming true (an edge).
     BecomesTrue(Expr),
+    /// The value of a node changing (its URI).
+    Changes(String),
 }
 
 impl CTrigger {
@@ -27,7 +29,7 @@ impl CTrigger {
     pub(crate) fn is_time(&self) -> bool {
         match self {
             CTrigger::At(_) | CTrigger::Every { .. } | CTrigger::Calendar { .. } => true,
-            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) => false,
+            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) | CTrigger::Changes(_) => false,
         }
     }
 
@@ -38,7 +40,20 @@ impl CTrigger {
             CTrigger::At(_)
             | CTrigger::Every { .. }
             | CTrigger::Calendar { .. }
-            | CTrigger::Event { .. } => None,
+            | CTrigger::Event { .. }
+            | CTrigger::Changes(_) => None,
+        }
+    }
+
+    /// The node a `changes` trigger watches.
+    pub(crate) fn changed_node(&self) -> Option<&str> {
+        match self {
+            CTrigger::Changes(uri) => Some(uri),
+            CTrigger::At(_)
+            | CTrigger::Every { .. }
+            | CTrigger::Calendar { .. }
+            | CTrigger::Event { .. }
+            | CTrigger::BecomesTrue(_) => None,
         }
     }
 
@@ -49,7 +64,8 @@ impl CTrigger {
             CTrigger::At(_)
             | CTrigger::Every { .. }
             | CTrigger::Calendar { .. }
-            | CTrigger::BecomesTrue(_) => None,
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::Changes(_) => None,
         }
     }
 
@@ -61,7 +77,8 @@ impl CTrigger {
             CTrigger::At(_)
             | CTrigger::Every { .. }
             | CTrigger::Event { .. }
-            | CTrigger::BecomesTrue(_) => false,
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::Changes(_) => false,
         }
     }
 
@@ -74,7 +91,8 @@ impl CTrigger {
             CTrigger::At(_)
             | CTrigger::Calendar { .. }
             | CTrigger::Event { .. }
-            | CTrigger::BecomesTrue(_) => false,
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::Changes(_) => false,
         }
     }
 
@@ -94,7 +112,7 @@ impl CTrigger {
                 Some(when::every_next_after(*anchor, *period, after))
             }
             CTrigger::Calendar { cal } => cal.next_after(after).map(|o| o.at),
-            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) => None,
+            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) | CTrigger::Changes(_) => None,
         }
     }
 }

@@ -211,16 +211,11 @@ pub(crate) fn tree_value_op(op: &str) -> Result<&'static str, (u16, String)> {
         "le" => "<=",
         "gt" => ">",
         "ge" => ">=",
-        "changed" => {
-            return Err((
-                406,
-                "TreeValue Op `changed` is not supported (use eq ne lt le gt ge)".into(),
-            ));
-        }
+        "changed" => "changed",
         other => {
             return Err((
                 400,
-                format!("TreeValue Op {other:?} is not one of eq ne lt le gt ge"),
+                format!("TreeValue Op {other:?} is not one of eq ne lt le gt ge changed"),
             ));
         }
     })
@@ -325,7 +320,8 @@ mod tests {
         assert_eq!(code(Leaf::Gating, "32", plain.clone()), Some(400));
         assert_eq!(code(Leaf::Delivery, "later", plain.clone()), Some(400));
         assert_eq!(code(Leaf::Delivery, "immediate", plain.clone()), None);
-        assert_eq!(code(Leaf::TvOp, "changed", plain.clone()), Some(406));
+        // Issue 18: a value-change trigger (406 before).
+        assert_eq!(code(Leaf::TvOp, "changed", plain.clone()), None);
         assert_eq!(code(Leaf::TvOp, "approx", plain.clone()), Some(400));
         assert_eq!(
             code(Leaf::UiMode, "1", Payload::leaf(Format::Chr, "")),

@@ -165,13 +165,30 @@ fn trigger_of(
             leaf(&format!("TreeValue/{sub}"))
                 .ok_or_else(|| bad(format!("{g}/TreeValue/{sub} is required")))
         };
-        let (uri, op, value) = (need("URI")?, need("Op")?, need("Value")?);
+        let (uri, op) = (need("URI")?, need("Op")?);
         if !is_valid_uri(&uri) {
             return Err(bad(format!("{g}/TreeValue/URI: {uri:?} is not a node URI")));
         }
         let op = tree_value_op(&op)
             .map_err(|(code, why)| status(code, format!("{g}/TreeValue/Op: {why}")))?;
-        Some(format!("{uri} {op} {}", literal(&value)))
+        if op == "changed" {
+            // A value change is a trigger of its own: nothing to AND it with.
+            let alone = !(has("Time")
+                || has("Event")
+                || has("Condition")
+                || has("RearmWhen")
+                || has("ForSeconds"));
+            if !alone {
+                return Err(status(
+                    406,
+                    format!(
+                        "{g}/TreeValue/Op changed is a trigger of its own (a value change has no duration to AND with Time, Event or a Condition): put it in a trigger alone"
+                    ),
+                ));
+            }
+            return Ok((Trigger::Changes(uri), None));
+        }
+        Some(format!("{uri} {op} {}", literal(&need("Value")?)))
     } else {
         None
     };
@@ -506,6 +523,10 @@ fn trigger_nodes(
             }
             v
         }
+        Trigger::Changes(uri) => vec![
+            ("TreeValue/URI", uri.clone()),
+            ("TreeValue/Op", "changed".into()),
+        ],
         Trigger::BecomesTrue(edge) => {
             let mut v = match simple_comparison(&edge.condition) {
                 Some((uri, op, value)) => vec![

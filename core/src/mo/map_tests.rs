@@ -189,6 +189,8 @@ fn engine_documents_map_to_mo_nodes_and_back() {
          "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
         {"id": "x", "trigger": {"becomes_true": "exists(./A) && ./A > 3"},
          "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
+        {"id": "v", "trigger": {"changes": "./Vendor/Config/Mode"},
+         "actions": [{"op": "Exec", "target": "./Vendor/Run"}]},
         {"id": "h", "trigger": {"becomes_true": {"condition": "./DevDetail/Ext/Battery/Level < 20",
            "rearm_when": "./DevDetail/Ext/Battery/Level > 25", "for_seconds": 60}},
          "actions": [{"op": "Exec", "target": "./Vendor/Run"}]}
@@ -212,6 +214,12 @@ fn engine_documents_map_to_mo_nodes_and_back() {
         text_at(&nodes, "Tasks/h/Triggers/G1/ForSeconds"),
         Some("60")
     );
+    // Issue 18: a value change is TreeValue Op changed, without a Value.
+    assert_eq!(
+        text_at(&nodes, "Tasks/v/Triggers/G1/TreeValue/Op"),
+        Some("changed")
+    );
+    assert_eq!(text_at(&nodes, "Tasks/v/Triggers/G1/TreeValue/Value"), None);
     let l = Limits::default();
     let back = build("S", &nodes, &cx(&l)).unwrap().doc;
     // MO tasks come in node-name order.
@@ -282,6 +290,36 @@ fn an_inherited_zone_and_default_start_show_in_the_mo() {
     let err = build("S", &nodes, &cx(&l)).unwrap_err().to_string();
     assert!(
         err.contains("RearmWhen and ForSeconds belong to a TreeValue or Condition trigger alone"),
+        "{err}"
+    );
+}
+
+/// TreeValue Op `changed` (406 before issue 18) is a trigger of its own.
+#[test]
+fn tree_value_changed_is_a_trigger_of_its_own() {
+    let l = Limits::default();
+    let mut n = Nodes::new();
+    put(
+        &mut n,
+        "Tasks/t/Cmds",
+        "<Exec><CmdID>1</CmdID><Item><Target><LocURI>./Vendor/Run</LocURI></Target></Item></Exec>",
+    );
+    put(
+        &mut n,
+        "Tasks/t/Triggers/G1/TreeValue/URI",
+        "./Vendor/Config/Mode",
+    );
+    put(&mut n, "Tasks/t/Triggers/G1/TreeValue/Op", "changed");
+    let doc = build("S", &n, &cx(&l)).unwrap().doc;
+    assert_eq!(
+        doc.tasks[0].trigger,
+        Trigger::Changes("./Vendor/Config/Mode".into())
+    );
+    put(&mut n, "Tasks/t/Triggers/G1/Condition", "./A > 1");
+    let err = build("S", &n, &cx(&l)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Op changed is a trigger of its own"),
         "{err}"
     );
 }

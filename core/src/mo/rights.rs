@@ -34,6 +34,8 @@ fn conditions(t: &Task) -> Vec<(&'static str, &str)> {
             );
         }
         Trigger::Event(e) => out.extend(e.filter.as_deref().map(|f| ("trigger.event.filter", f))),
+        // The node alone is a condition reading it.
+        Trigger::Changes(uri) => out.push(("trigger.changes", uri.as_str())),
         _ => {}
     }
     out.extend(

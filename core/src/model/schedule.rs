@@ -94,6 +94,10 @@ pub enum Trigger {
     /// condition (`"./Level < 20"`), or an [`Edge`] object with a re-arm
     /// condition and a dwell time.
     BecomesTrue(Edge),
+    /// Whenever the value of this DM-tree node changes (a write of the
+    /// same value is no change; appearing and disappearing are). The MO's
+    /// TreeValue Op `changed`.
+    Changes(String),
 }
 
 /// A `becomes_true` trigger: the condition whose false → true edge
