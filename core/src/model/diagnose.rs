@@ -179,7 +179,12 @@ pub fn decode_all<T: DeserializeOwned>(json: &str) -> Diagnosis<T> {
     // holding one of them is the same problem.
     let mut emptied: Vec<Vec<Seg>> = Vec::new();
     for _ in 0..MAX_REPAIRS {
-        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+        // Decoded from text, through the very deserializer type every
+        // document goes through (`validate::decode`): one copy of the
+        // model's generated code in the library, not a second for values.
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        let de = &mut serde_json::Deserializer::from_str(&text);
+        let err = match serde_path_to_error::deserialize::<_, T>(de) {
             Ok(t) => {
                 return Diagnosis {
                     problems,
@@ -199,7 +204,12 @@ pub fn decode_all<T: DeserializeOwned>(json: &str) -> Diagnosis<T> {
                 serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
+        // serde_json's text position refers to the re-encoded copy: drop it.
         let raw = err.into_inner().to_string();
+        let raw = match raw.rfind(" at line ") {
+            Some(i) => raw[..i].to_string(),
+            None => raw,
+        };
         let kind = classify(&raw);
         // The path serde gives for an unknown key may or may not name the
         // key itself: make it name it.
@@ -423,6 +433,14 @@ fn other_message(raw: &str, doc: &Value, segs: &[Seg]) -> String {
             );
         }
     }
+    if raw == "expected value" {
+        // serde_json, for a value of the wrong kind where an enum's name
+        // belongs.
+        return format!(
+            "{} is not one of the names allowed here",
+            found.map(describe).unwrap_or_else(|| "this".into())
+        );
+    }
     if let Some(rest) = raw.strip_prefix("invalid value: ") {
         let expected = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
         return format!(
@@ -560,7 +578,7 @@ mod tests {
         for want in [
             r#"$.valid_until: the string "next week" is not an instant: write RFC 3339"#,
             r#"$.tasks[0].trigger.at: the string "tomorrow" is not an instant"#,
-            "$.tasks[0].actions[0].op: expected a string, found the number 3",
+            "$.tasks[0].actions[0].op: the number 3 is not one of the names allowed here",
             "$.tasks[1].trigger.every.seconds: expected a whole number ≥ 0, found the number -5",
             r#"$.tasks[2].trigger.calendar.dtstart: the string "soon" is not a local date-time"#,
         ] {
