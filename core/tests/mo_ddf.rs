@@ -164,6 +164,8 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("Constraints", "chr"),
         ("Policy", "chr"),
         ("Termination", "chr"),
+        ("DependsOn", "chr"),
+        ("DependsOnOutcome", "chr"),
         ("Triggers", "node"),
         ("LastRun", "chr"),
         ("LastResult", "int"),

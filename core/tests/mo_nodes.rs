@@ -264,9 +264,9 @@ fn bad_nodes_get_their_own_status() {
         ),
         (
             "/Tasks/T/DependsOn",
-            Payload::chr("U"),
-            406,
-            "chaining not supported",
+            Payload::chr("not a/name"),
+            400,
+            "DependsOn that is not a task name",
         ),
         ("/ServerID", Payload::chr("me"), 405, "read-only node"),
         (

@@ -112,6 +112,69 @@ impl Plan {
     }
 }
 
+/// Task chaining (`after`): the task followed exists in the schedule, is
+/// not the task itself, the outcomes are final ones, and no chain comes
+/// back to where it started (so a run's chain of followers ends).
+fn chain_problems(doc: &Schedule) -> Vec<Problem> {
+    use crate::model::Outcome;
+    let mut out = Vec::new();
+    let ids: Vec<&str> = doc.tasks.iter().map(|t| t.id.as_str()).collect();
+    let follows = |i: usize| match &doc.tasks[i].trigger {
+        Trigger::After(a) => ids.iter().position(|id| *id == a.task),
+        _ => None,
+    };
+    for (i, t) in doc.tasks.iter().enumerate() {
+        let Trigger::After(a) = &t.trigger else {
+            continue;
+        };
+        let p = format!("$.tasks[{i}].trigger.after");
+        if a.task == t.id {
+            out.push(Problem::new(
+                format!("{p}.task"),
+                "a task cannot follow itself",
+            ));
+        } else if !ids.contains(&a.task.as_str()) {
+            let hint = crate::model::diagnose::did_you_mean(&a.task, ids.iter().copied())
+                .map(|n| format!(" (did you mean \"{n}\"?)"))
+                .unwrap_or_default();
+            out.push(Problem::new(
+                format!("{p}.task"),
+                format!("no task {:?} in this schedule{hint}", a.task),
+            ));
+        }
+        if a.outcome.is_empty() {
+            out.push(Problem::new(
+                format!("{p}.outcome"),
+                "name at least one outcome",
+            ));
+        }
+        if a.outcome.contains(&Outcome::Deferred) {
+            out.push(Problem::new(
+                format!("{p}.outcome"),
+                "deferred is not an outcome an occurrence finishes with",
+            ));
+        }
+        // Follow the chain back: a cycle returns to `i`.
+        let mut at = follows(i);
+        let mut steps = 0;
+        while let Some(j) = at {
+            if j == i {
+                out.push(Problem::new(
+                    format!("{p}.task"),
+                    "the chain of `after` triggers comes back to this task (a cycle)",
+                ));
+                break;
+            }
+            steps += 1;
+            if steps > doc.tasks.len() {
+                break;
+            }
+            at = follows(j);
+        }
+    }
+    out
+}
+
 /// The longest `becomes_true.for_seconds`: 7 days.
 const MAX_DWELL_SECONDS: u64 = 7 * 86_400;
 
@@ -386,6 +449,7 @@ fn compile_with(
     check_rate: bool,
 ) -> Result<Plan, Vec<Problem>> {
     let mut problems = validate_structure(doc, limits);
+    problems.extend(chain_problems(doc));
     let zone = match Zone::parse(doc.tz.as_deref().unwrap_or("UTC")) {
         Ok(z) => z,
         Err(e) => {
@@ -578,6 +642,11 @@ fn compile_task(
                 filter,
             })
         }
+        // Checked against the other tasks in `chain_problems`.
+        Trigger::After(a) => Some(CTrigger::After {
+            task: a.task.clone(),
+            outcomes: a.outcome.clone(),
+        }),
         Trigger::Changes(uri) => {
             if crate::model::is_valid_uri(uri) && uri.starts_with("./") {
                 Some(CTrigger::Changes(uri.trim_end_matches('/').to_string()))

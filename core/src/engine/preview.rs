@@ -198,6 +198,15 @@ fn rule_text(t: &Task, doc_tz: Option<&str>, zone: &TimeZone, valid: Timestamp) 
             None => format!("on event {}", ev.name),
         },
         Trigger::Changes(uri) => format!("whenever the value of {uri} changes"),
+        Trigger::After(a) => format!(
+            "after task {} finishes ({})",
+            a.task,
+            a.outcome
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
         Trigger::BecomesTrue(e) => {
             let mut t = format!("when `{}` becomes true (tree values)", e.condition);
             if e.for_seconds > 0 {

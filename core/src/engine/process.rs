@@ -64,6 +64,8 @@ pub(crate) enum Cause<'a> {
     Event(&'a Event),
     /// A tree node changed, and who wrote it (`None`: the device).
     Tree(&'a str, Option<&'a str>),
+    /// A task of the same schedule finished an occurrence so.
+    After(&'a str, crate::model::Outcome),
 }
 
 /// What processing needs from the engine, borrowed apart from the schedules.
@@ -337,15 +339,17 @@ fn process_inner(
                     eval_noted(cx, s, tidx, f, cause, "event filter").unwrap_or(false)
                 })
             {
-                if valid {
-                    new_occurrence(cx, s, tidx, t, now, now, false, finals);
-                    note_cause(s, tidx, cause);
-                } else {
-                    let seq = bump_seq(s, tidx);
-                    let mut f = firing(s, tidx, seq, now, Outcome::Skipped);
-                    f.reason = Some("event arrived before valid_from".into());
-                    finalize(s, tidx, f, finals);
-                }
+                let before = || "event arrived before valid_from".to_string();
+                start_or_skip(cx, s, tidx, t, now, valid, cause, before, finals);
+            }
+        }
+        CTrigger::After { task, outcomes } => {
+            if let Cause::After(done, outcome) = cause
+                && done == task
+                && outcomes.contains(&outcome)
+            {
+                let before = || format!("task {done} {} before valid_from", outcome.as_str());
+                start_or_skip(cx, s, tidx, t, now, valid, cause, before, finals);
             }
         }
         CTrigger::Changes(uri) => {
@@ -386,7 +390,7 @@ fn process_inner(
                 }
                 // The end of a dwell is a timer.
                 Cause::Time => dwell_due,
-                Cause::Event(_) => false,
+                Cause::Event(_) | Cause::After(..) => false,
             };
             if relevant || !s.tasks[tidx].primed {
                 let first = !s.tasks[tidx].primed;
@@ -433,6 +437,31 @@ fn process_inner(
     Ok(())
 }
 
+/// An event or a chained task starts an occurrence now; before the
+/// schedule's `valid_from` the occurrence is skipped (reported, `why`).
+#[allow(clippy::too_many_arguments)]
+fn start_or_skip(
+    cx: &mut Cx<'_>,
+    s: &mut Sched,
+    tidx: usize,
+    t: &Task,
+    now: Timestamp,
+    valid: bool,
+    cause: Cause<'_>,
+    why: impl FnOnce() -> String,
+    finals: &mut Vec<Final>,
+) {
+    if valid {
+        new_occurrence(cx, s, tidx, t, now, now, false, finals);
+        note_cause(s, tidx, cause);
+    } else {
+        let seq = bump_seq(s, tidx);
+        let mut f = firing(s, tidx, seq, now, Outcome::Skipped);
+        f.reason = Some(why());
+        finalize(s, tidx, f, finals);
+    }
+}
+
 /// Records why the occurrence just created exists (a tree change and its
 /// writer, an event), for its firing and report.
 fn note_cause(s: &mut Sched, tidx: usize, cause: Cause<'_>) {
@@ -440,6 +469,7 @@ fn note_cause(s: &mut Sched, tidx: usize, cause: Cause<'_>) {
         Cause::Tree(uri, Some(by)) => format!("{uri} changed by {by}"),
         Cause::Tree(uri, None) => format!("{uri} changed by the device"),
         Cause::Event(ev) => format!("event {}", ev.name),
+        Cause::After(task, outcome) => format!("task {task} {}", outcome.as_str()),
         Cause::Time => return,
     };
     if let Some(p) = &s.tasks[tidx].pending {

@@ -120,6 +120,7 @@ impl Engine {
                         Trigger::Event(_) => "event",
                         Trigger::BecomesTrue(_) => "becomes_true",
                         Trigger::Changes(_) => "changes",
+                        Trigger::After(_) => "after",
                     }
                     .to_string(),
                     next_run,

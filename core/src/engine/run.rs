@@ -114,7 +114,9 @@ impl Engine {
     /// looked at in turn). A Delete wakes the watchers of every node below
     /// its target. Loops end: a task that finished an occurrence because
     /// of such a write is not woken again by writes in the same call (every
-    /// round needs a task that has not run yet).
+    /// round needs a task that has not run yet). In the same rounds, a task
+    /// that finished an occurrence starts the tasks that follow it
+    /// (`after`, task chaining; chains are acyclic, so they end).
     fn cascade_writes(
         &mut self,
         now: Timestamp,
@@ -125,6 +127,19 @@ impl Engine {
         let mut spent: std::collections::HashSet<(i64, u32)> = Default::default();
         let mut from = 0;
         while from < out.len() {
+            // Task chaining: the tasks that follow a task just finished
+            // (`after`; chains are acyclic, so they end).
+            let finished: Vec<(String, String, String, crate::model::Outcome)> = out[from..]
+                .iter()
+                .map(|f| {
+                    (
+                        f.owner.clone(),
+                        f.schedule.clone(),
+                        f.task.clone(),
+                        f.outcome,
+                    )
+                })
+                .collect();
             // (URI, subtree, the writer: the owner of the run that wrote it)
             let mut changed: Vec<(String, bool, Option<String>)> = Vec::new();
             for f in &out[from..] {
@@ -139,6 +154,32 @@ impl Engine {
                 }
             }
             from = out.len();
+            for (owner, schedule, task, outcome) in &finished {
+                let Some(&sid) = self.names.get(&super::name_key(owner, schedule)) else {
+                    continue;
+                };
+                if let Err(e) = self.warm(sid) {
+                    err.get_or_insert(e);
+                    continue;
+                }
+                let followers: Vec<u32> = self.scheds.get(&sid).map_or_else(Vec::new, |s| {
+                    s.plan
+                        .tasks
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, ct)| {
+                            matches!(&ct.trigger, super::trigger::CTrigger::After { task: t, outcomes } if t == task && outcomes.contains(outcome))
+                        })
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                });
+                for tidx in followers {
+                    let cause = Cause::After(task.as_str(), *outcome);
+                    if let Err(e) = self.process_one(sid, tidx as usize, now, cause, out) {
+                        err.get_or_insert(e);
+                    }
+                }
+            }
             for (uri, subtree, writer) in changed {
                 for (key, watched) in self.index.uri_watchers_under(&uri, subtree) {
                     if spent.contains(&key) {

@@ -22,6 +22,11 @@ pub(crate) enum CTrigger {
     BecomesTrue(Expr),
     /// The value of a node changing (its URI).
     Changes(String),
+    /// Another task of the schedule finishing with one of these outcomes.
+    After {
+        task: String,
+        outcomes: Vec<crate::model::Outcome>,
+    },
 }
 
 impl CTrigger {
@@ -29,7 +34,10 @@ impl CTrigger {
     pub(crate) fn is_time(&self) -> bool {
         match self {
             CTrigger::At(_) | CTrigger::Every { .. } | CTrigger::Calendar { .. } => true,
-            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) | CTrigger::Changes(_) => false,
+            CTrigger::Event { .. }
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => false,
         }
     }
 
@@ -41,7 +49,8 @@ impl CTrigger {
             | CTrigger::Every { .. }
             | CTrigger::Calendar { .. }
             | CTrigger::Event { .. }
-            | CTrigger::Changes(_) => None,
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => None,
         }
     }
 
@@ -53,7 +62,8 @@ impl CTrigger {
             | CTrigger::Every { .. }
             | CTrigger::Calendar { .. }
             | CTrigger::Event { .. }
-            | CTrigger::BecomesTrue(_) => None,
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::After { .. } => None,
         }
     }
 
@@ -65,7 +75,8 @@ impl CTrigger {
             | CTrigger::Every { .. }
             | CTrigger::Calendar { .. }
             | CTrigger::BecomesTrue(_)
-            | CTrigger::Changes(_) => None,
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => None,
         }
     }
 
@@ -78,7 +89,8 @@ impl CTrigger {
             | CTrigger::Every { .. }
             | CTrigger::Event { .. }
             | CTrigger::BecomesTrue(_)
-            | CTrigger::Changes(_) => false,
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => false,
         }
     }
 
@@ -92,7 +104,8 @@ impl CTrigger {
             | CTrigger::Calendar { .. }
             | CTrigger::Event { .. }
             | CTrigger::BecomesTrue(_)
-            | CTrigger::Changes(_) => false,
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => false,
         }
     }
 
@@ -112,7 +125,10 @@ impl CTrigger {
                 Some(when::every_next_after(*anchor, *period, after))
             }
             CTrigger::Calendar { cal } => cal.next_after(after).map(|o| o.at),
-            CTrigger::Event { .. } | CTrigger::BecomesTrue(_) | CTrigger::Changes(_) => None,
+            CTrigger::Event { .. }
+            | CTrigger::BecomesTrue(_)
+            | CTrigger::Changes(_)
+            | CTrigger::After { .. } => None,
         }
     }
 }

@@ -144,6 +144,27 @@ fn check_value(leaf: Leaf, path: &str, text: &str, cx: &CheckCx<'_>) -> Result<(
             v if v >= 0 => Ok(()),
             v => Err(bad(path, format!("Interval {v} is negative"))),
         },
+        Leaf::DependsOn => {
+            if is_valid_id(t) {
+                Ok(())
+            } else {
+                Err(bad(path, format!("DependsOn {t:?} is not a task name")))
+            }
+        }
+        Leaf::DependsOnOutcome => {
+            for o in t.split(',') {
+                if !matches!(
+                    o.trim(),
+                    "ran" | "failed" | "missed" | "skipped" | "interrupted"
+                ) {
+                    return Err(bad(
+                        path,
+                        format!("{o:?} is not ran, failed, missed, skipped or interrupted"),
+                    ));
+                }
+            }
+            Ok(())
+        }
         Leaf::ForSeconds => match int(path, t)? {
             v if v >= 0 => Ok(()),
             v => Err(bad(path, format!("ForSeconds {v} is negative"))),

@@ -13,10 +13,6 @@ pub(crate) const MAX_NODES: usize = 4096;
 
 fn refused(kind: Kind, path: &str) -> TreeError {
     match kind {
-        Kind::Unsupported(what) => status(
-            406,
-            format!("{path}: {what} is not supported by this device"),
-        ),
         Kind::ReadOnly | Kind::Document | Kind::Operations | Kind::Exec => status(
             405,
             format!("{path} is maintained by the device and cannot be written"),
@@ -209,10 +205,8 @@ mod tests {
             Some(405)
         );
         assert_eq!(code(&mut n, "Bogus", Payload::chr("x")), Some(405));
-        assert_eq!(
-            code(&mut n, "Tasks/T/DependsOn", Payload::chr("U")),
-            Some(406)
-        );
+        // Task chaining (issue 18): a task name, checked when built.
+        assert_eq!(code(&mut n, "Tasks/T/DependsOn", Payload::chr("U")), None);
         assert_eq!(code(&mut n, "Tasks/T/Cmds", Payload::interior()), Some(415));
         assert_eq!(
             code(&mut n, "Tasks/bad name", Payload::interior()),

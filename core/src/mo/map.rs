@@ -24,8 +24,8 @@ use super::cmds;
 use super::nodes::{Leaf, Node, Nodes, child_names, status, text_at};
 use crate::engine::check_document;
 use crate::model::{
-    Calendar, Constraints, Edge, EventMatch, Limits, Policy, Problem, ReportDelivery, ReportWhen,
-    Schedule, Task, Termination, Trigger, is_valid_id, is_valid_uri,
+    After, Calendar, Constraints, Edge, EventMatch, Limits, Policy, Problem, ReportDelivery,
+    ReportWhen, Schedule, Task, Termination, Trigger, is_valid_id, is_valid_uri,
 };
 use crate::tree::{TreeError, parse_int};
 use crate::when;
@@ -304,9 +304,51 @@ pub(crate) fn build(id: &str, nodes: &Nodes, cx: &BuildCx<'_>) -> Result<Built, 
             _ => {}
         }
         let gs = child_names(nodes, &format!("{base}/Triggers"));
+        // Task chaining: DependsOn names the task this one follows.
+        if let Some(dep) = text_at(nodes, &format!("{base}/DependsOn")).map(str::trim) {
+            if !gs.is_empty() {
+                return Err(status(
+                    406,
+                    format!(
+                        "{base} has both DependsOn and Triggers: a chained task starts when the task it follows finishes; give it one or the other"
+                    ),
+                ));
+            }
+            if child_names(nodes, &format!("Tasks/{dep}/Triggers")).len() > 1 {
+                return Err(status(
+                    406,
+                    format!(
+                        "{base}/DependsOn: task {dep} has several triggers (several engine tasks); chain to a task with one"
+                    ),
+                ));
+            }
+            let outcome = match text_at(nodes, &format!("{base}/DependsOnOutcome")) {
+                Some(list) => list
+                    .split(',')
+                    .map(|o| {
+                        serde_json::from_value(serde_json::Value::String(o.trim().to_string()))
+                            .map_err(|_| bad(format!("{base}/DependsOnOutcome: {o:?}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => vec![crate::model::Outcome::Ran],
+            };
+            tasks.push(Task {
+                id: t.clone(),
+                trigger: Trigger::After(After {
+                    task: dep.to_string(),
+                    outcome,
+                }),
+                constraints: constraints.clone(),
+                actions: actions.clone(),
+                termination: termination.clone(),
+                policy: policy.clone(),
+            });
+            index.push((t.clone(), String::new()));
+            continue;
+        }
         if gs.is_empty() {
             return Err(bad(format!(
-                "{base}/Triggers needs at least one trigger <G>"
+                "{base}/Triggers needs at least one trigger <G> (or DependsOn)"
             )));
         }
         for g in &gs {
@@ -403,6 +445,7 @@ fn locate(path: &str, index: &[(String, String)]) -> String {
     let trig = format!("Tasks/{t}/Triggers/{g}");
     let node = |s: &str| format!("Tasks/{t}/{s}");
     match sub {
+        s if s.starts_with(".trigger.after") => node("DependsOn"),
         s if s.starts_with(".trigger.calendar.rrule") => format!("{trig}/Time/RRule"),
         s if s.starts_with(".trigger.calendar.tz") => format!("{trig}/Time/TZ"),
         s if s.starts_with(".trigger.calendar") || s.starts_with(".trigger.at") => {
@@ -463,6 +506,14 @@ pub(crate) fn nodes_of(doc: &Schedule, accepted_at: Timestamp) -> Nodes {
         if !t.termination.is_empty() {
             let v = serde_json::to_string(&t.termination).unwrap_or_default();
             put(format!("{b}/Termination"), json_leaf(Leaf::Termination, v));
+        }
+        if let Trigger::After(a) = &t.trigger {
+            put(format!("{b}/DependsOn"), Node::chr(a.task.clone()));
+            if a.outcome != [crate::model::Outcome::Ran] {
+                let list: Vec<&str> = a.outcome.iter().map(|o| o.as_str()).collect();
+                put(format!("{b}/DependsOnOutcome"), Node::chr(list.join(",")));
+            }
+            continue;
         }
         put(format!("{b}/Triggers"), Node::Interior);
         let g = format!("{b}/Triggers/G1");
@@ -527,6 +578,8 @@ fn trigger_nodes(
             ("TreeValue/URI", uri.clone()),
             ("TreeValue/Op", "changed".into()),
         ],
+        // Task-level (DependsOn): written by the caller.
+        Trigger::After(_) => Vec::new(),
         Trigger::BecomesTrue(edge) => {
             let mut v = match simple_comparison(&edge.condition) {
                 Some((uri, op, value)) => vec![

@@ -323,3 +323,48 @@ fn tree_value_changed_is_a_trigger_of_its_own() {
         "{err}"
     );
 }
+
+/// Task chaining (406 before issue 18): `<T>/DependsOn` is an `after`
+/// trigger, both ways; with Triggers too, or to a task with several
+/// triggers, 406.
+#[test]
+fn depends_on_chains_tasks_both_ways() {
+    let l = Limits::default();
+    let mut n = Nodes::new();
+    let exec =
+        "<Exec><CmdID>1</CmdID><Item><Target><LocURI>./Vendor/Run</LocURI></Target></Item></Exec>";
+    put(&mut n, "Tasks/download/Cmds", exec);
+    put(
+        &mut n,
+        "Tasks/download/Triggers/G1/Time/Base",
+        "2026-12-24T17:00:00Z",
+    );
+    put(&mut n, "Tasks/install/Cmds", exec);
+    put(&mut n, "Tasks/install/DependsOn", "download");
+    put(&mut n, "Tasks/install/DependsOnOutcome", "ran,failed");
+    let doc = build("S", &n, &cx(&l)).unwrap().doc;
+    let install = doc.tasks.iter().find(|t| t.id == "install").unwrap();
+    assert_eq!(
+        install.trigger,
+        Trigger::After(After {
+            task: "download".into(),
+            outcome: vec![crate::model::Outcome::Ran, crate::model::Outcome::Failed],
+        })
+    );
+    let nodes = nodes_of(&doc, ts("2026-12-01T00:00:00Z"));
+    assert_eq!(text_at(&nodes, "Tasks/install/DependsOn"), Some("download"));
+    assert_eq!(
+        text_at(&nodes, "Tasks/install/DependsOnOutcome"),
+        Some("ran,failed")
+    );
+    assert!(!nodes.contains_key("Tasks/install/Triggers"));
+    assert_eq!(build("S", &nodes, &cx(&l)).unwrap().doc, doc);
+    // Both DependsOn and Triggers: 406.
+    put(
+        &mut n,
+        "Tasks/install/Triggers/G1/Time/Base",
+        "2026-12-24T17:00:00Z",
+    );
+    let err = build("S", &n, &cx(&l)).unwrap_err();
+    assert_eq!(err.status(), 406, "{err}");
+}

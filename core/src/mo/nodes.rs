@@ -110,6 +110,10 @@ pub(crate) enum Leaf {
     RearmWhen,
     /// dmsched extension: seconds a becomes_true condition must hold.
     ForSeconds,
+    /// Task chaining: the task (of the schedule) this one follows.
+    DependsOn,
+    /// dmsched extension: the outcomes of that task that start this one.
+    DependsOnOutcome,
 }
 
 impl Leaf {
@@ -151,8 +155,6 @@ pub(crate) enum Kind {
     Operations,
     /// `Operations/Activate`, `Operations/Suspend`.
     Exec,
-    /// A node of the design this device does not implement (406).
-    Unsupported(&'static str),
     /// Not a node of the MO (405).
     Unknown,
 }
@@ -191,7 +193,8 @@ pub(crate) fn classify(rel: &[&str]) -> Kind {
         ["Tasks", _, "Constraints"] => Leaf(self::Leaf::Constraints),
         ["Tasks", _, "Policy"] => Leaf(self::Leaf::Policy),
         ["Tasks", _, "Termination"] => Leaf(self::Leaf::Termination),
-        ["Tasks", _, "DependsOn"] => Unsupported("task chaining (DependsOn)"),
+        ["Tasks", _, "DependsOn"] => Leaf(self::Leaf::DependsOn),
+        ["Tasks", _, "DependsOnOutcome"] => Leaf(self::Leaf::DependsOnOutcome),
         ["Tasks", _, d] if TASK_DIAGNOSTICS.contains(d) => ReadOnly,
         ["Tasks", _, "Triggers"] | ["Tasks", _, "Triggers", _] => Interior,
         ["Tasks", _, "Triggers", _, "Time" | "Event" | "TreeValue"] => Interior,
@@ -258,10 +261,10 @@ mod tests {
             Kind::Leaf(Leaf::RRule)
         );
         assert_eq!(classify(&["Tasks", "T", "NextRun"]), Kind::ReadOnly);
-        assert!(matches!(
+        assert_eq!(
             classify(&["Tasks", "T", "DependsOn"]),
-            Kind::Unsupported(_)
-        ));
+            Kind::Leaf(Leaf::DependsOn)
+        );
         assert_eq!(classify(&["Bogus"]), Kind::Unknown);
         assert_eq!(
             classify(&["Tasks", "T", "Triggers", "G", "Time", "X"]),

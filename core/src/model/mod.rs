@@ -14,8 +14,8 @@ pub(crate) mod validate;
 pub use action::{Action, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};
 pub use schedule::{
-    Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy, ReportDelivery,
-    ReportWhen, Retry, Schedule, Task, Termination, Trigger,
+    After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,
+    ReportDelivery, ReportWhen, Retry, Schedule, Task, Termination, Trigger,
 };
 pub use validate::{
     Limits, Problem, is_valid_id, is_valid_uri, parse_document, validate_structure,

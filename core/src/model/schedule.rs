@@ -98,6 +98,29 @@ pub enum Trigger {
     /// same value is no change; appearing and disappearing are). The MO's
     /// TreeValue Op `changed`.
     Changes(String),
+    /// Task chaining (the MO's `DependsOn`): when another task of the same
+    /// schedule finishes an occurrence with one of the given outcomes.
+    After(After),
+}
+
+/// A chained trigger: `{"after": {"task": "download", "outcome": ["ran"]}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    /// The task (of the same schedule) it follows.
+    pub task: String,
+    /// The outcomes of that task's occurrence that start this one
+    /// (default: `ran`).
+    #[serde(default = "ran_only", skip_serializing_if = "is_ran_only")]
+    pub outcome: Vec<crate::model::Outcome>,
+}
+
+fn ran_only() -> Vec<crate::model::Outcome> {
+    vec![crate::model::Outcome::Ran]
+}
+
+fn is_ran_only(v: &[crate::model::Outcome]) -> bool {
+    v == [crate::model::Outcome::Ran]
 }
 
 /// A `becomes_true` trigger: the condition whose false → true edge
