@@ -134,7 +134,33 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("Scheduling/Servers".into(), "node"),
         ("Scheduling/Servers/<x>".into(), "node"),
         ("Scheduling/Servers/<x>/Schedules".into(), "node"),
+        // Issue 18: what the device can run.
+        ("Scheduling/Capabilities".into(), "node"),
     ];
+    for (p, f) in [
+        ("MaxSchedulesPerServer", "int"),
+        ("MinIntervalSeconds", "int"),
+        ("MaxTasks", "int"),
+        ("MaxActions", "int"),
+        ("MaxActionDepth", "int"),
+        ("MaxDocumentBytes", "int"),
+        ("MaxDataBytes", "int"),
+        ("MaxExprBytes", "int"),
+        ("MaxExprDepth", "int"),
+        ("MaxWindows", "int"),
+        ("MaxJitterSeconds", "int"),
+        ("MaxRetries", "int"),
+        ("MaxDwellSeconds", "int"),
+        ("Triggers", "chr"),
+        ("RRuleParts", "chr"),
+        ("Events", "chr"),
+        ("ExprFunctions", "chr"),
+        ("Commands", "chr"),
+        ("ReportDelivery", "chr"),
+        ("UIModes", "chr"),
+    ] {
+        want.push((format!("Scheduling/Capabilities/{p}"), f));
+    }
     for (p, f) in [
         ("ServerID", "chr"),
         ("Name", "chr"),

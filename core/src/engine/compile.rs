@@ -176,7 +176,7 @@ fn chain_problems(doc: &Schedule) -> Vec<Problem> {
 }
 
 /// The longest `becomes_true.for_seconds`: 7 days.
-const MAX_DWELL_SECONDS: u64 = 7 * 86_400;
+pub(crate) const MAX_DWELL_SECONDS: u64 = 7 * 86_400;
 
 /// Parses and fully validates a JSON document.
 pub fn check_document(

@@ -43,6 +43,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use compile::MAX_DWELL_SECONDS;
 pub use compile::{check_document, lint_document};
 pub use error::EngineError;
 pub use info::{PendingInfo, ScheduleInfo, TaskInfo};

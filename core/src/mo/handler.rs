@@ -571,13 +571,85 @@ impl Shared {
     }
 }
 
+impl MoHandler {
+    /// `Capabilities`: what this device can run, read-only, from the very
+    /// values the validator checks against (5.6.1.3, 6.3.1.42), so a
+    /// server can learn them before it sends a schedule.
+    pub(crate) fn capabilities(&self) -> Vec<(&'static str, PluginNode)> {
+        let l = &self.limits;
+        let int = |v: u64| PluginNode::int(i32::try_from(v).unwrap_or(i32::MAX));
+        let size = |v: usize| int(u64::try_from(v).unwrap_or(u64::MAX));
+        let list = |v: &[&str]| PluginNode::chr(&v.join(","));
+        let events: Vec<&str> = crate::model::events::EVENTS
+            .iter()
+            .map(|e| e.name)
+            .collect();
+        let parts: Vec<&str> = crate::when::RRULE_PARTS
+            .iter()
+            .copied()
+            .filter(|p| *p != "BYWEEKNO")
+            .collect();
+        let ui: &[&str] = if self.has_prompt {
+            &["0", "1", "2", "3"]
+        } else {
+            &["0", "1", "3"]
+        };
+        vec![
+            ("MaxSchedulesPerServer", size(l.max_schedules_per_owner)),
+            ("MinIntervalSeconds", int(l.min_interval_seconds.max(1))),
+            ("MaxTasks", size(l.max_tasks)),
+            ("MaxActions", size(l.max_actions)),
+            ("MaxActionDepth", size(l.max_action_depth)),
+            ("MaxDocumentBytes", size(l.max_document_bytes)),
+            ("MaxDataBytes", size(l.max_data_bytes)),
+            ("MaxExprBytes", size(l.max_expr_len)),
+            ("MaxExprDepth", size(l.max_expr_depth)),
+            ("MaxWindows", size(l.max_windows)),
+            ("MaxJitterSeconds", int(u64::from(l.max_jitter_seconds))),
+            ("MaxRetries", int(u64::from(l.max_retries))),
+            ("MaxDwellSeconds", int(crate::engine::MAX_DWELL_SECONDS)),
+            ("Triggers", list(&crate::model::TRIGGER_KINDS)),
+            ("RRuleParts", list(&parts)),
+            ("Events", list(&events)),
+            ("ExprFunctions", list(&["changed", "exists"])),
+            (
+                "Commands",
+                list(&[
+                    "Add", "Replace", "Delete", "Get", "Exec", "Copy", "Atomic", "Sequence",
+                ]),
+            ),
+            ("ReportDelivery", list(&["next_session", "immediate"])),
+            ("UIModes", list(ui)),
+        ]
+    }
+
+    /// Capabilities are the device's: no server writes them.
+    fn refuse_capability_write(&self, uri: &Uri) -> Result<(), TreeError> {
+        match rel(&self.cfg.root, uri).first() {
+            Some(&"Capabilities") => Err(status(
+                405,
+                format!(
+                    "{} describes this device and cannot be changed",
+                    uri.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl NodeHandler for MoHandler {
     fn get(&self, server: Option<&str>, uri: &Uri) -> Result<Option<PluginNode>, TreeError> {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
         let interior = Ok(Some(PluginNode::Interior { mime: None }));
         match r.as_slice() {
-            [] | ["Schedules"] | ["Servers"] => interior,
+            [] | ["Schedules"] | ["Servers"] | ["Capabilities"] => interior,
+            ["Capabilities", leaf] => Ok(self
+                .capabilities()
+                .into_iter()
+                .find(|(n, _)| n == leaf)
+                .map(|(_, v)| v)),
             ["Servers", owner] | ["Servers", owner, "Schedules"] => {
                 if sh.visible(server).any(|k| k.owner == *owner) {
                     interior
@@ -603,7 +675,12 @@ impl NodeHandler for MoHandler {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
         Ok(match r.as_slice() {
-            [] => vec!["Schedules".into(), "Servers".into()],
+            [] => vec!["Capabilities".into(), "Schedules".into(), "Servers".into()],
+            ["Capabilities"] => self
+                .capabilities()
+                .into_iter()
+                .map(|(n, _)| n.to_string())
+                .collect(),
             // A server's own; the device's: the ids only one authority uses.
             ["Schedules"] => {
                 let ids: BTreeSet<&str> = match server {
@@ -647,6 +724,7 @@ impl NodeHandler for MoHandler {
     }
 
     fn add(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_add(server, uri, payload, None)
     }
 
@@ -657,10 +735,12 @@ impl NodeHandler for MoHandler {
         payload: &Payload,
         tree: &dyn TreeRights,
     ) -> Result<(), TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_add(server, uri, payload, Some(tree))
     }
 
     fn replace(&self, server: Option<&str>, uri: &Uri, payload: &Payload) -> Result<(), TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_replace(server, uri, payload, None)
     }
 
@@ -671,10 +751,12 @@ impl NodeHandler for MoHandler {
         payload: &Payload,
         tree: &dyn TreeRights,
     ) -> Result<(), TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_replace(server, uri, payload, Some(tree))
     }
 
     fn delete(&self, server: Option<&str>, uri: &Uri) -> Result<(), TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_delete(server, uri)
     }
 
@@ -685,6 +767,7 @@ impl NodeHandler for MoHandler {
         _data: Option<&[u8]>,
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, None)
     }
 
@@ -696,6 +779,7 @@ impl NodeHandler for MoHandler {
         _correlator: Option<&str>,
         tree: &dyn TreeRights,
     ) -> Result<ExecResult, TreeError> {
+        self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, Some(tree))
     }
 

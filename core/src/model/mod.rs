@@ -15,7 +15,7 @@ pub use action::{Action, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};
 pub use schedule::{
     After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,
-    ReportDelivery, ReportWhen, Retry, Schedule, Task, Termination, Trigger,
+    ReportDelivery, ReportWhen, Retry, Schedule, TRIGGER_KINDS, Task, Termination, Trigger,
 };
 pub use validate::{
     Limits, Problem, is_valid_id, is_valid_uri, parse_document, validate_structure,

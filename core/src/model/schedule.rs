@@ -78,6 +78,18 @@ pub struct Task {
     pub policy: Policy,
 }
 
+/// The trigger kinds, as named in JSON (the Scheduling MO's
+/// `Capabilities/Triggers`).
+pub const TRIGGER_KINDS: [&str; 7] = [
+    "at",
+    "every",
+    "calendar",
+    "event",
+    "becomes_true",
+    "changes",
+    "after",
+];
+
 /// What starts an occurrence of a task: exactly one of these.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

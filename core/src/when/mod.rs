@@ -31,7 +31,7 @@ pub use calendar::{Budget, Calendar, DOCUMENT_BUDGET, Occurrence, SEARCH_BUDGET}
 pub use dst::{DstPolicy, GapPolicy, OverlapPolicy, resolve_local};
 pub use every::every_next_after;
 pub use jitter::jitter_seconds;
-pub use rrule::{Freq, MAX_COUNT, RRule, Until};
+pub use rrule::{Freq, MAX_COUNT, PARTS as RRULE_PARTS, RRule, Until};
 pub use window::{Window, in_windows, next_window_open, window_stretch_end};
 
 /// Errors of the time rules.
