@@ -159,3 +159,25 @@ fn hysteresis_is_validated_and_round_trips_as_written() {
         format!(r#"{{"becomes_true":"{LEVEL} < 20"}}"#)
     );
 }
+
+/// The wait of a dwell survives a restart, even one later than its end:
+/// the first call after it fires once if the condition still holds.
+#[test]
+fn a_dwell_survives_a_restart_later_than_its_end() {
+    let w = World::new();
+    w.set(LEVEL, Value::Int(50));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut e = engine_at(&w, &path);
+    let trigger = format!(r#"{{"condition": "{LEVEL} < 20", "for_seconds": 60}}"#);
+    e.submit("srv", &doc(&trigger), at(0)).unwrap();
+    level(&mut e, &w, 19, 100);
+    drop(e);
+    let mut e = engine_at(&w, &path);
+    assert_eq!(e.next_wakeup(), Some(at(160)));
+    let fired = e.tick(at(500)).unwrap();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(w.run_times(), vec![at(500)]);
+    run_until(&mut e, at(5000));
+    assert_eq!(w.run_count(), 1);
+}

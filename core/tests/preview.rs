@@ -8,6 +8,23 @@ use common::*;
 use dmsched::engine::preview;
 use dmsched::model::Limits;
 
+/// The preview of `doc` accepted at, and from, `from`; UTC device zone.
+fn preview_at(
+    doc: &str,
+    from: jiff::Timestamp,
+    n: usize,
+) -> Result<Vec<dmsched::engine::TaskPreview>, Vec<dmsched::model::Problem>> {
+    preview(
+        doc,
+        &Limits::default(),
+        from,
+        from,
+        None,
+        n,
+        &jiff::tz::TimeZone::UTC,
+    )
+}
+
 fn nightly(rule: &str, policy: &str) -> String {
     format!(
         r#"{{"id": "n", "tz": "America/New_York", "tasks": [{{"id": "t",
@@ -19,17 +36,7 @@ fn nightly(rule: &str, policy: &str) -> String {
 #[test]
 fn a_gap_shift_and_an_overlap_are_named() {
     let from = ts("2026-03-07T00:00:00Z");
-    let tz = jiff::tz::TimeZone::UTC;
-    let p = preview(
-        &nightly("freq=daily;byhour=2;byminute=30", ""),
-        &Limits::default(),
-        from,
-        from,
-        None,
-        3,
-        &tz,
-    )
-    .unwrap();
+    let p = preview_at(&nightly("freq=daily;byhour=2;byminute=30", ""), from, 3).unwrap();
     let t = &p[0];
     assert_eq!(
         t.rule,
@@ -58,16 +65,7 @@ fn a_gap_shift_and_an_overlap_are_named() {
             vec!["first", "second"],
         ),
     ] {
-        let p = preview(
-            &nightly("FREQ=DAILY;BYHOUR=1;BYMINUTE=30", policy),
-            &Limits::default(),
-            from,
-            from,
-            None,
-            4,
-            &tz,
-        )
-        .unwrap();
+        let p = preview_at(&nightly("FREQ=DAILY;BYHOUR=1;BYMINUTE=30", policy), from, 4).unwrap();
         let notes: Vec<&str> = p[0].next.iter().filter_map(|i| i.dst.as_deref()).collect();
         assert_eq!(notes.len(), want.len(), "{policy}: {notes:?}");
         for (n, w) in notes.iter().zip(want) {
@@ -89,16 +87,7 @@ fn the_preview_matches_the_engines_due_times() {
     let doc = r#"{"id": "mix", "tz": "Europe/Berlin", "valid_until": "2026-04-20T00:00:00Z", "tasks": [
         {"id": "weekly", "trigger": {"calendar": {"rrule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30"}}, "actions": [{"op": "Get", "target": "./A"}]},
         {"id": "every", "trigger": {"every": {"seconds": 432000, "anchor": "2026-03-01T06:00:00Z"}}, "actions": [{"op": "Get", "target": "./A"}]}]}"#;
-    let p = preview(
-        doc,
-        &Limits::default(),
-        from,
-        from,
-        None,
-        50,
-        &jiff::tz::TimeZone::UTC,
-    )
-    .unwrap();
+    let p = preview_at(doc, from, 50).unwrap();
     e.submit("srv", doc, from).unwrap();
     let runs = run_until(&mut e, ts("2026-05-01T00:00:00Z"));
     for t in &p {
@@ -129,15 +118,7 @@ fn the_preview_matches_the_engines_due_times() {
 #[test]
 fn a_document_with_problems_gets_them_all() {
     let from = ts("2026-03-01T00:00:00Z");
-    let err = preview(
-        r#"{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25;BYMINUT=3"}}, "actions": []}]}"#,
-        &Limits::default(),
-        from,
-        from,
-        None,
-        3,
-        &jiff::tz::TimeZone::UTC,
-    )
+    let err = preview_at(r#"{"id": "x", "tasks": [{"id": "t", "trigger": {"calendar": {"rrule": "FREQ=DAILY;BYHOUR=25;BYMINUT=3"}}, "actions": []}]}"#, from, 3)
     .unwrap_err();
     assert!(err.len() >= 2, "{err:?}");
 }

@@ -134,3 +134,45 @@ fn a_write_failing_mid_tick_loses_nothing_flushed_and_runs_nothing_twice() {
         }
     }
 }
+
+/// Issue 18 (task chaining): firings a failed call hands on to the next
+/// one were cascaded by the failed call — they must not start their
+/// followers a second time; firings nobody cascaded yet (a lifecycle
+/// change's, a restart's) still do.
+#[test]
+fn firings_handed_on_after_a_failed_call_do_not_start_their_followers_twice() {
+    let exec = Arc::new(Counting::default());
+    let host = Host {
+        tree: Arc::new(Tree),
+        executor: exec.clone(),
+        prompt: None,
+        reports: None,
+        authorizer: None,
+    };
+    let mut e = Engine::open(
+        Store::open_in_memory().unwrap(),
+        host,
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let doc = r#"{"id": "c", "tasks": [
+        {"id": "a", "trigger": {"at": "2026-01-01T00:01:00Z"}, "actions": [{"op": "Exec", "target": "./A"}]},
+        {"id": "b", "trigger": {"after": {"task": "a"}}, "actions": [{"op": "Exec", "target": "./B"}]}]}"#;
+    e.submit("srv", doc, at(0)).unwrap();
+    let fired = e.tick(at(60)).unwrap();
+    let tasks: Vec<&str> = fired.iter().map(|f| f.task.as_str()).collect();
+    assert_eq!(tasks, ["a", "b"]);
+    // What finish_call does when the call fails: its (cascaded) firings
+    // are handed out next time.
+    e.recovered_cascaded = fired.len();
+    e.recovered = fired.clone();
+    let again = e.tick(at(61)).unwrap();
+    assert_eq!(again.len(), 2, "the handed-on firings, once");
+    let runs: u32 = exec.0.lock().unwrap().values().sum();
+    assert_eq!(runs, 2, "a and b ran once each");
+    // Not cascaded yet (as after a lifecycle change): its follower starts.
+    e.recovered = vec![fired[0].clone()];
+    let later = e.tick(at(62)).unwrap();
+    let tasks: Vec<&str> = later.iter().map(|f| f.task.as_str()).collect();
+    assert_eq!(tasks, ["a", "b"]);
+}

@@ -235,6 +235,11 @@ pub struct Engine {
     index: Index,
     last_now: Option<Timestamp>,
     recovered: Vec<Firing>,
+    /// How many of the first `recovered` firings the call that produced
+    /// them already cascaded (writes woken, followers started): a call
+    /// that failed hands its firings out next time, and they must not
+    /// start their followers twice.
+    recovered_cascaded: usize,
     /// The open batch of a call (see `process::Batch`).
     batch: process::Batch,
     /// Schedules used by the last call: unloaded at the next one if idle
@@ -292,6 +297,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            recovered_cascaded: 0,
             batch: Default::default(),
             used: Vec::new(),
             live: HashMap::new(),
@@ -322,6 +328,7 @@ impl Engine {
             index: Index::default(),
             last_now,
             recovered: Vec::new(),
+            recovered_cascaded: 0,
             batch: Default::default(),
             used: Vec::new(),
             live: HashMap::new(),

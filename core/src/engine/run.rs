@@ -125,7 +125,8 @@ impl Engine {
     ) {
         // Tasks that finished an occurrence because of a cascaded write.
         let mut spent: std::collections::HashSet<(i64, u32)> = Default::default();
-        let mut from = 0;
+        // The firings a failed call handed on were cascaded by that call.
+        let mut from = std::mem::take(&mut self.recovered_cascaded).min(out.len());
         while from < out.len() {
             // Task chaining: the tasks that follow a task just finished
             // (`after`; chains are acyclic, so they end).
@@ -375,6 +376,9 @@ impl Engine {
             Some(e) => {
                 // Firings that did finish are stored; hand them out next
                 // time (before those a reload settled).
+                // All of `out` was cascaded above; what a reload settled
+                // (appended after it) was not.
+                self.recovered_cascaded = out.len();
                 out.append(&mut self.recovered);
                 self.recovered = out;
                 Err(e)

@@ -441,17 +441,12 @@ fn other_message(raw: &str, doc: &Value, segs: &[Seg]) -> String {
             found.map(describe).unwrap_or_else(|| "this".into())
         );
     }
-    if let Some(rest) = raw.strip_prefix("invalid value: ") {
-        let expected = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
-        return format!(
-            "expected {}, found {}",
-            expected_words(expected),
-            found
-                .map(describe)
-                .unwrap_or_else(|| "something else".into())
-        );
-    }
-    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+    // serde's "invalid value: …" (a number out of range) and "invalid
+    // type: …" (a string for a number) say the same to a reader.
+    if let Some(rest) = raw
+        .strip_prefix("invalid value: ")
+        .or_else(|| raw.strip_prefix("invalid type: "))
+    {
         let expected = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
         return format!(
             "expected {}, found {}",
