@@ -151,7 +151,8 @@ impl SimExec {
                         }
                         None => 404,
                     },
-                    Op::Exec => 200,
+                    // The simulated user answers every Alert.
+                    Op::Exec | Op::Alert => 200,
                     Op::Copy => match c.source.as_ref().and_then(|s| nodes.get(s).cloned()) {
                         Some(v) => {
                             nodes.insert(c.target.clone(), v);

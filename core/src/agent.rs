@@ -290,9 +290,16 @@ impl Agent {
         let tree = Arc::new(Tree::open(&db, tree_cfg, now)?);
         let engine_host = Host {
             tree: tree.clone(),
-            executor: match &host.executor {
-                Some(e) => e.clone(),
-                None => tree.clone(),
+            // Full-client mode: the tree runs the commands, and scheduled
+            // Alerts go to the host's user interface (without one, they are
+            // answered as on an unattended device).
+            executor: match (&host.executor, &host.ui) {
+                (Some(e), _) => e.clone(),
+                (None, Some(ui)) => Arc::new(crate::tree::Interactive {
+                    tree: tree.clone(),
+                    alerts: Arc::new(crate::dm::session::AlertsThroughUi(ui.clone())),
+                }),
+                (None, None) => tree.clone(),
             },
             prompt: host.prompt.clone(),
             reports: None,

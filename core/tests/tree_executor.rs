@@ -36,6 +36,7 @@ fn cmd(op: Op, target: &str, data: Option<&str>, format: Option<&str>) -> Action
         data: data.map(str::to_string),
         format: format.map(str::to_string),
         mime: None,
+        alert: None,
     })
 }
 
@@ -142,6 +143,7 @@ fn bad_commands_become_statuses() {
         data: None,
         format: None,
         mime: None,
+        alert: None,
     };
     assert_eq!(
         statuses(&t, "srv1", &[Action::Command(copy.clone())]),

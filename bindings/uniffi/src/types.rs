@@ -97,7 +97,7 @@ impl From<&dmsched_core::RunContext> for RunContext {
 /// The result of one DM command run by the host.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct CommandResult {
-    /// `Add`, `Replace`, `Delete`, `Get`, `Exec` or `Copy`.
+    /// `Add`, `Replace`, `Delete`, `Get`, `Exec`, `Copy` or `Alert`.
     pub op: String,
     /// Target URI.
     pub target: String,
@@ -117,6 +117,7 @@ impl TryFrom<CommandResult> for model::CommandResult {
             "Get" => Op::Get,
             "Exec" => Op::Exec,
             "Copy" => Op::Copy,
+            "Alert" => Op::Alert,
             other => return Err(format!("unknown command {other:?} in a result")),
         };
         Ok(model::CommandResult {

@@ -899,17 +899,29 @@ fn finish_attempt(
     };
     let failed = results.iter().find(|r| !r.is_success());
     let ok = host_err.is_none() && failed.is_none();
+    // The user said no to a scheduled Alert (6.1.7.4): a decision, not a
+    // failure — the occurrence is skipped and not retried.
+    let declined = host_err.is_none() && failed.is_some_and(|r| r.is_declined());
     let why = host_err.or_else(|| {
-        failed.map(|r| {
-            format!(
+        failed.map(|r| match r.op {
+            crate::model::Op::Alert => format!(
+                "the user {} the Alert (status {})",
+                if r.is_declined() {
+                    "declined"
+                } else {
+                    "could not be asked"
+                },
+                r.status
+            ),
+            _ => format!(
                 "{} {} returned status {}",
                 r.op.as_str(),
                 r.target,
                 r.status
-            )
+            ),
         })
     });
-    if !ok && p.attempt < t.policy.retry.max {
+    if !ok && !declined && p.attempt < t.policy.retry.max {
         let backoff = t
             .policy
             .retry
@@ -941,7 +953,13 @@ fn finish_attempt(
         tidx,
         p.seq,
         p.due,
-        if ok { Outcome::Ran } else { Outcome::Failed },
+        if ok {
+            Outcome::Ran
+        } else if declined {
+            Outcome::Skipped
+        } else {
+            Outcome::Failed
+        },
     );
     f.run_at = Some(now);
     f.reason = why;

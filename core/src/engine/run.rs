@@ -147,7 +147,10 @@ impl Engine {
                 for r in &f.results {
                     if written(r) {
                         let uri = watched_form(&r.target);
-                        let entry = (uri, r.op == crate::model::Op::Delete, Some(f.owner.clone()));
+                        // A rename (`?prop=Name`) moves the whole subtree.
+                        let subtree =
+                            r.op == crate::model::Op::Delete || r.target.ends_with("?prop=Name");
+                        let entry = (uri, subtree, Some(f.owner.clone()));
                         if !changed.contains(&entry) {
                             changed.push(entry);
                         }
@@ -629,7 +632,9 @@ fn written(r: &crate::model::CommandResult) -> bool {
 /// A command target in the form conditions name nodes in: `./`-rooted,
 /// no trailing `/`.
 fn watched_form(target: &str) -> String {
-    let t = target.trim().trim_end_matches('/');
+    // A property write (`?prop=…`) is a change of its node.
+    let t = target.split('?').next().unwrap_or(target);
+    let t = t.trim().trim_end_matches('/');
     if t.starts_with("./") || t == "." {
         t.to_string()
     } else {

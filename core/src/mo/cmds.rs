@@ -3,8 +3,10 @@
 //!
 //! Add, Replace, Delete, Get, Exec and Copy become one action per Item
 //! (the command's Meta applies to Items without their own); Atomic and
-//! Sequence become groups. Any other command (Alert, Status, Results, Sync
-//! …) is refused with 406: it cannot be scheduled.
+//! Sequence become groups; a user-interaction Alert (1100–1104) becomes an
+//! Alert action (items: options, text, choices). Any other command (other
+//! Alerts, Status, Results, Sync …) is refused with 406: it cannot be
+//! scheduled.
 
 use crate::model::{Action, Command, Limits, Op};
 use crate::syncml::{self, Command as DmCommand, Container, Data, Item, ItemCmd, Locus, Meta};
@@ -98,17 +100,75 @@ fn action(
             });
             return Ok(());
         }
+        DmCommand::Alert(a) => return alert(a, limits, count, out),
         other => {
             return Err(CmdsError::new(
                 406,
                 format!(
-                    "{} cannot be scheduled (Add, Replace, Delete, Get, Exec, Copy, Atomic, Sequence)",
+                    "{} cannot be scheduled (Add, Replace, Delete, Get, Exec, Copy, Alert 1100–1104, Atomic, Sequence)",
                     other.name()
                 ),
             ));
         }
     };
     items(op, ic, limits, count, out)
+}
+
+/// A user-interaction Alert (1100–1104) as a scheduled action: items are
+/// the options, the text, then the choices (as in a session, facts §3).
+fn alert(
+    a: &syncml::Alert,
+    limits: &Limits,
+    count: &mut usize,
+    out: &mut Vec<Action>,
+) -> Result<(), CmdsError> {
+    let code = a
+        .data
+        .as_deref()
+        .and_then(|d| d.trim().parse::<u16>().ok())
+        .filter(|c| crate::model::ALERT_CODES.contains(c))
+        .ok_or_else(|| {
+            CmdsError::new(
+                406,
+                format!(
+                    "Alert {} cannot be scheduled: only user interactions 1100–1104",
+                    a.data.as_deref().unwrap_or("without a code")
+                ),
+            )
+        })?;
+    *count += 1;
+    if *count > limits.max_actions {
+        return Err(CmdsError::new(
+            413,
+            format!("more than {} commands", limits.max_actions),
+        ));
+    }
+    let text = |i: &Item| match &i.data {
+        Some(Data::Text(s)) | Some(Data::Xml(s)) => Ok(s.clone()),
+        Some(Data::Opaque(_)) => Err(CmdsError::new(
+            415,
+            "binary data cannot be scheduled in XML",
+        )),
+        None => Ok(String::new()),
+    };
+    let mut it = a.items.iter();
+    let options = it.next().map(text).transpose()?.filter(|o| !o.is_empty());
+    let shown = it.next().map(text).transpose()?;
+    let choices = it.map(text).collect::<Result<Vec<_>, _>>()?;
+    out.push(Action::Command(Command {
+        op: Op::Alert,
+        target: String::new(),
+        source: None,
+        data: shown,
+        format: None,
+        mime: None,
+        alert: Some(Box::new(crate::model::AlertSpec {
+            code,
+            options,
+            choices,
+        })),
+    }));
+    Ok(())
 }
 
 fn items(
@@ -164,6 +224,7 @@ fn items(
             data,
             format: meta(|m| &m.format),
             mime: meta(|m| &m.type_),
+            alert: None,
         }));
     }
     Ok(())
@@ -192,6 +253,24 @@ fn command(a: &Action, next: &mut u32) -> DmCommand {
             } else {
                 DmCommand::Sequence(c)
             }
+        }
+        Action::Command(c) if c.op == Op::Alert => {
+            let text = |s: &str| Item {
+                data: Some(Data::Text(s.to_string())),
+                ..Item::default()
+            };
+            let spec = c.alert.as_deref();
+            let mut items = vec![
+                text(spec.and_then(|a| a.options.as_deref()).unwrap_or("")),
+                text(c.data.as_deref().unwrap_or("")),
+            ];
+            items.extend(spec.iter().flat_map(|a| a.choices.iter()).map(|s| text(s)));
+            DmCommand::Alert(syncml::Alert {
+                cmd_id,
+                data: Some(spec.map_or(1100, |a| a.code).to_string()),
+                items,
+                ..syncml::Alert::default()
+            })
         }
         Action::Command(c) => {
             let meta = Meta {
@@ -224,7 +303,7 @@ fn command(a: &Action, next: &mut u32) -> DmCommand {
                 Op::Delete => DmCommand::Delete(ic),
                 Op::Get => DmCommand::Get(ic),
                 Op::Copy => DmCommand::Copy(ic),
-                Op::Exec => unreachable!("handled above"),
+                Op::Exec | Op::Alert => unreachable!("handled above"),
             }
         }
     }
@@ -276,6 +355,44 @@ mod tests {
         let xml = encode(&a);
         assert!(xml.starts_with("<SyncBody>"), "{xml}");
         assert_eq!(decode(xml.as_bytes(), &Limits::default()).unwrap(), a);
+    }
+
+    /// Issue 18, 6.1.7.4: a user-interaction Alert in `Cmds` is an Alert
+    /// action (items: options, text, choices) and encodes back the same.
+    #[test]
+    fn a_user_interaction_alert_is_schedulable_both_ways() {
+        let xml = r#"<SyncBody><Sequence><CmdID>1</CmdID>
+          <Alert><CmdID>2</CmdID><Data>1103</Data><Item><Data>MAXDT=30&amp;DR=1</Data></Item>
+            <Item><Data>Which mode?</Data></Item><Item><Data>eco</Data></Item><Item><Data>max</Data></Item></Alert>
+          <Get><CmdID>3</CmdID><Item><Target><LocURI>./Vendor?list=Struct</LocURI></Target></Item></Get>
+        </Sequence></SyncBody>"#;
+        let a = decode(xml.as_bytes(), &Limits::default()).unwrap();
+        let Action::Sequence(v) = &a[0] else { panic!() };
+        let Action::Command(c) = &v[0] else { panic!() };
+        assert_eq!(c.op, Op::Alert);
+        assert_eq!(c.data.as_deref(), Some("Which mode?"));
+        let spec = c.alert.as_deref().unwrap();
+        assert_eq!(
+            (spec.code, spec.options.as_deref(), spec.choices.clone()),
+            (
+                1103,
+                Some("MAXDT=30&DR=1"),
+                vec!["eco".into(), "max".into()]
+            )
+        );
+        let Action::Command(g) = &v[1] else { panic!() };
+        assert_eq!(g.target, "./Vendor?list=Struct");
+        assert_eq!(
+            decode(encode(&a).as_bytes(), &Limits::default()).unwrap(),
+            a
+        );
+        // The same action as JSON, and back.
+        let json = serde_json::to_string(&v[0]).unwrap();
+        assert_eq!(
+            json,
+            r#"{"op":"Alert","data":"Which mode?","alert":1103,"options":"MAXDT=30&DR=1","choices":["eco","max"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), v[0]);
     }
 
     #[test]

@@ -615,7 +615,8 @@ impl MoHandler {
             (
                 "Commands",
                 list(&[
-                    "Add", "Replace", "Delete", "Get", "Exec", "Copy", "Atomic", "Sequence",
+                    "Add", "Replace", "Delete", "Get", "Exec", "Copy", "Alert", "Atomic",
+                    "Sequence",
                 ]),
             ),
             ("ReportDelivery", list(&["next_session", "immediate"])),

@@ -158,10 +158,18 @@ pub(crate) fn report_mapped(cfg: &MoConfig, r: &Report, mo: Option<(&str, &str)>
     }
     d.push_str(&format!("<Attempts>{}</Attempts>", f.attempts));
     for r in &f.results {
+        // An Alert has no target: its answer is the data.
+        let target = if r.target.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " target=\"{}\"",
+                xml_escape(&r.target).replace('"', "&quot;")
+            )
+        };
         d.push_str(&format!(
-            "<Cmd op=\"{}\" target=\"{}\" status=\"{}\"",
+            "<Cmd op=\"{}\"{target} status=\"{}\"",
             r.op.as_str(),
-            xml_escape(&r.target).replace('"', "&quot;"),
             r.status
         ));
         match &r.data {

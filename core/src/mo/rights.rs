@@ -127,19 +127,23 @@ pub(crate) fn check(owner: &str, doc: &Schedule, tree: &dyn TreeRights) -> Resul
     for t in &doc.tasks {
         for a in &t.actions {
             for c in a.commands() {
+                // A property or listing (`?prop=`, `?list=`) needs the
+                // right on its node; an Alert touches no node.
+                let node = c.target.split('?').next().unwrap_or_default().to_string();
                 let parent = || {
-                    Uri::parse(&c.target)
+                    Uri::parse(&node)
                         .ok()
                         .and_then(|u| u.parent())
                         .map(|p| p.as_str().to_string())
                 };
                 let mut wants: Vec<(AclCmd, String)> = match c.op {
                     Op::Add => parent().map(|p| (AclCmd::Add, p)).into_iter().collect(),
-                    Op::Replace => vec![(AclCmd::Replace, c.target.clone())],
-                    Op::Delete => vec![(AclCmd::Delete, c.target.clone())],
-                    Op::Get => vec![(AclCmd::Get, c.target.clone())],
-                    Op::Exec => vec![(AclCmd::Exec, c.target.clone())],
+                    Op::Replace => vec![(AclCmd::Replace, node.clone())],
+                    Op::Delete => vec![(AclCmd::Delete, node.clone())],
+                    Op::Get => vec![(AclCmd::Get, node.clone())],
+                    Op::Exec => vec![(AclCmd::Exec, node.clone())],
                     Op::Copy => parent().map(|p| (AclCmd::Add, p)).into_iter().collect(),
+                    Op::Alert => Vec::new(),
                 };
                 if let (Op::Copy, Some(src)) = (c.op, &c.source) {
                     wants.push((AclCmd::Get, src.clone()));

@@ -17,6 +17,9 @@ pub enum Op {
     Exec,
     /// Copy `source` to `target`.
     Copy,
+    /// A user-interaction alert (1100–1104) shown through the host's user
+    /// interface when the task runs; no target (see [`AlertSpec`]).
+    Alert,
 }
 
 impl Op {
@@ -29,6 +32,7 @@ impl Op {
             Op::Get => "Get",
             Op::Exec => "Exec",
             Op::Copy => "Copy",
+            Op::Alert => "Alert",
         }
     }
 }
@@ -48,7 +52,80 @@ pub struct Command {
     pub format: Option<String>,
     /// Meta Type (MIME type).
     pub mime: Option<String>,
+    /// What an [`Op::Alert`] asks (its text is `data`); `None` otherwise.
+    pub alert: Option<Box<AlertSpec>>,
 }
+
+/// A scheduled user-interaction alert (OMA DM Protocol 1.2 §10.2): the
+/// question, and how an unattended device answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertSpec {
+    /// 1100 display, 1101 confirm, 1102 text input, 1103 single choice,
+    /// 1104 multiple choice.
+    pub code: u16,
+    /// The options, URL-encoded as in a session (`MINDT`, `MAXDT`, `DR`,
+    /// `MAXLEN`, `IT`, `ET`): `MAXDT=60&DR=1`.
+    pub options: Option<String>,
+    /// The choices of 1103/1104, in order (answers count from 1).
+    pub choices: Vec<String>,
+}
+
+impl AlertSpec {
+    /// The option `key` (`MAXDT`, `DR` …), URL-decoded.
+    pub fn option(&self, key: &str) -> Option<String> {
+        self.options
+            .as_deref()?
+            .split('&')
+            .filter_map(|p| p.split_once('=').or(Some((p, ""))))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| url_decode(v))
+    }
+
+    /// The answer when nobody answers: the device is locked or unattended
+    /// (`cannot_show`, the host's user interface said so, or there is
+    /// none), or the user let `MAXDT` pass. The default response `DR`
+    /// stands in for the user: 408 with it as data (the run goes on as if
+    /// the user had answered it), except a 1101 whose default is 0 (no):
+    /// 304, declined. Without a default: 416 when nothing could be shown
+    /// (a failed attempt, retried per policy), 408 when the user let it
+    /// time out (declined).
+    pub fn unanswered(&self, cannot_show: bool) -> (u16, Option<String>) {
+        match self.option("DR") {
+            Some(d) if self.code == 1101 && d.trim() == "0" => (304, Some(d)),
+            Some(d) => (408, Some(d)),
+            None if cannot_show => (416, None),
+            None => (408, None),
+        }
+    }
+}
+
+/// `+` and `%XX` of an `application/x-www-form-urlencoded` value.
+pub(crate) fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The user-interaction alert codes a schedule may carry.
+pub const ALERT_CODES: [u16; 5] = [1100, 1101, 1102, 1103, 1104];
 
 /// A scheduled action: a command, or a group of actions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +194,12 @@ pub struct RawAction {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     mime: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    alert: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    options: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    choices: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     atomic: Option<Vec<Action>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sequence: Option<Vec<Action>>,
@@ -131,7 +214,10 @@ impl TryFrom<RawAction> for Action {
             || raw.source.is_some()
             || raw.data.is_some()
             || raw.format.is_some()
-            || raw.mime.is_some();
+            || raw.mime.is_some()
+            || raw.alert.is_some()
+            || raw.options.is_some()
+            || raw.choices.is_some();
         match (raw.atomic, raw.sequence) {
             (Some(_), Some(_)) => {
                 Err("an action is either `atomic` or `sequence`, not both".into())
@@ -143,7 +229,32 @@ impl TryFrom<RawAction> for Action {
             (Some(v), None) => Ok(Action::Atomic(v)),
             (None, Some(v)) => Ok(Action::Sequence(v)),
             (None, None) => {
-                let op = raw.op.ok_or("missing field `op` (Add, Replace, Delete, Get, Exec or Copy), or a group `atomic`/`sequence`")?;
+                let op = raw.op.ok_or("missing field `op` (Add, Replace, Delete, Get, Exec, Copy or Alert), or a group `atomic`/`sequence`")?;
+                if op == Op::Alert {
+                    let code = raw.alert.ok_or("missing field `alert`: the alert code (1100 display, 1101 confirm, 1102 text input, 1103 single choice, 1104 multiple choice)")?;
+                    if raw.target.is_some() {
+                        return Err("an Alert has no `target`".into());
+                    }
+                    return Ok(Action::Command(Command {
+                        op,
+                        target: String::new(),
+                        source: raw.source,
+                        data: raw.data,
+                        format: raw.format,
+                        mime: raw.mime,
+                        alert: Some(Box::new(AlertSpec {
+                            code,
+                            options: raw.options,
+                            choices: raw.choices.unwrap_or_default(),
+                        })),
+                    }));
+                }
+                if raw.alert.is_some() || raw.options.is_some() || raw.choices.is_some() {
+                    return Err(format!(
+                        "`alert`, `options` and `choices` belong to an Alert, not to {}",
+                        op.as_str()
+                    ));
+                }
                 let target = raw.target.ok_or("missing field `target`")?;
                 Ok(Action::Command(Command {
                     op,
@@ -152,6 +263,7 @@ impl TryFrom<RawAction> for Action {
                     data: raw.data,
                     format: raw.format,
                     mime: raw.mime,
+                    alert: None,
                 }))
             }
         }
@@ -161,15 +273,31 @@ impl TryFrom<RawAction> for Action {
 impl From<Action> for RawAction {
     fn from(a: Action) -> Self {
         match a {
-            Action::Command(c) => RawAction {
-                op: Some(c.op),
-                target: Some(c.target),
-                source: c.source,
-                data: c.data,
-                format: c.format,
-                mime: c.mime,
-                ..RawAction::default()
-            },
+            Action::Command(c) => {
+                let (alert, options, choices) = match c.alert {
+                    Some(a) => {
+                        let a = *a;
+                        (
+                            Some(a.code),
+                            a.options,
+                            (!a.choices.is_empty()).then_some(a.choices),
+                        )
+                    }
+                    None => (None, None, None),
+                };
+                RawAction {
+                    op: Some(c.op),
+                    target: (c.op != Op::Alert).then_some(c.target),
+                    source: c.source,
+                    data: c.data,
+                    format: c.format,
+                    mime: c.mime,
+                    alert,
+                    options,
+                    choices,
+                    ..RawAction::default()
+                }
+            }
             Action::Atomic(v) => RawAction {
                 atomic: Some(v),
                 ..RawAction::default()

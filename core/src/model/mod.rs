@@ -11,7 +11,8 @@ mod outcome;
 mod schedule;
 pub(crate) mod validate;
 
-pub use action::{Action, Command, Op, RawAction};
+pub(crate) use action::url_decode;
+pub use action::{ALERT_CODES, Action, AlertSpec, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report};
 pub use schedule::{
     After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,

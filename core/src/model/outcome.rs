@@ -74,8 +74,19 @@ impl CommandResult {
     }
 
     /// True for a 2xx status.
+    /// True for a 2xx status, and for an Alert that nobody answered whose
+    /// default response stood in (408 with the default as data; see
+    /// `docs/scheduling-format.md`, "Alerts").
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+            || (self.op == super::Op::Alert && self.status == 408 && self.data.is_some())
+    }
+
+    /// True when the user declined an Alert (304 no, 214 cancel, or 408
+    /// without a default): the run is skipped, not failed, and not retried.
+    pub fn is_declined(&self) -> bool {
+        self.op == super::Op::Alert
+            && (matches!(self.status, 304 | 214) || (self.status == 408 && self.data.is_none()))
     }
 }
 

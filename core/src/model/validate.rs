@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, Op};
+use super::action::{ALERT_CODES, Action, Command, Op};
 use super::schedule::{Schedule, Trigger};
 
 /// Configurable limits a schedule must respect.
@@ -351,11 +351,15 @@ fn check_action(a: &Action, path: &str, depth: usize, limits: &Limits, out: &mut
         return;
     }
     match a {
+        Action::Command(c) if c.op == Op::Alert => check_alert(c, path, limits, out),
         Action::Command(c) => {
-            if !is_valid_uri(&c.target) {
+            if !is_valid_target(c.op, &c.target) {
                 out.push(Problem::new(
                     format!("{path}.target"),
-                    format!("invalid target URI {:?}: expected ./Segment/…", c.target),
+                    format!(
+                        "invalid target URI {:?}: expected ./Segment/… (with ?list=Struct|StructData or ?prop=NAME on a Get, ?prop=ACL|Name|Title on a Replace)",
+                        c.target
+                    ),
                 ));
             }
             match (c.op, &c.source) {
@@ -412,9 +416,137 @@ fn check_action(a: &Action, path: &str, depth: usize, limits: &Limits, out: &mut
     }
 }
 
+/// A scheduled Alert (6.1.7.4): a user-interaction code, the text to show,
+/// options as in a session, choices for 1103/1104, nothing else.
+fn check_alert(c: &Command, path: &str, limits: &Limits, out: &mut Vec<Problem>) {
+    let Some(a) = &c.alert else {
+        out.push(Problem::new(path, "an Alert needs `alert`: its code"));
+        return;
+    };
+    if !ALERT_CODES.contains(&a.code) {
+        out.push(Problem::new(
+            format!("{path}.alert"),
+            format!(
+                "alert {} is not a user interaction: 1100 display, 1101 confirm, 1102 text input, 1103 single choice or 1104 multiple choice",
+                a.code
+            ),
+        ));
+    }
+    for (key, present) in [
+        ("source", c.source.is_some()),
+        ("format", c.format.is_some()),
+        ("type", c.mime.is_some()),
+    ] {
+        if present {
+            out.push(Problem::new(
+                format!("{path}.{key}"),
+                format!("an Alert takes no `{key}`"),
+            ));
+        }
+    }
+    match c.data.as_deref() {
+        None | Some("") => out.push(Problem::new(
+            format!("{path}.data"),
+            "an Alert needs `data`: the text to show the user",
+        )),
+        Some(d) if d.len() > limits.max_data_bytes => out.push(Problem::new(
+            format!("{path}.data"),
+            format!(
+                "{} bytes, more than the limit of {}",
+                d.len(),
+                limits.max_data_bytes
+            ),
+        )),
+        Some(_) => {}
+    }
+    let choice = matches!(a.code, 1103 | 1104);
+    if choice && a.choices.is_empty() {
+        out.push(Problem::new(
+            format!("{path}.choices"),
+            format!("alert {} needs `choices` to choose from", a.code),
+        ));
+    }
+    if !choice && !a.choices.is_empty() {
+        out.push(Problem::new(
+            format!("{path}.choices"),
+            format!("only alerts 1103 and 1104 have `choices`, not {}", a.code),
+        ));
+    }
+    if a.choices.len() > limits.max_actions {
+        out.push(Problem::new(
+            format!("{path}.choices"),
+            format!(
+                "{} choices, more than the limit of {}",
+                a.choices.len(),
+                limits.max_actions
+            ),
+        ));
+    }
+    if let Some(o) = &a.options
+        && let Err(e) = check_alert_options(o)
+    {
+        out.push(Problem::new(format!("{path}.options"), e));
+    }
+}
+
+/// The options of a user-interaction alert: `KEY=value` pairs joined by `&`,
+/// keys `MINDT MAXDT DR MAXLEN IT ET`, the first three numbers where numeric.
+fn check_alert_options(o: &str) -> Result<(), String> {
+    for pair in o.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "MINDT" | "MAXDT" | "MAXLEN" => {
+                if v.parse::<u32>().is_err() {
+                    return Err(format!(
+                        "option {k}={v} is not a number of seconds or characters"
+                    ));
+                }
+            }
+            "DR" => {}
+            "IT" => {
+                if !matches!(v, "A" | "N" | "D" | "T" | "P" | "I") {
+                    return Err(format!(
+                        "option IT={v}: the input type is one of A N D T P I"
+                    ));
+                }
+            }
+            "ET" => {
+                if !matches!(v, "T" | "P") {
+                    return Err(format!("option ET={v}: the echo type is T or P"));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown option {other:?}: options are MINDT, MAXDT, DR, MAXLEN, IT and ET, joined by &"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A scheduled command's target: a URI ([`is_valid_uri`]), and for Get a
+/// `?list=Struct|StructData` listing or a `?prop=` property, for Replace a
+/// `?prop=ACL|Name|Title` (OMA DM TND 1.2 §7, Protocol §6.6.9).
+pub fn is_valid_target(op: Op, target: &str) -> bool {
+    let Some((uri, query)) = target.split_once('?') else {
+        return is_valid_uri(target);
+    };
+    let ok = match (op, query.split_once('=')) {
+        (Op::Get, Some(("list", v))) => matches!(v, "Struct" | "StructData"),
+        (Op::Get, Some(("prop", v))) => matches!(
+            v,
+            "ACL" | "Format" | "Type" | "Name" | "Size" | "Title" | "TStamp" | "VerNo"
+        ),
+        (Op::Replace, Some(("prop", v))) => matches!(v, "ACL" | "Name" | "Title"),
+        _ => false,
+    };
+    ok && is_valid_uri(uri)
+}
+
 /// A DM URI as accepted in a schedule: `.` or `./seg/seg…`, no empty, `.` or
 /// `..` segments, no trailing `/`, no whitespace, at most 1024 bytes.
-/// A `?prop=`/`?list=` query is not allowed in scheduled commands.
+/// No `?prop=`/`?list=` query: see [`is_valid_target`] for commands.
 pub fn is_valid_uri(uri: &str) -> bool {
     if uri == "." {
         return true;

@@ -10,8 +10,6 @@
 //! roll-back failed) and the rest as 215. An Atomic nested in an Atomic
 //! joins the outer one.
 
-use jiff::Timestamp;
-
 use crate::expr::Value;
 use crate::host::{ActionExecutor, HostError, RunContext, TreeAccess};
 use crate::model::{Action, Command, CommandResult, Op};
@@ -56,26 +54,63 @@ fn value_of(item: &Item) -> Value {
 impl ActionExecutor for Tree {
     /// Runs `actions` on this tree as server `ctx.owner` at `ctx.now`; one
     /// result per command, in order. Never `Err`: failures are statuses.
+    /// Without a user interface, an Alert is answered as on an unattended
+    /// device ([`crate::model::AlertSpec::unanswered`]).
     fn execute(
         &self,
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        let mut out = Vec::new();
-        let run = Run {
-            tree: self,
-            server: &ctx.owner,
-            now: ctx.now,
-        };
-        run.group(actions, false, false, &mut out);
-        Ok(out)
+        Ok(run_on(self, None, ctx, actions))
     }
+}
+
+/// Shows a scheduled Alert (1100–1104) to the user, for a tree that runs
+/// scheduled commands in full-client mode (the DM client's user interface
+/// implements it).
+pub trait ScheduledAlerts: Send + Sync {
+    /// The status and answer of alert `command` of the run `ctx` (see
+    /// `docs/scheduling-format.md`, "Alerts"): 200 answered (the text, or
+    /// the choices as `1,3`), 304 no, 214 cancelled, 408 nobody answered
+    /// (the default response as data, if any), 416 cannot be shown.
+    fn show(&self, ctx: &RunContext, command: &Command) -> (u16, Option<String>);
+}
+
+/// A tree that runs scheduled commands and shows their Alerts through
+/// `alerts`: full-client mode's executor.
+pub struct Interactive {
+    /// The tree.
+    pub tree: std::sync::Arc<Tree>,
+    /// The user interface.
+    pub alerts: std::sync::Arc<dyn ScheduledAlerts>,
+}
+
+impl ActionExecutor for Interactive {
+    fn execute(
+        &self,
+        ctx: &RunContext,
+        actions: &[Action],
+    ) -> Result<Vec<CommandResult>, HostError> {
+        Ok(run_on(&self.tree, Some(&*self.alerts), ctx, actions))
+    }
+}
+
+fn run_on(
+    tree: &Tree,
+    alerts: Option<&dyn ScheduledAlerts>,
+    ctx: &RunContext,
+    actions: &[Action],
+) -> Vec<CommandResult> {
+    let mut out = Vec::new();
+    let run = Run { tree, ctx, alerts };
+    run.group(actions, false, false, &mut out);
+    out
 }
 
 struct Run<'a> {
     tree: &'a Tree,
-    server: &'a str,
-    now: Timestamp,
+    ctx: &'a RunContext,
+    alerts: Option<&'a dyn ScheduledAlerts>,
 }
 
 fn result(c: &Command, status: u16, data: Option<String>) -> CommandResult {
@@ -154,6 +189,14 @@ impl Run<'_> {
     }
 
     fn command(&self, c: &Command) -> CommandResult {
+        if c.op == Op::Alert {
+            let (status, data) = match (self.alerts, c.alert.as_deref()) {
+                (Some(ui), Some(_)) => ui.show(self.ctx, c),
+                (None, Some(spec)) => spec.unanswered(true),
+                (_, None) => (400, None),
+            };
+            return result(c, status, data);
+        }
         match self.try_command(c) {
             Ok((status, data)) => result(c, status, data),
             Err(e) => result(c, e.status(), None),
@@ -168,7 +211,7 @@ impl Run<'_> {
                 data: c.data.clone().unwrap_or_default().into_bytes(),
             })
         };
-        let (t, s, now) = (self.tree, self.server, self.now);
+        let (t, s, now) = (self.tree, self.ctx.owner.as_str(), self.ctx.now);
         match c.op {
             Op::Add => t.add(s, &c.target, &payload()?, now).map(|()| (200, None)),
             Op::Replace => t
@@ -192,6 +235,9 @@ impl Run<'_> {
                 let items = t.get(s, &c.target)?;
                 Ok((200, Some(render(&c.target, &items))))
             }
+            Op::Alert => Err(TreeError::BadRequest(
+                "an Alert is not a tree command".into(),
+            )),
         }
     }
 }

@@ -47,6 +47,7 @@ mod secrets;
 mod standard;
 mod uri;
 
+pub use access::{Interactive, ScheduledAlerts};
 pub use account::{Account, AppAddr, AppAuth, AuthLevel, AuthType, id_digest, server_auth_problem};
 pub use acl::{Acl, AclCmd};
 pub use db::TREE_SCHEMA_VERSION;

@@ -38,7 +38,7 @@ pub use types::{
     Account, ClientAlert, Incoming, Initiation, Outgoing, SessionConfig, SessionError, Step,
     Summary,
 };
-pub use ui::{UiKind, UiRequest, UiResponse, UserInteraction};
+pub use ui::{AlertsThroughUi, UiKind, UiRequest, UiResponse, UserInteraction};
 
 use auth::{AuthState, Verdict};
 use exec::{Executor, Replies};

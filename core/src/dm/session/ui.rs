@@ -3,6 +3,9 @@
 //! device answers with.
 
 use crate::dm::syncml::{Data, Item};
+use crate::host::RunContext;
+use crate::model::{Command, url_decode};
+use crate::tree::ScheduledAlerts;
 
 /// Which user interaction the server asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,29 +135,47 @@ pub(crate) fn parse(server_id: &str, code: u16, items: &[Item]) -> Result<UiRequ
     Ok(req)
 }
 
-/// `+` and `%XX` of an `application/x-www-form-urlencoded` value.
-fn url_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+/// Scheduled Alerts (6.1.7.4) shown through the host's user interface, on
+/// behalf of the schedule's owner: what full-client mode's tree runs them
+/// with. `CannotShow` (the device is locked or nobody is there) and a
+/// timeout leave the answer to the alert's default response
+/// ([`crate::model::AlertSpec::unanswered`]).
+pub struct AlertsThroughUi(pub std::sync::Arc<dyn UserInteraction>);
+
+impl ScheduledAlerts for AlertsThroughUi {
+    fn show(&self, ctx: &RunContext, command: &Command) -> (u16, Option<String>) {
+        let Some(spec) = command.alert.as_deref() else {
+            return (400, None);
+        };
+        let text = |s: &str| Item {
+            data: Some(Data::Text(s.to_string())),
+            ..Item::default()
+        };
+        let mut items = vec![
+            text(spec.options.as_deref().unwrap_or("")),
+            text(command.data.as_deref().unwrap_or("")),
+        ];
+        items.extend(spec.choices.iter().map(|c| text(c)));
+        let req = match parse(&ctx.owner, spec.code, &items) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(target: "dmsched::dm", "scheduled alert refused: {e}");
+                return (400, None);
             }
-            c => out.push(c),
+        };
+        match self.0.interact(&req) {
+            UiResponse::CannotShow => spec.unanswered(true),
+            UiResponse::Timeout => spec.unanswered(false),
+            resp => {
+                let (status, items) = answer(&req, &resp);
+                let data: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| i.data.as_ref().map(|d| d.to_text().into_owned()))
+                    .collect();
+                (status, (!data.is_empty()).then(|| data.join(",")))
+            }
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The Status code and answer items for a response.

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use dmsched::dm::client::{AccountFile, Clock, CredentialFile, DmClient};
-use dmsched::dm::session::SessionConfig;
+use dmsched::dm::session::{AlertsThroughUi, SessionConfig, UserInteraction};
 use dmsched::dm::state::ClientState;
 use dmsched::dm::transport::{HttpConfig, HttpTransport};
 use dmsched::engine::{Engine, EngineConfig};
 use dmsched::host::{Host, UserPrompt};
 use dmsched::mo::{MoConfig, Scheduling};
 use dmsched::store::Store;
-use dmsched::tree::{DeviceInfo, Tree, TreeConfig};
+use dmsched::tree::{DeviceInfo, Interactive, Tree, TreeConfig};
 use dmsched_dm_server::{
     Account, ClientAuth, RunningServer, Script, ServerAuth, ServerConfig, TestPki, start,
 };
@@ -78,6 +78,17 @@ pub fn device_full(
     engine: EngineConfig,
     prompt: Option<Arc<dyn UserPrompt>>,
 ) -> Device {
+    device_ui(accounts, engine, prompt, None)
+}
+
+/// Like [`device_full`]; scheduled Alerts go to `ui` (full-client mode's
+/// executor, as the agent builds it).
+pub fn device_ui(
+    accounts: &[AccountFile],
+    engine: EngineConfig,
+    prompt: Option<Arc<dyn UserPrompt>>,
+    ui: Option<Arc<dyn UserInteraction>>,
+) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("dmsched.db");
     let now = Arc::new(AtomicI64::new(T0));
@@ -99,7 +110,13 @@ pub fn device_full(
     }
     let host = Host {
         tree: tree.clone(),
-        executor: tree.clone(),
+        executor: match ui {
+            Some(ui) => Arc::new(Interactive {
+                tree: tree.clone(),
+                alerts: Arc::new(AlertsThroughUi(ui)),
+            }),
+            None => tree.clone(),
+        },
         prompt: prompt.clone(),
         reports: None,
         authorizer: None,

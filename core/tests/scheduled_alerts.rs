@@ -1,0 +1,169 @@
+//! Issue 18, 6.1.7.4: a schedule may show the user a notification or ask
+//! a question (Alerts 1100–1104) when it runs, and its commands may read
+//! listings and properties (`?list=`, `?prop=`). What the document may say,
+//! and what an unattended device answers (the documented policy in
+//! docs/schedule-format.md, "Alerts"). The end-to-end run over HTTPS, with
+//! a user, is samples/dm-server/tests/mo_commands.rs.
+
+use dmsched::engine::check_document;
+use dmsched::model::{Action, Limits, Op};
+use dmsched::tree::{DeviceInfo, Tree, TreeConfig};
+use dmsched::{ActionExecutor, RunContext};
+use jiff::Timestamp;
+
+fn problems(action: &str) -> Vec<String> {
+    let doc = format!(
+        r#"{{"id": "s", "tasks": [{{"id": "t", "trigger": {{"at": "2026-01-01T00:00:00Z"}}, "actions": [{action}]}}]}}"#
+    );
+    let at = "2026-01-01T00:00:00Z".parse().unwrap();
+    match check_document(&doc, &Limits::default(), at) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn alerts_and_queries_are_checked_with_a_message_naming_the_mistake() {
+    let ok = [
+        r#"{"op": "Alert", "alert": 1100, "data": "Maintenance tonight"}"#,
+        r#"{"op": "Alert", "alert": 1101, "data": "Go?", "options": "MAXDT=60&DR=1"}"#,
+        r#"{"op": "Alert", "alert": 1102, "data": "Name?", "options": "MAXLEN=20&IT=A&ET=T"}"#,
+        r#"{"op": "Alert", "alert": 1104, "data": "Pick", "choices": ["a", "b"]}"#,
+        r#"{"op": "Get", "target": "./Vendor?list=StructData"}"#,
+        r#"{"op": "Get", "target": "./Vendor/X?prop=TStamp"}"#,
+        r#"{"op": "Replace", "target": "./Vendor/X?prop=ACL", "data": "Get=*"}"#,
+    ];
+    for a in ok {
+        assert_eq!(problems(a), Vec::<String>::new(), "{a}");
+    }
+    let bad = [
+        (
+            r#"{"op": "Alert", "data": "x"}"#,
+            "missing required key \"alert\"",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1226, "data": "x"}"#,
+            "alert 1226 is not a user interaction",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1100, "target": "./A", "data": "x"}"#,
+            "an Alert has no `target`",
+        ),
+        (r#"{"op": "Alert", "alert": 1100}"#, "needs `data`"),
+        (
+            r#"{"op": "Alert", "alert": 1103, "data": "x"}"#,
+            "needs `choices`",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1101, "data": "x", "choices": ["a"]}"#,
+            "only alerts 1103 and 1104",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1101, "data": "x", "options": "MAXDT=soon"}"#,
+            "MAXDT=soon is not a number",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1101, "data": "x", "options": "COLOR=red"}"#,
+            "unknown option",
+        ),
+        (
+            r#"{"op": "Alert", "alert": 1101, "data": "x", "format": "chr"}"#,
+            "an Alert takes no `format`",
+        ),
+        (
+            r#"{"op": "Exec", "target": "./A", "alert": 1101}"#,
+            "belong to an Alert",
+        ),
+        (
+            r#"{"op": "Get", "target": "./A?list=Everything"}"#,
+            "invalid target URI",
+        ),
+        (
+            r#"{"op": "Delete", "target": "./A?prop=ACL"}"#,
+            "invalid target URI",
+        ),
+        (
+            r#"{"op": "Replace", "target": "./A?prop=Size", "data": "1"}"#,
+            "invalid target URI",
+        ),
+    ];
+    for (a, want) in bad {
+        let p = problems(a);
+        assert!(p.iter().any(|m| m.contains(want)), "{a}: {p:?}");
+    }
+}
+
+fn ctx() -> RunContext {
+    let now: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
+    RunContext {
+        owner: "srv".into(),
+        schedule: "s".into(),
+        task: "t".into(),
+        seq: 0,
+        attempt: 0,
+        due: now,
+        now,
+        run_id: 1,
+    }
+}
+
+fn actions(json: &str) -> Vec<Action> {
+    serde_json::from_str(json).unwrap()
+}
+
+/// The unattended policy: with no user interface (or a locked device) the
+/// default response stands in (408 with it as data, and the sequence goes
+/// on); a 1101 whose default is 0 is declined (304, the rest 215); no
+/// default: 416, a failure the retry policy may try again.
+#[test]
+fn an_unattended_device_answers_with_the_default_response_or_416() {
+    let tree = Tree::open_in_memory(
+        TreeConfig::new(DeviceInfo::default()),
+        "2026-03-01T12:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    let run = |json: &str| -> Vec<(Op, u16, Option<String>)> {
+        tree.execute(&ctx(), &actions(json))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.op, r.status, r.data))
+            .collect()
+    };
+    let yes = run(
+        r#"[{"sequence": [{"op": "Alert", "alert": 1101, "data": "Go?", "options": "DR=1"}, {"op": "Get", "target": "./DevInfo/DevId"}]}]"#,
+    );
+    assert_eq!(yes[0], (Op::Alert, 408, Some("1".into())));
+    assert_eq!(yes[1].1, 200, "the default yes lets the sequence go on");
+    let no = run(
+        r#"[{"sequence": [{"op": "Alert", "alert": 1101, "data": "Go?", "options": "DR=0"}, {"op": "Get", "target": "./DevInfo/DevId"}]}]"#,
+    );
+    assert_eq!(no[0], (Op::Alert, 304, Some("0".into())));
+    assert_eq!(no[1].1, 215);
+    let text =
+        run(r#"[{"op": "Alert", "alert": 1102, "data": "Name?", "options": "DR=hello+andy%21"}]"#);
+    assert_eq!(text[0], (Op::Alert, 408, Some("hello andy!".into())));
+    let none = run(r#"[{"op": "Alert", "alert": 1100, "data": "FYI"}]"#);
+    assert_eq!(none[0], (Op::Alert, 416, None));
+}
+
+/// A 416 (nobody there, no default) fails the attempt and is retried; a
+/// declined alert is skipped and not retried (the engine's outcome rule).
+#[test]
+fn declined_alerts_are_skipped_and_unshown_ones_retried() {
+    use dmsched::model::CommandResult;
+    let r = |status, data: Option<&str>| CommandResult {
+        op: Op::Alert,
+        target: String::new(),
+        status,
+        data: data.map(str::to_string),
+    };
+    assert!(r(408, Some("1")).is_success());
+    assert!(!r(408, None).is_success() && r(408, None).is_declined());
+    assert!(r(304, None).is_declined() && r(214, None).is_declined());
+    assert!(!r(416, None).is_success() && !r(416, None).is_declined());
+    let get = CommandResult {
+        op: Op::Get,
+        ..r(408, Some("x"))
+    };
+    assert!(!get.is_success() && !get.is_declined(), "only Alerts");
+}
