@@ -730,6 +730,18 @@ fn outbox_is_bounded_and_evictions_are_counted() {
     assert_eq!(b.reports.len(), 3);
     assert_eq!(b.dropped, 2);
     assert_eq!(b.reports[0].firing.seq, 2, "the oldest were evicted");
+    // Issue 18 (B10): the eviction names what was dropped.
+    assert_eq!(b.dropped_names.len(), 2, "{:?}", b.dropped_names);
+    assert!(
+        b.dropped_names[0].starts_with("a/t#0 ran, report "),
+        "{:?}",
+        b.dropped_names
+    );
+    assert!(
+        b.dropped_names[1].starts_with("a/t#1 ran, report "),
+        "{:?}",
+        b.dropped_names
+    );
 }
 
 /// A run interrupted by a crash: at-most-once is not repeated and is

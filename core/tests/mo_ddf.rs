@@ -161,6 +161,8 @@ fn the_ddf_describes_every_node_of_the_mo() {
     ] {
         want.push((format!("Scheduling/Capabilities/{p}"), f));
     }
+    want.push(("Scheduling/Operations".into(), "node"));
+    want.push(("Scheduling/Operations/Resync".into(), "null"));
     for (p, f) in [
         ("ServerID", "chr"),
         ("Name", "chr"),
@@ -199,6 +201,7 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("NextRun", "chr"),
         ("Runs", "int"),
         ("Waiting", "chr"),
+        ("History", "chr"),
     ] {
         want.push((format!("{t}/{p}"), f));
     }

@@ -294,6 +294,13 @@ fn a_full_report_queue_evicts_the_oldest_and_reports_the_eviction() {
         r[0].data
             .contains("<Event>reports-evicted</Event><Count>2</Count>")
     );
+    // Issue 18 (B10): it names what was dropped, with the report ids.
+    assert!(
+        r[0].data.contains("<Dropped>R/T#0 ran, report ")
+            && r[0].data.contains("<Dropped>R/T#1 ran, report "),
+        "{}",
+        r[0].data
+    );
     assert!(
         r[1].data.contains("<Seq>2</Seq>"),
         "the oldest two went: {}",

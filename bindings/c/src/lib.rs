@@ -614,8 +614,9 @@ pub unsafe extern "C" fn dms_engine_tree_changed(
 /// "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
 /// the same on every delivery; `created`: RFC 3339; `dropped`: reports of
 /// that owner evicted from the full outbox since its last acknowledgement,
-/// with `dropped_report_id` and `dropped_created` when > 0). Free with
-/// `dms_string_free`.
+/// with `dropped_report_id`, `dropped_created` and `dropped_names` — what
+/// was dropped, `schedule/task#seq outcome, report <id>`, the last 32 —
+/// when > 0). Free with `dms_string_free`.
 /// Threads: any thread; calls on one engine are serialised.
 ///
 /// # Safety

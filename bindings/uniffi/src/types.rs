@@ -237,6 +237,9 @@ pub struct ReportBatch {
     pub dropped_report_id: Option<String>,
     /// When `dropped` > 0: when the first of these evictions happened (Unix ms, UTC).
     pub dropped_created_ms: Option<i64>,
+    /// When `dropped` > 0: what was dropped, oldest first (the last 32):
+    /// `schedule/task#seq outcome, report <id>`.
+    pub dropped_names: Vec<String>,
 }
 
 impl From<dmsched_core::ReportBatch> for ReportBatch {
@@ -246,6 +249,7 @@ impl From<dmsched_core::ReportBatch> for ReportBatch {
             dropped: i64::try_from(b.dropped).unwrap_or(i64::MAX),
             dropped_report_id: b.dropped_report_id,
             dropped_created_ms: b.dropped_created.map(|t| t.as_millisecond()),
+            dropped_names: b.dropped_names,
         }
     }
 }

@@ -65,6 +65,10 @@ pub struct TaskInfo {
     /// could not be evaluated, and why: such a condition counts as false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,
+    /// Its last finished occurrences, oldest first (at most
+    /// `EngineConfig::history_len`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::model::RunRecord>,
 }
 
 /// An occurrence that came due and has not finished.

@@ -39,6 +39,8 @@ impl Engine {
                             last_run: o.last_run,
                             last_outcome: o.last_outcome,
                             last_reason: o.last_reason,
+                            // The task's history stays with it across a modify.
+                            history: o.history,
                             primed: same_edge && o.primed,
                             armed: same_edge && o.armed,
                             // A run the host is still completing (a long

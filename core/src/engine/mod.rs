@@ -88,6 +88,10 @@ pub struct EngineConfig {
     /// is why one due sooner stays). An unloaded schedule costs ~0.25 KB,
     /// a loaded one ~2.3 KB (docs/performance.md). `null`: never unload.
     pub keep_loaded_seconds: Option<u64>,
+    /// How many finished occurrences each task keeps in its run history
+    /// (`TaskInfo::history`, the MO's `<T>/History`); 0 keeps none. Each
+    /// costs about 100 bytes in the task's stored state.
+    pub history_len: usize,
 }
 
 /// Which servers may trigger (or end) their tasks on which device events
@@ -160,6 +164,7 @@ impl Default for EngineConfig {
             max_misfire_records: 1000,
             event_access: EventAccess::default(),
             keep_loaded_seconds: Some(900),
+            history_len: 10,
         }
     }
 }
@@ -178,6 +183,10 @@ pub struct ReportBatch {
     /// When `dropped` > 0: when the first of these evictions happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped_created: Option<Timestamp>,
+    /// When `dropped` > 0: what was dropped, oldest first (the last 32):
+    /// `schedule/task#seq outcome, report <id>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_names: Vec<String>,
 }
 
 /// What [`Engine::inspect`] finds in a store.

@@ -51,6 +51,7 @@ pub(crate) fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<F
     let st = &mut s.tasks[tidx];
     st.last_outcome = Some(f.outcome);
     st.last_reason = f.reason.clone();
+    st.history.push(crate::model::RunRecord::of(&f));
     let report = match s.plan.doc.tasks[tidx].policy.report {
         ReportWhen::Never => false,
         ReportWhen::OnFailure => f.outcome.is_failure(),
@@ -92,6 +93,7 @@ pub(crate) fn persist(
     let batching = cx.store.batching();
     {
         let tx = cx.store.tx()?;
+        trim_history(&mut s.tasks[tidx], cx.cfg.history_len);
         write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         // The call's instant, once per call when batched (once per
         // change otherwise).
@@ -199,6 +201,7 @@ pub(crate) fn end_schedule(
         let tx = cx.store.tx()?;
         tx.set_state(s.sid, state.as_str(), Some(reason))?;
         for tidx in 0..s.tasks.len() {
+            trim_history(&mut s.tasks[tidx], cx.cfg.history_len);
             write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         }
         for f in finals.iter().filter(|f| f.report) {
@@ -381,6 +384,14 @@ pub(crate) fn watch_line(s: &Sched, tidx: usize) -> String {
 
 /// Writes a task's state with its next wake-up and watch list, so that a
 /// restart can arm it without reading the document.
+/// Keeps the last `n` records of a task's run history.
+pub(crate) fn trim_history(st: &mut super::state::TaskState, n: usize) {
+    if st.history.len() > n {
+        let extra = st.history.len() - n;
+        st.history.drain(..extra);
+    }
+}
+
 pub(crate) fn write_task(
     tx: &Tx<'_>,
     cfg: &EngineConfig,

@@ -138,6 +138,7 @@ impl Engine {
                     }),
                     ended: st.ended.clone(),
                     diagnostic: st.diagnostic.clone(),
+                    history: st.history.clone(),
                 }
             })
             .collect();

@@ -90,6 +90,7 @@ impl Engine {
                             .filter(|(n, _)| *n == p.seq)
                             .map(|(_, c)| c.clone()),
                     };
+                    st.history.push(crate::model::RunRecord::of(&f));
                     if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
                         report = Some(f.clone());
                     }
@@ -98,6 +99,7 @@ impl Engine {
                 }
                 _ => {}
             }
+            super::persist::trim_history(&mut s.tasks[tidx], self.cfg.history_len);
             let tx = self.store.tx()?;
             write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
             tx.journal_finish(inf.fid)?;

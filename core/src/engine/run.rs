@@ -581,6 +581,7 @@ impl Engine {
                 dropped: d.count,
                 dropped_created: Some(created(&d.created)?),
                 dropped_report_id: Some(d.report_id),
+                dropped_names: d.names,
             },
             None => ReportBatch {
                 reports,

@@ -133,6 +133,10 @@ pub(crate) struct TaskState {
     /// Why the task ended, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// Its last finished occurrences, oldest first, at most
+    /// `EngineConfig::history_len` (trimmed when written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::model::RunRecord>,
     /// The last evaluation error of one of its conditions, with its time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,

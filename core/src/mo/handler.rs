@@ -72,6 +72,10 @@ pub(crate) struct Shared {
     pub acls: BTreeMap<Key, Acl>,
     /// Schedule ACLs that must be written by `settle`.
     pub acl_dirty: BTreeSet<Key>,
+    /// Per server: the reports last handed out for it (at the start of its
+    /// latest session), and whether more were waiting — what
+    /// `Operations/Resync` lists.
+    pub outgoing: BTreeMap<String, (Vec<serde_json::Value>, bool)>,
 }
 
 /// The schedule a URI below the MO root names, and the path below it.
@@ -624,7 +628,8 @@ impl MoHandler {
         ]
     }
 
-    /// Capabilities are the device's: no server writes them.
+    /// Capabilities are the device's, and `Operations` are executed: no
+    /// server writes them.
     fn refuse_capability_write(&self, uri: &Uri) -> Result<(), TreeError> {
         match rel(&self.cfg.root, uri).first() {
             Some(&"Capabilities") => Err(status(
@@ -634,8 +639,57 @@ impl MoHandler {
                     uri.as_str()
                 ),
             )),
+            Some(&"Operations") => Err(status(
+                405,
+                format!("{} is executed, not written", uri.as_str()),
+            )),
             _ => Ok(()),
         }
+    }
+
+    /// `Operations/Resync` (B10): everything the device holds for
+    /// `server`, in one answer to one Exec, for a server that lost its
+    /// state: each of its schedules (state, reason, document, each task's
+    /// diagnostics and run history), the node-installed ones still staged,
+    /// and the reports waiting for it — which reached it as Generic Alerts
+    /// at the start of this session and are sent again until acknowledged —
+    /// by ReportID. JSON; see `docs/scheduling-mo.md`, "Resync".
+    fn resync(&self, server: Option<&str>) -> Result<ExecResult, TreeError> {
+        let requester = server.ok_or_else(|| status(405, "Resync is a server's"))?;
+        let sh = self.shared();
+        let mut schedules = Vec::new();
+        for (k, info) in sh.snapshot.iter().filter(|(k, _)| k.owner == requester) {
+            let mut v = serde_json::to_value(info)
+                .map_err(|e| TreeError::with_status(500, e.to_string()))?;
+            v["state_code"] = state_code(info.state).into();
+            v["uri"] = format!("{}/Schedules/{}", self.cfg.root, k.id).into();
+            schedules.push(v);
+        }
+        let staged: Vec<serde_json::Value> = sh
+            .mo
+            .iter()
+            .filter(|(k, m)| k.owner == requester && m.phase != super::staging::Phase::Installed)
+            .filter(|(k, _)| !sh.snapshot.contains_key(*k))
+            .map(|(k, _)| {
+                serde_json::json!({
+                    "id": k.id,
+                    "state_code": 10,
+                    "uri": format!("{}/Schedules/{}", self.cfg.root, k.id),
+                })
+            })
+            .collect();
+        let (reports, more) = sh.outgoing.get(requester).cloned().unwrap_or_default();
+        let answer = serde_json::json!({
+            "server": requester,
+            "schedules": schedules,
+            "staged": staged,
+            "reports": reports,
+            "more_reports": more,
+        });
+        Ok(ExecResult {
+            status: 200,
+            data: Some(answer.to_string().into_bytes()),
+        })
     }
 }
 
@@ -645,7 +699,12 @@ impl NodeHandler for MoHandler {
         let r = rel(&self.cfg.root, uri);
         let interior = Ok(Some(PluginNode::Interior { mime: None }));
         match r.as_slice() {
-            [] | ["Schedules"] | ["Servers"] | ["Capabilities"] => interior,
+            [] | ["Schedules"] | ["Servers"] | ["Capabilities"] | ["Operations"] => interior,
+            ["Operations", "Resync"] => Ok(Some(PluginNode::Leaf {
+                format: crate::tree::Format::Null,
+                mime: None,
+                data: Vec::new(),
+            })),
             ["Capabilities", leaf] => Ok(self
                 .capabilities()
                 .into_iter()
@@ -676,7 +735,13 @@ impl NodeHandler for MoHandler {
         let sh = self.shared();
         let r = rel(&self.cfg.root, uri);
         Ok(match r.as_slice() {
-            [] => vec!["Capabilities".into(), "Schedules".into(), "Servers".into()],
+            [] => vec![
+                "Capabilities".into(),
+                "Operations".into(),
+                "Schedules".into(),
+                "Servers".into(),
+            ],
+            ["Operations"] => vec!["Resync".into()],
             ["Capabilities"] => self
                 .capabilities()
                 .into_iter()
@@ -768,6 +833,9 @@ impl NodeHandler for MoHandler {
         _data: Option<&[u8]>,
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
+        if rel(&self.cfg.root, uri) == ["Operations", "Resync"] {
+            return self.resync(server);
+        }
         self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, None)
     }
@@ -780,6 +848,9 @@ impl NodeHandler for MoHandler {
         _correlator: Option<&str>,
         tree: &dyn TreeRights,
     ) -> Result<ExecResult, TreeError> {
+        if rel(&self.cfg.root, uri) == ["Operations", "Resync"] {
+            return self.resync(server);
+        }
         self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, Some(tree))
     }

@@ -927,7 +927,7 @@ impl Scheduling {
                 evicted = Some(eviction_report(
                     self.handler.config(),
                     owner,
-                    batch.dropped,
+                    (batch.dropped, &batch.dropped_names),
                     rid,
                     created,
                 ));
@@ -960,6 +960,23 @@ impl Scheduling {
                 }
                 let mut all = stored;
                 all.append(&mut out);
+                // What Operations/Resync lists: the reports this owner
+                // gets now (a session hands them out at its start).
+                let listed = all
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "report_id": r.report_id,
+                            "created": r.created.to_string(),
+                            "source": r.source,
+                            "type": r.type_,
+                        })
+                    })
+                    .collect();
+                self.handler
+                    .shared()
+                    .outgoing
+                    .insert(owner.to_string(), (listed, all.len() >= limit));
                 return Ok(all);
             }
         }

@@ -161,6 +161,7 @@ pub(crate) enum Kind {
 
 /// The read-only diagnostics of a task.
 pub(crate) const TASK_DIAGNOSTICS: &[&str] = &[
+    "History",
     "LastOutcome",
     "LastResult",
     "LastRun",

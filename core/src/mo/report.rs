@@ -240,10 +240,15 @@ pub(crate) fn state_report(
 pub(crate) fn eviction_report(
     cfg: &MoConfig,
     owner: &str,
-    n: u64,
+    (n, names): (u64, &[String]),
     report_id: &str,
     created: Timestamp,
 ) -> MoReport {
+    // What was dropped, by name (the last 32; the count is exact).
+    let dropped: String = names
+        .iter()
+        .map(|d| format!("<Dropped>{}</Dropped>", xml_escape(d)))
+        .collect();
     MoReport {
         id: None,
         owner: owner.to_string(),
@@ -251,7 +256,7 @@ pub(crate) fn eviction_report(
         type_: cfg.state_type.clone(),
         mark: "warning".into(),
         data: format!(
-            "<State>{}<Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason></State>",
+            "<State>{}<Event>reports-evicted</Event><Count>{n}</Count><Reason>the report queue was full: the oldest {n} reports were dropped</Reason>{dropped}</State>",
             identity(report_id, created)
         ),
         report_id: report_id.to_string(),
@@ -347,8 +352,19 @@ mod tests {
         assert_eq!(a.report_id.len(), 32);
         assert!(a.report_id.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(identity_in(&a.data), Some((a.report_id.clone(), at)));
-        let e = eviction_report(&cfg, "srv", 3, "ab", at);
+        let names = [
+            "A/T#1 failed, report cd".to_string(),
+            "a<b/T#2 ran, report ef".into(),
+        ];
+        let e = eviction_report(&cfg, "srv", (3, &names), "ab", at);
         assert_eq!(identity_in(&e.data), Some(("ab".to_string(), at)));
+        assert!(
+            e.data.ends_with(
+                "<Dropped>A/T#1 failed, report cd</Dropped><Dropped>a&lt;b/T#2 ran, report ef</Dropped></State>"
+            ),
+            "{}",
+            e.data
+        );
         assert_eq!(identity_in("<State><Event>x</Event></State>"), None);
     }
 }

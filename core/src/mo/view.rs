@@ -98,6 +98,7 @@ fn diagnostic(v: &View<'_>, task: &str, leaf: &str) -> Option<PluginNode> {
                 .unwrap_or(""),
         ),
         "Runs" => PluginNode::int(infos.iter().map(|t| t.runs as i32).sum()),
+        "History" => history(&parts)?,
         "Waiting" => {
             let several = parts.len() > 1;
             let reasons: Vec<String> = parts
@@ -115,6 +116,31 @@ fn diagnostic(v: &View<'_>, task: &str, leaf: &str) -> Option<PluginNode> {
             PluginNode::chr(&reasons.join("; "))
         }
         _ => return None,
+    })
+}
+
+/// `<T>/History`: the task's last finished occurrences over its triggers,
+/// oldest first, as a JSON array of the engine's run records with the
+/// MO's result code (and the trigger, for a task with several).
+fn history(parts: &[(&str, Option<&TaskInfo>)]) -> Option<PluginNode> {
+    let several = parts.len() > 1;
+    let mut all: Vec<(Timestamp, u64, serde_json::Value)> = Vec::new();
+    for (g, info) in parts {
+        for r in info.iter().flat_map(|i| i.history.iter()) {
+            let mut v = serde_json::to_value(r).ok()?;
+            v["result"] = result_code(r.outcome).into();
+            if several {
+                v["trigger"] = (*g).into();
+            }
+            all.push((r.run_at.unwrap_or(r.due), r.seq, v));
+        }
+    }
+    all.sort_by_key(|(at, seq, _)| (*at, *seq));
+    let list: Vec<serde_json::Value> = all.into_iter().map(|(_, _, v)| v).collect();
+    Some(PluginNode::Leaf {
+        format: Format::Chr,
+        mime: Some("application/json".into()),
+        data: serde_json::to_vec(&list).ok()?,
     })
 }
 

@@ -13,7 +13,7 @@ pub(crate) mod validate;
 
 pub(crate) use action::url_decode;
 pub use action::{ALERT_CODES, Action, AlertSpec, Command, Op, RawAction};
-pub use outcome::{CommandResult, Firing, Outcome, Report};
+pub use outcome::{CommandResult, Firing, Outcome, Report, RunRecord};
 pub use schedule::{
     After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,
     ReportDelivery, ReportWhen, Retry, Schedule, TRIGGER_KINDS, Task, Termination, Trigger,

@@ -90,6 +90,47 @@ impl CommandResult {
     }
 }
 
+/// One finished occurrence in a task's run history (B10): the last
+/// `EngineConfig::history_len` of them are kept with the task's state, and
+/// read through the Scheduling MO (`<T>/History`) and `TaskInfo::history`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Occurrence number.
+    pub seq: u64,
+    /// When it was due.
+    pub due: Timestamp,
+    /// When its commands ran (its last attempt), if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The status of the command that decided the outcome: the first that
+    /// did not succeed; `None` when every command succeeded or none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Attempts made (0: its commands never ran).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Why it ended so, if there is more to say than the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl RunRecord {
+    /// The record of finished occurrence `f`.
+    pub fn of(f: &Firing) -> RunRecord {
+        RunRecord {
+            seq: f.seq,
+            due: f.due,
+            run_at: f.run_at,
+            outcome: f.outcome,
+            status: f.results.iter().find(|r| !r.is_success()).map(|r| r.status),
+            attempts: f.attempts,
+            reason: f.reason.clone(),
+        }
+    }
+}
+
 /// One finished occurrence: what the engine returns from `tick`, `on_event`
 /// and `on_tree_changed`, and what a report carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

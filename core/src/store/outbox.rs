@@ -31,6 +31,31 @@ pub struct Dropped {
     pub report_id: String,
     /// When the first of these evictions happened (RFC 3339, UTC).
     pub created: String,
+    /// What was dropped, oldest first: `schedule/task#seq outcome, report
+    /// <id>` for each of the last [`MAX_DROPPED_NAMES`] evicted reports.
+    pub names: Vec<String>,
+}
+
+/// Most evicted reports an eviction report names (the count stays exact).
+pub const MAX_DROPPED_NAMES: usize = 32;
+
+/// How an evicted report is named: its firing's schedule, task, occurrence
+/// and outcome, and its report id.
+fn dropped_name(body: &str, report_id: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        schedule: String,
+        task: String,
+        seq: u64,
+        outcome: String,
+    }
+    match serde_json::from_str::<Head>(body) {
+        Ok(h) => format!(
+            "{}/{}#{} {}, report {report_id}",
+            h.schedule, h.task, h.seq, h.outcome
+        ),
+        Err(_) => format!("report {report_id}"),
+    }
 }
 
 /// A report just queued.
@@ -166,13 +191,14 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT count, report_id, created FROM outbox_dropped WHERE owner = ?1",
+                "SELECT count, report_id, created, names FROM outbox_dropped WHERE owner = ?1",
             )?
             .query_row([owner], |r| {
                 Ok(Dropped {
                     count: r.get::<_, i64>(0)? as u64,
                     report_id: r.get(1)?,
                     created: r.get(2)?,
+                    names: r.get::<_, String>(3)?.lines().map(str::to_string).collect(),
                 })
             })
             .optional()?)
@@ -234,22 +260,36 @@ impl Tx<'_> {
                 evicted: 0,
             });
         }
-        let victims: Vec<(i64, String)> = self
+        let victims: Vec<(i64, String, String, String)> = self
             .conn()
-            .prepare_cached("SELECT rid, owner FROM outbox ORDER BY rid LIMIT ?1")?
-            .query_map([excess], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare_cached("SELECT rid, owner, body, report_id FROM outbox ORDER BY rid LIMIT ?1")?
+            .query_map([excess], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
             .collect::<Result<_, _>>()?;
-        for (vrid, vowner) in &victims {
+        for (vrid, vowner, vbody, vid) in &victims {
             self.conn()
                 .prepare_cached("DELETE FROM outbox WHERE rid = ?1")?
                 .execute([vrid])?;
+            let before: Option<String> = self
+                .conn()
+                .prepare_cached("SELECT names FROM outbox_dropped WHERE owner = ?1")?
+                .query_row([vowner], |r| r.get(0))
+                .optional()?;
+            let mut names: Vec<String> = before
+                .iter()
+                .flat_map(|n| n.lines().map(str::to_string))
+                .collect();
+            names.push(dropped_name(vbody, vid));
+            let keep = names.len().saturating_sub(MAX_DROPPED_NAMES);
+            let names = names[keep..].join("\n");
             self.conn()
                 .prepare_cached(
-                    "INSERT INTO outbox_dropped (owner, count, report_id, created)
-                     VALUES (?1, 1, ?2, ?3)
-                     ON CONFLICT(owner) DO UPDATE SET count = count + 1",
+                    "INSERT INTO outbox_dropped (owner, count, report_id, created, names)
+                     VALUES (?1, 1, ?2, ?3, ?4)
+                     ON CONFLICT(owner) DO UPDATE SET count = count + 1, names = ?4",
                 )?
-                .execute(params![vowner, new_report_id(), created])?;
+                .execute(params![vowner, new_report_id(), created, names])?;
         }
         Ok(Pushed {
             rid,

@@ -87,6 +87,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO journal_new SELECT fid, sid, tidx, seq, attempt, started_at FROM journal;
     DROP TABLE journal;
     ALTER TABLE journal_new RENAME TO journal;",
+    // 4: an eviction report names what was dropped (issue 18, B10): the
+    // evicted reports of an owner since its last acknowledgement, newest
+    // last, one per line (`schedule/task#seq outcome, report <id>`), the
+    // last 32 of them (the count stays exact).
+    "ALTER TABLE outbox_dropped ADD COLUMN names TEXT NOT NULL DEFAULT '';",
 ];
 
 /// The schema version this build writes.
