@@ -716,6 +716,31 @@ impl Agent {
         Ok(f)
     }
 
+    /// The user's choices for schedule `id` of `server_id`
+    /// (personalisation, use case step 4): `choices_json` is an object of
+    /// parameter id → choice (`{"start": "HH:MM", "end": "HH:MM"}`, a
+    /// number of seconds, `true`/`false`); a parameter left out is back to
+    /// the server's default. Checked against the server's bounds (nothing
+    /// changes on a problem), stored with the schedule, applied from now
+    /// on, and told to the server in a `personalized` state report with
+    /// its next session.
+    pub fn personalize(
+        &self,
+        server_id: &str,
+        id: &str,
+        choices_json: &str,
+        now: Timestamp,
+    ) -> Result<ScheduleInfo, AgentError> {
+        self.at(now);
+        let choices: crate::host::Choices = serde_json::from_str(choices_json).map_err(|e| {
+            AgentError::InvalidArgument(format!(
+                "choices are a JSON object of parameter id to choice: {e}"
+            ))
+        })?;
+        let (info, _) = self.mo.personalize(server_id, id, &choices, now)?;
+        Ok(info)
+    }
+
     /// A device event (`boot`, `network`, …).
     pub fn post_event(&self, event: &Event, now: Timestamp) -> Result<Vec<Firing>, AgentError> {
         self.at(now);

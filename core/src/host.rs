@@ -51,6 +51,23 @@ pub struct RunContext {
     pub run_id: i64,
 }
 
+impl RunContext {
+    /// The context of a prompt about schedule `id` of `owner` as a whole
+    /// (an install, a personalisation): no task, no run.
+    pub fn for_schedule(owner: &str, id: &str, now: Timestamp) -> RunContext {
+        RunContext {
+            owner: owner.to_string(),
+            schedule: id.to_string(),
+            task: String::new(),
+            seq: 0,
+            attempt: 0,
+            due: now,
+            now,
+            run_id: 0,
+        }
+    }
+}
+
 /// What an executor did with a task's commands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Execution {
@@ -108,10 +125,32 @@ pub enum PromptAnswer {
     Postpone(u64),
 }
 
+/// The user's choices by parameter id (personalisation).
+pub type Choices = std::collections::BTreeMap<String, crate::model::Choice>;
+
 /// Asks the user before a run (policy `confirm`).
 pub trait UserPrompt: Send + Sync {
     /// Shows `ctx` (and the schedule's name) and returns the user's answer.
     fn confirm(&self, ctx: &RunContext, title: &str) -> Result<PromptAnswer, HostError>;
+
+    /// Asks the user to adjust schedule `ctx.schedule` of `ctx.owner`
+    /// titled `title` (personalisation, use case step 4): called when it is
+    /// installed with parameters, and when a modify brings new ones.
+    /// `personalize` holds the parameters with their bounds and the
+    /// choices made so far. Returns every choice the user wants (a
+    /// parameter left out keeps the server's default), or `None` to leave
+    /// it for later (the host then calls `Engine::personalize` when the
+    /// user decides, e.g. from a settings screen). A choice out of bounds
+    /// is ignored, with a warning. Default: `None`.
+    fn personalize(
+        &self,
+        ctx: &RunContext,
+        title: &str,
+        personalize: &crate::model::Personalize,
+    ) -> Result<Option<Choices>, HostError> {
+        let _ = (ctx, title, personalize);
+        Ok(None)
+    }
 
     /// Tells the user, without asking, that schedule `ctx.schedule` of
     /// `ctx.owner` titled `title` was installed (Scheduling MO `UI/Mode`

@@ -39,6 +39,6 @@ pub use engine::{
 };
 pub use error_kind::ErrorKind;
 pub use host::{
-    Access, ActionExecutor, Authorizer, Execution, Host, HostError, PromptAnswer, ReportSink,
-    RunContext, TreeAccess, UserPrompt,
+    Access, ActionExecutor, Authorizer, Choices, Execution, Host, HostError, PromptAnswer,
+    ReportSink, RunContext, TreeAccess, UserPrompt,
 };

@@ -168,6 +168,8 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("Name", "chr"),
         ("Description", "chr"),
         ("TZ", "chr"),
+        ("Personalize", "chr"),
+        ("Choices", "chr"),
         ("Valid", "node"),
         ("Valid/From", "chr"),
         ("Valid/To", "chr"),

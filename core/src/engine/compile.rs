@@ -52,6 +52,10 @@ pub(crate) struct CTask {
     pub rearm: Option<Expr>,
     /// `becomes_true`: seconds the condition must hold before it fires.
     pub dwell: u64,
+    /// Personalisation: the user's delay of every run, in seconds.
+    pub delay: u64,
+    /// Personalisation: the user opted out; its occurrences are skipped.
+    pub opted_out: bool,
 }
 
 impl CTask {
@@ -487,7 +491,14 @@ fn compile_with(
             Err(mut v) => problems.append(&mut v),
         }
     }
+    if let Some(p) = &doc.personalize {
+        let ids: Vec<&str> = doc.tasks.iter().map(|t| t.id.as_str()).collect();
+        problems.extend(p.problems(&ids));
+    }
     if problems.is_empty() {
+        if let Some(p) = &doc.personalize {
+            apply_choices(doc, p, &mut tasks);
+        }
         Ok(Plan {
             doc: doc.clone(),
             zone,
@@ -495,6 +506,28 @@ fn compile_with(
         })
     } else {
         Err(problems)
+    }
+}
+
+/// The user's choices, applied to the compiled tasks: a chosen window
+/// replaces the task's windows (keeping the days of its first), a delay
+/// is added to every run's earliest start, an opt-out skips its runs.
+fn apply_choices(doc: &Schedule, p: &crate::model::Personalize, tasks: &mut [CTask]) {
+    use crate::model::Choice;
+    for (id, c) in &p.choices {
+        let Some(param) = p.param(id) else { continue };
+        let Some(i) = doc.tasks.iter().position(|t| t.id == param.task) else {
+            continue;
+        };
+        let ct = &mut tasks[i];
+        match c {
+            Choice::Window(w) => {
+                let days = ct.windows.first().and_then(|x| x.days.clone());
+                ct.windows = vec![crate::when::Window { days, ..w.clone() }];
+            }
+            Choice::Delay(secs) => ct.delay = *secs,
+            Choice::OptOut(out) => ct.opted_out = *out,
+        }
     }
 }
 
@@ -740,6 +773,8 @@ fn compile_task(
             term_when,
             rearm,
             dwell,
+            delay: 0,
+            opted_out: false,
         }),
         _ => Err(out),
     }

@@ -153,8 +153,10 @@ impl Engine {
                 owner.len()
             )));
         }
-        let (doc, plan) = super::compile::parse_checked(json, &self.cfg.limits, now, &self.tz)
-            .map_err(EngineError::Invalid)?;
+        let (mut doc, mut plan) =
+            super::compile::parse_checked(json, &self.cfg.limits, now, &self.tz)
+                .map_err(EngineError::Invalid)?;
+        super::personal::refuse_server_choices(&doc)?;
         self.cfg.event_access.check(owner, &plan)?;
         let old = self.names.get(&name_key(owner, &doc.id)).copied();
         if let Some(sid) = old
@@ -172,6 +174,14 @@ impl Engine {
                 self.cfg.limits.max_schedules_per_owner
             )));
         }
+        // Personalisation: the user adjusts what the server allows.
+        let mut stored = std::borrow::Cow::Borrowed(json);
+        if self.ask_choices(owner, &mut doc, true, now) {
+            plan = compile(&doc, &self.cfg.limits, now, &self.tz).map_err(EngineError::Invalid)?;
+            stored = serde_json::to_string(&doc)
+                .map_err(|e| EngineError::Decode(e.to_string()))?
+                .into();
+        }
         let tasks = Self::initial_states(&plan, now, None);
         let id = doc.id.clone();
         let mut sched = Sched {
@@ -185,7 +195,8 @@ impl Engine {
             tasks,
             state_dirty: false,
         };
-        // The document is stored as received (it was fully verified above).
+        // The document is stored as received (it was fully verified
+        // above), with the user's choices if any.
         let tx = self.store.tx()?;
         if let Some(sid) = old {
             tx.delete_schedule(sid)?;
@@ -193,7 +204,7 @@ impl Engine {
         sched.sid = tx.insert_schedule(
             owner,
             &id,
-            json,
+            &stored,
             ScheduleState::Active.as_str(),
             &now.to_string(),
         )?;
@@ -246,6 +257,34 @@ impl Engine {
                 s.state.as_str()
             )));
         }
+        super::personal::refuse_server_choices(&doc)?;
+        let mut doc = doc;
+        // Personalisation: the user's choices stay where their parameter
+        // still holds; the user is asked about parameters new in this
+        // version.
+        let mut stored = std::borrow::Cow::Borrowed(json);
+        if let Some(newp) = doc.personalize.as_mut() {
+            let oldp = s.plan.doc.personalize.as_deref();
+            if let Some(oldp) = oldp {
+                newp.choices = newp.carried(oldp);
+            }
+            let fresh = newp
+                .params
+                .iter()
+                .any(|p| oldp.is_none_or(|o| o.param(&p.id).is_none()));
+            let owner = s.owner.clone();
+            self.ask_choices(&owner, &mut doc, fresh, now);
+            if doc
+                .personalize
+                .as_ref()
+                .is_some_and(|p| !p.choices.is_empty())
+            {
+                stored = serde_json::to_string(&doc)
+                    .map_err(|e| EngineError::Decode(e.to_string()))?
+                    .into();
+            }
+        }
+        let s = &self.scheds[&sid];
         let plan = compile(&doc, &self.cfg.limits, s.accepted_at, &self.tz)
             .map_err(EngineError::Invalid)?;
         self.cfg.event_access.check(&s.owner, &plan)?;
@@ -310,7 +349,7 @@ impl Engine {
             state_dirty: false,
         };
         let tx = self.store.tx()?;
-        tx.update_doc(sid, json)?;
+        tx.update_doc(sid, &stored)?;
         tx.delete_tasks(sid)?;
         for tidx in 0..new.tasks.len() {
             write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;

@@ -26,6 +26,7 @@ mod index;
 mod info;
 mod lifecycle;
 mod persist;
+mod personal;
 mod preview;
 mod process;
 mod query;

@@ -202,7 +202,19 @@ fn jitter(cx: &Cx<'_>, s: &Sched, t: &Task, seq: u64) -> u64 {
     jitter_of(cx.cfg, s, t, seq)
 }
 
+/// How long after its due time occurrence `seq` of `t` may start: its
+/// jitter, plus the delay the user chose (personalisation).
 pub(crate) fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u64 {
+    let delay = match &s.plan.doc.personalize {
+        None => 0,
+        Some(_) => s
+            .plan
+            .doc
+            .tasks
+            .iter()
+            .position(|x| x.id == t.id)
+            .map_or(0, |i| s.plan.tasks[i].delay),
+    };
     u64::from(when::jitter_seconds(
         &cfg.device_id,
         &s.jitter_name(),
@@ -210,6 +222,7 @@ pub(crate) fn jitter_of(cfg: &EngineConfig, s: &Sched, t: &Task, seq: u64) -> u6
         seq,
         t.policy.jitter_seconds,
     ))
+    .saturating_add(delay)
 }
 
 /// Processes one task and persists what changed (restoring the task's
@@ -711,6 +724,15 @@ fn try_run(
         return Ok(());
     }
     if now < p.not_before {
+        return Ok(());
+    }
+    // Personalisation: the user opted out of this task.
+    if ct.opted_out {
+        s.tasks[tidx].pending = None;
+        let mut f = firing(s, tidx, p.seq, p.due, Outcome::Skipped);
+        f.reason = Some("the user opted out of this task".into());
+        f.attempts = p.attempt;
+        finalize(s, tidx, f, finals);
         return Ok(());
     }
     let tz = s.plan.zone.resolve(cx.tz).clone();

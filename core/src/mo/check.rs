@@ -178,6 +178,24 @@ fn check_value(leaf: Leaf, path: &str, text: &str, cx: &CheckCx<'_>) -> Result<(
         Leaf::Constraints => json::<Constraints>(path, t),
         Leaf::Policy => json::<Policy>(path, t),
         Leaf::Termination => json::<Termination>(path, t),
+        Leaf::Personalize => {
+            let p: crate::model::Personalize = crate::model::validate::decode(t).map_err(|e| {
+                bad(
+                    path,
+                    format!(
+                        "not a valid JSON object {{\"params\": [...]}} of the schedule format: {e}"
+                    ),
+                )
+            })?;
+            if p.choices.is_empty() {
+                Ok(())
+            } else {
+                Err(bad(
+                    path,
+                    "the choices are the user's, made on the device: a server declares only `params`",
+                ))
+            }
+        }
         Leaf::EventId => {
             if t.is_empty() {
                 Err(bad(path, "the event name is empty"))

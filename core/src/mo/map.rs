@@ -393,6 +393,12 @@ pub(crate) fn build(id: &str, nodes: &Nodes, cx: &BuildCx<'_>) -> Result<Built, 
         valid_until: instant("Valid/To")?,
         tz: text_at(nodes, "TZ").map(|s| s.trim().to_string()),
         tasks,
+        personalize: match text_at(nodes, "Personalize") {
+            Some(t) if !t.trim().is_empty() => Some(Box::new(
+                serde_json::from_str(t).map_err(|e| bad(format!("Personalize: {e}")))?,
+            )),
+            _ => None,
+        },
     };
     let json = serde_json::to_string(&doc).map_err(|e| status(500, e.to_string()))?;
     check_document(&json, cx.limits, cx.now).map_err(|p| problems(&p, &index))?;
@@ -426,6 +432,7 @@ fn locate(path: &str, index: &[(String, String)]) -> String {
             "$.valid_from" => "Valid/From",
             "$.valid_until" => "Valid/To",
             "$.tz" => "TZ",
+            p if p.starts_with("$.personalize") => "Personalize",
             "$.tasks" => "Tasks",
             _ => return None,
         })
@@ -476,6 +483,20 @@ pub(crate) fn nodes_of(doc: &Schedule, accepted_at: Timestamp) -> Nodes {
     }
     if let Some(v) = &doc.tz {
         put("TZ".into(), Node::chr(v.clone()));
+    }
+    if let Some(p) = &doc.personalize {
+        // The declaration only: the choices are the device's (`Choices`).
+        let declared = crate::model::Personalize {
+            params: p.params.clone(),
+            choices: Default::default(),
+        };
+        put(
+            "Personalize".into(),
+            Node::of(
+                Leaf::Personalize,
+                serde_json::to_string(&declared).unwrap_or_default(),
+            ),
+        );
     }
     if doc.valid_from.is_some() || doc.valid_until.is_some() {
         put("Valid".into(), Node::Interior);

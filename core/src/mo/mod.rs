@@ -391,17 +391,7 @@ impl Scheduling {
 
     /// The context shown with an install-time prompt.
     fn prompt_context(&self, owner: &str, id: &str) -> RunContext {
-        let now = (self.clock)();
-        RunContext {
-            owner: owner.to_string(),
-            schedule: id.to_string(),
-            task: String::new(),
-            seq: 0,
-            attempt: 0,
-            due: now,
-            now,
-            run_id: 0,
-        }
+        RunContext::for_schedule(owner, id, (self.clock)())
     }
 
     /// Applies the engine operations queued by DM commands (asking the
@@ -419,12 +409,16 @@ impl Scheduling {
         let now = (self.clock)();
         let cfg = self.handler.config();
         let mut out = Vec::new();
-        let mut report =
-            |owner: &str, id: &str, what: &str, reason: Option<&str>, gate: Option<u8>| {
-                if MoHandler::state_passes(gate, what) {
-                    out.push(state_report(cfg, owner, id, what, reason, now));
-                }
-            };
+        let report = |out: &mut Vec<MoReport>,
+                      owner: &str,
+                      id: &str,
+                      what: &str,
+                      reason: Option<&str>,
+                      gate: Option<u8>| {
+            if MoHandler::state_passes(gate, what) {
+                out.push(state_report(cfg, owner, id, what, reason, now));
+            }
+        };
         for op in ops {
             let (owner, id) = op.target();
             let gate = self.handler.gating(&Key::new(&owner, &id));
@@ -449,7 +443,7 @@ impl Scheduling {
                     tracing::info!(target: "dmsched::mo", %owner, %id, "install not confirmed: {why}");
                     self.handler.applied(&op, false, keep);
                     let what = if keep { "postponed" } else { "rejected" };
-                    report(&owner, &id, what, Some(&why), gate);
+                    report(&mut out, &owner, &id, what, Some(&why), gate);
                     continue;
                 }
             }
@@ -506,18 +500,29 @@ impl Scheduling {
                         p.inform(&self.prompt_context(&owner, &info.id), title);
                     }
                     self.handler.applied(&op, true, false);
-                    report(
-                        &owner,
-                        &info.id,
-                        what,
-                        None,
-                        self.handler.gating(&Key::new(&owner, &info.id)).or(gate),
-                    );
+                    let gate = self.handler.gating(&Key::new(&owner, &info.id)).or(gate);
+                    report(&mut out, &owner, &info.id, what, None, gate);
+                    // The user's choices in force after an install or a
+                    // modify (personalisation), told to the owner.
+                    if let Some(p) = info.document.personalize.as_deref()
+                        && !p.choices.is_empty()
+                        && matches!(what, "installed" | "modified")
+                        && MoHandler::state_passes(gate, "personalized")
+                    {
+                        out.push(report::personalized_report(cfg, &owner, &info.id, p, now));
+                    }
                 }
                 Err(err) => {
                     tracing::warn!(target: "dmsched::mo", %owner, %id, "operation failed in the engine: {err}");
                     self.handler.applied(&op, false, false);
-                    report(&owner, &id, "rejected", Some(&err.to_string()), gate);
+                    report(
+                        &mut out,
+                        &owner,
+                        &id,
+                        "rejected",
+                        Some(&err.to_string()),
+                        gate,
+                    );
                 }
             }
         }
@@ -679,6 +684,44 @@ impl Scheduling {
             self.refresh()?;
         }
         Ok(f)
+    }
+
+    /// The user's choices for `owner`'s schedule `id` (personalisation;
+    /// see [`crate::Engine::personalize`]). The owner is told with a
+    /// `personalized` state report (unless `Report/Gating` filters state
+    /// changes), stored with the MO's state reports (it travels with the
+    /// owner's next session; without a store file it is only returned).
+    pub fn personalize(
+        &self,
+        owner: &str,
+        id: &str,
+        choices: &crate::host::Choices,
+        now: Timestamp,
+    ) -> Result<(ScheduleInfo, Option<MoReport>), EngineError> {
+        let info = self.engine().personalize(owner, id, choices, now)?;
+        self.refresh()?;
+        let gate = self.handler.gating(&Key::new(owner, id));
+        let Some(p) = info.document.personalize.as_deref() else {
+            return Ok((info, None));
+        };
+        if !MoHandler::state_passes(gate, "personalized") {
+            return Ok((info, None));
+        }
+        let r = report::personalized_report(self.handler.config(), owner, id, p, now);
+        self.staging
+            .record(
+                &[],
+                &[],
+                &[(
+                    r.owner.clone(),
+                    r.source.clone(),
+                    r.type_.clone(),
+                    r.mark.clone(),
+                    r.data.clone(),
+                )],
+            )
+            .map_err(|e| EngineError::Storage(StoreError::Sqlite(e.0)))?;
+        Ok((info, Some(r)))
     }
 
     /// The device changed time zone (see [`crate::Engine::set_time_zone`]);

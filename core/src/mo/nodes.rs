@@ -114,6 +114,8 @@ pub(crate) enum Leaf {
     DependsOn,
     /// dmsched extension: the outcomes of that task that start this one.
     DependsOnOutcome,
+    /// dmsched extension: what the user may adjust (`{"params": [...]}`).
+    Personalize,
 }
 
 impl Leaf {
@@ -130,7 +132,7 @@ impl Leaf {
     pub fn mimes(self) -> &'static [&'static str] {
         match self {
             Leaf::Cmds => &["text/plain", "application/xml", "text/xml"],
-            Leaf::Constraints | Leaf::Policy | Leaf::Termination => {
+            Leaf::Constraints | Leaf::Policy | Leaf::Termination | Leaf::Personalize => {
                 &["application/json", "text/plain"]
             }
             _ => &["text/plain"],
@@ -180,6 +182,8 @@ pub(crate) fn classify(rel: &[&str]) -> Kind {
         ["Name"] => Leaf(self::Leaf::Name),
         ["Description"] => Leaf(self::Leaf::Description),
         ["TZ"] => Leaf(self::Leaf::Tz),
+        ["Personalize"] => Leaf(self::Leaf::Personalize),
+        ["Choices"] => ReadOnly,
         ["Valid" | "UI" | "Report" | "Tasks"] => Interior,
         ["Valid", "From"] => Leaf(self::Leaf::ValidFrom),
         ["Valid", "To"] => Leaf(self::Leaf::ValidTo),

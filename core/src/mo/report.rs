@@ -232,6 +232,36 @@ pub(crate) fn state_report(
     }
 }
 
+/// The state report telling `owner` what the user chose for schedule `id`
+/// (personalisation, use case step 4): Event `personalized`, one
+/// `<Choice param task>` per choice with its JSON value (`{"start":
+/// "23:00", "end": "01:00"}`, `3600`, `true`); none left: every parameter
+/// at the server's default.
+pub(crate) fn personalized_report(
+    cfg: &MoConfig,
+    owner: &str,
+    id: &str,
+    p: &crate::model::Personalize,
+    created: Timestamp,
+) -> MoReport {
+    let mut r = state_report(cfg, owner, id, "personalized", None, created);
+    let choices: String = p
+        .choices
+        .iter()
+        .map(|(param, c)| {
+            let task = p.param(param).map_or("", |x| x.task.as_str());
+            format!(
+                "<Choice param=\"{}\" task=\"{}\">{}</Choice>",
+                xml_escape(param).replace('"', "&quot;"),
+                xml_escape(task).replace('"', "&quot;"),
+                xml_escape(&serde_json::to_string(c).unwrap_or_default())
+            )
+        })
+        .collect();
+    r.data = r.data.replace("</State>", &format!("{choices}</State>"));
+    r
+}
+
 /// The report that tells `owner` the full queue dropped `n` of its oldest
 /// reports (Source the `Schedules` node, Event `reports-evicted`, Mark
 /// warning). Its identity is kept by the engine's store until the owner

@@ -164,6 +164,14 @@ pub(crate) fn get(sh: &Shared, key: &Key, rest: &[&str]) -> Result<Option<Plugin
             None => None,
         },
         ["Operations", "Activate" | "Suspend"] => Some(null_leaf()),
+        ["Choices"] => v
+            .info
+            .and_then(|i| i.document.personalize.as_deref())
+            .map(|p| PluginNode::Leaf {
+                format: Format::Chr,
+                mime: Some("application/json".into()),
+                data: serde_json::to_vec(&p.choices).unwrap_or_default(),
+            }),
         ["Tasks", t, d] if TASK_DIAGNOSTICS.contains(d) && v.info.is_some() => diagnostic(&v, t, d),
         _ => match v.nodes.get(&rest.join("/")) {
             Some(Node::Interior) => Some(PluginNode::Interior { mime: None }),
@@ -191,6 +199,9 @@ pub(crate) fn children(sh: &Shared, key: &Key, rest: &[&str]) -> Vec<String> {
             add(&mut out, &["Operations", "ServerID", "State"]);
             if v.info.is_some() {
                 add(&mut out, &["Document"]);
+            }
+            if v.info.is_some_and(|i| i.document.personalize.is_some()) {
+                add(&mut out, &["Choices"]);
             }
         }
         ["Operations"] => add(&mut out, &["Activate", "Suspend"]),

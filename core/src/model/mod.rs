@@ -8,12 +8,16 @@ mod action;
 pub mod diagnose;
 pub mod events;
 mod outcome;
+mod personalize;
 mod schedule;
 pub(crate) mod validate;
 
 pub(crate) use action::url_decode;
 pub use action::{ALERT_CODES, Action, AlertSpec, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report, RunRecord};
+pub use personalize::{
+    Choice, DelayBounds, MAX_PERSONAL_DELAY_SECONDS, Param, ParamKind, Personalize, WindowBounds,
+};
 pub use schedule::{
     After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,
     ReportDelivery, ReportWhen, Retry, Schedule, TRIGGER_KINDS, Task, Termination, Trigger,

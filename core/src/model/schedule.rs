@@ -34,6 +34,10 @@ pub struct Schedule {
     pub tz: Option<String>,
     /// The tasks, at least one.
     pub tasks: Vec<Task>,
+    /// What the user may adjust, and what the user chose (use case step 4;
+    /// [`super::Personalize`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalize: Option<Box<super::Personalize>>,
 }
 
 impl Schedule {

@@ -31,6 +31,10 @@ pub struct World {
     pub grants: Mutex<Vec<(String, String, Access)>>,
     /// Panic inside execute (simulates a crash mid-run).
     pub panic_on_execute: Mutex<bool>,
+    /// What the user chooses when asked to personalise (`None`: later).
+    pub choices: Mutex<Option<dmsched::Choices>>,
+    /// The personalisations asked: (schedule, parameter ids, choices so far).
+    pub personalize_asked: Mutex<Vec<(String, Vec<String>, usize)>>,
 }
 
 pub struct Tree(pub Arc<World>);
@@ -109,6 +113,20 @@ impl UserPrompt for Prompt {
             .lock()
             .unwrap()
             .ok_or_else(|| HostError("no answer".into()))
+    }
+
+    fn personalize(
+        &self,
+        ctx: &RunContext,
+        _title: &str,
+        p: &dmsched::model::Personalize,
+    ) -> Result<Option<dmsched::Choices>, HostError> {
+        self.0.personalize_asked.lock().unwrap().push((
+            ctx.schedule.clone(),
+            p.params.iter().map(|x| x.id.clone()).collect(),
+            p.choices.len(),
+        ));
+        Ok(self.0.choices.lock().unwrap().clone())
     }
 }
 

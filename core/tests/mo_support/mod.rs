@@ -35,6 +35,8 @@ pub struct Prompt {
     pub asked: Mutex<Vec<(String, String)>>,
     /// `inform` calls: (schedule, title).
     pub informed: Mutex<Vec<(String, String)>>,
+    /// What the user chooses when asked to personalise (`None`: later).
+    pub choices: Mutex<Option<dmsched::Choices>>,
 }
 
 impl UserPrompt for Prompt {
@@ -44,6 +46,15 @@ impl UserPrompt for Prompt {
             .unwrap()
             .push((ctx.schedule.clone(), title.to_string()));
         Ok(self.answer.lock().unwrap().unwrap_or(PromptAnswer::Accept))
+    }
+
+    fn personalize(
+        &self,
+        _ctx: &RunContext,
+        _title: &str,
+        _p: &dmsched::model::Personalize,
+    ) -> Result<Option<dmsched::Choices>, HostError> {
+        Ok(self.choices.lock().unwrap().clone())
     }
 
     fn inform(&self, ctx: &RunContext, title: &str) {
