@@ -444,6 +444,24 @@ typedef void (*dms_log_fn)(void *user_data, int32_t level, const char *target, c
 typedef void (*dms_destroy_fn)(void *user_data);
 
 /**
+ * Asks the user to adjust a schedule (personalisation, use case step 4):
+ * called when a schedule with parameters is installed, or a modify brings
+ * new ones. `personalize_json` is the schedule's
+ * `{"params": [{"id", "task", "label"?, "window" | "delay" | "opt_out"}],
+ * "choices": {…}}` (the choices so far). Write every choice the user wants
+ * into `choices` with `dms_buffer_set` — a JSON object of parameter id → a
+ * window `{"start": "HH:MM", "end": "HH:MM"}`, seconds, or `true`/`false`
+ * — and return 0; return 0 without writing to decide later (then call
+ * `dms_engine_personalize` / `dms_agent_personalize`); non-zero is a
+ * failure (no choices). Choices out of bounds are ignored.
+ */
+typedef int32_t (*dms_personalize_fn)(void *user_data,
+                                      const char *context_json,
+                                      const char *title,
+                                      const char *personalize_json,
+                                      struct dms_buffer *choices);
+
+/**
  * The host's callbacks. `tree_read` and `execute` are required; the others
  * may be NULL (then: a task with `confirm` is refused, reports are only
  * polled, and only owners act on their schedules). Callbacks run on the
@@ -490,6 +508,12 @@ typedef struct dms_host {
    * Called once with `user_data` when the engine is closed (may be NULL).
    */
   dms_destroy_fn destroy;
+  /**
+   * Asks the user to adjust a schedule (personalisation; may be NULL:
+   * the host sets choices with `dms_engine_personalize` when it wants).
+   * Added after 0.1: a host built against 0.1 leaves it NULL.
+   */
+  dms_personalize_fn personalize;
 } dms_host;
 
 #if defined(DMS_AGENT)
@@ -638,10 +662,17 @@ typedef struct dms_agent_host {
    * (Keystore, Keychain, a TPM-backed store …): all four members set,
    * or all NULL for the default, `dmsched.db.secrets` (mode 0600) in
    * `dir`. Secrets kept in that file before move to the store at open;
-   * the store must be the same one at every later open. Last member, so
-   * that a zeroed struct keeps the default.
+   * the store must be the same one at every later open. A zeroed
+   * member keeps the default.
    */
   struct dms_secret_store secrets;
+  /**
+   * Asks the user to adjust a schedule (personalisation), as in
+   * `dms_host` (may be NULL: `dms_agent_personalize` sets choices when
+   * the host wants). Added after 0.1: a host built against 0.1 leaves
+   * it NULL.
+   */
+  dms_personalize_fn personalize;
 } dms_agent_host;
 #endif
 
@@ -747,6 +778,29 @@ enum dms_status dms_engine_modify(struct dms_engine *e,
                                   const char *schedule_json,
                                   int64_t now_ms,
                                   char **out_info);
+
+/**
+ * The user's choices for schedule `id` of `owner` (personalisation, use
+ * case step 4), from the host — a settings screen, or an answer given
+ * after `host->personalize` returned none: `choices_json` is a JSON object
+ * of parameter id → a window `{"start": "HH:MM", "end": "HH:MM"}`, a
+ * number of seconds, or `true`/`false`; a parameter left out is back to
+ * the server's default. Out of the server's bounds:
+ * `DMS_INVALID_SCHEDULE` with the problem, nothing changed; a schedule
+ * without parameters: `DMS_INVALID_ARGUMENT`. Stored with the schedule
+ * and applied from `now_ms` on. Output as `dms_engine_submit` (the
+ * document's `personalize.choices`). Threads: any thread; calls on one
+ * engine are serialised.
+ *
+ * # Safety
+ * Strings are NUL-terminated; `out_info` is NULL or valid for one write.
+ */
+enum dms_status dms_engine_personalize(struct dms_engine *e,
+                                       const char *owner,
+                                       const char *id,
+                                       const char *choices_json,
+                                       int64_t now_ms,
+                                       char **out_info);
 
 /**
  * Suspends, resumes or terminates schedule `id` of `owner` on behalf of
@@ -895,8 +949,9 @@ enum dms_status dms_engine_tree_changed(struct dms_engine *e,
  * "firing"}], "dropped": n}` (`report_id`: the report's stable identifier,
  * the same on every delivery; `created`: RFC 3339; `dropped`: reports of
  * that owner evicted from the full outbox since its last acknowledgement,
- * with `dropped_report_id` and `dropped_created` when > 0). Free with
- * `dms_string_free`.
+ * with `dropped_report_id`, `dropped_created` and `dropped_names` — what
+ * was dropped, `schedule/task#seq outcome, report <id>`, the last 32 —
+ * when > 0). Free with `dms_string_free`.
  * Threads: any thread; calls on one engine are serialised.
  *
  * # Safety
@@ -1103,6 +1158,25 @@ enum dms_status dms_agent_wakeup_window(const struct dms_agent *a,
  * `time_zone` is NUL-terminated.
  */
 enum dms_status dms_agent_set_time_zone(struct dms_agent *a, const char *time_zone, int64_t now_ms);
+#endif
+
+#if defined(DMS_AGENT)
+/**
+ * The user's choices for schedule `id` of server `server_id`
+ * (personalisation), as `dms_engine_personalize`; the server is told in a
+ * `personalized` state report with its next session. `out_info`: the
+ * schedule as JSON (NULL: not wanted). Any thread (not from inside a
+ * callback).
+ *
+ * # Safety
+ * Strings are NUL-terminated; `out_info` is NULL or valid for one write.
+ */
+enum dms_status dms_agent_personalize(struct dms_agent *a,
+                                      const char *server_id,
+                                      const char *id,
+                                      const char *choices_json,
+                                      int64_t now_ms,
+                                      char **out_info);
 #endif
 
 #if defined(DMS_AGENT)

@@ -30,6 +30,7 @@ macro_rules! for_each_operation {
             engine set_time_zone: c dms_engine_set_time_zone, jni NativeEngine.setTimeZone, uniffi Engine::set_time_zone;
             engine pending_reports: c dms_engine_pending_reports, jni NativeEngine.pendingReports, uniffi Engine::pending_reports;
             engine ack_reports: c dms_engine_ack_reports, jni NativeEngine.ackReports, uniffi Engine::ack_reports;
+            engine personalize: c dms_engine_personalize, jni NativeEngine.personalize, uniffi Engine::personalize;
             agent open: c dms_agent_open, jni NativeAgent.open, uniffi Agent::open;
             agent close: c dms_agent_close, jni NativeAgent.close, uniffi Agent::shutdown;
             agent provision: c dms_agent_provision, jni NativeAgent.provision, uniffi Agent::provision;
@@ -47,6 +48,7 @@ macro_rules! for_each_operation {
             agent pending_reports: c dms_agent_pending_reports, jni NativeAgent.pendingReports, uniffi Agent::pending_reports;
             agent deliver_reports: c dms_agent_deliver_reports, jni NativeAgent.deliverReports, uniffi Agent::deliver_reports;
             agent reports_to_deliver: c dms_agent_reports_to_deliver, jni NativeAgent.reportsToDeliver, uniffi Agent::reports_to_deliver;
+            agent personalize: c dms_agent_personalize, jni NativeAgent.personalize, uniffi Agent::personalize;
         }
     };
 }

@@ -732,11 +732,8 @@ impl Agent {
         now: Timestamp,
     ) -> Result<ScheduleInfo, AgentError> {
         self.at(now);
-        let choices: crate::host::Choices = serde_json::from_str(choices_json).map_err(|e| {
-            AgentError::InvalidArgument(format!(
-                "choices are a JSON object of parameter id to choice: {e}"
-            ))
-        })?;
+        let choices = crate::input::choices(choices_json, "choices_json")
+            .map_err(|f| AgentError::InvalidArgument(f.message))?;
         let (info, _) = self.mo.personalize(server_id, id, &choices, now)?;
         Ok(info)
     }

@@ -65,6 +65,26 @@ pub fn schedule_id<'a>(s: &'a str, what: &str) -> Result<&'a str, Failure> {
     }
 }
 
+/// The user's choices (personalisation): a JSON object of parameter id to
+/// choice — a window `{"start": "HH:MM", "end": "HH:MM"}`, a number of
+/// seconds, or `true`/`false` — at most 64 KiB.
+pub fn choices(s: &str, what: &str) -> Result<crate::host::Choices, Failure> {
+    if s.len() > 65_536 {
+        return Err(invalid(
+            what,
+            format!("{} bytes, at most 65536 allowed", s.len()),
+        ));
+    }
+    serde_json::from_str(s).map_err(|e| {
+        invalid(
+            what,
+            format!(
+                "not a JSON object of parameter id to a window {{\"start\", \"end\"}}, seconds or true/false: {e}"
+            ),
+        )
+    })
+}
+
 /// A tree URI as conditions name them: `.` or `./A/B`, at most 1024 bytes.
 pub fn tree_uri<'a>(s: &'a str, what: &str) -> Result<&'a str, Failure> {
     if is_valid_uri(s) {

@@ -107,6 +107,7 @@ fn bench(c: &mut Criterion) {
         authorize: None,
         log: None,
         destroy: None,
+        personalize: None,
     };
     let mut e: *mut dms_engine = std::ptr::null_mut();
     // SAFETY: valid pointers for the call.

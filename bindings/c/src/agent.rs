@@ -309,6 +309,30 @@ pub unsafe extern "C" fn dms_agent_set_time_zone(
     })
 }
 
+/// The user's choices for schedule `id` of server `server_id`
+/// (personalisation), as `dms_engine_personalize`; the server is told in a
+/// `personalized` state report with its next session. `out_info`: the
+/// schedule as JSON (NULL: not wanted). Any thread (not from inside a
+/// callback).
+///
+/// # Safety
+/// Strings are NUL-terminated; `out_info` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_agent_personalize(
+    a: *mut dms_agent,
+    server_id: *const c_char,
+    id: *const c_char,
+    choices_json: *const c_char,
+    now_ms: i64,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_agent(a, |agent| {
+        let (s, i) = (arg!(server server_id), arg!(schedule id));
+        let info = agent.personalize(s, i, arg!(choices_json), time(now_ms)?)?;
+        emit(out_info, &info)
+    })
+}
+
 /// Hand-off mode: completes run `run_id` that `host->execute` left running
 /// (it returned `DMS_EXECUTE_PENDING`), as `dms_engine_complete` does for
 /// an engine; the reports wait for the owner's next session (or go at once

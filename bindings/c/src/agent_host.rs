@@ -15,6 +15,7 @@ use dmsched_core::{ActionExecutor, Authorizer, UserPrompt};
 use crate::boundary::fail;
 use crate::callbacks::{
     CHost, dms_authorize_fn, dms_buffer, dms_confirm_fn, dms_destroy_fn, dms_execute_fn, dms_host,
+    dms_personalize_fn,
 };
 use crate::log::dms_log_fn;
 use crate::status::dms_status;
@@ -105,15 +106,19 @@ pub struct dms_agent_host {
     /// (Keystore, Keychain, a TPM-backed store …): all four members set,
     /// or all NULL for the default, `dmsched.db.secrets` (mode 0600) in
     /// `dir`. Secrets kept in that file before move to the store at open;
-    /// the store must be the same one at every later open. Last member, so
-    /// that a zeroed struct keeps the default.
+    /// the store must be the same one at every later open. A zeroed
+    /// member keeps the default.
     pub secrets: dms_secret_store,
+    /// Asks the user to adjust a schedule (personalisation), as in
+    /// `dms_host` (may be NULL: `dms_agent_personalize` sets choices when
+    /// the host wants). Added after 0.1: a host built against 0.1 leaves
+    /// it NULL.
+    pub personalize: dms_personalize_fn,
 }
 
 /// `sizeof(dms_agent_host)` in 0.1 (with `secrets`): what `struct_size` 0
-/// stands for. Never changes when members are appended: then it
-/// becomes `offset_of!(dms_agent_host, <first new member>)`.
-pub(crate) const AGENT_HOST_V1_SIZE: usize = std::mem::size_of::<dms_agent_host>();
+/// stands for, up to the first member appended since (`personalize`).
+pub(crate) const AGENT_HOST_V1_SIZE: usize = std::mem::offset_of!(dms_agent_host, personalize);
 
 /// The value under `key` (NUL-terminated): write it into `value` with
 /// `dms_buffer_set` and return 0; return 0 without setting `value` when the
@@ -220,13 +225,12 @@ pub(crate) fn agent_host(h: Option<dms_agent_host>) -> (AgentHost, Option<Arc<CH
             authorize: h.authorize,
             log: h.log,
             destroy: h.destroy,
+            personalize: h.personalize,
         },
         AtomicBool::new(false),
     ));
     let host = AgentHost {
-        prompt: h
-            .confirm
-            .is_some()
+        prompt: (h.confirm.is_some() || h.personalize.is_some())
             .then(|| c.clone() as Arc<dyn UserPrompt>),
         ui: h.interact.map(|f| {
             Arc::new(CInteract {

@@ -103,6 +103,26 @@ pub type dms_confirm_fn = Option<
     ) -> i32,
 >;
 
+/// Asks the user to adjust a schedule (personalisation, use case step 4):
+/// called when a schedule with parameters is installed, or a modify brings
+/// new ones. `personalize_json` is the schedule's
+/// `{"params": [{"id", "task", "label"?, "window" | "delay" | "opt_out"}],
+/// "choices": {…}}` (the choices so far). Write every choice the user wants
+/// into `choices` with `dms_buffer_set` — a JSON object of parameter id → a
+/// window `{"start": "HH:MM", "end": "HH:MM"}`, seconds, or `true`/`false`
+/// — and return 0; return 0 without writing to decide later (then call
+/// `dms_engine_personalize` / `dms_agent_personalize`); non-zero is a
+/// failure (no choices). Choices out of bounds are ignored.
+pub type dms_personalize_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        context_json: *const c_char,
+        title: *const c_char,
+        personalize_json: *const c_char,
+        choices: *mut dms_buffer,
+    ) -> i32,
+>;
+
 /// A report was queued in the outbox (`report_json` is `{"id", "report_id",
 /// "created", "firing"}`; `report_id`: its stable identifier).
 pub type dms_report_ready_fn =
@@ -151,12 +171,15 @@ pub struct dms_host {
     pub log: crate::log::dms_log_fn,
     /// Called once with `user_data` when the engine is closed (may be NULL).
     pub destroy: dms_destroy_fn,
+    /// Asks the user to adjust a schedule (personalisation; may be NULL:
+    /// the host sets choices with `dms_engine_personalize` when it wants).
+    /// Added after 0.1: a host built against 0.1 leaves it NULL.
+    pub personalize: dms_personalize_fn,
 }
 
-/// `sizeof(dms_host)` in 0.1: what `struct_size` 0 stands for. Never
-/// changes when members are appended: then it
-/// becomes `offset_of!(dms_host, <first new member>)`.
-pub(crate) const HOST_V1_SIZE: usize = std::mem::size_of::<dms_host>();
+/// `sizeof(dms_host)` in 0.1: what `struct_size` 0 stands for, up to the
+/// first member appended since (`personalize`).
+pub(crate) const HOST_V1_SIZE: usize = std::mem::offset_of!(dms_host, personalize);
 
 /// The host as the core sees it. `destroy` runs at drop only once the
 /// engine adopted the host (a failed open leaves `user_data` to the caller).
@@ -277,6 +300,47 @@ impl UserPrompt for CHost {
             ))),
         }
     }
+
+    fn personalize(
+        &self,
+        ctx: &RunContext,
+        title: &str,
+        p: &dmsched_core::model::Personalize,
+    ) -> Result<Option<dmsched_core::Choices>, HostError> {
+        self.ask_personalize(ctx, title, p)
+    }
+}
+
+impl CHost {
+    /// The host's `personalize` callback as the core's prompt method.
+    fn ask_personalize(
+        &self,
+        ctx: &RunContext,
+        title: &str,
+        p: &dmsched_core::model::Personalize,
+    ) -> Result<Option<dmsched_core::Choices>, HostError> {
+        let Some(f) = self.0.personalize else {
+            return Ok(None);
+        };
+        let c = cstr(&dmsched_core::wire::RunContext::json(ctx));
+        let t = cstr(title);
+        let j = cstr(&serde_json::to_string(p).map_err(|e| HostError(e.to_string()))?);
+        // SAFETY: the host supplied this function for exactly this call.
+        let (st, buf) = dms_buffer::fill(|b| unsafe {
+            f(self.0.user_data, c.as_ptr(), t.as_ptr(), j.as_ptr(), b)
+        });
+        if st != 0 {
+            return Err(buf.failure(|| format!("personalize failed (callback returned {st})")));
+        }
+        if !buf.set {
+            return Ok(None);
+        }
+        let text = std::str::from_utf8(&buf.data)
+            .map_err(|_| HostError("personalize wrote choices that are not UTF-8".into()))?;
+        dmsched_core::input::choices(text, "choices")
+            .map(Some)
+            .map_err(|f| HostError(f.message))
+    }
 }
 
 impl ReportSink for CHost {
@@ -326,9 +390,7 @@ pub(crate) fn core_host(h: dms_host) -> (dmsched_core::Host, Arc<CHost>) {
     let host = dmsched_core::Host {
         tree: c.clone(),
         executor: c.clone(),
-        prompt: h
-            .confirm
-            .is_some()
+        prompt: (h.confirm.is_some() || h.personalize.is_some())
             .then(|| c.clone() as Arc<dyn UserPrompt>),
         reports: h
             .report_ready

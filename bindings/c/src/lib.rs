@@ -44,9 +44,10 @@ use jiff::Timestamp;
 #[cfg(feature = "agent")]
 pub use agent::{
     dms_agent, dms_agent_close, dms_agent_complete, dms_agent_deliver_reports,
-    dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports, dms_agent_post_event,
-    dms_agent_provision, dms_agent_reports_to_deliver, dms_agent_run_session, dms_agent_schedules,
-    dms_agent_set_time_zone, dms_agent_set_value, dms_agent_tick, dms_agent_wakeup_window,
+    dms_agent_next_wakeup, dms_agent_open, dms_agent_pending_reports, dms_agent_personalize,
+    dms_agent_post_event, dms_agent_provision, dms_agent_reports_to_deliver, dms_agent_run_session,
+    dms_agent_schedules, dms_agent_set_time_zone, dms_agent_set_value, dms_agent_tick,
+    dms_agent_wakeup_window,
 };
 #[cfg(feature = "agent")]
 pub use agent_host::{dms_agent_host, dms_interact_fn, dms_ui_answer};
@@ -323,6 +324,37 @@ pub unsafe extern "C" fn dms_engine_modify(
     with_engine(e, |eng| {
         let (r, o) = (arg!(server requester), arg!(server owner));
         let info = eng.modify(r, o, arg!(schedule_json), time(now_ms)?)?;
+        emit(out_info, &info)
+    })
+}
+
+/// The user's choices for schedule `id` of `owner` (personalisation, use
+/// case step 4), from the host — a settings screen, or an answer given
+/// after `host->personalize` returned none: `choices_json` is a JSON object
+/// of parameter id → a window `{"start": "HH:MM", "end": "HH:MM"}`, a
+/// number of seconds, or `true`/`false`; a parameter left out is back to
+/// the server's default. Out of the server's bounds:
+/// `DMS_INVALID_SCHEDULE` with the problem, nothing changed; a schedule
+/// without parameters: `DMS_INVALID_ARGUMENT`. Stored with the schedule
+/// and applied from `now_ms` on. Output as `dms_engine_submit` (the
+/// document's `personalize.choices`). Threads: any thread; calls on one
+/// engine are serialised.
+///
+/// # Safety
+/// Strings are NUL-terminated; `out_info` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dms_engine_personalize(
+    e: *mut dms_engine,
+    owner: *const c_char,
+    id: *const c_char,
+    choices_json: *const c_char,
+    now_ms: i64,
+    out_info: *mut *mut c_char,
+) -> dms_status {
+    with_engine(e, |eng| {
+        let (o, i) = (arg!(server owner), arg!(schedule id));
+        let choices = dmsched_core::input::choices(arg!(choices_json), "choices_json")?;
+        let info = eng.personalize(o, i, &choices, time(now_ms)?)?;
         emit(out_info, &info)
     })
 }

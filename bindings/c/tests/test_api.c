@@ -50,6 +50,9 @@ typedef struct {
   char last_owner[64];
   int pending;      /* execute leaves the run running (DMS_EXECUTE_PENDING) */
   int64_t run_id;   /* run_id of the last context_json */
+  const char *choices; /* personalize answers these (NULL: later) */
+  int personalize_asked;
+  char asked_params[512]; /* the last personalize_json */
 } world;
 
 static void set_node(world *w, const char *uri, const char *json) {
@@ -127,6 +130,17 @@ static int32_t confirm(void *ud, const char *context_json, const char *title, in
   return 0;
 }
 
+static int32_t personalize(void *ud, const char *context_json, const char *title,
+                           const char *personalize_json, dms_buffer *choices) {
+  world *w = (world *)ud;
+  (void)context_json;
+  (void)title;
+  w->personalize_asked++;
+  snprintf(w->asked_params, sizeof w->asked_params, "%s", personalize_json);
+  if (!w->choices) return 0;
+  return dms_buffer_set(choices, w->choices, strlen(w->choices)) == DMS_OK ? 0 : 1;
+}
+
 static void report_ready(void *ud, const char *report_json) {
   world *w = (world *)ud;
   if (strstr(report_json, "\"firing\"")) w->reports++;
@@ -153,6 +167,7 @@ static dms_host host_for(world *w) {
   h.report_ready = report_ready;
   h.authorize = authorize;
   h.destroy = destroy;
+  h.personalize = personalize;
   return h;
 }
 
@@ -1031,6 +1046,59 @@ static void test_long_actions_complete_later(void) {
   }
 }
 
+/* Issue 18, use case step 4: the host's personalize callback is asked at
+ * install with the parameters; its choices are stored and applied (an
+ * opted-out task is skipped); dms_engine_personalize changes them later,
+ * refused out of bounds; an answer that is not JSON leaves the defaults. */
+static void test_personalize(void) {
+  world w;
+  dms_engine *e;
+  char *out = NULL;
+  const char *doc =
+      "{\"id\": \"p\", \"tasks\": [{\"id\": \"t\", \"trigger\": {\"event\": {\"name\": \"go\"}}, "
+      "\"actions\": [{\"op\": \"Exec\", \"target\": \"./X\"}]}], \"personalize\": {\"params\": ["
+      "{\"id\": \"share\", \"task\": \"t\", \"label\": \"Share usage\", \"opt_out\": true}, "
+      "{\"id\": \"later\", \"task\": \"t\", \"delay\": {\"max_seconds\": 60}}]}}";
+  memset(&w, 0, sizeof w);
+  w.choices = "{\"share\": true}";
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", doc, T0, &out) == DMS_OK);
+  CHECK(w.personalize_asked == 1);
+  CHECK(strstr(w.asked_params, "\"label\":\"Share usage\"") != NULL);
+  CHECK(out && strstr(out, "\"choices\":{\"share\":true}"));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\"}", T0, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"skipped\"") && strstr(out, "opted out"));
+  CHECK(w.executed == 0);
+  dms_string_free(out);
+  out = NULL;
+  /* Later: out of bounds refused, nothing changed; in bounds applied. */
+  CHECK(dms_engine_personalize(e, "srv", "p", "{\"later\": 3600}", T0, &out) ==
+        DMS_INVALID_SCHEDULE);
+  CHECK(strstr(dms_last_error(), "more than the 60 s allowed") != NULL);
+  CHECK(dms_engine_personalize(e, "srv", "p", "[1]", T0, &out) == DMS_INVALID_ARGUMENT);
+  CHECK(dms_engine_personalize(e, "srv", "p", "{\"share\": false}", T0, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"choices\":{\"share\":false}"));
+  dms_string_free(out);
+  out = NULL;
+  CHECK(dms_engine_post_event(e, "{\"name\": \"go\"}", T0 + MIN, &out) == DMS_OK);
+  CHECK(out && strstr(out, "\"outcome\":\"ran\""));
+  CHECK(w.executed == 1);
+  dms_string_free(out);
+  out = NULL;
+  dms_engine_close(e);
+
+  /* Choices that are not JSON: the install goes through, defaults kept. */
+  memset(&w, 0, sizeof w);
+  w.choices = "not json";
+  e = open_engine(&w, ":memory:");
+  CHECK(dms_engine_submit(e, "srv", doc, T0, &out) == DMS_OK);
+  CHECK(out && !strstr(out, "\"choices\""));
+  dms_string_free(out);
+  dms_engine_close(e);
+}
+
 int main(void) {
   test_version();
   test_open_errors();
@@ -1047,6 +1115,7 @@ int main(void) {
   test_log_level_out_of_range_is_refused();
   test_overlong_and_malformed_strings_are_refused();
   test_long_actions_complete_later();
+  test_personalize();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

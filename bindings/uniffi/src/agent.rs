@@ -293,6 +293,24 @@ impl Agent {
         self.with(|a| Ok(firings(a.set_value(&uri, &value, time(now_ms)?)?)))
     }
 
+    /// The user's choices for schedule `id` of `serverId`
+    /// (personalisation), as `Engine.personalize`; the server is told in a
+    /// `personalized` state report with its next session.
+    pub fn personalize(
+        &self,
+        server_id: String,
+        id: String,
+        choices_json: String,
+        now_ms: i64,
+    ) -> Result<ScheduleSummary, DmschedError> {
+        self.with(|a| {
+            Ok(
+                a.personalize(&server_id, &id, &choices_json, time(now_ms)?)?
+                    .into(),
+            )
+        })
+    }
+
     /// Every schedule on the device, whichever server installed it.
     pub fn schedules(&self) -> Result<Vec<ScheduleSummary>, DmschedError> {
         self.with(|a| Ok(a.schedules()?.into_iter().map(Into::into).collect()))

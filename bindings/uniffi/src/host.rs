@@ -62,6 +62,22 @@ pub trait UserPrompt: Send + Sync {
     /// Shows the run (`title`: the schedule's name) and returns the answer.
     /// Throwing counts as a refusal with the message as the reason.
     fn confirm(&self, context: RunContext, title: String) -> Result<PromptAnswer, HostError>;
+
+    /// Asks the user to adjust schedule `context.schedule` (personalisation,
+    /// use case step 4): called when it is installed with parameters, or a
+    /// modify brings new ones. `personalizeJson` is
+    /// `{"params": [{"id", "task", "label"?, "window" | "delay" | "opt_out"}],
+    /// "choices": {…}}` (the choices so far). Return every choice the user
+    /// wants as a JSON object of parameter id → a window `{"start": "HH:MM",
+    /// "end": "HH:MM"}`, seconds or `true`/`false`, or `null` to decide
+    /// later (then `Engine.personalize` / `Agent.personalize`). Choices out
+    /// of bounds are ignored; throwing leaves the defaults.
+    fn personalize(
+        &self,
+        context: RunContext,
+        title: String,
+        personalize_json: String,
+    ) -> Result<Option<String>, HostError>;
 }
 
 /// Decides whether one management authority may act on another's schedule
@@ -98,6 +114,25 @@ impl dmsched_core::UserPrompt for PromptAdapter {
             .confirm(ctx.into(), title.to_string())
             .map(Into::into)
             .map_err(|e| dmsched_core::HostError(e.to_string()))
+    }
+
+    fn personalize(
+        &self,
+        ctx: &dmsched_core::RunContext,
+        title: &str,
+        p: &dmsched_core::model::Personalize,
+    ) -> Result<Option<dmsched_core::Choices>, dmsched_core::HostError> {
+        let json = serde_json::to_string(p).map_err(|e| dmsched_core::HostError(e.to_string()))?;
+        match self
+            .0
+            .personalize(ctx.into(), title.to_string(), json)
+            .map_err(|e| dmsched_core::HostError(e.to_string()))?
+        {
+            None => Ok(None),
+            Some(text) => dmsched_core::input::choices(&text, "choices")
+                .map(Some)
+                .map_err(|f| dmsched_core::HostError(f.message)),
+        }
     }
 }
 

@@ -251,6 +251,24 @@ impl Engine {
         })
     }
 
+    /// The user's choices for schedule `id` of `owner` (personalisation):
+    /// a JSON object of parameter id → a window `{"start": "HH:MM", "end":
+    /// "HH:MM"}`, seconds, or `true`/`false`; a parameter left out is back to
+    /// the server's default. Out of bounds: `InvalidSchedule`, nothing
+    /// changed. From the host (a settings screen), never for a server.
+    pub fn personalize(
+        &self,
+        owner: String,
+        id: String,
+        choices_json: String,
+        now_ms: i64,
+    ) -> Result<ScheduleSummary, DmschedError> {
+        self.with(|e| {
+            let choices = dmsched_core::input::choices(&choices_json, "choicesJson")?;
+            Ok(e.personalize(&owner, &id, &choices, time(now_ms)?)?.into())
+        })
+    }
+
     /// Suspends schedule `id` of `owner`.
     pub fn suspend(
         &self,

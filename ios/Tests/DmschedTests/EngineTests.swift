@@ -92,16 +92,27 @@ func openEngine(
 /// Answers every confirmation with `answer`, recording the titles asked.
 final class TestPrompt: UserPrompt, @unchecked Sendable {
     let answer: PromptAnswer
+    /// The user's personalisation choices (JSON), or nil: later.
+    let choices: String?
     private let lock = NSLock()
     private var _titles: [String] = []
     var titles: [String] { lock.lock(); defer { lock.unlock() }; return _titles }
 
-    init(_ answer: PromptAnswer) { self.answer = answer }
+    init(_ answer: PromptAnswer, choices: String? = nil) {
+        self.answer = answer
+        self.choices = choices
+    }
 
     func confirm(context: RunContext, title: String) throws -> PromptAnswer {
         lock.lock(); defer { lock.unlock() }
         _titles.append(title)
         return answer
+    }
+
+    func personalize(context: RunContext, title: String, personalizeJson: String) throws -> String? {
+        lock.lock(); defer { lock.unlock() }
+        _titles.append("personalize \(title): \(personalizeJson)")
+        return choices
     }
 }
 
@@ -295,6 +306,36 @@ final class EngineTests: XCTestCase {
         let accepted = try engine2.postEvent(name: "go", fieldsJson: nil, nowMs: t0 + minute)
         XCTAssertEqual(accepted.first?.outcome, .ran)
         XCTAssertEqual(other.runs, 1)
+    }
+
+    /// Issue 18, use case step 4: the prompt is asked at install with the
+    /// parameters; the choices are stored and applied; `personalize`
+    /// changes them later, refused out of bounds.
+    func testPersonalisationChoicesAreAskedStoredAndApplied() throws {
+        let doc = """
+            {"id": "p", "name": "Care", "tasks": [{"id": "t", "trigger": {"event": {"name": "go"}},
+              "actions": [{"op": "Exec", "target": "./S"}]}],
+             "personalize": {"params": [{"id": "share", "task": "t", "label": "Share usage", "opt_out": true}]}}
+            """
+        let prompt = TestPrompt(.accept, choices: #"{"share": true}"#)
+        let host = TestHost()
+        let engine = try openEngine(host, reports: false, prompt: prompt)
+        defer { engine.shutdown() }
+        let installed = try engine.submit(owner: "srv", scheduleJson: doc, nowMs: t0)
+        XCTAssertTrue(installed.documentJson.contains(#""choices":{"share":true}"#), installed.documentJson)
+        XCTAssertTrue(prompt.titles.first?.hasPrefix("personalize Care: ") == true
+                      && prompt.titles.first?.contains("Share usage") == true, "\(prompt.titles)")
+        let skipped = try engine.postEvent(name: "go", fieldsJson: nil, nowMs: t0 + minute)
+        XCTAssertEqual(skipped.first?.outcome, .skipped, "opted out")
+        XCTAssertEqual(host.runs, 0)
+        let message = assertDmschedError("out of bounds", {
+            _ = try engine.personalize(owner: "srv", id: "p", choicesJson: #"{"share": 5}"#, nowMs: t0)
+        }) { if case let .InvalidSchedule(m) = $0 { return m } else { return nil } }
+        XCTAssertTrue(message?.contains("true or false") == true, message ?? "")
+        let changed = try engine.personalize(owner: "srv", id: "p", choicesJson: #"{"share": false}"#, nowMs: t0 + 2 * minute)
+        XCTAssertTrue(changed.documentJson.contains(#""choices":{"share":false}"#), changed.documentJson)
+        XCTAssertEqual(try engine.postEvent(name: "go", fieldsJson: nil, nowMs: t0 + 3 * minute).first?.outcome, .ran)
+        XCTAssertEqual(host.runs, 1)
     }
 
     func testAuthorizerGrantsCrossAuthorityAccess() throws {

@@ -183,6 +183,15 @@ impl dmsched_core::UserPrompt for JavaPrompt {
             Err(e) => Err(HostError(format!("confirm answered {s:?}: {e}"))),
         }
     }
+
+    fn personalize(
+        &self,
+        ctx: &RunContext,
+        title: &str,
+        p: &dmsched_core::model::Personalize,
+    ) -> Result<Option<dmsched_core::Choices>, HostError> {
+        super::java_personalize(&self.0, "personalize", ctx, title, p)
+    }
 }
 
 struct JavaAuthorizer(Arc<JavaCallback>);
@@ -482,6 +491,8 @@ natives! { "org.dmsched.jni.NativeAgent", on_agent;
         a.set_value(&uri, &value, now)?
     };
     nativeSchedules() => |a| a.schedules()?;
+    nativePersonalize(server_id: str, id: str, choices_json: str, now: ms) =>
+        |a| a.personalize(&server_id, &id, &choices_json, now)?;
     nativePendingReports(server_id: str) =>
         |a| a.pending_reports(&server_id)?.iter().map(MoReport::from).collect::<Vec<_>>();
     nativeDeliverReports(now: ms) =>

@@ -8,10 +8,10 @@ use jni::objects::{JClass, JLongArray, JObject, JString};
 use jni::sys::jlong;
 use jni::{Env, EnvUnowned, jni_mangle, jni_sig, jni_str};
 
-use dmsched_core::HostError;
 use dmsched_core::expr::Value;
 use dmsched_core::model::Report;
 use dmsched_core::registry::{Kind, Registry};
+use dmsched_core::{HostError, PromptAnswer, RunContext};
 
 use super::{
     JavaCallback, JavaExecutor, Res, json, jstring, lookup, native, opt_string, register, string,
@@ -69,6 +69,26 @@ impl dmsched_core::ReportSink for JavaHost {
     }
 }
 
+/// The host's `personalize` (a default method: null, decide later); it
+/// has no `confirm`, so a task whose policy asks for one is skipped, as
+/// without a prompt.
+impl dmsched_core::UserPrompt for JavaHost {
+    fn confirm(&self, _ctx: &RunContext, _title: &str) -> Result<PromptAnswer, HostError> {
+        Err(HostError(
+            "confirmation required but the host has no user prompt".into(),
+        ))
+    }
+
+    fn personalize(
+        &self,
+        ctx: &RunContext,
+        title: &str,
+        p: &dmsched_core::model::Personalize,
+    ) -> Result<Option<dmsched_core::Choices>, HostError> {
+        super::java_personalize(&self.0, "host personalize", ctx, title, p)
+    }
+}
+
 #[jni_mangle("org.dmsched.jni.NativeEngine")]
 pub extern "system" fn nativeOpen<'l>(
     mut env: EnvUnowned<'l>,
@@ -95,7 +115,7 @@ pub extern "system" fn nativeOpen<'l>(
         let core_host = dmsched_core::Host {
             tree: h.clone(),
             executor: Arc::new(JavaExecutor(cb, "host execute")),
-            prompt: None,
+            prompt: Some(h.clone()),
             reports: Some(h),
             authorizer: None,
         };
@@ -225,6 +245,10 @@ natives! { "org.dmsched.jni.NativeEngine", on_engine;
     nativePostEvent(name: str, fields: fields, now: ms) =>
         |e| e.on_event(&dmsched_core::Event { name, fields }, now)?;
     nativeTreeChanged(uri: str, now: ms) => |e| e.on_tree_changed(&uri, now)?;
+    nativePersonalize(owner: str, id: str, choices_json: str, now: ms) => |e| {
+        let choices = dmsched_core::input::choices(&choices_json, "choicesJson")?;
+        e.personalize(&owner, &id, &choices, now)?
+    };
     nativePendingReports(owner: opt_str, limit: int) => |e| {
         let limit = usize::try_from(limit)
             .map_err(|_| DmschedError::InvalidArgument(format!("limit {limit} < 0")))?;

@@ -277,6 +277,32 @@ impl JavaCallback {
     }
 }
 
+/// A Java object's `personalize(contextJson, title, personalizeJson)`
+/// (`NativeHost`, `NativePrompt`; a default method answering null): the
+/// user's choices as the core's prompt returns them.
+pub(super) fn java_personalize(
+    cb: &JavaCallback,
+    what: &str,
+    ctx: &dmsched_core::RunContext,
+    title: &str,
+    p: &dmsched_core::model::Personalize,
+) -> Result<Option<dmsched_core::Choices>, dmsched_core::HostError> {
+    use dmsched_core::HostError;
+    let c = dmsched_core::wire::RunContext::json(ctx);
+    let j = serde_json::to_string(p).map_err(|e| HostError(e.to_string()))?;
+    let sig =
+        jni::jni_sig!("(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;");
+    match cb
+        .call(what, jni::jni_str!("personalize"), sig, &[&c, title, &j])
+        .map_err(HostError)?
+    {
+        None => Ok(None),
+        Some(text) => dmsched_core::input::choices(&text, "choices")
+            .map(Some)
+            .map_err(|f| HostError(f.message)),
+    }
+}
+
 /// A Java object's `execute(contextJson, actionsJson)` as the core's
 /// executor (`NativeHost`, `NativeExecutor`); the text names it in errors.
 pub(super) struct JavaExecutor(pub(super) Arc<JavaCallback>, pub(super) &'static str);

@@ -72,6 +72,11 @@ fun testNativeAgent(root: File) {
         val schedules = a.schedules()
         ok(count("\"owner\":\"$SERVER_ID\"", schedules) == 3 && count("\"state\":\"active\"", schedules) == 3,
             "three active schedules: $schedules")
+        val sid = Regex("\"id\":\"([A-Za-z0-9_.-]+)\",\"state\"").find(schedules)?.groupValues?.get(1) ?: "S1"
+        val nothing = expectKind("InvalidArgument", "personalise a schedule without parameters") {
+            a.personalize(SERVER_ID, sid, "{}", AGENT_T0)
+        }
+        ok(nothing?.message?.contains("declares nothing the user may adjust") == true, "says why: ${nothing?.message}")
         val due = AGENT_T0 + 30 * 60_000L
         ok(a.nextWakeup() == due, "next wake-up: ${a.nextWakeup()}")
         val window = a.wakeupWindow()

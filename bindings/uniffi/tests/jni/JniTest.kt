@@ -65,6 +65,37 @@ class Host : NativeHost {
     }
 }
 
+/** A host whose user makes personalisation choices (the default method answers null). */
+class ChoosingHost(private val choices: String) : NativeHost by Host() {
+    @Volatile var asked = ""
+    override fun personalize(contextJson: String, title: String, personalizeJson: String): String? {
+        asked = "$title $personalizeJson"
+        return choices
+    }
+}
+
+// Issue 18, use case step 4: NativeHost.personalize is asked at install
+// (a host that does not override it decides later); NativeEngine.personalize
+// changes the choices, refused out of bounds.
+fun testPersonalize() {
+    val doc = """{"id": "p", "name": "Care", "tasks": [{"id": "t", "trigger": {"event": {"name": "go"}},
+      "actions": [{"op": "Exec", "target": "./X"}]}],
+      "personalize": {"params": [{"id": "share", "task": "t", "label": "Share usage", "opt_out": true}]}}"""
+    val host = ChoosingHost("""{"share": true}""")
+    NativeEngine.open(":memory:", "jni-test", "UTC", null, host).use { e ->
+        ok(e.submit("srv", doc, T0).contains(""""choices":{"share":true}"""), "asked and stored")
+        ok(host.asked.startsWith("Care ") && host.asked.contains("Share usage"), "asked with the parameters: ${host.asked}")
+        ok(e.postEvent("go", "{}", T0 + MIN).contains("opted out"), "opted out: skipped")
+        expectKind("InvalidSchedule", "out of bounds") { e.personalize("srv", "p", """{"share": 3}""", T0) }
+        ok(e.personalize("srv", "p", "{}", T0 + 2 * MIN).contains(""""personalize":{"params""""), "back to the defaults")
+        ok(e.postEvent("go", "{}", T0 + 3 * MIN).contains("\"outcome\":\"ran\""), "runs again")
+    }
+    open(Host()).use { e ->
+        ok(!e.submit("srv", doc, T0).contains("\"choices\""), "a host without personalize decides later")
+        ok(e.personalize("srv", "p", """{"share": true}""", T0).contains(""""choices":{"share":true}"""), "later")
+    }
+}
+
 fun open(host: Host, path: String = ":memory:") =
     NativeEngine.open(path, "jni-test", "UTC", """{"limits": {"min_interval_seconds": 1}}""", host)
 
@@ -221,6 +252,7 @@ fun main() {
     testReopen()
     testThreads()
     testPanic()
+    testPersonalize()
     agentJniTests()
     println("jni: $passed passed, $failed failed")
     if (failed != 0) kotlin.system.exitProcess(1)

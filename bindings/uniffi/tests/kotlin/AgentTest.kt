@@ -52,6 +52,7 @@ class CountingPrompt : UserPrompt {
         asked.incrementAndGet()
         return PromptAnswer.Accept
     }
+    override fun personalize(context: RunContext, title: String, personalizeJson: String): String? = null
 }
 
 fun agentSettings(dir: File) = AgentSettings(

@@ -165,10 +165,49 @@ class Prompt : UserPrompt {
     @Volatile var answer: PromptAnswer = PromptAnswer.Accept
     val asked = AtomicInteger()
     @Volatile var title = ""
+    /** The user's personalisation choices (JSON), or null: later. */
+    @Volatile var choices: String? = null
+    @Volatile var personalizeAsked = ""
     override fun confirm(context: RunContext, title: String): PromptAnswer {
         asked.incrementAndGet()
         this.title = title
         return answer
+    }
+    override fun personalize(context: RunContext, title: String, personalizeJson: String): String? {
+        personalizeAsked = "${context.schedule} $title $personalizeJson"
+        return choices
+    }
+}
+
+const val PERSONAL = """{"id": "pers", "name": "Care", "tasks": [{"id": "t", "trigger": {"event": {"name": "go"}},
+  "actions": [{"op": "Replace", "target": "./A", "data": "1"}]}],
+  "personalize": {"params": [{"id": "share", "task": "t", "label": "Share usage", "opt_out": true},
+                             {"id": "later", "task": "t", "delay": {"max_seconds": 60}}]}}"""
+
+// Issue 18, use case step 4: the prompt is asked at install with the
+// parameters; its choices are stored and applied; Engine.personalize
+// changes them later, refused out of bounds.
+fun testPersonalize() {
+    val host = Host()
+    val prompt = Prompt()
+    prompt.choices = """{"share": true}"""
+    Engine.open(settings(), host, host, null, prompt, null).use { e ->
+        val s = e.submit("srv", PERSONAL, T0)
+        ok(prompt.personalizeAsked.startsWith("pers Care ") && prompt.personalizeAsked.contains("Share usage"),
+            "asked with the parameters: ${prompt.personalizeAsked}")
+        ok(s.documentJson.contains(""""choices":{"share":true}"""), "choices stored: ${s.documentJson}")
+        val skipped = e.postEvent("go", "{}", T0 + MIN)
+        ok(skipped.size == 1 && skipped[0].outcome == Outcome.SKIPPED && skipped[0].reason!!.contains("opted out"),
+            "opted out: skipped")
+        val bad = expect<DmschedException.InvalidSchedule>("out of bounds") {
+            e.personalize("srv", "pers", """{"later": 3600}""", T0 + 2 * MIN)
+        }
+        ok(bad?.message?.contains("more than the 60 s allowed") == true, "says why: ${bad?.message}")
+        expect<DmschedException.InvalidArgument>("not JSON") { e.personalize("srv", "pers", "nope", T0) }
+        val back = e.personalize("srv", "pers", """{"share": false}""", T0 + 3 * MIN)
+        ok(back.documentJson.contains(""""choices":{"share":false}"""), "changed: ${back.documentJson}")
+        val ran = e.postEvent("go", "{}", T0 + 4 * MIN)
+        ok(ran.size == 1 && ran[0].outcome == Outcome.RAN, "opted in: ran")
     }
 }
 
@@ -339,6 +378,7 @@ fun main() {
     testCallbacks()
     testThreads()
     testPromptAuthorizerTimeZone()
+    testPersonalize()
     testReentranceAndLogging()
     testIdleTicks()
     agentTests()

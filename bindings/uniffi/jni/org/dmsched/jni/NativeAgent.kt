@@ -109,6 +109,17 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
     fun schedules(): String = nativeSchedules(h())
 
     /**
+     * The user's choices for schedule [id] of [serverId] (personalisation):
+     * [choicesJson] is a JSON object of parameter id to a window
+     * `{"start": "HH:MM", "end": "HH:MM"}`, seconds, or `true`/`false`; a
+     * parameter left out is back to the server's default. Out of bounds
+     * throws (`invalid_schedule`), nothing changed. The server is told with
+     * its next session. Returns the schedule as JSON.
+     */
+    fun personalize(serverId: String, id: String, choicesJson: String, nowMs: Long): String =
+        nativePersonalize(h(), serverId, id, choicesJson, nowMs)
+
+    /**
      * The Scheduling reports waiting for [serverId]: a JSON array of `{"id",
      * "owner", "source", "meta_type", "mark", "data", "evicted"}` (`evicted`: 0,
      * except in the report of how many reports the full queue dropped); they go
@@ -166,6 +177,7 @@ class NativeAgent private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativePostEvent(handle: Long, name: String, fieldsJson: String?, nowMs: Long): String
         @JvmStatic private external fun nativeSetValue(handle: Long, uri: String, valueJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeSchedules(handle: Long): String
+        @JvmStatic private external fun nativePersonalize(handle: Long, serverId: String, id: String, choicesJson: String, nowMs: Long): String
         @JvmStatic private external fun nativePendingReports(handle: Long, serverId: String): String
         @JvmStatic private external fun nativeDeliverReports(handle: Long, nowMs: Long): String
         @JvmStatic private external fun nativeReportsToDeliver(handle: Long): String

@@ -24,6 +24,13 @@ fun interface NativeUserInteraction {
  */
 fun interface NativePrompt {
     fun confirm(contextJson: String, title: String): String
+
+    /**
+     * Asks the user to adjust a schedule (personalisation), as
+     * [NativeHost.personalize]: the choices as JSON, or null (the default)
+     * to decide later with [NativeAgent.personalize].
+     */
+    fun personalize(contextJson: String, title: String, personalizeJson: String): String? = null
 }
 
 /**

@@ -74,6 +74,15 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
     /** `{"reports": [{"id", "report_id", "created", "firing"}], "dropped": n}` (`report_id`: the report's stable identifier) for [owner] (every owner when null), oldest first. */
     fun pendingReports(owner: String?, limit: Int): String = nativePendingReports(h(), owner, limit)
 
+    /**
+     * The user's choices for schedule [id] of [owner] (personalisation), from
+     * the host (a settings screen): a JSON object of parameter id to a window
+     * `{"start": "HH:MM", "end": "HH:MM"}`, seconds, or `true`/`false`. Out of
+     * bounds throws (`invalid_schedule`), nothing changed.
+     */
+    fun personalize(owner: String, id: String, choicesJson: String, nowMs: Long): String =
+        nativePersonalize(h(), owner, id, choicesJson, nowMs)
+
     /** [owner]'s server received these reports; returns how many were removed. */
     fun ackReports(owner: String, ids: LongArray): Long = nativeAckReports(h(), owner, ids)
 
@@ -116,6 +125,7 @@ class NativeEngine private constructor(handle: Long) : AutoCloseable {
         @JvmStatic private external fun nativeTreeChanged(handle: Long, uri: String, nowMs: Long): String
         @JvmStatic private external fun nativeSetTimeZone(handle: Long, zone: String, nowMs: Long)
         @JvmStatic private external fun nativePendingReports(handle: Long, owner: String?, limit: Int): String
+        @JvmStatic private external fun nativePersonalize(handle: Long, owner: String, id: String, choicesJson: String, nowMs: Long): String
         @JvmStatic private external fun nativeAckReports(handle: Long, owner: String, ids: LongArray): Long
     }
 }

@@ -22,4 +22,13 @@ interface NativeHost {
 
     /** A report (`{"id", "report_id", "created", "firing"}`) waits in the outbox; acknowledge it once delivered. */
     fun reportReady(reportJson: String)
+
+    /**
+     * Asks the user to adjust a schedule (personalisation): called when one
+     * with parameters is installed, or a modify brings new ones.
+     * [personalizeJson] is `{"params": [...], "choices": {...}}`; return the
+     * user's choices as a JSON object (parameter id to a window, seconds or
+     * true/false), or null to decide later ([NativeEngine.personalize]).
+     */
+    fun personalize(contextJson: String, title: String, personalizeJson: String): String? = null
 }
