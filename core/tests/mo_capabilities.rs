@@ -87,6 +87,31 @@ fn an_install_beyond_the_capabilities_is_refused() {
     );
     assert_eq!(code, 400);
     assert!(d.engine_ids().is_empty());
+    // Each refusal names the capability it goes beyond.
+    let two = r#"{"tasks": [{"id": "A", "trigger": {"at": "2027-01-01T00:00:00Z"}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]},
+        {"id": "B", "trigger": {"at": "2027-01-01T00:00:00Z"}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let weekno = r#"{"tasks": [{"id": "T", "trigger": {"calendar": {"rrule": "FREQ=YEARLY;BYWEEKNO=1", "dtstart": "2027-01-01T00:00:00", "tz": "UTC"}}, "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    for (id, doc, capability) in [
+        ("Fast", doc, "Capabilities/MinIntervalSeconds"),
+        ("Two", two, "Capabilities/MaxTasks"),
+        ("Weeks", weekno, "Capabilities/RRuleParts"),
+    ] {
+        let err = d
+            .tree
+            .add(
+                SRV,
+                &format!("{ROOT}/{id}"),
+                &Payload::leaf(Format::Chr, doc).with_mime("application/json"),
+                d.clock(),
+            )
+            .unwrap_err();
+        assert!(
+            err.message().contains(capability),
+            "{id}: {}",
+            err.message()
+        );
+        d.settle();
+    }
 }
 
 /// The leaves the device serves are the ones the DDF describes.

@@ -110,3 +110,26 @@ fn a_changes_trigger_needs_a_node_uri() {
     let err = e.submit("srv", &bad, at(0)).unwrap_err().to_string();
     assert!(err.contains("$.tasks[0].trigger.changes"), "{err}");
 }
+
+/// The baseline is taken when the schedule is accepted: a write before the
+/// engine's first call after it (in the same DM session that installed
+/// it, say) is a change (found by the HTTPS test `mo_triggers`).
+#[test]
+fn a_write_before_the_first_tick_after_install_is_a_change() {
+    let w = World::new();
+    w.set(MODE, Value::Str("normal".into()));
+    let mut e = engine(&w);
+    e.submit("srv", &doc(), at(0)).unwrap();
+    w.set(MODE, Value::Str("eco".into()));
+    assert_eq!(e.on_tree_changed(MODE, at(1)).unwrap().len(), 1);
+    // And after a modify that brings the trigger in, likewise.
+    let plain = doc().replace(
+        &format!(r#"{{"changes": "{MODE}"}}"#),
+        r#"{"at": "2027-01-01T00:00:00Z"}"#,
+    );
+    let mut e = engine(&w);
+    e.submit("srv", &plain, at(0)).unwrap();
+    e.modify("srv", "srv", &doc(), at(2)).unwrap();
+    w.set(MODE, Value::Str("turbo".into()));
+    assert_eq!(e.on_tree_changed(MODE, at(3)).unwrap().len(), 1);
+}

@@ -714,7 +714,7 @@ fn compile_task(
                 out.push(Problem::new(
                     format!("{p}.trigger.becomes_true.for_seconds"),
                     format!(
-                        "{} s is more than the longest dwell, {MAX_DWELL_SECONDS} s (7 days)",
+                        "{} s is more than the longest dwell, {MAX_DWELL_SECONDS} s (7 days; this device's Capabilities/MaxDwellSeconds)",
                         edge.for_seconds
                     ),
                 ));
@@ -809,7 +809,7 @@ fn check_min_interval(
                 out.push(Problem::new(
                     format!("{p}.trigger.calendar.rrule"),
                     format!(
-                        "occurrences {gap} s apart ({prev} and {}), below the minimum interval of {min} s",
+                        "occurrences {gap} s apart ({prev} and {}), below the minimum interval of {min} s (this device's Capabilities/MinIntervalSeconds)",
                         o.at
                     ),
                 ));

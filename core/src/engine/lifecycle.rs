@@ -120,6 +120,22 @@ impl Engine {
         Ok(sid)
     }
 
+    /// The baseline of each `changes` trigger not primed yet: the node's
+    /// value when the schedule is accepted, so that a write before the
+    /// engine's next call (the same DM session, say) is a change from it.
+    /// A read that fails leaves it to the first look, as before.
+    pub(super) fn prime_changes(&self, owner: &str, plan: &Plan, tasks: &mut [TaskState]) {
+        for (ct, st) in plan.tasks.iter().zip(tasks.iter_mut()) {
+            if let CTrigger::Changes(uri) = &ct.trigger
+                && !st.primed
+                && let Ok(v) = self.host.tree.read(owner, uri)
+            {
+                st.primed = true;
+                st.last_value = v.map(|v| serde_json::to_string(&v).unwrap_or_default());
+            }
+        }
+    }
+
     pub(super) fn find(&self, owner: &str, id: &str) -> Result<i64, EngineError> {
         self.names
             .get(&name_key(owner, id))
@@ -170,7 +186,7 @@ impl Engine {
         let count = self.live.get(owner).copied().unwrap_or(0);
         if count >= self.cfg.limits.max_schedules_per_owner {
             return Err(EngineError::LimitExceeded(format!(
-                "owner {owner:?} already has {count} schedules (limit {})",
+                "owner {owner:?} already has {count} schedules (limit {}: this device's Capabilities/MaxSchedulesPerServer)",
                 self.cfg.limits.max_schedules_per_owner
             )));
         }
@@ -182,7 +198,8 @@ impl Engine {
                 .map_err(|e| EngineError::Decode(e.to_string()))?
                 .into();
         }
-        let tasks = Self::initial_states(&plan, now, None);
+        let mut tasks = Self::initial_states(&plan, now, None);
+        self.prime_changes(owner, &plan, &mut tasks);
         let id = doc.id.clone();
         let mut sched = Sched {
             sid: 0,
@@ -308,7 +325,9 @@ impl Engine {
             }
         }
         let s = &self.scheds[&sid];
-        let tasks = Self::initial_states(&plan, now, Some((&s.plan.doc, &s.tasks)));
+        let mut tasks = Self::initial_states(&plan, now, Some((&s.plan.doc, &s.tasks)));
+        self.prime_changes(&s.owner, &plan, &mut tasks);
+        let s = &self.scheds[&sid];
         // Skip what was waiting under the old document.
         let mut finals = Vec::new();
         let mut reports = Vec::new();

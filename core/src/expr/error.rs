@@ -12,7 +12,9 @@ pub enum ExprError {
         message: String,
     },
     /// The source is longer than allowed.
-    #[error("expression is {len} bytes, more than the limit of {max}")]
+    #[error(
+        "expression is {len} bytes, more than the limit of {max} (this device's Capabilities/MaxExprBytes)"
+    )]
     TooLong {
         /// Its length.
         len: usize,
@@ -20,7 +22,9 @@ pub enum ExprError {
         max: usize,
     },
     /// Nested deeper than allowed.
-    #[error("expression nests deeper than the limit of {max}")]
+    #[error(
+        "expression nests deeper than the limit of {max} (this device's Capabilities/MaxExprDepth)"
+    )]
     TooDeep {
         /// The limit.
         max: usize,

@@ -133,7 +133,7 @@ pub fn parse_document(json: &str, limits: &Limits) -> Result<Schedule, Problem> 
         return Err(Problem::new(
             "$",
             format!(
-                "document is {} bytes, more than the limit of {} bytes",
+                "document is {} bytes, more than the limit of {} bytes (this device's Capabilities/MaxDocumentBytes)",
                 json.len(),
                 limits.max_document_bytes
             ),
@@ -201,7 +201,7 @@ pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
         out.push(Problem::new(
             "$.tasks",
             format!(
-                "{} tasks, more than the limit of {}",
+                "{} tasks, more than the limit of {} (this device's Capabilities/MaxTasks)",
                 s.tasks.len(),
                 limits.max_tasks
             ),
@@ -227,7 +227,7 @@ pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
             out.push(Problem::new(
                 format!("{p}.trigger.every.seconds"),
                 format!(
-                    "interval of {} s is below the minimum of {} s",
+                    "interval of {} s is below the minimum of {} s (this device's Capabilities/MinIntervalSeconds)",
                     e.seconds,
                     limits.min_interval_seconds.max(1)
                 ),
@@ -262,7 +262,7 @@ pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
             out.push(Problem::new(
                 format!("{p}.constraints.windows"),
                 format!(
-                    "{} windows, more than the limit of {}",
+                    "{} windows, more than the limit of {} (this device's Capabilities/MaxWindows)",
                     t.constraints.windows.len(),
                     limits.max_windows
                 ),
@@ -281,7 +281,7 @@ pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
             out.push(Problem::new(
                 format!("{p}.policy.jitter_seconds"),
                 format!(
-                    "{} s is more than the limit of {} s",
+                    "{} s is more than the limit of {} s (this device's Capabilities/MaxJitterSeconds)",
                     pol.jitter_seconds, limits.max_jitter_seconds
                 ),
             ));
@@ -299,7 +299,7 @@ pub fn validate_structure(s: &Schedule, limits: &Limits) -> Vec<Problem> {
             out.push(Problem::new(
                 format!("{p}.policy.retry.max"),
                 format!(
-                    "{} retries, more than the limit of {}",
+                    "{} retries, more than the limit of {} (this device's Capabilities/MaxRetries)",
                     pol.retry.max, limits.max_retries
                 ),
             ));
@@ -329,7 +329,7 @@ fn validate_actions(actions: &[Action], path: &str, limits: &Limits, out: &mut V
         out.push(Problem::new(
             path,
             format!(
-                "{count} commands, more than the limit of {}",
+                "{count} commands, more than the limit of {} (this device's Capabilities/MaxActions)",
                 limits.max_actions
             ),
         ));
@@ -344,7 +344,7 @@ fn check_action(a: &Action, path: &str, depth: usize, limits: &Limits, out: &mut
         out.push(Problem::new(
             path,
             format!(
-                "groups nested deeper than the limit of {}",
+                "groups nested deeper than the limit of {} (this device's Capabilities/MaxActionDepth)",
                 limits.max_action_depth
             ),
         ));
@@ -390,7 +390,7 @@ fn check_action(a: &Action, path: &str, depth: usize, limits: &Limits, out: &mut
                 out.push(Problem::new(
                     format!("{path}.data"),
                     format!(
-                        "{} bytes, more than the limit of {}",
+                        "{} bytes, more than the limit of {} (this device's Capabilities/MaxDataBytes)",
                         d.len(),
                         limits.max_data_bytes
                     ),
@@ -452,7 +452,7 @@ fn check_alert(c: &Command, path: &str, limits: &Limits, out: &mut Vec<Problem>)
         Some(d) if d.len() > limits.max_data_bytes => out.push(Problem::new(
             format!("{path}.data"),
             format!(
-                "{} bytes, more than the limit of {}",
+                "{} bytes, more than the limit of {} (this device's Capabilities/MaxDataBytes)",
                 d.len(),
                 limits.max_data_bytes
             ),
@@ -476,7 +476,7 @@ fn check_alert(c: &Command, path: &str, limits: &Limits, out: &mut Vec<Problem>)
         out.push(Problem::new(
             format!("{path}.choices"),
             format!(
-                "{} choices, more than the limit of {}",
+                "{} choices, more than the limit of {} (this device's Capabilities/MaxActions)",
                 a.choices.len(),
                 limits.max_actions
             ),

@@ -412,7 +412,12 @@ fn apply_part(
                 }
             }
         }
-        "BYWEEKNO" => return e("RRULE part BYWEEKNO is not supported".into()),
+        "BYWEEKNO" => {
+            return e(
+                "RRULE part BYWEEKNO is not supported (not in this device's Capabilities/RRuleParts)"
+                    .into(),
+            );
+        }
         _ => {
             return e(format!(
                 "RRULE part {k:?} is unknown{}",
