@@ -163,7 +163,8 @@ static dm_server srv_h = {"srv-h", -1, "", NULL, NULL, 0};
 static const char *SCHEDULE =
     "{\"name\": \"eco at half past\", \"tasks\": [{\"id\": \"T1\","
     " \"trigger\": {\"every\": {\"seconds\": 3600, \"anchor\": \"2026-12-01T12:30:00Z\"}},"
-    " \"actions\": [{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"data\": \"eco\"}],"
+    " \"actions\": [{\"op\": \"Replace\", \"target\": \"./Vendor/Mode\", \"data\": \"eco\"},"
+    " {\"op\": \"Alert\", \"alert\": 1100, \"data\": \"Eco mode is on\"}],"
     " \"policy\": {\"report\": \"always\"}}],"
     " \"personalize\": {\"params\": [{\"id\": \"share\", \"task\": \"T1\", \"opt_out\": true}]}}";
 
@@ -348,6 +349,7 @@ typedef struct {
   dms_status exec_reenter_status; /* `execute` calling into `self` */
   int exec_pending;               /* `execute` leaves the run running */
   int personalizes;               /* personalisation prompts */
+  int scheduled_alerts;           /* the schedule's 1100 shown */
 } world;
 
 /* The user keeps sharing (personalisation, asked at install). */
@@ -367,6 +369,7 @@ static int32_t interact(void *ud, const char *request_json, dms_buffer *answer) 
   w->interacts++;
   if (strstr(request_json, "\"code\":1101") && strstr(request_json, "\"kind\":{\"type\":\"confirm\"}")) w->confirms++;
   if (strstr(request_json, "Allow eco mode?")) w->server_alerts++;
+  if (strstr(request_json, "Eco mode is on") && strstr(request_json, "\"code\":1100")) w->scheduled_alerts++;
   if (w->reenter) {
     char *out = NULL;
     w->reenter = 0;
@@ -571,9 +574,14 @@ static void test_agent_schedule_installed_over_dm_runs_and_reports(void) {
   CHECK(dms_agent_tick(a, T0 + 29 * MIN, &out) == DMS_OK);
   CHECK(strcmp(out, "[]") == 0);
   dms_string_free(out);
+  CHECK(w.scheduled_alerts == 0);
   CHECK(dms_agent_tick(a, T0 + 30 * MIN, &out) == DMS_OK);
   CHECK(count(out, "\"schedule\":\"S1\"") == 1);
   CHECK(strstr(out, "\"outcome\":\"ran\"") != NULL);
+  /* Issue 18, 6.1.7.4: the task's Alert went to the host's interact, as
+   * the schedule's owner, and its answer is a result. */
+  CHECK(w.scheduled_alerts == 1);
+  CHECK(strstr(out, "{\"op\":\"Alert\",\"target\":\"\",\"status\":200}") != NULL);
   dms_string_free(out);
   CHECK(dms_agent_next_wakeup(a, &wake, &has) == DMS_OK);
   CHECK(has && wake == T0 + 90 * MIN);

@@ -307,6 +307,43 @@ pub struct TaskSummary {
     /// The last time one of its conditions could not be evaluated, and why.
     #[uniffi(default = None)]
     pub diagnostic: Option<String>,
+    /// Its last finished occurrences, oldest first (the run history;
+    /// `EngineConfig.history_len`, default 10).
+    #[uniffi(default = [])]
+    pub history: Vec<RunRecord>,
+}
+
+/// One finished occurrence in a task's run history.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct RunRecord {
+    /// Occurrence number.
+    pub seq: i64,
+    /// When it was due (ms).
+    pub due_ms: i64,
+    /// When its commands ran (ms), if they did.
+    pub run_at_ms: Option<i64>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The status of the command that decided the outcome, if one failed.
+    pub status: Option<i32>,
+    /// Attempts made.
+    pub attempts: i32,
+    /// Why it ended so.
+    pub reason: Option<String>,
+}
+
+impl From<dmsched_core::model::RunRecord> for RunRecord {
+    fn from(r: dmsched_core::model::RunRecord) -> Self {
+        RunRecord {
+            seq: i64::try_from(r.seq).unwrap_or(i64::MAX),
+            due_ms: r.due.as_millisecond(),
+            run_at_ms: r.run_at.map(|t| t.as_millisecond()),
+            outcome: r.outcome,
+            status: r.status.map(i32::from),
+            attempts: i32::try_from(r.attempts).unwrap_or(i32::MAX),
+            reason: r.reason,
+        }
+    }
 }
 
 /// A schedule as the engine sees it.
@@ -349,6 +386,7 @@ impl From<ScheduleInfo> for ScheduleSummary {
                     ended: t.ended,
                     last_reason: t.last_reason,
                     diagnostic: t.diagnostic,
+                    history: t.history.into_iter().map(Into::into).collect(),
                 })
                 .collect(),
             document_json: serde_json::to_string(&s.document).unwrap_or_default(),

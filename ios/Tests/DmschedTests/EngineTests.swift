@@ -336,6 +336,10 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(changed.documentJson.contains(#""choices":{"share":false}"#), changed.documentJson)
         XCTAssertEqual(try engine.postEvent(name: "go", fieldsJson: nil, nowMs: t0 + 3 * minute).first?.outcome, .ran)
         XCTAssertEqual(host.runs, 1)
+        // Issue 18 (B10): the run history, oldest first.
+        let history = try engine.get(requester: "srv", owner: "srv", id: "p").tasks.first?.history ?? []
+        XCTAssertEqual(history.map { $0.outcome }, [.skipped, .ran])
+        XCTAssertEqual(history.last?.runAtMs, t0 + 3 * minute)
     }
 
     func testAuthorizerGrantsCrossAuthorityAccess() throws {

@@ -118,7 +118,7 @@ async fn rearm_chaining_and_value_changes_run_from_dm_writes_over_https() {
     // not above 25), 18 (no second firing), 30 (re-armed), 10 (fires again);
     // the mode changes once and is rewritten with the same value once.
     let mut fired = Vec::new();
-    let mut at = super_t0();
+    let mut at = T0;
     for (level, mode) in [
         ("15", "eco"),
         ("22", "eco"),
@@ -212,8 +212,4 @@ async fn rearm_chaining_and_value_changes_run_from_dm_writes_over_https() {
         })
         .collect();
     assert_eq!(causes, ["task Low ran", "task Low ran"]);
-}
-
-fn super_t0() -> i64 {
-    T0
 }

@@ -23,9 +23,9 @@ fun jsonString(s: String): String = buildString {
     append('"')
 }
 
-/** S1: hourly from 12:30, reports always. */
+/** S1: hourly from 12:30, reports always; tells the user (a scheduled Alert 1100). */
 const val S1 = """{"name": "hourly check", "tasks": [{"id": "T1", "trigger": {"every": {"seconds": 3600, "anchor": "2026-12-01T12:30:00Z"}},
-  "actions": [{"op": "Get", "target": "./DevInfo/Man"}], "policy": {"report": "always"}}]}"""
+  "actions": [{"op": "Get", "target": "./DevInfo/Man"}, {"op": "Alert", "alert": 1100, "data": "Checked"}], "policy": {"report": "always"}}]}"""
 /** S2: on the `boot` event, after the user confirms. */
 const val S2 = """{"name": "after boot", "tasks": [{"id": "T1", "trigger": {"event": {"name": "boot"}},
   "actions": [{"op": "Get", "target": "./DevInfo/Mod"}], "policy": {"report": "always", "confirm": true}}]}"""

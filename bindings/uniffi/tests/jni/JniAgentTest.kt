@@ -85,6 +85,10 @@ fun testNativeAgent(root: File) {
 
         val fired = a.tick(due)
         ok(fired.contains("\"schedule\":\"S1\"") && fired.contains("\"outcome\":\"ran\""), "S1 ran: $fired")
+        // Issue 18, 6.1.7.4: the scheduled Alert reached NativeUserInteraction.
+        ok(uiRequests.count { it.contains("\"text\":\"Checked\"") && it.contains("\"type\":\"display\"") } == 1,
+            "the scheduled Alert was shown: ${uiRequests.toList()}")
+        ok(fired.contains("{\"op\":\"Alert\",\"target\":\"\",\"status\":200}"), "its answer is a result: $fired")
         val reports = a.pendingReports(SERVER_ID)
         ok(reports.contains("\"source\":\"./Scheduling/Schedules/S1/Tasks/T1\"") &&
             reports.contains("\"meta_type\":\"org.dmsched.scheduling.result\""), "a report waits: $reports")

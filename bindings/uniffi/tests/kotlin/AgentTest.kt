@@ -132,6 +132,12 @@ fun testAgentFullClient(root: File) {
         val fired = agent.tick(due)
         ok(fired.size == 1 && fired[0].schedule == "S1" && fired[0].outcome == Outcome.RAN, "S1 ran at its due time: $fired")
         ok(fired[0].results.firstOrNull()?.data == "dmsched", "its Get read the device's tree: ${fired[0].results}")
+        // Issue 18, 6.1.7.4: its Alert went to UserInteraction, in the owner's name.
+        val shown = ui.requests.filter { it.text == "Checked" }
+        ok(shown.size == 1 && shown[0].kind == UiKind.Display && shown[0].serverId == SERVER_ID,
+            "the scheduled Alert reached UserInteraction: $shown")
+        ok(fired[0].results.getOrNull(1)?.let { it.op == "Alert" && it.status == 200 } == true,
+            "and its answer is a result: ${fired[0].results}")
         val reports = agent.pendingReports(SERVER_ID)
         ok(reports.size == 1 && reports[0].source == "./Scheduling/Schedules/S1/Tasks/T1" &&
             reports[0].metaType == "org.dmsched.scheduling.result" && reports[0].data.contains("<Outcome>ran</Outcome>") &&

@@ -208,6 +208,10 @@ fun testPersonalize() {
         ok(back.documentJson.contains(""""choices":{"share":false}"""), "changed: ${back.documentJson}")
         val ran = e.postEvent("go", "{}", T0 + 4 * MIN)
         ok(ran.size == 1 && ran[0].outcome == Outcome.RAN, "opted in: ran")
+        // Issue 18 (B10): the run history, oldest first.
+        val history = e.get("srv", "srv", "pers").tasks[0].history
+        ok(history.map { it.outcome } == listOf(Outcome.SKIPPED, Outcome.RAN) && history[1].runAtMs == T0 + 4 * MIN &&
+            history[0].reason!!.contains("opted out"), "run history: $history")
     }
 }
 
