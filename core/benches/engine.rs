@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 mod support;
-use dmsched::Engine;
 use dmsched::store::Store;
+use dmsched::{Engine, EngineConfig};
 use jiff::Timestamp;
 use support::{cfg, host};
 
@@ -49,11 +49,20 @@ fn next_second(second: &mut i64) -> Timestamp {
 }
 
 fn engine_with(n: usize, path: Option<&Path>) -> Engine {
+    engine_with_history(n, path, cfg().history_len)
+}
+
+/// As [`engine_with`], each task keeping `history` finished occurrences.
+fn engine_with_history(n: usize, path: Option<&Path>, history: usize) -> Engine {
     let store = match path {
         Some(p) => Store::open(p).unwrap(),
         None => Store::open_in_memory().unwrap(),
     };
-    let mut e = Engine::open(store, host(), cfg()).unwrap();
+    let c = EngineConfig {
+        history_len: history,
+        ..cfg()
+    };
+    let mut e = Engine::open(store, host(), c).unwrap();
     for i in 0..n {
         e.submit("srv", &daily(i), t0()).unwrap();
     }
@@ -105,14 +114,21 @@ fn bench_tick(c: &mut Criterion) {
 fn bench_burst(c: &mut Criterion) {
     let mut g = c.benchmark_group("burst");
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    for (name, path) in [
-        ("100_due_memory", None),
-        ("100_due_disk", Some(dir.path().join("burst.db"))),
+    // The run history's cost (issue 18): the same burst with none kept is
+    // the same-run baseline of the default (10 per task).
+    for (name, path, history) in [
+        ("100_due_memory_no_history", None, 0),
+        ("100_due_memory", None, cfg().history_len),
+        (
+            "100_due_disk",
+            Some(dir.path().join("burst.db")),
+            cfg().history_len,
+        ),
     ] {
         if path.is_some() {
             g.sample_size(10).measurement_time(Duration::from_secs(20));
         }
-        let mut e = engine_with(10_000, path.as_deref());
+        let mut e = engine_with_history(10_000, path.as_deref(), history);
         for i in 0..100 {
             let doc = EVERY_SECOND.replace(r#""id": "pulse""#, &format!(r#""id": "pulse{i}""#));
             let doc = doc.replace(

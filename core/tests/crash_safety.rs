@@ -45,7 +45,12 @@ impl ActionExecutor for LogExec {
         ctx: &RunContext,
         actions: &[Action],
     ) -> Result<Vec<CommandResult>, HostError> {
-        let line = format!("{} {} {}\n", ctx.schedule, ctx.due.as_second(), ctx.seq);
+        // Exactly 64 bytes: no record straddles a page of the file, so a
+        // SIGKILL cannot tear one (a write may stop at a page boundary
+        // when a fatal signal is pending).
+        let rec = format!("{} {} {}", ctx.schedule, ctx.due.as_second(), ctx.seq);
+        let line = format!("{rec:<63}\n");
+        assert_eq!(line.len(), 64, "{rec}");
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -272,7 +277,7 @@ fn verify(dir: &Path) {
         .unwrap_or_default()
         .lines()
     {
-        let mut it = line.split(' ');
+        let mut it = line.split_whitespace();
         let (Some(s), Some(due)) = (it.next(), it.next()) else {
             panic!("torn line {line:?}")
         };

@@ -117,3 +117,39 @@ fn no_history_when_none_is_wanted_and_misses_are_recorded() {
     );
     assert!(h[8..].iter().all(|r| r.outcome == Outcome::Ran), "{h:?}");
 }
+
+/// The history lives in its own table, one row per finished occurrence
+/// (a run does not rewrite the others): bounded to twice the length
+/// however long the task runs, and a modify that removes a task removes
+/// its history.
+#[test]
+fn the_stored_history_stays_bounded_and_goes_with_its_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let w = World::new();
+    let mut e = dmsched::Engine::open(Store::open(&path).unwrap(), w.host(), with_len(3)).unwrap();
+    e.submit("srv", &every_minute(""), ts("2026-01-01T00:00:00Z"))
+        .unwrap();
+    run_until(&mut e, ts("2026-01-01T00:50:00Z"));
+    let rows = || -> i64 {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+            .unwrap()
+    };
+    let n = rows();
+    assert!((3..=6).contains(&n), "{n} rows");
+    let h = e.get("srv", "srv", "h").unwrap().tasks[0].history.clone();
+    assert_eq!(h.iter().map(|r| r.seq).collect::<Vec<_>>(), [48, 49, 50]);
+    // The task's row does not carry the history.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let state: String = c
+        .query_row("SELECT state FROM tasks", [], |r| r.get(0))
+        .unwrap();
+    assert!(!state.contains("history"), "{state}");
+    drop(c);
+    // A modify that replaces the task by another drops its history.
+    let other = every_minute("").replace(r#""id": "t""#, r#""id": "u""#);
+    e.modify("srv", "srv", &other, ts("2026-01-01T00:50:30Z"))
+        .unwrap();
+    assert_eq!(rows(), 0);
+}

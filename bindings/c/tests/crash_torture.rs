@@ -84,10 +84,14 @@ unsafe extern "C" fn execute(
         .parse::<jiff::Timestamp>()
         .unwrap()
         .as_second();
-    append(
-        Path::new(log),
-        &format!("{} {due}\n", ctx["schedule"].as_str().unwrap()),
-    );
+    // A record of exactly 64 bytes: the log's length stays a multiple of
+    // 64, so no record straddles a page of the file, and a SIGKILL cannot
+    // cut one in two (the kernel may stop a write at a page boundary when
+    // a fatal signal is pending: a torn line failed this test once).
+    let rec = format!("{} {due}", ctx["schedule"].as_str().unwrap());
+    let line = format!("{rec:<63}\n");
+    assert_eq!(line.len(), 64, "{rec}");
+    append(Path::new(log), &line);
     let actions: Value =
         serde_json::from_str(unsafe { CStr::from_ptr(actions_json) }.to_str().unwrap()).unwrap();
     let out: Vec<Value> = actions
@@ -367,6 +371,7 @@ fn verify(dir: &Path) {
         .lines()
     {
         let (s, due) = line
+            .trim_end()
             .split_once(' ')
             .unwrap_or_else(|| panic!("torn line {line:?}"));
         *runs

@@ -41,6 +41,7 @@ impl Engine {
                             last_reason: o.last_reason,
                             // The task's history stays with it across a modify.
                             history: o.history,
+                            history_rows: o.history_rows,
                             primed: same_edge && o.primed,
                             armed: same_edge && o.armed,
                             // A run the host is still completing (a long
@@ -370,6 +371,8 @@ impl Engine {
         let tx = self.store.tx()?;
         tx.update_doc(sid, &stored)?;
         tx.delete_tasks(sid)?;
+        let kept: Vec<&str> = new.plan.doc.tasks.iter().map(|t| t.id.as_str()).collect();
+        tx.keep_history_of(sid, &kept)?;
         for tidx in 0..new.tasks.len() {
             write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;
         }

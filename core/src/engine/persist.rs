@@ -52,6 +52,7 @@ pub(crate) fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<F
     st.last_outcome = Some(f.outcome);
     st.last_reason = f.reason.clone();
     st.history.push(crate::model::RunRecord::of(&f));
+    st.history_unsaved += 1;
     let report = match s.plan.doc.tasks[tidx].policy.report {
         ReportWhen::Never => false,
         ReportWhen::OnFailure => f.outcome.is_failure(),
@@ -93,7 +94,7 @@ pub(crate) fn persist(
     let batching = cx.store.batching();
     {
         let tx = cx.store.tx()?;
-        trim_history(&mut s.tasks[tidx], cx.cfg.history_len);
+        save_history(&tx, cx.cfg.history_len, s, tidx)?;
         write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         // The call's instant, once per call when batched (once per
         // change otherwise).
@@ -201,7 +202,7 @@ pub(crate) fn end_schedule(
         let tx = cx.store.tx()?;
         tx.set_state(s.sid, state.as_str(), Some(reason))?;
         for tidx in 0..s.tasks.len() {
-            trim_history(&mut s.tasks[tidx], cx.cfg.history_len);
+            save_history(&tx, cx.cfg.history_len, s, tidx)?;
             write_task(&tx, cx.cfg, cx.tz, s, tidx, cx.now)?;
         }
         for f in finals.iter().filter(|f| f.report) {
@@ -384,12 +385,40 @@ pub(crate) fn watch_line(s: &Sched, tidx: usize) -> String {
 
 /// Writes a task's state with its next wake-up and watch list, so that a
 /// restart can arm it without reading the document.
-/// Keeps the last `n` records of a task's run history.
-pub(crate) fn trim_history(st: &mut super::state::TaskState, n: usize) {
+/// Writes the task's new run-history records (one row each) and keeps the
+/// last `n` in memory; the table's rows of the task are trimmed once they
+/// pass `2n` (one delete per `n` runs, not one per run).
+pub(crate) fn save_history(
+    tx: &Tx<'_>,
+    n: usize,
+    s: &mut Sched,
+    tidx: usize,
+) -> Result<(), EngineError> {
+    let sid = s.sid;
+    let task = &s.plan.doc.tasks[tidx].id;
+    let st = &mut s.tasks[tidx];
+    let fresh = std::mem::take(&mut st.history_unsaved).min(st.history.len());
+    if n == 0 {
+        st.history.clear();
+        return Ok(());
+    }
+    let from = st.history.len() - fresh;
+    for r in &st.history[from.max(st.history.len().saturating_sub(n))..] {
+        let rec = serde_json::to_string(r).map_err(|e| EngineError::Decode(e.to_string()))?;
+        tx.put_history(sid, task, r.seq, &rec)?;
+        st.history_rows += 1;
+    }
     if st.history.len() > n {
         let extra = st.history.len() - n;
         st.history.drain(..extra);
     }
+    if st.history_rows > 2 * n
+        && let Some(first) = st.history.first()
+    {
+        tx.trim_history(sid, task, first.seq)?;
+        st.history_rows = st.history.len();
+    }
+    Ok(())
 }
 
 pub(crate) fn write_task(

@@ -91,6 +91,7 @@ impl Engine {
                             .map(|(_, c)| c.clone()),
                     };
                     st.history.push(crate::model::RunRecord::of(&f));
+                    st.history_unsaved += 1;
                     if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
                         report = Some(f.clone());
                     }
@@ -99,8 +100,8 @@ impl Engine {
                 }
                 _ => {}
             }
-            super::persist::trim_history(&mut s.tasks[tidx], self.cfg.history_len);
             let tx = self.store.tx()?;
+            super::persist::save_history(&tx, self.cfg.history_len, s, tidx)?;
             write_task(&tx, &self.cfg, &self.tz, s, tidx, now)?;
             tx.journal_finish(inf.fid)?;
             if let Some(f) = report {
@@ -139,6 +140,23 @@ impl Engine {
             if let Some(slot) = tasks.get_mut(tidx as usize) {
                 *slot =
                     serde_json::from_str(&json).map_err(|e| EngineError::Decode(e.to_string()))?;
+            }
+        }
+        // The run history, by task id (the last `history_len` of each).
+        if self.cfg.history_len > 0 {
+            for (task, rec) in self.store.load_history(sid)? {
+                let Some(i) = doc.tasks.iter().position(|t| t.id == task) else {
+                    continue;
+                };
+                let r: crate::model::RunRecord =
+                    serde_json::from_str(&rec).map_err(|e| EngineError::Decode(e.to_string()))?;
+                let st = &mut tasks[i];
+                st.history.push(r);
+                st.history_rows += 1;
+            }
+            for st in &mut tasks {
+                let extra = st.history.len().saturating_sub(self.cfg.history_len);
+                st.history.drain(..extra);
             }
         }
         let accepted_at = row

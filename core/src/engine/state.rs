@@ -134,9 +134,18 @@ pub(crate) struct TaskState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
     /// Its last finished occurrences, oldest first, at most
-    /// `EngineConfig::history_len` (trimmed when written).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// `EngineConfig::history_len` once written: kept in the store's
+    /// `history` table (one row per occurrence, so that a run does not
+    /// rewrite them all), not in this state's JSON.
+    #[serde(skip)]
     pub history: Vec<crate::model::RunRecord>,
+    /// Records at the end of `history` not written to the store yet.
+    #[serde(skip)]
+    pub history_unsaved: usize,
+    /// Rows of this task in the store's `history` table (trimmed when
+    /// they pass twice the configured length).
+    #[serde(skip)]
+    pub history_rows: usize,
     /// The last evaluation error of one of its conditions, with its time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,

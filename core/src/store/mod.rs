@@ -108,7 +108,10 @@ const STORE_TABLES: [&str; 6] = [
 /// Whether `table` belongs to dmsched (the store, the tree, the MO, the DM
 /// client) or to SQLite itself.
 fn is_dmsched_table(table: &str) -> bool {
+    // Tables later schemas added (schema 5: the run history).
+    const LATER_TABLES: [&str; 1] = ["history"];
     STORE_TABLES.contains(&table)
+        || LATER_TABLES.contains(&table)
         || ["tree_", "mo_", "dm_", "sqlite_"]
             .iter()
             .any(|p| table.starts_with(p))

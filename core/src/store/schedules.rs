@@ -69,6 +69,16 @@ impl Store {
         Ok(rows)
     }
 
+    /// One schedule's run history: (task id, record JSON), oldest first
+    /// per task.
+    pub fn load_history(&self, sid: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT task, rec FROM history WHERE sid = ?1 ORDER BY task, seq")?
+            .query_map([sid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?)
+    }
+
     /// One schedule's row (with its document) and task states, by task index.
     pub fn load_schedule(
         &self,
@@ -135,8 +145,46 @@ impl Tx<'_> {
             .prepare_cached("DELETE FROM tasks WHERE sid = ?1")?
             .execute([sid])?;
         self.conn()
+            .prepare_cached("DELETE FROM history WHERE sid = ?1")?
+            .execute([sid])?;
+        self.conn()
             .prepare_cached("DELETE FROM schedules WHERE sid = ?1")?
             .execute([sid])?;
+        Ok(())
+    }
+
+    /// Records finished occurrence `seq` of task `task` in its run history.
+    pub fn put_history(&self, sid: i64, task: &str, seq: u64, rec: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO history (sid, task, seq, rec) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (sid, task, seq) DO UPDATE SET rec = excluded.rec",
+            )?
+            .execute(params![sid, task, seq as i64, rec])?;
+        Ok(())
+    }
+
+    /// Forgets the run history of `task` before occurrence `seq`.
+    pub fn trim_history(&self, sid: i64, task: &str, seq: u64) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("DELETE FROM history WHERE sid = ?1 AND task = ?2 AND seq < ?3")?
+            .execute(params![sid, task, seq as i64])?;
+        Ok(())
+    }
+
+    /// Forgets the run history of the tasks of `sid` not in `keep` (a
+    /// modify that removed them).
+    pub fn keep_history_of(&self, sid: i64, keep: &[&str]) -> Result<(), StoreError> {
+        let tasks: Vec<String> = self
+            .conn()
+            .prepare_cached("SELECT DISTINCT task FROM history WHERE sid = ?1")?
+            .query_map([sid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for t in tasks.iter().filter(|t| !keep.contains(&t.as_str())) {
+            self.conn()
+                .prepare_cached("DELETE FROM history WHERE sid = ?1 AND task = ?2")?
+                .execute(params![sid, t])?;
+        }
         Ok(())
     }
 

@@ -92,6 +92,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // last, one per line (`schedule/task#seq outcome, report <id>`), the
     // last 32 of them (the count stays exact).
     "ALTER TABLE outbox_dropped ADD COLUMN names TEXT NOT NULL DEFAULT '';",
+    // 5: each task's run history (issue 18, B10), one row per finished
+    // occurrence (the record as JSON), by task id so that a modify that
+    // keeps a task keeps its history; trimmed to the configured length.
+    "CREATE TABLE history (
+        sid  INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        seq  INTEGER NOT NULL,
+        rec  TEXT NOT NULL,
+        PRIMARY KEY (sid, task, seq)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
