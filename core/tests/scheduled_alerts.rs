@@ -167,3 +167,17 @@ fn declined_alerts_are_skipped_and_unshown_ones_retried() {
     };
     assert!(!get.is_success() && !get.is_declined(), "only Alerts");
 }
+
+/// In hand-off mode the host's DM stack answers the Alert itself: its
+/// result needs no target (and none is written for one).
+#[test]
+fn an_alert_result_has_no_target() {
+    use dmsched::model::CommandResult;
+    let r: CommandResult =
+        serde_json::from_str(r#"{"op": "Alert", "status": 200, "data": "2"}"#).unwrap();
+    assert_eq!((r.op, r.target.as_str(), r.status), (Op::Alert, "", 200));
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        r#"{"op":"Alert","status":200,"data":"2"}"#
+    );
+}

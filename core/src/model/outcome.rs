@@ -47,7 +47,8 @@ impl Outcome {
 pub struct CommandResult {
     /// The command verb.
     pub op: Op,
-    /// Its target URI.
+    /// Its target URI (none for an Alert: empty, and left out of JSON).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub target: String,
     /// SyncML status code (200 OK, 403 forbidden, 404 not found, 500 failed …).
     pub status: u16,
