@@ -37,6 +37,13 @@ fn node_installed_parameters_are_asked_shown_and_reported() {
     );
     let (codes, _) = d.atomic_adds(SRV, &bad);
     assert_eq!(codes.last(), Some(&400), "{codes:?}");
+    // Nor in a JSON document (Add, or Replace of Document).
+    let doc = format!(
+        r#"{{"tasks": [{{"id": "T1", "trigger": {{"at": "2027-01-01T00:00:00Z"}}, "actions": [{{"op": "Get", "target": "./DevInfo/Man"}}]}}],
+            "personalize": {with_choices}}}"#
+    );
+    assert_eq!(d.add(SRV, &format!("{ROOT}/SJ"), json(&doc)), 400);
+    assert!(d.engine_ids().is_empty());
 
     let adds = schedule_adds(
         "S1",

@@ -153,3 +153,19 @@ fn the_stored_history_stays_bounded_and_goes_with_its_task() {
         .unwrap();
     assert_eq!(rows(), 0);
 }
+
+/// A run history longer than 1000 per task is refused at open (clear
+/// error, nothing opened).
+#[test]
+fn an_unbounded_history_is_refused() {
+    let w = World::new();
+    let err = dmsched::Engine::open(
+        Store::open_in_memory().unwrap(),
+        w.host(),
+        with_len(1_000_000),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("history_len 1000000: at most 1000"), "{err}");
+}

@@ -64,6 +64,9 @@ use crate::model::{Firing, Limits, Outcome, Report, Schedule, Trigger, parse_doc
 use crate::store::Store;
 use crate::when;
 
+/// The longest run history a task may keep (`EngineConfig::history_len`).
+pub const MAX_HISTORY_LEN: usize = 1000;
+
 /// Engine settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -90,8 +93,9 @@ pub struct EngineConfig {
     /// a loaded one ~2.3 KB (docs/performance.md). `null`: never unload.
     pub keep_loaded_seconds: Option<u64>,
     /// How many finished occurrences each task keeps in its run history
-    /// (`TaskInfo::history`, the MO's `<T>/History`); 0 keeps none. Each
-    /// costs about 100 bytes in the task's stored state.
+    /// (`TaskInfo::history`, the MO's `<T>/History`); 0 keeps none, at
+    /// most [`MAX_HISTORY_LEN`]. Each is a row of about 100 bytes in the
+    /// store (and in memory while the schedule is loaded).
     pub history_len: usize,
 }
 
@@ -294,6 +298,12 @@ impl Engine {
     pub fn open(store: Store, host: Host, cfg: EngineConfig) -> Result<Engine, EngineError> {
         let tz = when::zone(&cfg.time_zone)
             .map_err(|e| EngineError::InvalidArgument(format!("time_zone: {e}")))?;
+        if cfg.history_len > MAX_HISTORY_LEN {
+            return Err(EngineError::InvalidArgument(format!(
+                "history_len {}: at most {MAX_HISTORY_LEN} finished occurrences per task",
+                cfg.history_len
+            )));
+        }
         let last_now = store
             .meta(META_LAST_NOW)?
             .and_then(|s| s.parse::<Timestamp>().ok());

@@ -114,6 +114,16 @@ impl MoHandler {
                 ));
             }
         }
+        // The choices are the user's (personalisation): never a server's.
+        if v.pointer("/personalize/choices")
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(|c| !c.is_empty())
+        {
+            return Err(status(
+                400,
+                "$.personalize.choices: the choices are the user's, made on the device: a server declares only `params`",
+            ));
+        }
         let json = v.to_string();
         check_document(&json, &self.limits, (self.clock)()).map_err(|p| map::problems(&p, &[]))?;
         Ok(json)
