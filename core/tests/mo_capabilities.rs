@@ -38,6 +38,9 @@ fn capabilities_follow_the_configured_limits_and_the_validators_lists() {
     assert!(cap("RRuleParts").starts_with("FREQ,INTERVAL,COUNT,UNTIL"));
     assert!(!cap("RRuleParts").contains("BYWEEKNO"));
     assert!(cap("Events").contains("network"));
+    assert!(cap("Commands").split(',').any(|c| c == "Alert"));
+    assert_eq!(cap("Personalize"), "window,delay,opt_out");
+    assert_eq!(cap("MaxPersonalDelaySeconds"), "604800");
     assert_eq!(
         cap("UIModes"),
         "0,1,3",

@@ -158,6 +158,8 @@ fn the_ddf_describes_every_node_of_the_mo() {
         ("Commands", "chr"),
         ("ReportDelivery", "chr"),
         ("UIModes", "chr"),
+        ("Personalize", "chr"),
+        ("MaxPersonalDelaySeconds", "int"),
     ] {
         want.push((format!("Scheduling/Capabilities/{p}"), f));
     }

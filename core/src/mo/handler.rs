@@ -625,6 +625,11 @@ impl MoHandler {
             ),
             ("ReportDelivery", list(&["next_session", "immediate"])),
             ("UIModes", list(ui)),
+            ("Personalize", list(&crate::model::PARAM_KINDS)),
+            (
+                "MaxPersonalDelaySeconds",
+                int(crate::model::MAX_PERSONAL_DELAY_SECONDS),
+            ),
         ]
     }
 

@@ -16,7 +16,8 @@ pub(crate) use action::url_decode;
 pub use action::{ALERT_CODES, Action, AlertSpec, Command, Op, RawAction};
 pub use outcome::{CommandResult, Firing, Outcome, Report, RunRecord};
 pub use personalize::{
-    Choice, DelayBounds, MAX_PERSONAL_DELAY_SECONDS, Param, ParamKind, Personalize, WindowBounds,
+    Choice, DelayBounds, MAX_PERSONAL_DELAY_SECONDS, PARAM_KINDS, Param, ParamKind, Personalize,
+    WindowBounds,
 };
 pub use schedule::{
     After, Calendar, Constraints, Delivery, Edge, EventMatch, Every, Misfire, Policy,

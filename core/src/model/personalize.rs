@@ -68,6 +68,10 @@ pub struct DelayBounds {
     pub max_seconds: u64,
 }
 
+/// The kinds of adjustable parameter, as the schedule format names them
+/// (`./Scheduling/Capabilities/Personalize`).
+pub const PARAM_KINDS: [&str; 3] = ["window", "delay", "opt_out"];
+
 /// The longest delay a parameter may offer: 7 days.
 pub const MAX_PERSONAL_DELAY_SECONDS: u64 = 7 * 86_400;
 
