@@ -45,9 +45,12 @@ static int32_t execute(void *ud, const char *ctx, const char *actions, dms_buffe
   return 0;
 }
 
-/* A host built against a newer header: one more member after today's. */
+/* A host built against a newer header than this library's: the 0.1
+ * members, `personalize` (appended after 0.1, which this library knows),
+ * and one more it does not. */
 typedef struct {
   dms_agent_host known;
+  void *personalize;
   void *future;
 } newer_agent_host;
 
