@@ -468,3 +468,37 @@ fn delete_discards_a_staged_schedule_and_terminates_an_installed_one() {
     commit.unwrap().unwrap();
     assert_eq!(d.get(SRV, &format!("{ROOT}/S1/State")).unwrap(), "20");
 }
+
+/// 6.1.7.2: a schedule that has ended (completed here) is not modified: a
+/// Replace of its Document or of one of its nodes is refused at once
+/// (405, naming its state), not answered 200 and then reported `rejected`.
+#[test]
+fn an_ended_schedule_refuses_replaces_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::new(dir.path(), false);
+    let doc = r#"{"id": "Once", "tasks": [{"id": "T", "trigger": {"at": "2026-12-01T12:30:00Z"},
+        "actions": [{"op": "Get", "target": "./DevInfo/Man"}]}]}"#;
+    let p = |v: &str| Payload {
+        mime: Some("application/json".into()),
+        ..Payload::chr(v)
+    };
+    assert_eq!(d.add(SRV, &format!("{ROOT}/Once"), p(doc)), 200);
+    assert_eq!(d.tick(T0 + 1800), 1);
+    assert_eq!(d.get(SRV, &format!("{ROOT}/Once/State")).unwrap(), "50");
+    let err = d
+        .tree
+        .replace(SRV, &format!("{ROOT}/Once/Document"), &p(doc), d.clock())
+        .unwrap_err();
+    assert_eq!(err.status(), 405);
+    assert!(err.message().contains("is completed"), "{}", err.message());
+    assert_eq!(
+        d.replace(SRV, &format!("{ROOT}/Once/Name"), Payload::chr("again")),
+        405
+    );
+    d.settle();
+    assert!(
+        !d.state_events().iter().any(|e| e == "rejected"),
+        "{:?}",
+        d.state_events()
+    );
+}

@@ -653,26 +653,57 @@ impl MoHandler {
     }
 
     /// `Operations/Resync` (B10): everything the device holds for
-    /// `server`, in one answer to one Exec, for a server that lost its
-    /// state: each of its schedules (state, reason, document, each task's
-    /// diagnostics and run history), the node-installed ones still staged,
-    /// and the reports waiting for it — which reached it as Generic Alerts
-    /// at the start of this session and are sent again until acknowledged —
-    /// by ReportID. JSON; see `docs/scheduling-mo.md`, "Resync".
-    fn resync(&self, server: Option<&str>) -> Result<ExecResult, TreeError> {
+    /// `server`, for a server that lost its state: each of its schedules
+    /// (state, reason, document, each task's diagnostics and run history),
+    /// the node-installed ones still staged, and the reports waiting for it
+    /// — which reached it as Generic Alerts at the start of this session
+    /// and are sent again until acknowledged — by ReportID. JSON, a page of
+    /// schedules at a time: the Exec's data may be `{"after": ID, "max":
+    /// N}` (default 50, at most 1000); `next` names the last schedule when
+    /// more follow. See `docs/scheduling-mo.md`, "Resync".
+    fn resync(&self, server: Option<&str>, data: Option<&[u8]>) -> Result<ExecResult, TreeError> {
+        const PAGE: usize = 50;
+        const MAX_PAGE: usize = 1000;
         let requester = server.ok_or_else(|| status(405, "Resync is a server's"))?;
+        let ask: serde_json::Value = match data.map(<[u8]>::trim_ascii) {
+            None | Some(b"") => serde_json::Value::Null,
+            Some(d) => serde_json::from_slice(d).map_err(|e| {
+                status(
+                    400,
+                    format!("Resync's data is {{\"after\": ID, \"max\": N}} or nothing: {e}"),
+                )
+            })?,
+        };
+        let after = ask.get("after").and_then(serde_json::Value::as_str);
+        let max = match ask.get("max") {
+            None => PAGE,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=MAX_PAGE as u64).contains(n))
+                .map(|n| n as usize)
+                .ok_or_else(|| status(400, format!("Resync's max is 1 to {MAX_PAGE}")))?,
+        };
         let sh = self.shared();
+        let mine: Vec<(&Key, &ScheduleInfo)> = sh
+            .snapshot
+            .iter()
+            .filter(|(k, _)| k.owner == requester)
+            .filter(|(k, _)| after.is_none_or(|a| k.id.as_str() > a))
+            .collect();
         let mut schedules = Vec::new();
-        for (k, info) in sh.snapshot.iter().filter(|(k, _)| k.owner == requester) {
+        for (k, info) in mine.iter().take(max) {
             let mut v = serde_json::to_value(info)
                 .map_err(|e| TreeError::with_status(500, e.to_string()))?;
             v["state_code"] = state_code(info.state).into();
             v["uri"] = format!("{}/Schedules/{}", self.cfg.root, k.id).into();
             schedules.push(v);
         }
+        let next = (mine.len() > max).then(|| mine[max - 1].0.id.clone());
+        let first = after.is_none();
         let staged: Vec<serde_json::Value> = sh
             .mo
             .iter()
+            .filter(|_| first)
             .filter(|(k, m)| k.owner == requester && m.phase != super::staging::Phase::Installed)
             .filter(|(k, _)| !sh.snapshot.contains_key(*k))
             .map(|(k, _)| {
@@ -683,10 +714,14 @@ impl MoHandler {
                 })
             })
             .collect();
-        let (reports, more) = sh.outgoing.get(requester).cloned().unwrap_or_default();
+        let (reports, more) = match first {
+            true => sh.outgoing.get(requester).cloned().unwrap_or_default(),
+            false => Default::default(),
+        };
         let answer = serde_json::json!({
             "server": requester,
             "schedules": schedules,
+            "next": next,
             "staged": staged,
             "reports": reports,
             "more_reports": more,
@@ -835,11 +870,11 @@ impl NodeHandler for MoHandler {
         &self,
         server: Option<&str>,
         uri: &Uri,
-        _data: Option<&[u8]>,
+        data: Option<&[u8]>,
         _correlator: Option<&str>,
     ) -> Result<ExecResult, TreeError> {
         if rel(&self.cfg.root, uri) == ["Operations", "Resync"] {
-            return self.resync(server);
+            return self.resync(server, data);
         }
         self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, None)
@@ -849,12 +884,12 @@ impl NodeHandler for MoHandler {
         &self,
         server: Option<&str>,
         uri: &Uri,
-        _data: Option<&[u8]>,
+        data: Option<&[u8]>,
         _correlator: Option<&str>,
         tree: &dyn TreeRights,
     ) -> Result<ExecResult, TreeError> {
         if rel(&self.cfg.root, uri) == ["Operations", "Resync"] {
-            return self.resync(server);
+            return self.resync(server, data);
         }
         self.refuse_capability_write(uri)?;
         self.do_exec(server, uri, Some(tree))

@@ -359,6 +359,21 @@ impl MoHandler {
             }
         };
         let key = &t.key;
+        // An ended schedule is not modified: say so now, not in a
+        // `rejected` report after a 200.
+        if let Some(info) = self.shared().snapshot.get(key)
+            && !info.state.is_live()
+            && !t.rest.is_empty()
+        {
+            return Err(status(
+                405,
+                format!(
+                    "schedule {} is {} and cannot be modified; Add a new one",
+                    key.id,
+                    info.state.as_str()
+                ),
+            ));
+        }
         match t.rest {
             ["Document"] => {
                 if self

@@ -163,6 +163,51 @@ async fn a_server_that_lost_its_state_gets_everything_back_in_one_session() {
     );
     assert_eq!(resync["more_reports"], false);
 
+    assert_eq!(resync["next"], serde_json::Value::Null, "one page");
+
+    // Paged: a page of one, then the rest after it; a bad request is 400.
+    a.recorder().clear();
+    a.set_script(
+        Script::from_json(
+            r#"{"steps": [[{"exec": {"target": "./Scheduling/Operations/Resync", "data": "{\"max\": 1}"}},
+                           {"exec": {"target": "./Scheduling/Operations/Resync", "data": "{\"after\": \"A\", \"max\": 1}"}},
+                           {"exec": {"target": "./Scheduling/Operations/Resync", "data": "{\"max\": 0}"}}]]}"#,
+        )
+        .unwrap(),
+    );
+    dev.client
+        .run_session("srv-a", None, &t, None)
+        .await
+        .unwrap();
+    let pages: Vec<serde_json::Value> = a
+        .recorder()
+        .results()
+        .iter()
+        .map(|r| serde_json::from_str(&r.data).unwrap())
+        .collect();
+    assert_eq!(pages.len(), 2);
+    let ids = |p: &serde_json::Value| -> Vec<String> {
+        p["schedules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        (ids(&pages[0]), pages[0]["next"].clone()),
+        (vec!["A".to_string()], "A".into())
+    );
+    assert_eq!(
+        (ids(&pages[1]), pages[1]["next"].clone()),
+        (vec!["B".to_string()], serde_json::Value::Null)
+    );
+    assert!(
+        pages[1]["reports"].as_array().unwrap().is_empty(),
+        "reports on the first page only"
+    );
+    assert_eq!(a.recorder().statuses_for("Exec").last().unwrap().code, 400);
+
     // Resync is executed, not written.
     a.set_script(
         Script::from_json(
