@@ -52,7 +52,7 @@ pub(crate) fn finalize(s: &mut Sched, tidx: usize, f: Firing, finals: &mut Vec<F
     st.last_outcome = Some(f.outcome);
     st.last_reason = f.reason.clone();
     st.history.push(crate::model::RunRecord::of(&f));
-    st.history_unsaved += 1;
+    st.history_unsaved = st.history_unsaved.saturating_add(1);
     let report = match s.plan.doc.tasks[tidx].policy.report {
         ReportWhen::Never => false,
         ReportWhen::OnFailure => f.outcome.is_failure(),
@@ -397,7 +397,7 @@ pub(crate) fn save_history(
     let sid = s.sid;
     let task = &s.plan.doc.tasks[tidx].id;
     let st = &mut s.tasks[tidx];
-    let fresh = std::mem::take(&mut st.history_unsaved).min(st.history.len());
+    let fresh = (std::mem::take(&mut st.history_unsaved) as usize).min(st.history.len());
     if n == 0 {
         st.history.clear();
         return Ok(());
@@ -406,17 +406,17 @@ pub(crate) fn save_history(
     for r in &st.history[from.max(st.history.len().saturating_sub(n))..] {
         let rec = serde_json::to_string(r).map_err(|e| EngineError::Decode(e.to_string()))?;
         tx.put_history(sid, task, r.seq, &rec)?;
-        st.history_rows += 1;
+        st.history_rows = st.history_rows.saturating_add(1);
     }
     if st.history.len() > n {
         let extra = st.history.len() - n;
         st.history.drain(..extra);
     }
-    if st.history_rows > 2 * n
+    if st.history_rows as usize > 2 * n
         && let Some(first) = st.history.first()
     {
         tx.trim_history(sid, task, first.seq)?;
-        st.history_rows = st.history.len();
+        st.history_rows = st.history.len() as u32;
     }
     Ok(())
 }

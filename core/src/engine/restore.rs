@@ -91,7 +91,7 @@ impl Engine {
                             .map(|(_, c)| c.clone()),
                     };
                     st.history.push(crate::model::RunRecord::of(&f));
-                    st.history_unsaved += 1;
+                    st.history_unsaved = st.history_unsaved.saturating_add(1);
                     if s.plan.doc.tasks[tidx].policy.report != crate::model::ReportWhen::Never {
                         report = Some(f.clone());
                     }
@@ -152,7 +152,7 @@ impl Engine {
                     serde_json::from_str(&rec).map_err(|e| EngineError::Decode(e.to_string()))?;
                 let st = &mut tasks[i];
                 st.history.push(r);
-                st.history_rows += 1;
+                st.history_rows = st.history_rows.saturating_add(1);
             }
             for st in &mut tasks {
                 let extra = st.history.len().saturating_sub(self.cfg.history_len);

@@ -141,11 +141,11 @@ pub(crate) struct TaskState {
     pub history: Vec<crate::model::RunRecord>,
     /// Records at the end of `history` not written to the store yet.
     #[serde(skip)]
-    pub history_unsaved: usize,
+    pub history_unsaved: u32,
     /// Rows of this task in the store's `history` table (trimmed when
     /// they pass twice the configured length).
     #[serde(skip)]
-    pub history_rows: usize,
+    pub history_rows: u32,
     /// The last evaluation error of one of its conditions, with its time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,
