@@ -169,3 +169,37 @@ fn an_unbounded_history_is_refused() {
     .to_string();
     assert!(err.contains("history_len 1000000: at most 1000"), "{err}");
 }
+
+/// An occurrence a modify skips (it was waiting under the old document)
+/// is in the history of the task that stays, after a restart too.
+#[test]
+fn an_occurrence_a_modify_skips_is_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let w = World::new();
+    let open =
+        || dmsched::Engine::open(Store::open(&path).unwrap(), w.host(), with_len(3)).unwrap();
+    let waiting = every_minute(
+        r#""constraints": {"windows": [{"start": "06:00", "end": "07:00"}], "max_delay_seconds": 86400}"#,
+    );
+    {
+        let mut e = open();
+        e.submit("srv", &waiting, ts("2026-01-01T00:00:00Z"))
+            .unwrap();
+        assert!(
+            e.tick(ts("2026-01-01T00:00:00Z")).unwrap().is_empty(),
+            "waits for 06:00"
+        );
+        e.modify("srv", "srv", &every_minute(""), ts("2026-01-01T00:00:30Z"))
+            .unwrap();
+        let h = e.get("srv", "srv", "h").unwrap().tasks[0].history.clone();
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(
+            (h[0].seq, h[0].outcome, h[0].reason.as_deref()),
+            (0, Outcome::Skipped, Some("schedule modified"))
+        );
+    }
+    let mut e = open();
+    let h = e.get("srv", "srv", "h").unwrap().tasks[0].history.clone();
+    assert_eq!(h.len(), 1, "stored: {h:?}");
+}

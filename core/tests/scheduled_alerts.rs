@@ -146,10 +146,10 @@ fn an_unattended_device_answers_with_the_default_response_or_416() {
     assert_eq!(none[0], (Op::Alert, 416, None));
 }
 
-/// A 416 (nobody there, no default) fails the attempt and is retried; a
-/// declined alert is skipped and not retried (the engine's outcome rule).
+/// Which Alert results count as success, as a user's refusal, or as a
+/// failure: the rules the engine's outcome follows.
 #[test]
-fn declined_alerts_are_skipped_and_unshown_ones_retried() {
+fn alert_results_are_success_declined_or_failed() {
     use dmsched::model::CommandResult;
     let r = |status, data: Option<&str>| CommandResult {
         op: Op::Alert,
@@ -180,4 +180,62 @@ fn an_alert_result_has_no_target() {
         serde_json::to_string(&r).unwrap(),
         r#"{"op":"Alert","status":200,"data":"2"}"#
     );
+}
+
+/// On a device with no user interface (the tree runs the commands), an
+/// Alert without a default is 416: the attempt fails and `policy.retry`
+/// tries again after the backoff; the occurrence ends failed with both
+/// attempts. With a default that declines (1101, DR=0) it is skipped, not
+/// retried.
+#[test]
+fn an_unshown_alert_is_retried_and_a_declined_default_is_not() {
+    use std::sync::Arc;
+    let t0: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
+    let tree = Arc::new(Tree::open_in_memory(TreeConfig::new(DeviceInfo::default()), t0).unwrap());
+    let host = dmsched::Host {
+        tree: tree.clone(),
+        executor: tree.clone(),
+        prompt: None,
+        reports: None,
+        authorizer: None,
+    };
+    let mut e = dmsched::Engine::open(
+        dmsched::store::Store::open_in_memory().unwrap(),
+        host,
+        dmsched::EngineConfig::default(),
+    )
+    .unwrap();
+    let doc = |id: &str, options: &str| {
+        format!(
+            r#"{{"id": "{id}", "tasks": [{{"id": "t", "trigger": {{"event": {{"name": "go"}}}},
+              "actions": [{{"op": "Alert", "alert": 1101, "data": "Go?"{options}}}],
+              "policy": {{"retry": {{"max": 1, "backoff": 60}}}}}}]}}"#
+        )
+    };
+    e.submit("srv", &doc("plain", ""), t0).unwrap();
+    e.submit("srv", &doc("no", r#", "options": "DR=0""#), t0)
+        .unwrap();
+    let go = dmsched::Event {
+        name: "go".into(),
+        fields: Default::default(),
+    };
+    let first = e.on_event(&go, t0).unwrap();
+    // The declined default ends at once; the unshown one waits to retry.
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].schedule, "no");
+    assert_eq!(first[0].outcome, dmsched::model::Outcome::Skipped);
+    assert_eq!(first[0].attempts, 1);
+    let retry = e.next_wakeup().unwrap();
+    assert_eq!(retry, t0 + jiff::SignedDuration::from_secs(60));
+    let second = e.tick(retry).unwrap();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(
+        (
+            second[0].schedule.as_str(),
+            second[0].outcome,
+            second[0].attempts
+        ),
+        ("plain", dmsched::model::Outcome::Failed, 2)
+    );
+    assert_eq!(second[0].results[0].status, 416);
 }

@@ -357,7 +357,15 @@ impl Engine {
                 });
             }
         }
-        let new = Sched {
+        // What the modify skipped belongs to the run history of the task
+        // that stays (by id).
+        for f in &finals {
+            if let Some(i) = plan.doc.tasks.iter().position(|t| t.id == f.task) {
+                tasks[i].history.push(crate::model::RunRecord::of(f));
+                tasks[i].history_unsaved = tasks[i].history_unsaved.saturating_add(1);
+            }
+        }
+        let mut new = Sched {
             sid,
             owner: s.owner.clone(),
             id: s.id.clone(),
@@ -374,6 +382,7 @@ impl Engine {
         let kept: Vec<&str> = new.plan.doc.tasks.iter().map(|t| t.id.as_str()).collect();
         tx.keep_history_of(sid, &kept)?;
         for tidx in 0..new.tasks.len() {
+            super::persist::save_history(&tx, self.cfg.history_len, &mut new, tidx)?;
             write_task(&tx, &self.cfg, &self.tz, &new, tidx, now)?;
         }
         for &i in &reports {
